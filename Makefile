@@ -1,0 +1,72 @@
+# ffa-emu: build the Python environment, the native cycle helper, the SPMC
+# stub firmware and every guest image; run the demo, the tests, the benchmarks.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD := build
+ZIG_CACHE := $(abspath $(BUILD)/zig-cache)
+export ZIG_GLOBAL_CACHE_DIR := $(ZIG_CACHE)
+export ZIG_LOCAL_CACHE_DIR := $(ZIG_CACHE)
+ZIGCC := $(PY) -m ziglang cc
+
+HEADER := $(BUILD)/include/ffa_emu_abi.h
+ABI_SOURCES := emu/cheader.py emu/platform.py emu/smccc.py emu/psci.py emu/rmm.py \
+               emu/ffa/constants.py emu/ffa/stub_partitions.py
+
+AARCH64_CFLAGS := -target aarch64-freestanding-none -mcpu=cortex_a72 -O2 -g \
+    -ffreestanding -nostdlib -fno-builtin -mgeneral-regs-only -mstrict-align \
+    -fno-sanitize=all -fno-unwind-tables -fno-asynchronous-unwind-tables \
+    -fno-stack-protector -Wall -Wextra -Werror -I$(BUILD)/include
+
+# Guests: every folder under guests/ (but lib) and benchmarks/guests/ is one image.
+GUEST_LIB_SRCS := $(wildcard guests/lib/*.c guests/lib/*.S)
+GUEST_LIB_HDRS := $(wildcard guests/lib/*.h)
+GUEST_DIRS := $(filter-out guests/lib/,$(wildcard guests/*/)) $(wildcard benchmarks/guests/*/)
+GUEST_NAMES := $(notdir $(patsubst %/,%,$(GUEST_DIRS)))
+GUEST_ELFS := $(addprefix $(BUILD)/guests/,$(addsuffix .elf,$(GUEST_NAMES)))
+
+FIRMWARE_SRCS := $(wildcard firmware/*.c firmware/*.S)
+FIRMWARE_HDRS := $(wildcard firmware/*.h)
+FIRMWARE_ELF := $(BUILD)/firmware/spmc.elf
+
+NATIVE_LIB := emu/native/libblockcost.so
+
+.PHONY: all run test bench fuzz clean venv
+all: $(VENV)/.installed $(NATIVE_LIB) $(FIRMWARE_ELF) $(GUEST_ELFS)
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(HEADER): $(ABI_SOURCES) $(VENV)/.installed
+	$(PY) -m emu.cheader $@
+
+$(NATIVE_LIB): emu/native/blockcost.c $(VENV)/.installed
+	$(ZIGCC) -shared -fPIC -O2 -Wall -Werror -o $@ $<
+
+$(FIRMWARE_ELF): $(FIRMWARE_SRCS) $(FIRMWARE_HDRS) firmware/link.ld $(HEADER)
+	@mkdir -p $(dir $@)
+	$(ZIGCC) $(AARCH64_CFLAGS) -Ifirmware -T firmware/link.ld $(FIRMWARE_SRCS) -o $@
+
+define guest_rule
+$(BUILD)/guests/$(notdir $(patsubst %/,%,$(1))).elf: $(wildcard $(1)*.c $(1)*.S $(1)*.h) $(GUEST_LIB_SRCS) $(GUEST_LIB_HDRS) guests/lib/link.ld $(HEADER)
+	@mkdir -p $$(dir $$@)
+	$(ZIGCC) $(AARCH64_CFLAGS) -Iguests/lib -T guests/lib/link.ld $(GUEST_LIB_SRCS) $(wildcard $(1)*.c $(1)*.S) -o $$@
+endef
+$(foreach dir,$(GUEST_DIRS),$(eval $(call guest_rule,$(dir))))
+
+run: all
+	$(PY) -m emu run --trace - $(BUILD)/guests/hello.elf
+
+test: all
+	$(PY) -m pytest -q
+
+bench: all
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(BUILD) $(NATIVE_LIB)

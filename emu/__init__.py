@@ -1,0 +1,3 @@
+"""ffa-emu: a cycle-level AArch64 EL2 FF-A mediator emulator."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,216 @@
+"""Per-block cycle accounting for one Unicorn engine.
+
+Each executed basic block is charged the sum of its instructions' costs; a
+block's costs are computed once, on first sight, by ``BlockClassifier``.  The
+hot path runs in C (``native/blockcost.c``) when the helper library has been
+built, else in an identical pure-Python hook: both give the same counts.
+
+The counter also enforces a cycle budget (``stop_at``): once the engine has
+used it, the next block stops the engine *before* running, uncharged.  That
+is how the scheduler's quantum and ``--max-cycles`` stay deterministic.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+from unicorn import UC_HOOK_BLOCK, Uc
+from unicorn.unicorn_py3.unicorn import uclib
+
+from emu.costmodel import BlockClassifier
+
+NATIVE_LIBRARY = Path(__file__).parent / "native" / "libblockcost.so"
+UNLIMITED = (1 << 64) - 1
+
+
+class Clock:
+    """The machine-wide cycle clock, shared by every engine and the EL2/EL3 code."""
+
+    def __init__(self) -> None:
+        self._cell = ctypes.c_uint64(0)
+
+    @property
+    def now(self) -> int:
+        return self._cell.value
+
+    def advance(self, cycles: int) -> int:
+        self._cell.value += cycles
+        return self._cell.value
+
+    @property
+    def address(self) -> int:
+        return ctypes.addressof(self._cell)
+
+
+class Account:
+    """Cycles spent outside any engine's instructions (EL2 and EL3 work)."""
+
+    def __init__(self, name: str, clock: Clock) -> None:
+        self.name = name
+        self.cycles = 0
+        self._clock = clock
+
+    def charge(self, cycles: int) -> None:
+        self.cycles += cycles
+        self._clock.advance(cycles)
+
+
+class _State(ctypes.Structure):
+    _fields_ = [
+        ("cycles", ctypes.c_uint64),
+        ("insns", ctypes.c_uint64),
+        ("stop_at", ctypes.c_uint64),
+        ("clock", ctypes.c_void_p),
+        ("last_addr", ctypes.c_uint64),
+        ("last_cost", ctypes.c_uint64),
+        ("last_size", ctypes.c_uint32),
+        ("last_insns", ctypes.c_uint32),
+        ("stopped", ctypes.c_uint32),
+        ("pad", ctypes.c_uint32),
+        # the rest of the C struct is private to the library
+    ]
+
+
+_MISS = ctypes.CFUNCTYPE(None, ctypes.c_uint64, ctypes.c_uint32,
+                         ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint32))
+_native_lib: ctypes.CDLL | None = None
+
+
+def native_available() -> bool:
+    return _load_native() is not None
+
+
+def _load_native() -> ctypes.CDLL | None:
+    global _native_lib
+    if _native_lib is None and NATIVE_LIBRARY.exists() and not os.environ.get("FFA_EMU_PURE_PYTHON"):
+        try:
+            lib = ctypes.CDLL(str(NATIVE_LIBRARY))
+        except OSError:
+            return None
+        lib.bc_create.restype = ctypes.POINTER(_State)
+        lib.bc_create.argtypes = [_MISS, ctypes.c_void_p, ctypes.c_void_p]
+        lib.bc_destroy.argtypes = [ctypes.POINTER(_State)]
+        lib.bc_clear.argtypes = [ctypes.POINTER(_State)]
+        _native_lib = lib
+    return _native_lib
+
+
+class BlockCounter:
+    """Charges an engine's executed blocks to its own counters and the shared clock."""
+
+    def __init__(self, uc: Uc, classifier: BlockClassifier, clock: Clock, native: bool | None = None) -> None:
+        self._uc = uc
+        self._classifier = classifier
+        self._clock = clock
+        self.block_costs: dict[int, list[int]] = {}  # block address -> per-instruction costs
+        lib = _load_native() if native is not False else None
+        if native and lib is None:
+            raise RuntimeError(f"native block-cost helper not built ({NATIVE_LIBRARY})")
+        self.native = lib is not None
+        if self.native:
+            self._lib = lib
+            self._miss_cb = _MISS(self._on_miss)  # keep a reference: C holds the pointer
+            stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p)
+            self._state = lib.bc_create(self._miss_cb, stop, clock.address)
+            if not self._state:
+                raise MemoryError("bc_create failed")
+            self._s = self._state.contents
+            handle = ctypes.c_size_t()
+            hook = ctypes.cast(lib.bc_hook, ctypes.c_void_p)
+            status = uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_BLOCK, hook,
+                                       ctypes.cast(self._state, ctypes.c_void_p), 1, 0)
+            if status:
+                raise RuntimeError(f"uc_hook_add(UC_HOOK_BLOCK) failed with status {status}")
+        else:
+            self._s = _State(stop_at=UNLIMITED)
+            self._table: dict[int, tuple[int, int, int]] = {}  # addr -> (size, cost, insns)
+            uc.hook_add(UC_HOOK_BLOCK, self._py_hook)
+
+    def __del__(self) -> None:
+        if getattr(self, "native", False) and getattr(self, "_state", None):
+            self._lib.bc_destroy(self._state)
+            self._state = None
+
+    # -- counters --------------------------------------------------------
+    @property
+    def cycles(self) -> int:
+        return self._s.cycles
+
+    @property
+    def instructions(self) -> int:
+        return self._s.insns
+
+    @property
+    def stop_at(self) -> int:
+        return self._s.stop_at
+
+    @stop_at.setter
+    def stop_at(self, value: int) -> None:
+        self._s.stop_at = min(value, UNLIMITED)
+        self._s.stopped = 0
+
+    @property
+    def budget_exhausted(self) -> bool:
+        return bool(self._s.stopped)
+
+    def charge(self, cycles: int) -> None:
+        """Charge non-instruction work (a trap, a world switch) to this engine."""
+        self._s.cycles += cycles
+        self._clock.advance(cycles)
+
+    def cut_short(self, pc: int) -> None:
+        """The last block stopped at ``pc`` (a fault): refund what did not run."""
+        s = self._s
+        start = s.last_addr
+        if not start <= pc < start + s.last_size:
+            return
+        costs = self.block_costs.get(start)
+        if costs is None:
+            return
+        skipped = costs[(pc - start) // 4:]
+        refund = sum(skipped)
+        s.cycles -= refund
+        s.insns -= len(skipped)
+        self._clock.advance(-refund)
+        s.last_size = pc - start
+
+    def invalidate(self) -> None:
+        """Forget cached block costs (after code was rewritten or remapped)."""
+        self.block_costs.clear()
+        if self.native:
+            self._lib.bc_clear(self._state)
+        else:
+            self._table.clear()
+
+    # -- classification ----------------------------------------------------
+    def _costs_of(self, addr: int, size: int) -> list[int]:
+        costs = self._classifier.instruction_costs(addr, bytes(self._uc.mem_read(addr, size)))
+        self.block_costs[addr] = costs
+        return costs
+
+    def _on_miss(self, addr: int, size: int, cost_out, insns_out) -> None:
+        costs = self._costs_of(addr, size)
+        cost_out[0] = sum(costs)
+        insns_out[0] = len(costs)
+
+    def _py_hook(self, _uc: Uc, addr: int, size: int, _data: object) -> None:
+        s = self._s
+        if s.cycles >= s.stop_at:
+            s.stopped = 1
+            self._uc.emu_stop()
+            return
+        entry = self._table.get(addr)
+        if entry is None or entry[0] != size:
+            costs = self._costs_of(addr, size)
+            entry = (size, sum(costs), len(costs))
+            self._table[addr] = entry
+        _size, cost, insns = entry
+        s.cycles += cost
+        s.insns += insns
+        self._clock.advance(cost)
+        s.last_addr = addr
+        s.last_size = size
+        s.last_cost = cost
+        s.last_insns = insns

@@ -1,0 +1,170 @@
+"""Command line: ``ffa-emu run GUEST.elf [...]``.
+
+Exit codes: 0 every guest ended cleanly and its TAP passed; 1 TAP failures;
+2 bad usage or bad input; 3 a guest faulted, ran away or hung.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO
+
+from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
+from unicorn import UcError
+
+from emu import platform
+from emu.costmodel import CostModelError, load_cost_model
+from emu.elfimage import ImageError, load_elf
+from emu.machine import DEFAULT_MAX_CYCLES, DEFAULT_QUANTUM, Machine, MachineConfig, RunResult, VmOutcome
+from emu.vm import VmSpec
+
+EXIT_OK, EXIT_TAP_FAILED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported as one line, exit 2."""
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _size(text: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    scale = units.get(text[-1:].lower(), 1)
+    value = _int(text[:-1] if scale != 1 else text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"size must be positive: {text!r}")
+    return value * scale
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ffa-emu",
+        description="Run AArch64 guest ELF images at EL1 against an emulated EL2 FF-A mediator, "
+                    "with a cycle-accounted, decoded trace of every HVC/SMC.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="run guest images", description="Run one or more guest ELF images.")
+    run.add_argument("images", nargs="+", metavar="GUEST.elf", help="guest images; one VM each (vm1, vm2, ...)")
+    run.add_argument("--trace", metavar="FILE", help="write the call trace to FILE ('-' for stderr)")
+    run.add_argument("--trace-format", choices=("text", "jsonl"), default="text", help="trace format (default text)")
+    run.add_argument("--max-cycles", type=_int, default=DEFAULT_MAX_CYCLES, metavar="N",
+                     help=f"stop a run that exceeds N cycles, exit 3 (default {DEFAULT_MAX_CYCLES})")
+    run.add_argument("--quantum", type=_int, default=DEFAULT_QUANTUM, metavar="N",
+                     help=f"cycles each VM runs before the next is scheduled (default {DEFAULT_QUANTUM})")
+    run.add_argument("--ram-size", type=_size, default=platform.GUEST_RAM_DEFAULT_SIZE, metavar="SIZE",
+                     help="RAM per VM, e.g. 128M (default 128M); must be a multiple of 2M")
+    run.add_argument("--cost-model", metavar="FILE", help="cycle cost model TOML (default: the packaged one)")
+    run.add_argument("--pure-python", action="store_true",
+                     help="account cycles in Python even when the native helper is built (same counts, slower)")
+    run.add_argument("--quiet", "-q", action="store_true", help="do not echo guest consoles or the summary")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except (UsageError, ImageError, CostModelError) as exc:
+        print(f"ffa-emu: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ffa-emu: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.ram_size % (2 << 20):
+        raise UsageError(f"--ram-size must be a multiple of 2M, got {args.ram_size:#x}")
+    if args.max_cycles <= 0 or args.quantum <= 0:
+        raise UsageError("--max-cycles and --quantum must be positive")
+    cost_model = load_cost_model(args.cost_model)
+    specs = [VmSpec(load_elf(path), vm_id=i, endpoint_id=i, ram_size=args.ram_size)
+             for i, path in enumerate(args.images, start=1)]
+    with ExitStack() as stack:
+        trace_stream = _open_trace(args.trace, stack)
+        config = MachineConfig(
+            vms=specs, cost_model=cost_model, max_cycles=args.max_cycles, quantum=args.quantum,
+            native=False if args.pure_python else None,
+            console_stream=None if args.quiet else sys.stdout,
+        )
+        machine = Machine(config)
+        if trace_stream is not None:
+            machine.trace.add_sink(trace_stream, args.trace_format)
+        result = machine.run()
+    return report(result, quiet=args.quiet)
+
+
+def _open_trace(target: str | None, stack: ExitStack) -> IO[str] | None:
+    if target is None:
+        return None
+    if target == "-":
+        return sys.stderr
+    try:
+        return stack.enter_context(open(target, "w", encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot write trace file {target}: {exc.strerror}") from None
+
+
+def report(result: RunResult, quiet: bool = False) -> int:
+    """Print problems and the summary; return the exit code."""
+    code = EXIT_OK
+    for vm in result.vms:
+        if vm.state != "off":
+            print(f"ffa-emu: {describe_stop(vm)}", file=sys.stderr)
+            code = EXIT_FAULT
+        elif vm.tap.problems and code == EXIT_OK:
+            code = EXIT_TAP_FAILED
+        for problem in vm.tap.problems:
+            print(f"ffa-emu: {vm.name}: {problem}", file=sys.stderr)
+    if not quiet:
+        rate = result.instructions / result.wall_seconds / 1e6 if result.wall_seconds else 0.0
+        ends = ", ".join(f"{vm.name} {vm.exit_reason or vm.state}" for vm in result.vms)
+        print(f"ffa-emu: {ends} | instructions {result.instructions}, cycles {result.cycles}, "
+              f"traps {result.traps}, wall {result.wall_seconds:.3f} s ({rate:.1f} MIPS)", file=sys.stderr)
+    return code
+
+
+def describe_stop(vm: VmOutcome) -> str:
+    """One line saying why a VM stopped: PC, symbol, instruction, fault address."""
+    if vm.state == "runaway":
+        return f"{vm.name}: runaway guest: {vm.exit_reason}"
+    if vm.state == "idle":
+        return f"{vm.name}: guest hung: {vm.exit_reason}"
+    fault = vm.fault
+    if fault is None:
+        return f"{vm.name}: {vm.exit_reason}"
+    where = vm.image.symbols.lookup(fault.pc)
+    text = f"{vm.name}: guest fault: {fault.kind}"
+    if fault.address is not None:
+        text += f" at {fault.address:#x}"
+    text += f", pc {fault.pc:#x}"
+    if where:
+        text += f" <{where}>"
+    insn = disassemble_at(vm, fault.pc)
+    if insn:
+        text += f": {insn}"
+    if fault.detail:
+        text += f" ({fault.detail})"
+    return text
+
+
+def disassemble_at(vm: VmOutcome, pc: int) -> str | None:
+    for seg in vm.image.segments:
+        if seg.vaddr <= pc < seg.vaddr + len(seg.data) - 3:
+            code = seg.data[pc - seg.vaddr:pc - seg.vaddr + 4]
+            for _addr, _size, mnemonic, op_str in Cs(CS_ARCH_ARM64, CS_MODE_ARM).disasm_lite(code, pc):
+                return f"{mnemonic} {op_str}".strip()
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

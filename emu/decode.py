@@ -1,0 +1,231 @@
+"""Human-readable decoding of calls and results, for traces.
+
+For each known function ID: its name, how many argument registers it
+defines, and how to print its arguments and its result (error names,
+versions as major.minor, endpoint pairs).  Unknown calls print as hex.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from emu import psci, rmm, smccc
+from emu.ffa import constants as ffa
+from emu.smccc import FunctionId, to_signed, version_str
+
+ArgFormatter = Callable[[Sequence[int]], str]
+ResultFormatter = Callable[[Sequence[int]], str]
+
+
+@dataclass(frozen=True)
+class Signature:
+    name: str
+    nargs: int  # argument registers after x0 that the call defines
+    fmt_args: ArgFormatter
+    fmt_result: ResultFormatter
+    nresults: int  # result registers from x0 that the call defines
+
+
+def _hex_args(args: Sequence[int]) -> str:
+    return ", ".join(f"{v:#x}" for v in args[1:])
+
+
+def _smccc_status(regs: Sequence[int]) -> str:
+    code = to_signed(regs[0], 32) if regs[0] >> 32 == 0 else to_signed(regs[0])
+    return {0: "SUCCESS", -1: "NOT_SUPPORTED", -2: "NOT_REQUIRED", -3: "INVALID_PARAMETER"}.get(code, str(code))
+
+
+def _version_or_error(regs: Sequence[int]) -> str:
+    if to_signed(regs[0], 32) < 0:
+        return _smccc_status(regs)
+    return version_str(regs[0])
+
+
+def fid_name(value: int) -> str:
+    """The name of a function ID, or its hex value."""
+    value &= smccc.MASK32
+    sig = _SIGNATURES.get(value & ~smccc.SVE_HINT)
+    return sig.name if sig else f"{value:#010x}"
+
+
+def _fid_arg(args: Sequence[int]) -> str:
+    return fid_name(args[1])
+
+
+def _uid(regs: Sequence[int]) -> str:
+    if to_signed(regs[0], 32) == -1:
+        return "NOT_SUPPORTED"
+    return "-".join(f"{r & smccc.MASK32:08x}" for r in regs[:4])
+
+
+def _revision(regs: Sequence[int]) -> str:
+    return f"{regs[0] & smccc.MASK32}.{regs[1] & smccc.MASK32}"
+
+
+def _count(regs: Sequence[int]) -> str:
+    return str(regs[0] & smccc.MASK32)
+
+
+def _none(_: Sequence[int]) -> str:
+    return ""
+
+
+def _endpoints(word: int) -> str:
+    return f"{(word >> 16) & 0xFFFF:#x}->{word & 0xFFFF:#x}"
+
+
+def ffa_error_name(code: int) -> str:
+    return ffa.ERROR_NAMES.get(code, str(code))
+
+
+def ffa_result(regs: Sequence[int]) -> str:
+    """Decode an FF-A response frame by its x0."""
+    x0 = regs[0] & smccc.MASK32
+    name = ffa.NAMES.get(x0)
+    if name is None:
+        return f"{regs[0]:#x}"
+    if name == "FFA_ERROR":
+        return f"FFA_ERROR({ffa_error_name(to_signed(regs[2], 32))})"
+    if name in ("FFA_SUCCESS", "FFA_FN64_SUCCESS"):
+        fields = [f"w{i}={regs[i]:#x}" for i in range(2, min(len(regs), 8)) if regs[i]]
+        return f"{name}({', '.join(fields)})"
+    if "DIRECT_RESP" in name:
+        first = 4 if name.endswith("RESP2") else 3
+        payload = ", ".join(f"{v:#x}" for v in regs[first:])
+        return f"{name}({_endpoints(regs[1])}, {payload})"
+    return f"{name}({', '.join(f'{v:#x}' for v in regs[1:8] if v)})"
+
+
+def _ffa_version_args(args: Sequence[int]) -> str:
+    return version_str(args[1]) if not args[1] >> 31 else f"{args[1]:#x}"
+
+
+def _ffa_version_result(regs: Sequence[int]) -> str:
+    if to_signed(regs[0], 32) < 0:
+        return ffa_error_name(to_signed(regs[0], 32))
+    return version_str(regs[0])
+
+
+def _ffa_direct_args(args: Sequence[int]) -> str:
+    return f"{_endpoints(args[1])}, " + ", ".join(f"{v:#x}" for v in args[3:])
+
+
+def _ffa_direct2_args(args: Sequence[int]) -> str:
+    return f"{_endpoints(args[1])}, uuid={args[2]:#x}:{args[3]:#x}, " + ", ".join(f"{v:#x}" for v in args[4:])
+
+
+def _ffa_features_args(args: Sequence[int]) -> str:
+    w1 = args[1] & smccc.MASK32
+    return fid_name(w1) if w1 >> 31 else f"feature {w1}"
+
+
+def _rmm_args(args: Sequence[int]) -> str:
+    return version_str(args[1])
+
+
+def _rmm_result(regs: Sequence[int]) -> str:
+    status = {0: "SUCCESS", 1: "ERROR"}.get(regs[0], str(regs[0]))
+    return f"{status} lower={version_str(regs[1])} higher={version_str(regs[2])}"
+
+
+_FFA_ARGS: dict[str, tuple[int, ArgFormatter]] = {
+    "VERSION": (1, _ffa_version_args),
+    "FEATURES": (2, _ffa_features_args),
+    "ID_GET": (0, _none),
+    "SPM_ID_GET": (0, _none),
+    "RX_RELEASE": (1, _hex_args),
+    "RX_ACQUIRE": (1, _hex_args),
+    "RXTX_MAP": (3, _hex_args),
+    "RXTX_UNMAP": (1, _hex_args),
+    "PARTITION_INFO_GET": (5, _hex_args),
+    "PARTITION_INFO_GET_REGS": (3, _hex_args),
+    "MSG_SEND_DIRECT_REQ": (7, _ffa_direct_args),
+    "MSG_SEND_DIRECT_RESP": (7, _ffa_direct_args),
+    "MSG_SEND_DIRECT_REQ2": (17, _ffa_direct2_args),
+    "MSG_SEND_DIRECT_RESP2": (17, _ffa_direct2_args),
+    "MSG_WAIT": (0, _none),
+    "YIELD": (0, _none),
+    "RUN": (1, _hex_args),
+    "MEM_DONATE": (4, _hex_args),
+    "MEM_LEND": (4, _hex_args),
+    "MEM_SHARE": (4, _hex_args),
+    "MEM_RECLAIM": (3, _hex_args),
+    "MEM_FRAG_TX": (4, _hex_args),
+    "MEM_FRAG_RX": (4, _hex_args),
+}
+
+
+def _build() -> dict[int, Signature]:
+    sigs: dict[int, Signature] = {}
+
+    def add(fid: int, name: str, nargs: int, fmt_args: ArgFormatter, fmt_result: ResultFormatter,
+            nresults: int = 1) -> None:
+        sigs[fid] = Signature(name, nargs, fmt_args, fmt_result, nresults)
+
+    add(smccc.SMCCC_VERSION, "SMCCC_VERSION", 0, _none, _version_or_error)
+    add(smccc.SMCCC_ARCH_FEATURES, "SMCCC_ARCH_FEATURES", 1, _fid_arg, _smccc_status)
+    add(smccc.SMCCC_ARCH_SOC_ID, "SMCCC_ARCH_SOC_ID", 1, _hex_args, _smccc_status)
+    for fid in (smccc.SMCCC_ARCH_WORKAROUND_1, smccc.SMCCC_ARCH_WORKAROUND_2, smccc.SMCCC_ARCH_WORKAROUND_3):
+        add(fid, smccc.ARCH_NAMES[fid], 1, _hex_args, _smccc_status)
+    for prefix in ("STD_SVC", "STD_HYP"):
+        add(getattr(smccc, f"{prefix}_CALL_COUNT"), f"{prefix}_CALL_COUNT", 0, _none, _count)
+        add(getattr(smccc, f"{prefix}_UID"), f"{prefix}_UID", 0, _none, _uid, 4)
+        add(getattr(smccc, f"{prefix}_REVISION"), f"{prefix}_REVISION", 0, _none, _revision, 2)
+    add(psci.PSCI_VERSION, "PSCI_VERSION", 0, _none, _version_or_error)
+    add(psci.PSCI_FEATURES, "PSCI_FEATURES", 1, _fid_arg, _smccc_status)
+    add(psci.PSCI_SYSTEM_OFF, "PSCI_SYSTEM_OFF", 0, _none, _none, 0)
+    add(psci.PSCI_SYSTEM_RESET, "PSCI_SYSTEM_RESET", 0, _none, _none, 0)
+    add(rmm.RMI_VERSION, "RMI_VERSION", 1, _rmm_args, _rmm_result, 3)
+    add(rmm.RSI_VERSION, "RSI_VERSION", 1, _rmm_args, _rmm_result, 3)
+    for name, fid in ffa.FUNCTION_IDS.items():
+        short = name.removeprefix("FFA_FN64_").removeprefix("FFA_")
+        smc64 = bool(fid & smccc.SMC64)
+        nargs, fmt = _FFA_ARGS.get(short, (17 if smc64 else 7, _hex_args))
+        fmt_result = _ffa_version_result if short == "VERSION" else ffa_result
+        add(fid, name, nargs, fmt, fmt_result, 18 if smc64 else 8)
+    return sigs
+
+
+_SIGNATURES = _build()
+
+
+def signature(fid: FunctionId) -> Signature | None:
+    return _SIGNATURES.get(fid.value)
+
+
+def describe(fid: FunctionId, args: Sequence[int], results: Sequence[int] | None) -> tuple[str, str, str]:
+    """(name, argument text, result text) for a call."""
+    sig = signature(fid)
+    if sig is None:
+        name = f"{fid.raw:#010x}"
+        return name, _hex_args(args[:8]), f"{results[0]:#x}" if results else ""
+    arg_text = sig.fmt_args(args[: sig.nargs + 1]) if sig.nargs else ""
+    result_text = sig.fmt_result(results) if results else ""
+    return sig.name, arg_text, result_text
+
+
+def defined_args(fid: FunctionId, args: Sequence[int]) -> list[int]:
+    """The argument registers (x1...) a call defines, for the trace."""
+    sig = signature(fid)
+    count = sig.nargs if sig else (17 if fid.smc64 else 7)
+    return list(args[1:count + 1])
+
+
+def defined_results(fid: FunctionId, regs: Sequence[int]) -> list[int]:
+    sig = signature(fid)
+    count = sig.nresults if sig else 1
+    return list(regs[:count])
+
+
+_SMCCC_STATUS = {-1: "NOT_SUPPORTED", -2: "NOT_REQUIRED", -3: "INVALID_PARAMETER"}
+
+
+def error_of(results: Sequence[int]) -> str | None:
+    """The error a result frame carries: an FF-A error name or an SMCCC status."""
+    if not results:
+        return None
+    w0 = results[0] & smccc.MASK32
+    if w0 == ffa.FFA_ERROR and len(results) > 2:
+        return ffa_error_name(to_signed(results[2], 32))
+    return _SMCCC_STATUS.get(to_signed(w0, 32))

@@ -1,0 +1,205 @@
+"""The EL2 trap handler: every HVC and SMC a guest makes lands here.
+
+It decodes the conduit, the immediate and the function ID, routes the call
+to the service that owns it (SMCCC architecture calls, PSCI, the standard
+hypervisor service, FF-A, the RMM), applies the SMCCC 1.2 register rules to
+the result, charges the transition costs and records the trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from emu import decode, psci, smccc
+from emu.blockcost import Account, Clock
+from emu.costmodel import CostModel
+from emu.elfimage import ElfImage
+from emu.engine import EC_UNKNOWN, ESR_IL, EXCP_HVC, Engine
+from emu.smccc import MASK64, FunctionId, decode_fid
+from emu.trace import HOP_CALL, Trace, TraceRecord
+from emu.vm import VirtualMachine
+
+
+@dataclass
+class CallResult:
+    """What a service answers: result registers and how to write them.
+
+    ``regs`` maps register number to value.  Normally the SMCCC convention
+    of the call is enforced when writing them back (SMC32: w0-w7 only,
+    zero-extended); ``raw`` writes them as given, for behaviours that a real
+    mediator has even though SMCCC does not allow them (e.g. pKVM writing
+    x0-x17 on every return).
+    """
+
+    regs: dict[int, int]
+    raw: bool = False
+    note: str | None = None
+
+
+@dataclass
+class Call:
+    """One trapped call, as a service sees it."""
+
+    vm: VirtualMachine
+    fid: FunctionId
+    frame: list[int]  # x0-x17 as the guest left them
+    args: list[int]  # what the convention lets the callee see (w0-w7 or x0-x17)
+    conduit: str
+    seq: int
+    hops: list[TraceRecord] = field(default_factory=list)
+
+
+Handler = Callable[[Call], CallResult]
+
+
+def ret(*values: int) -> CallResult:
+    """Results in x0, x1, ... in order."""
+    return CallResult({i: v for i, v in enumerate(values)})
+
+
+UNKNOWN = CallResult({0: MASK64}, raw=True)  # -1 as 64 bits, as Xen, pKVM and TF-A write it
+
+
+class Hypervisor:
+    """The Python EL2: one per machine, shared by every VM."""
+
+    def __init__(self, clock: Clock, cost: CostModel, trace: Trace, symbolize: bool = True) -> None:
+        self.clock = clock
+        self.cost = cost
+        self.trace = trace
+        self.account = Account("el2", clock)
+        self.symbolize = symbolize
+        self.traps = 0
+        self._exact: dict[int, Handler] = {}
+        self._ranges: list[tuple[Callable[[int], bool], Handler, Callable[[], int]]] = []
+        self._register_core()
+
+    # -- registration -------------------------------------------------------
+    def register(self, fid: int, handler: Handler) -> None:
+        self._exact[fid] = handler
+
+    def register_range(self, owns: Callable[[int], bool], handler: Handler, count: Callable[[], int]) -> None:
+        """A service owning a set of IDs (e.g. FF-A); ``count`` says how many it implements."""
+        self._ranges.append((owns, handler, count))
+
+    def implemented_in_owner(self, owner: int) -> int:
+        count = sum(1 for fid in self._exact if (fid >> 24) & 0x3F == owner)
+        if owner == smccc.Owner.STANDARD:
+            count += sum(count_fn() for _owns, _handler, count_fn in self._ranges)
+        return count
+
+    def attach(self, vm: VirtualMachine) -> None:
+        vm.engine.trap_handler = lambda engine, intno: self.on_trap(vm, engine, intno)
+
+    # -- the trap path --------------------------------------------------------
+    def on_trap(self, vm: VirtualMachine, engine: Engine, intno: int) -> None:
+        transitions = self.cost.transition
+        self.traps += 1
+        conduit = "hvc" if intno == EXCP_HVC else "smc"
+        start = self.clock.now
+        self.account.charge(transitions["el1_to_el2"])
+        imm = engine.trapping_instruction() >> 5 & 0xFFFF
+        frame = engine.frame.read()
+        fid = decode_fid(frame[0])
+        seq = self.trace.next_seq()
+        call_pc = engine.pc - 4
+        if imm != 0:
+            # Xen's behaviour: SMCCC uses immediate 0 only; anything else is UNDEFINED.
+            engine.inject_sync(EC_UNKNOWN << 26 | ESR_IL, call_pc, f"{conduit} #{imm}")
+            self.account.charge(transitions["el2_to_el1"])
+            self._record(vm, seq, conduit, imm, fid, frame, None, start, call_pc, "UNDEF injected", [])
+            return
+        call = Call(vm, fid, frame, smccc.call_args(fid, frame), conduit, seq)
+        result = self.dispatch(call)
+        self.account.charge(transitions["el2_handler"])
+        out = dict_to_frame(fid, frame, result)
+        if out != frame:
+            engine.frame.write(out)
+        self.account.charge(transitions["el2_to_el1"])
+        self._record(vm, seq, conduit, imm, fid, frame, out, start, call_pc, result.note, call.hops)
+
+    def dispatch(self, call: Call) -> CallResult:
+        handler = self._exact.get(call.fid.value)
+        if handler is None:
+            for owns, range_handler, _count in self._ranges:
+                if owns(call.fid.value):
+                    handler = range_handler
+                    break
+        if handler is None or call.fid.reserved_bits_set:
+            return UNKNOWN
+        return handler(call)
+
+    def _record(self, vm: VirtualMachine, seq: int, conduit: str, imm: int, fid: FunctionId, frame: list[int],
+                out: list[int] | None, start: int, call_pc: int, note: str | None,
+                hops: list[TraceRecord]) -> None:
+        args = smccc.call_args(fid, frame)
+        name, args_text, result_text = decode.describe(fid, args, out)
+        results = decode.defined_results(fid, out) if out is not None else []
+        rec = TraceRecord(
+            seq=seq, vm=vm.name, hop=HOP_CALL, conduit=conduit, imm=imm, fid=fid.raw, name=name,
+            args=decode.defined_args(fid, args), results=results, cycle_start=start, cycle_end=self.clock.now,
+            args_text=args_text, result_text=result_text, error=decode.error_of(results), note=note,
+            site=symbolize(vm.image, call_pc) if self.symbolize else None,
+        )
+        self.trace.emit(rec)
+        for hop in hops:
+            self.trace.emit(hop)
+
+    # -- SMCCC architecture, standard service and standard hypervisor queries --
+    def _register_core(self) -> None:
+        for fid in (smccc.SMCCC_ARCH_WORKAROUND_1, smccc.SMCCC_ARCH_WORKAROUND_2, smccc.SMCCC_ARCH_WORKAROUND_3):
+            self.register(fid, lambda call: ret(smccc.SUCCESS))
+        self.register(smccc.SMCCC_VERSION, lambda call: ret(smccc.SMCCC_VERSION_1_2))
+        self.register(smccc.SMCCC_ARCH_FEATURES, self._arch_features)
+        self.register(smccc.STD_SVC_CALL_COUNT, lambda call: ret(self.implemented_in_owner(smccc.Owner.STANDARD)))
+        self.register(smccc.STD_SVC_UID, lambda call: ret(*smccc.STD_SVC_UID_WORDS))
+        self.register(smccc.STD_SVC_REVISION,
+                      lambda call: ret(smccc.STD_SVC_REVISION_MAJOR, smccc.STD_SVC_REVISION_MINOR))
+        self.register(smccc.STD_HYP_CALL_COUNT,
+                      lambda call: ret(self.implemented_in_owner(smccc.Owner.STANDARD_HYP)))
+        self.register(smccc.STD_HYP_UID, lambda call: ret(*smccc.STD_HYP_UID_WORDS))
+        self.register(smccc.STD_HYP_REVISION,
+                      lambda call: ret(smccc.STD_HYP_REVISION_MAJOR, smccc.STD_HYP_REVISION_MINOR))
+        self.register(psci.PSCI_VERSION, lambda call: ret(psci.PSCI_VERSION_1_1))
+        self.register(psci.PSCI_FEATURES, self._psci_features)
+        self.register(psci.PSCI_SYSTEM_OFF, lambda call: self._power_off(call, "SYSTEM_OFF"))
+        self.register(psci.PSCI_SYSTEM_RESET, lambda call: self._power_off(call, "SYSTEM_RESET"))
+
+    def _arch_features(self, call: Call) -> CallResult:
+        queried = call.args[1] & smccc.MASK32
+        if queried in (smccc.SMCCC_VERSION, smccc.SMCCC_ARCH_FEATURES):
+            return ret(smccc.SUCCESS)
+        if queried in (smccc.SMCCC_ARCH_WORKAROUND_1, smccc.SMCCC_ARCH_WORKAROUND_2,
+                       smccc.SMCCC_ARCH_WORKAROUND_3):
+            return ret(smccc.NOT_REQUIRED)  # the emulated PE does not speculate
+        return ret(smccc.NOT_SUPPORTED)
+
+    def _psci_features(self, call: Call) -> CallResult:
+        queried = call.args[1] & smccc.MASK32
+        implemented = queried in psci.IMPLEMENTED or queried == smccc.SMCCC_VERSION
+        return ret(psci.PSCI_SUCCESS if implemented else psci.PSCI_NOT_SUPPORTED)
+
+    def _power_off(self, call: Call, reason: str) -> CallResult:
+        call.vm.power_off(reason)
+        return CallResult({})
+
+
+def dict_to_frame(fid: FunctionId, frame: list[int], result: CallResult) -> list[int]:
+    if result.raw:
+        out = list(frame)
+        for reg, value in result.regs.items():
+            out[reg] = value & MASK64
+        return out
+    return smccc.apply_results(fid, frame, result.regs)
+
+
+def symbolize(image: ElfImage, pc: int) -> str | None:
+    """``function+0xoff (file:line)`` for a code address of the guest image."""
+    name = image.symbols.lookup(pc)
+    line = image.source_line(pc)
+    if line:
+        file, lineno = line
+        where = f"{file.rsplit('/', 1)[-1]}:{lineno}"
+        return f"{name} ({where})" if name else where
+    return name

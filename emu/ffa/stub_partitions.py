@@ -1,0 +1,36 @@
+"""The secure partitions hosted by the SPMC stub firmware.
+
+The firmware's partition table is generated from this list (through the C
+header), so the emulator, the guests and the tests agree on IDs and UUIDs.
+A UUID is given as the four 32-bit words a caller passes in w1-w4; in memory
+(partition info entries) the words are stored little-endian in that order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emu.ffa import constants as ffa
+
+_DIRECT = (
+    ffa.PARTITION_PROP_DIRECT_REQ_RECV
+    | ffa.PARTITION_PROP_DIRECT_REQ2_RECV
+    | ffa.PARTITION_PROP_IS_AARCH64
+)
+
+
+@dataclass(frozen=True)
+class StubPartition:
+    symbol: str  # name used for the C constants
+    endpoint_id: int
+    uuid: tuple[int, int, int, int]
+    exec_contexts: int
+    properties: int
+
+
+ECHO_SP = StubPartition("ECHO_SP", 0x8001, (0x6C1E_0A51, 0x4D2B_9E37, 0xA8F0_1C62, 0x5B7E_33D4), 4, _DIRECT)
+SERVICE_SP = StubPartition("SERVICE_SP", 0x8002, (0x2F9B_47C3, 0x41A0_8D15, 0x9C6E_52B8, 0x0E4F_A917), 1, _DIRECT)
+PARTITIONS = (ECHO_SP, SERVICE_SP)
+
+# The echo SP answers a direct request with every payload register + ECHO_DELTA.
+ECHO_DELTA = 1

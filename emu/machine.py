@@ -1,0 +1,134 @@
+"""The emulated machine: physical memory, VMs, the EL2 handler, the scheduler.
+
+VMs share one physical PE: they run round-robin, each for a quantum of its
+own cycles, in a fixed order, so a run is deterministic whatever the host.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import IO
+
+from emu import platform
+from emu.blockcost import Clock
+from emu.console import Console
+from emu.costmodel import BlockClassifier, CostModel, load_cost_model
+from emu.el2 import Hypervisor
+from emu.elfimage import ElfImage
+from emu.engine import Fault, StopKind
+from emu.physmem import PhysicalMemory
+from emu.tap import TapReport, parse_tap
+from emu.trace import Trace
+from emu.vm import VirtualMachine, VmSpec, create_vm
+
+DEFAULT_QUANTUM = 200_000
+DEFAULT_MAX_CYCLES = 20_000_000_000
+
+
+@dataclass
+class MachineConfig:
+    vms: list[VmSpec]
+    cost_model: CostModel = field(default_factory=load_cost_model)
+    max_cycles: int = DEFAULT_MAX_CYCLES
+    quantum: int = DEFAULT_QUANTUM
+    native: bool | None = None  # None: the C block hook when built, else pure Python
+    console_stream: IO[str] | None = None
+    symbolize: bool = True
+    keep_trace: bool = True
+
+
+@dataclass
+class VmOutcome:
+    name: str
+    state: str  # off | fault | runaway | idle
+    exit_reason: str
+    fault: Fault | None
+    console: str
+    tap: TapReport
+    instructions: int
+    cycles: int
+    image: ElfImage
+
+
+@dataclass
+class RunResult:
+    vms: list[VmOutcome]
+    trace: Trace
+    cycles: int
+    instructions: int
+    traps: int
+    wall_seconds: float
+
+    @property
+    def faults(self) -> list[VmOutcome]:
+        return [vm for vm in self.vms if vm.state not in ("off",)]
+
+
+class Machine:
+    def __init__(self, config: MachineConfig) -> None:
+        if not config.vms:
+            raise ValueError("a machine needs at least one VM")
+        self.config = config
+        self.clock = Clock()
+        self.trace = Trace(keep=config.keep_trace)
+        self.classifier = BlockClassifier(config.cost_model)
+        total = platform.VM_RAM_PA - platform.PHYS_BASE + sum(
+            _align(spec.ram_size) for spec in config.vms)
+        self.physmem = PhysicalMemory(total)
+        self.secure_ram = self.physmem.allocate("secure", platform.SECURE_RAM_SIZE, platform.SECURE_RAM_PA)
+        self.hyp_ram = self.physmem.allocate("hyp", platform.HYP_RAM_SIZE, platform.HYP_RAM_PA)
+        self.el2 = Hypervisor(self.clock, config.cost_model, self.trace, config.symbolize)
+        self.vms: list[VirtualMachine] = []
+        for spec in config.vms:
+            region = self.physmem.allocate(f"vm{spec.vm_id}", spec.ram_size)
+            console = Console(f"vm{spec.vm_id}", config.console_stream)
+            vm = create_vm(spec, self.physmem, region, self.classifier, self.clock, console, config.native)
+            self.el2.attach(vm)
+            self.vms.append(vm)
+
+    def run(self) -> RunResult:
+        started = time.perf_counter()
+        runnable = list(self.vms)
+        limit = self.config.max_cycles
+        while runnable:
+            for vm in list(runnable):
+                remaining = limit - self.clock.now
+                if remaining <= 0:
+                    for stuck in runnable:
+                        stuck.state = "runaway"
+                        stuck.exit_reason = f"stopped at the cycle limit ({limit} cycles)"
+                    runnable.clear()
+                    break
+                counter = vm.engine.counter
+                kind = vm.engine.run(counter.cycles + min(self.config.quantum, remaining))
+                if kind is StopKind.FAULT:
+                    vm.state = "fault"
+                    vm.fault = vm.engine.fault
+                    vm.exit_reason = vm.fault.kind if vm.fault else "fault"
+                elif kind is StopKind.IDLE:
+                    vm.state = "idle"
+                    vm.exit_reason = "waiting for an interrupt that never comes (WFI)"
+                if vm.state != "running":
+                    runnable.remove(vm)
+        wall = time.perf_counter() - started
+        for vm in self.vms:
+            vm.console.close()
+        return RunResult(
+            vms=[self._outcome(vm) for vm in self.vms],
+            trace=self.trace,
+            cycles=self.clock.now,
+            instructions=sum(vm.engine.counter.instructions for vm in self.vms),
+            traps=self.el2.traps,
+            wall_seconds=wall,
+        )
+
+    def _outcome(self, vm: VirtualMachine) -> VmOutcome:
+        text = vm.console.text
+        return VmOutcome(vm.name, vm.state, vm.exit_reason, vm.fault, text, parse_tap(text),
+                         vm.engine.counter.instructions, vm.engine.counter.cycles, vm.image)
+
+
+def _align(size: int) -> int:
+    return (size + platform.REGION_ALIGN - 1) // platform.REGION_ALIGN * platform.REGION_ALIGN
+

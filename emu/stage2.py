@@ -1,0 +1,83 @@
+"""Stage-2 translation: a VM's intermediate physical addresses (IPAs) to PAs.
+
+A VM's RAM is backed by physical chunks that need not be contiguous or in
+order, the way a real hypervisor's stage-2 tables look after some uptime.  A
+mediator must translate every address a guest hands it through this table
+and must not assume IPA-contiguous means PA-contiguous.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emu.platform import PAGE_SIZE
+
+
+class TranslationFault(Exception):
+    """An IPA range that is not (entirely) mapped to the VM's RAM."""
+
+
+@dataclass(frozen=True)
+class Mapping:
+    ipa: int
+    pa: int
+    size: int
+
+    @property
+    def ipa_end(self) -> int:
+        return self.ipa + self.size
+
+
+class Stage2:
+    """The IPA -> PA mapping of one VM, in page-aligned chunks."""
+
+    def __init__(self, mappings: list[Mapping]) -> None:
+        for m in mappings:
+            if m.ipa % PAGE_SIZE or m.pa % PAGE_SIZE or m.size % PAGE_SIZE or m.size <= 0:
+                raise ValueError("stage-2 mappings must be page aligned")
+        self.mappings = sorted(mappings, key=lambda m: m.ipa)
+        for a, b in zip(self.mappings, self.mappings[1:]):
+            if a.ipa_end > b.ipa:
+                raise ValueError("stage-2 mappings overlap")
+
+    def _find(self, ipa: int) -> Mapping:
+        for m in self.mappings:
+            if m.ipa <= ipa < m.ipa_end:
+                return m
+        raise TranslationFault(f"IPA {ipa:#x} is not mapped")
+
+    def translate(self, ipa: int) -> int:
+        """The PA of one IPA."""
+        m = self._find(ipa)
+        return m.pa + (ipa - m.ipa)
+
+    def translate_range(self, ipa: int, size: int) -> list[tuple[int, int]]:
+        """Physical (pa, size) runs backing ``[ipa, ipa + size)``, contiguous runs merged."""
+        if size <= 0 or ipa < 0 or ipa + size > 1 << 64:
+            raise TranslationFault(f"bad IPA range {ipa:#x}+{size:#x}")
+        runs: list[tuple[int, int]] = []
+        cursor, remaining = ipa, size
+        while remaining:
+            m = self._find(cursor)
+            pa = m.pa + (cursor - m.ipa)
+            length = min(remaining, m.ipa_end - cursor)
+            if runs and runs[-1][0] + runs[-1][1] == pa:
+                runs[-1] = (runs[-1][0], runs[-1][1] + length)
+            else:
+                runs.append((pa, length))
+            cursor += length
+            remaining -= length
+        return runs
+
+    def contains(self, ipa: int, size: int) -> bool:
+        try:
+            self.translate_range(ipa, size)
+        except TranslationFault:
+            return False
+        return True
+
+    def pa_to_ipa(self, pa: int) -> int | None:
+        for m in self.mappings:
+            if m.pa <= pa < m.pa + m.size:
+                return m.ipa + (pa - m.pa)
+        return None

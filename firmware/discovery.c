@@ -1,0 +1,82 @@
+/*
+ * Discovery ABIs: FFA_FEATURES, FFA_ID_GET, FFA_SPM_ID_GET.
+ */
+#include "spmc.h"
+
+/* Properties (w2) FFA_FEATURES reports for FFA_RXTX_MAP. */
+static uint32_t rxtx_map_properties(void)
+{
+	uint32_t props = FFA_RXTX_MAP_MIN_BUF_4K;
+
+	if (spmc_at_least(FFA_VERSION_1_2))
+		props |= (uint32_t)SPMC_RXTX_MAX_PAGES << FFA_RXTX_MAP_MAX_PAGES_SHIFT;
+	return props;
+}
+
+/*
+ * Is `fid` an ABI the normal world can call on this SPMC at its version?
+ * Sets *props to the w2 properties of a supported one.
+ */
+static bool abi_supported(uint32_t fid, uint32_t *props)
+{
+	*props = 0;
+	switch (fid) {
+	case FFA_VERSION:
+	case FFA_FEATURES:
+	case FFA_ID_GET:
+	case FFA_RX_RELEASE:
+	case FFA_RXTX_UNMAP:
+	case FFA_PARTITION_INFO_GET:
+	case FFA_MSG_SEND_DIRECT_REQ:
+	case FFA_FN64_MSG_SEND_DIRECT_REQ:
+		return true;
+	case FFA_RXTX_MAP:
+	case FFA_FN64_RXTX_MAP:
+		*props = rxtx_map_properties();
+		return true;
+	case FFA_SPM_ID_GET:
+	case FFA_RX_ACQUIRE:
+		return spmc_at_least(FFA_VERSION_1_1);
+	case FFA_FN64_PARTITION_INFO_GET_REGS:
+		return spmc_at_least(FFA_VERSION_1_2);
+	case FFA_FN64_MSG_SEND_DIRECT_REQ2:
+		return ffa_direct_req2_allowed();
+	default:
+		return false;
+	}
+}
+
+/*
+ * FFA_FEATURES(w1): bit 31 set = a function ID, clear = a feature ID (NPI,
+ * SRI, MEI), none of which the stub implements. Input properties (w2) are
+ * ignored.
+ */
+void ffa_features_handle(const struct ffa_regs *req, struct ffa_regs *resp)
+{
+	uint32_t id = (uint32_t)req->x[1];
+	uint32_t props;
+
+	if ((id & FFA_FEATURES_FUNC_ID) != 0 && abi_supported(id, &props)) {
+		ffa_success(resp, props, 0);
+		return;
+	}
+	ffa_error(resp, FFA_RET_NOT_SUPPORTED);
+}
+
+/* FFA_ID_GET: every request comes through the hypervisor (endpoint 0). */
+void ffa_id_get_handle(const struct ffa_regs *req, struct ffa_regs *resp)
+{
+	(void)req;
+	ffa_success(resp, FFA_HYP_ID, 0);
+}
+
+/* FFA_SPM_ID_GET (FF-A 1.1+): the SPMC's own endpoint ID. */
+void ffa_spm_id_get_handle(const struct ffa_regs *req, struct ffa_regs *resp)
+{
+	(void)req;
+	if (!spmc_at_least(FFA_VERSION_1_1)) {
+		ffa_error(resp, FFA_RET_NOT_SUPPORTED);
+		return;
+	}
+	ffa_success(resp, FFA_SPMC_ID, 0);
+}

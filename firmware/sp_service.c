@@ -1,0 +1,50 @@
+/*
+ * Service SP: a small command protocol on the first payload register.
+ *
+ *   PING: out[0] = SERVICE_PING_MAGIC, out[1] = direct requests served so
+ *         far (this one included)
+ *   SUM:  out[0] = in[1] + in[2] + in[3] + in[4] (wrapping at the width)
+ *   else: out[0] = SERVICE_ERR_UNKNOWN_CMD (an SP-level error; the answer
+ *         is still a DIRECT_RESP)
+ *
+ * New commands (memory sharing: retrieve a handle, checksum, write a
+ * pattern, relinquish) are one function and one table row each.
+ */
+#include "spmc.h"
+
+struct service_cmd {
+	uint64_t id;
+	void (*run)(struct sp_call *call);
+};
+
+static uint64_t served;
+
+static void cmd_ping(struct sp_call *call)
+{
+	sp_ret(call, 0, SERVICE_PING_MAGIC);
+	sp_ret(call, 1, served);
+}
+
+static void cmd_sum(struct sp_call *call)
+{
+	sp_ret(call, 0, sp_arg(call, 1) + sp_arg(call, 2) + sp_arg(call, 3) + sp_arg(call, 4));
+}
+
+static const struct service_cmd service_cmds[] = {
+	{ SERVICE_CMD_PING, cmd_ping },
+	{ SERVICE_CMD_SUM, cmd_sum },
+};
+
+void sp_service_handle(struct sp_call *call)
+{
+	uint64_t cmd = sp_arg(call, 0);
+
+	served++;
+	for (uint32_t i = 0; i < sizeof(service_cmds) / sizeof(service_cmds[0]); i++) {
+		if (service_cmds[i].id == cmd) {
+			service_cmds[i].run(call);
+			return;
+		}
+	}
+	sp_ret(call, 0, SERVICE_ERR_UNKNOWN_CMD);
+}

@@ -1,0 +1,170 @@
+/*
+ * SPMC stub: internal interfaces shared by the firmware modules.
+ *
+ * The stub runs at Secure EL1 with the MMU off (physical addresses are used
+ * directly) on a single CPU. It talks to the SPMD (the EL3 relay) through
+ * `smc #0`: every smc hands x0-x17 to the SPMD as the SPMC's message, and
+ * the SPMD resumes the SPMC with the next request in x0-x17 (SMCCC 1.2).
+ */
+#ifndef SPMC_H
+#define SPMC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ffa_emu_abi.h"
+
+/* Build-time default FF-A version, used when the boot x0 is 0 (or invalid). */
+#ifndef SPMC_FFA_VERSION
+#define SPMC_FFA_VERSION FFA_VERSION_1_2
+#endif
+
+/* SMCCC 1.2 register frame: x0-x17 in and out of every smc. */
+#define FFA_REGS_COUNT 18
+struct ffa_regs {
+	uint64_t x[FFA_REGS_COUNT];
+};
+
+/* Architectural facts that are not FF-A ABI constants (not in the header). */
+#define SMCCC_FUNCID_SVE_HINT (UINT32_C(1) << 16) /* masked off before decoding */
+#define SMCCC_FUNCID_SMC64 (UINT32_C(1) << 30)
+#define FFA_FEATURES_FUNC_ID (UINT32_C(1) << 31) /* w1: a function ID, not a feature ID */
+#define PA_LIMIT (UINT64_C(1) << 48) /* largest physical address size */
+
+#define FFA_VERSION_MAJOR(v) (((uint32_t)(v) >> 16) & 0x7FFFU)
+#define FFA_VERSION_MINOR(v) ((uint32_t)(v) & 0xFFFFU)
+
+/* w1 of direct messages: sender << 16 | receiver. */
+#define FFA_MSG_SENDER(w1) ((uint16_t)((uint32_t)(w1) >> 16))
+#define FFA_MSG_RECEIVER(w1) ((uint16_t)(w1))
+#define FFA_MSG_ENDPOINTS(sender, receiver) \
+	(((uint32_t)(uint16_t)(sender) << 16) | (uint16_t)(receiver))
+
+/* FFA_RXTX_MAP: the largest page count the 6-bit field w3[5:0] can carry. */
+#define SPMC_RXTX_MAX_PAGES FFA_RXTX_PAGE_COUNT_MASK
+
+/* ---- global state (main.c) ---- */
+struct spmc_state {
+	uint32_t version;        /* FF-A version this SPMC implements */
+	uint32_t caller_version; /* version recorded from the normal world */
+};
+extern struct spmc_state spmc;
+
+static inline bool spmc_at_least(uint32_t version)
+{
+	return spmc.version >= (uint32_t)version;
+}
+
+/* ---- response builders ---- */
+static inline void ffa_error(struct ffa_regs *resp, int32_t code)
+{
+	resp->x[0] = FFA_ERROR;
+	resp->x[2] = (uint32_t)code;
+}
+
+static inline void ffa_success(struct ffa_regs *resp, uint32_t w2, uint32_t w3)
+{
+	resp->x[0] = FFA_SUCCESS;
+	resp->x[2] = w2;
+	resp->x[3] = w3;
+}
+
+/* ---- smc.S ---- */
+/* Load x0-x17 from `out`, smc #0, store the returned x0-x17 into `in`. */
+void smc_exchange(const struct ffa_regs *out, struct ffa_regs *in);
+
+/* ---- main.c ---- */
+__attribute__((noreturn)) void spmc_main(uint64_t boot_version);
+__attribute__((noreturn)) void spmc_fault(uint64_t esr, uint64_t elr, uint64_t vector);
+
+/* ---- ffa_version.c ---- */
+void ffa_version_init(uint64_t boot_version);
+void ffa_version_handle(const struct ffa_regs *req, struct ffa_regs *resp);
+bool ffa_direct_req2_allowed(void);
+
+/* ---- discovery.c ---- */
+void ffa_features_handle(const struct ffa_regs *req, struct ffa_regs *resp);
+void ffa_id_get_handle(const struct ffa_regs *req, struct ffa_regs *resp);
+void ffa_spm_id_get_handle(const struct ffa_regs *req, struct ffa_regs *resp);
+
+/* ---- rxtx.c: the normal world's buffer pair ---- */
+struct nwd_mailbox {
+	uint64_t tx_pa;
+	uint64_t rx_pa;
+	uint32_t pages;
+	bool mapped;
+	bool rx_consumer_owned; /* the normal world owns the RX buffer */
+};
+extern struct nwd_mailbox nwd_mbox;
+
+void rxtx_init(void);
+void ffa_rxtx_map_handle(const struct ffa_regs *req, struct ffa_regs *resp, bool smc64);
+void ffa_rxtx_unmap_handle(const struct ffa_regs *req, struct ffa_regs *resp);
+void ffa_rx_release_handle(const struct ffa_regs *req, struct ffa_regs *resp);
+void ffa_rx_acquire_handle(const struct ffa_regs *req, struct ffa_regs *resp);
+
+/* ---- partitions.c ---- */
+struct sp_call;
+struct sp_desc {
+	uint16_t id;
+	uint16_t exec_contexts;
+	uint32_t properties;
+	uint32_t uuid[4];
+	void (*handle)(struct sp_call *call);
+};
+
+const struct sp_desc *sp_find(uint16_t id);
+void ffa_partition_info_get_handle(const struct ffa_regs *req, struct ffa_regs *resp);
+void ffa_partition_info_get_regs_handle(const struct ffa_regs *req, struct ffa_regs *resp);
+
+/* ---- direct_msg.c ---- */
+/*
+ * One direct request as an SP sees it. `in` points at the request's first
+ * payload register (x3 for REQ, x4 for REQ2), `out` at the response's; both
+ * hold `count` registers. For SMC32 requests `mask` is 0xFFFFFFFF: read the
+ * payload with sp_arg() and the router truncates nothing, so handlers must
+ * store results through sp_ret(). The response frame is zero beforehand.
+ */
+struct sp_call {
+	const uint64_t *in;
+	uint64_t *out;
+	uint64_t mask;
+	uint32_t count;
+	uint16_t sender;
+	uint16_t receiver;
+	const struct sp_desc *sp;
+};
+
+static inline uint64_t sp_arg(const struct sp_call *call, uint32_t i)
+{
+	return i < call->count ? call->in[i] & call->mask : 0;
+}
+
+static inline void sp_ret(struct sp_call *call, uint32_t i, uint64_t value)
+{
+	if (i < call->count)
+		call->out[i] = value & call->mask;
+}
+
+void ffa_direct_req_handle(const struct ffa_regs *req, struct ffa_regs *resp, bool smc64);
+void ffa_direct_req2_handle(const struct ffa_regs *req, struct ffa_regs *resp);
+
+/* ---- the stub's secure partitions ---- */
+void sp_echo_handle(struct sp_call *call);
+void sp_service_handle(struct sp_call *call);
+
+/*
+ * Service SP protocol (first payload register = command). These numbers are
+ * not in ffa_emu_abi.h yet; the Python side must use the same values.
+ */
+#define SERVICE_CMD_PING 1U
+#define SERVICE_CMD_SUM 2U
+#define SERVICE_PING_MAGIC 0x50494E47U /* "PING" */
+#define SERVICE_ERR_UNKNOWN_CMD 0xFFFFFFFFU
+
+/* ---- libc.c ---- */
+void *memset(void *dst, int c, size_t n);
+void *memcpy(void *dst, const void *src, size_t n);
+
+#endif /* SPMC_H */

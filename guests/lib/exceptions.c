@@ -1,0 +1,61 @@
+#include "exceptions.h"
+
+#include "console.h"
+#include "smccc.h"
+
+volatile struct exception_record last_exception;
+
+void install_vectors(void)
+{
+    asm volatile("msr vbar_el1, %0\n\tisb" : : "r"(guest_vector_table) : "memory");
+}
+
+void exception_reset(void)
+{
+    last_exception.count = 0;
+    last_exception.esr = 0;
+    last_exception.elr = 0;
+    last_exception.far = 0;
+    last_exception.spsr = 0;
+}
+
+void guest_record_exception(uint64_t esr, uint64_t elr, uint64_t far,
+                            uint64_t spsr)
+{
+    last_exception.esr = esr;
+    last_exception.elr = elr;
+    last_exception.far = far;
+    last_exception.spsr = spsr;
+    last_exception.count = last_exception.count + 1;
+}
+
+__attribute__((weak)) void guest_sync_exception(uint64_t esr, uint64_t elr,
+                                                uint64_t far, uint64_t spsr)
+{
+    guest_record_exception(esr, elr, far, spsr);
+}
+
+static const char *const vector_names[4] = {
+    "current EL with SP0",
+    "current EL with SPx",
+    "lower EL using AArch64",
+    "lower EL using AArch32",
+};
+
+static const char *const kind_names[4] = {
+    "synchronous", "IRQ", "FIQ", "SError",
+};
+
+void guest_unexpected_exception(uint64_t vector_offset, uint64_t esr,
+                                uint64_t elr, uint64_t far)
+{
+    unsigned group = (unsigned)(vector_offset >> 9) & 3;
+    unsigned kind = (unsigned)(vector_offset >> 7) & 3;
+
+    printf("\nunexpected exception: %s, %s (vector 0x%03llx) "
+           "esr=0x%08llx (EC 0x%02x) elr=0x%016llx far=0x%016llx\n",
+           vector_names[group], kind_names[kind],
+           (unsigned long long)vector_offset, (unsigned long long)esr,
+           esr_ec(esr), (unsigned long long)elr, (unsigned long long)far);
+    guest_system_off(-1);
+}
