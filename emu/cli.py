@@ -19,6 +19,8 @@ from emu import platform
 from emu.costmodel import CostModelError, load_cost_model
 from emu.elfimage import ImageError, load_elf
 from emu.machine import DEFAULT_MAX_CYCLES, DEFAULT_QUANTUM, Machine, MachineConfig, RunResult, VmOutcome
+from emu.rmm import DEFAULT_RMM_REVISIONS, parse_revisions
+from emu.smccc import version_str
 from emu.vm import VmSpec
 
 EXIT_OK, EXIT_TAP_FAILED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
@@ -44,6 +46,13 @@ def _size(text: str) -> int:
     return value * scale
 
 
+def _revisions(text: str) -> tuple[int, ...]:
+    try:
+        return parse_revisions(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ffa-emu",
@@ -64,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cost-model", metavar="FILE", help="cycle cost model TOML (default: the packaged one)")
     run.add_argument("--pure-python", action="store_true",
                      help="account cycles in Python even when the native helper is built (same counts, slower)")
+    run.add_argument("--rmm-revisions", type=_revisions, default=DEFAULT_RMM_REVISIONS, metavar="LIST",
+                     help="interface revisions the RMM supports, e.g. 1.0,2.0 (default: "
+                          + ",".join(version_str(r) for r in DEFAULT_RMM_REVISIONS) + ")")
     run.add_argument("--quiet", "-q", action="store_true", help="do not echo guest consoles or the summary")
     return parser
 
@@ -94,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
         config = MachineConfig(
             vms=specs, cost_model=cost_model, max_cycles=args.max_cycles, quantum=args.quantum,
             native=False if args.pure_python else None,
-            console_stream=None if args.quiet else sys.stdout,
+            console_stream=None if args.quiet else sys.stdout, rmm_revisions=args.rmm_revisions,
         )
         machine = Machine(config)
         if trace_stream is not None:
@@ -114,15 +126,20 @@ def _open_trace(target: str | None, stack: ExitStack) -> IO[str] | None:
         raise UsageError(f"cannot write trace file {target}: {exc.strerror}") from None
 
 
+def exit_code(result: RunResult) -> int:
+    """0 clean and TAP passed, 1 TAP failures, 3 a VM faulted, ran away or hung."""
+    if any(vm.state != "off" for vm in result.vms):
+        return EXIT_FAULT
+    if any(vm.tap.problems for vm in result.vms):
+        return EXIT_TAP_FAILED
+    return EXIT_OK
+
+
 def report(result: RunResult, quiet: bool = False) -> int:
     """Print problems and the summary; return the exit code."""
-    code = EXIT_OK
     for vm in result.vms:
         if vm.state != "off":
             print(f"ffa-emu: {describe_stop(vm)}", file=sys.stderr)
-            code = EXIT_FAULT
-        elif vm.tap.problems and code == EXIT_OK:
-            code = EXIT_TAP_FAILED
         for problem in vm.tap.problems:
             print(f"ffa-emu: {vm.name}: {problem}", file=sys.stderr)
     if not quiet:
@@ -130,7 +147,7 @@ def report(result: RunResult, quiet: bool = False) -> int:
         ends = ", ".join(f"{vm.name} {vm.exit_reason or vm.state}" for vm in result.vms)
         print(f"ffa-emu: {ends} | instructions {result.instructions}, cycles {result.cycles}, "
               f"traps {result.traps}, wall {result.wall_seconds:.3f} s ({rate:.1f} MIPS)", file=sys.stderr)
-    return code
+    return exit_code(result)
 
 
 def describe_stop(vm: VmOutcome) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from emu import platform
+from emu.rmm import DEFAULT_RMM_REVISIONS, RmmResponder
 from emu.blockcost import Clock
 from emu.console import Console
 from emu.costmodel import BlockClassifier, CostModel, load_cost_model
@@ -36,6 +37,7 @@ class MachineConfig:
     console_stream: IO[str] | None = None
     symbolize: bool = True
     keep_trace: bool = True
+    rmm_revisions: tuple[int, ...] = DEFAULT_RMM_REVISIONS  # revision words the RMM supports
 
 
 @dataclass
@@ -79,6 +81,8 @@ class Machine:
         self.secure_ram = self.physmem.allocate("secure", platform.SECURE_RAM_SIZE, platform.SECURE_RAM_PA)
         self.hyp_ram = self.physmem.allocate("hyp", platform.HYP_RAM_SIZE, platform.HYP_RAM_PA)
         self.el2 = Hypervisor(self.clock, config.cost_model, self.trace, config.symbolize)
+        self.rmm = RmmResponder(config.rmm_revisions)
+        self.rmm.register(self.el2)
         self.vms: list[VirtualMachine] = []
         for spec in config.vms:
             region = self.physmem.allocate(f"vm{spec.vm_id}", spec.ram_size)

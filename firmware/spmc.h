@@ -26,9 +26,8 @@ struct ffa_regs {
 	uint64_t x[FFA_REGS_COUNT];
 };
 
-/* Architectural facts that are not FF-A ABI constants (not in the header). */
+/* Encodings ffa_emu_abi.h does not carry. */
 #define SMCCC_FUNCID_SVE_HINT (UINT32_C(1) << 16) /* masked off before decoding */
-#define SMCCC_FUNCID_SMC64 (UINT32_C(1) << 30)
 #define FFA_FEATURES_FUNC_ID (UINT32_C(1) << 31) /* w1: a function ID, not a feature ID */
 #define PA_LIMIT (UINT64_C(1) << 48) /* largest physical address size */
 
@@ -53,7 +52,7 @@ extern struct spmc_state spmc;
 
 static inline bool spmc_at_least(uint32_t version)
 {
-	return spmc.version >= (uint32_t)version;
+	return spmc.version >= version;
 }
 
 /* ---- response builders ---- */
@@ -122,9 +121,10 @@ void ffa_partition_info_get_regs_handle(const struct ffa_regs *req, struct ffa_r
 /*
  * One direct request as an SP sees it. `in` points at the request's first
  * payload register (x3 for REQ, x4 for REQ2), `out` at the response's; both
- * hold `count` registers. For SMC32 requests `mask` is 0xFFFFFFFF: read the
- * payload with sp_arg() and the router truncates nothing, so handlers must
- * store results through sp_ret(). The response frame is zero beforehand.
+ * hold `count` registers, and `out` starts zeroed. `mask` is the register
+ * width (0xFFFFFFFF for SMC32 requests, whose upper halves are ignored):
+ * read the payload with sp_arg() and store results with sp_ret(), which
+ * apply it. The router frames the answer (x0-x2, or x0-x3 for REQ2).
  */
 struct sp_call {
 	const uint64_t *in;

@@ -1,0 +1,157 @@
+"""Mediator profiles: every way the FF-A spec, Linux pKVM and Xen differ, in one place.
+
+A profile is data (which ABIs are handled, forwarded or refused; error
+encoding; register rules; limits) plus one small hook, its version
+negotiation policy.  The mediator itself is written once.  Facts follow
+section 4 and 5 of the project's FF-A reference; `spec` follows DEN0077 1.2
+(with Hafnium's choices where the spec leaves room).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from emu.ffa import constants as ffa
+
+
+class Disposition(Enum):
+    HANDLE = "handled"  # the mediator answers (possibly talking to the SPMC itself)
+    FORWARD = "forwarded"  # passed to the SPMC unchanged, the answer passed back
+    REFUSE = "refused"  # FFA_ERROR(NOT_SUPPORTED)
+
+
+H, F, R = Disposition.HANDLE, Disposition.FORWARD, Disposition.REFUSE
+
+
+@dataclass
+class VersionState:
+    """Where one endpoint (or, for pKVM, the whole host) stands in negotiation."""
+
+    requested: int | None = None  # version recorded from the caller, None before any FFA_VERSION
+    locked: bool = False
+
+    @property
+    def negotiated(self) -> bool:
+        return self.requested is not None
+
+
+@dataclass(frozen=True)
+class VersionAnswer:
+    """What FFA_VERSION returns, and what it records."""
+
+    w0: int  # the returned version, or NOT_SUPPORTED (negative)
+    record: int | None = None  # version to record for the caller (None: keep)
+    lock: bool = False
+    ask_firmware: bool = False  # pKVM: renegotiate the firmware down to ``record`` first
+
+
+def _split(word: int) -> tuple[int, int, bool]:
+    return ffa.version_major(word), ffa.version_minor(word), bool(word & ffa.VERSION_MBZ)
+
+
+def negotiate_spec(state: VersionState, requested: int, own: int) -> VersionAnswer:
+    """DEN0077 13.2.1 with Hafnium's stricter choices: refuse a different major and renegotiation."""
+    major, minor, mbz = _split(requested)
+    if mbz or major != ffa.version_major(own):
+        return VersionAnswer(ffa.NOT_SUPPORTED)
+    if state.locked:
+        locked = state.requested if state.requested is not None else own
+        return VersionAnswer(own if min(requested, own) == locked else ffa.NOT_SUPPORTED)
+    return VersionAnswer(own, record=min(requested, own))
+
+
+def negotiate_pkvm(state: VersionState, requested: int, own: int) -> VersionAnswer:
+    """pKVM: one host-wide version, locked by the first successful FFA_VERSION."""
+    major, minor, mbz = _split(requested)
+    if mbz or major != 1:
+        return VersionAnswer(ffa.NOT_SUPPORTED)
+    current = state.requested if state.requested is not None else own
+    if state.locked:
+        return VersionAnswer(ffa.NOT_SUPPORTED if minor < ffa.version_minor(current) else current)
+    if minor < ffa.version_minor(current):
+        return VersionAnswer(requested, record=requested, lock=True, ask_firmware=True)
+    return VersionAnswer(current, record=current, lock=True)
+
+
+def negotiate_xen(state: VersionState, requested: int, own: int) -> VersionAnswer:
+    """Xen: always answers its own version; records the caller's until its first other call."""
+    major, minor, mbz = _split(requested)
+    if state.locked:
+        return VersionAnswer(own)
+    if mbz or major != ffa.version_major(own) or requested > own:
+        return VersionAnswer(own, record=own)
+    return VersionAnswer(own, record=requested)
+
+
+# Which ABIs each profile handles, forwards or refuses (section 5).  Names are
+# ABI names without the FFA_ / FFA_FN64_ prefix; the 64-bit form of an ABI
+# follows its 32-bit form unless listed under its own key with "64".
+_SPEC = {
+    "VERSION": H, "FEATURES": H, "ID_GET": H, "SPM_ID_GET": H, "RXTX_MAP": H, "RXTX_MAP64": H,
+    "RXTX_UNMAP": H, "RX_RELEASE": H, "RX_ACQUIRE": H, "PARTITION_INFO_GET": H,
+    "PARTITION_INFO_GET_REGS": H, "MSG_SEND_DIRECT_REQ": H, "MSG_SEND_DIRECT_REQ2": H,
+    "CONSOLE_LOG": H, "RUN": F, "MSG_WAIT": R, "YIELD": R,
+}
+_PKVM = {
+    "VERSION": H, "FEATURES": H, "ID_GET": F, "SPM_ID_GET": F, "RXTX_MAP": R, "RXTX_MAP64": H,
+    "RXTX_UNMAP": H, "RX_RELEASE": F, "RX_ACQUIRE": F, "PARTITION_INFO_GET": H,
+    "PARTITION_INFO_GET_REGS": R, "MSG_SEND_DIRECT_REQ": F, "MSG_SEND_DIRECT_REQ2": R,
+    "CONSOLE_LOG": R, "RUN": F, "MSG_WAIT": R, "YIELD": F,
+}
+_XEN = {
+    "VERSION": H, "FEATURES": H, "ID_GET": H, "SPM_ID_GET": R, "RXTX_MAP": H, "RXTX_MAP64": H,
+    "RXTX_UNMAP": H, "RX_RELEASE": H, "RX_ACQUIRE": R, "PARTITION_INFO_GET": H,
+    "PARTITION_INFO_GET_REGS": H, "MSG_SEND_DIRECT_REQ": H, "MSG_SEND_DIRECT_REQ2": H,
+    "CONSOLE_LOG": R, "RUN": F, "MSG_WAIT": R, "YIELD": R,
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    abis: dict[str, Disposition]
+    negotiate: object  # Callable[[VersionState, int, int], VersionAnswer]
+    version_per_vm: bool
+    before_version_error: int | None  # error for a non-VERSION call before FFA_VERSION; None: accepted
+    lock_on_first_other_call: bool
+    error_sign_extended: bool  # FFA_ERROR code in x2 as a 64-bit value (pKVM) or zero-extended w2
+    write_all_registers: bool  # pKVM: every return writes x0-x17, SMC32 or not
+    zero_x8_x17_from_1_2: bool  # Xen: x8-x17 zeroed on return once the VM negotiated 1.2
+    check_direct_sender: bool  # refuse a direct request whose sender is not the caller
+    rxtx_max_pages: int
+    rxtx_exact_pages: bool  # pKVM: the one supported size only
+    partition_info_cached: bool  # Xen: answered from the list cached at boot, no SPMC round trip
+    features_forwarded: bool  # pKVM: FEATURES goes to the firmware unless refused or MEM_SHARE/LEND
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def disposition(self, abi_name: str, smc64: bool) -> Disposition:
+        short = abi_name.removeprefix("FFA_FN64_").removeprefix("FFA_")
+        if smc64 and short + "64" in self.abis:
+            return self.abis[short + "64"]
+        return self.abis.get(short, Disposition.REFUSE)
+
+
+SPEC = Profile(
+    name="spec", description="Arm DEN0077 FF-A 1.2 (Hafnium's reading where the spec leaves a choice)",
+    abis=_SPEC, negotiate=negotiate_spec, version_per_vm=True, before_version_error=None,
+    lock_on_first_other_call=True, error_sign_extended=False, write_all_registers=False,
+    zero_x8_x17_from_1_2=False, check_direct_sender=True, rxtx_max_pages=64, rxtx_exact_pages=False,
+    partition_info_cached=False, features_forwarded=False,
+)
+PKVM = Profile(
+    name="pkvm", description="Linux pKVM (arch/arm64/kvm/hyp/nvhe/ffa.c): one host, mostly pass-through",
+    abis=_PKVM, negotiate=negotiate_pkvm, version_per_vm=False,
+    before_version_error=ffa.INVALID_PARAMETERS, lock_on_first_other_call=False, error_sign_extended=True,
+    write_all_registers=True, zero_x8_x17_from_1_2=False, check_direct_sender=False, rxtx_max_pages=1,
+    rxtx_exact_pages=True, partition_info_cached=False, features_forwarded=True,
+)
+XEN = Profile(
+    name="xen", description="Xen (xen/arch/arm/tee/ffa*.c): per-VM state, validates and translates",
+    abis=_XEN, negotiate=negotiate_xen, version_per_vm=True, before_version_error=ffa.NOT_SUPPORTED,
+    lock_on_first_other_call=True, error_sign_extended=False, write_all_registers=False,
+    zero_x8_x17_from_1_2=True, check_direct_sender=True, rxtx_max_pages=1, rxtx_exact_pages=False,
+    partition_info_cached=True, features_forwarded=False,
+)
+PROFILES = {p.name: p for p in (SPEC, PKVM, XEN)}

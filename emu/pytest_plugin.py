@@ -1,0 +1,109 @@
+"""pytest plugin (entry point ``pytest11``): build, run and assert on guests.
+
+Fixtures:
+- ``guest_image(name)``: path of ``build/guests/<name>.elf``, built through
+  ``make`` when missing or stale (when the project has a Makefile).
+- ``run_guests(*images, **machine_options)``: run a machine to its end and
+  return an ``Outcome`` (exit code, console, TAP, trace helpers).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from emu.cli import exit_code
+from emu.elfimage import load_elf
+from emu.machine import Machine, MachineConfig, RunResult, VmOutcome
+from emu.tap import TapReport
+from emu.trace import HOP_CALL, TraceRecord
+from emu.vm import VmSpec
+
+
+@dataclass
+class Outcome:
+    """A finished run, with the helpers tests assert with."""
+
+    result: RunResult
+    machine: Machine
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.result)
+
+    def vm(self, name: str = "vm1") -> VmOutcome:
+        return next(vm for vm in self.result.vms if vm.name == name)
+
+    def console(self, vm: str = "vm1") -> str:
+        return self.vm(vm).console
+
+    def tap(self, vm: str = "vm1") -> TapReport:
+        return self.vm(vm).tap
+
+    @property
+    def records(self) -> list[TraceRecord]:
+        return self.result.trace.records
+
+    def calls(self, name: str | None = None, vm: str | None = None) -> list[TraceRecord]:
+        """Guest-visible calls, optionally of one function name and one VM."""
+        return [r for r in self.records if r.hop == HOP_CALL and (name is None or r.name == name)
+                and (vm is None or r.vm == vm)]
+
+    def errors(self) -> list[TraceRecord]:
+        return [r for r in self.calls() if r.error]
+
+    def hops(self, seq: int) -> list[TraceRecord]:
+        """Every hop of call ``seq``, in order."""
+        return [r for r in self.records if r.seq == seq]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ffa-emu")
+    group.addoption("--ffa-build-dir", default="build", help="where guest images are built (default: build)")
+
+
+def _project_root(config: pytest.Config) -> Path:
+    return Path(config.rootpath)
+
+
+def make(root: Path, target: str) -> None:
+    """Build ``target`` with the project's Makefile; failures fail the test with make's output."""
+    proc = subprocess.run(["make", "-C", str(root), "--no-print-directory", target],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        pytest.fail(f"make {target} failed:\n{proc.stdout}\n{proc.stderr}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def guest_image(pytestconfig: pytest.Config) -> Callable[[str], Path]:
+    root = _project_root(pytestconfig)
+    build = root / pytestconfig.getoption("--ffa-build-dir")
+
+    def image(name: str) -> Path:
+        path = build / "guests" / f"{name}.elf"
+        if (root / "Makefile").exists():
+            make(root, str(path.relative_to(root)))
+        if not path.exists():
+            pytest.fail(f"guest image {path} not found", pytrace=False)
+        return path
+
+    return image
+
+
+@pytest.fixture
+def run_guests() -> Callable[..., Outcome]:
+    def run(*images: Path | str, ram_size: int | None = None, **options) -> Outcome:
+        specs = []
+        for i, path in enumerate(images, start=1):
+            spec = VmSpec(load_elf(path), vm_id=i, endpoint_id=i)
+            if ram_size is not None:
+                spec.ram_size = ram_size
+            specs.append(spec)
+        machine = Machine(MachineConfig(vms=specs, **options))
+        return Outcome(machine.run(), machine)
+
+    return run
