@@ -82,6 +82,8 @@ def render() -> str:
             lines.append(_define(f"{sp.symbol}_UUID_W{i}", word))
     lines.append(_define("STUB_PARTITION_COUNT", len(stub_partitions.PARTITIONS)))
     lines.append(_define("ECHO_DELTA", stub_partitions.ECHO_DELTA))
+    for name, value in stub_partitions.SERVICE_PROTOCOL.items():
+        lines.append(_define(name, value))
     lines += ["", "#endif /* FFA_EMU_ABI_H */", ""]
     return "\n".join(lines)
 

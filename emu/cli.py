@@ -7,6 +7,7 @@ Exit codes: 0 every guest ended cleanly and its TAP passed; 1 TAP failures;
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -21,6 +22,8 @@ from emu.elfimage import ImageError, load_elf
 from emu.machine import DEFAULT_MAX_CYCLES, DEFAULT_QUANTUM, Machine, MachineConfig, RunResult, VmOutcome
 from emu.rmm import DEFAULT_RMM_REVISIONS, parse_revisions
 from emu.smccc import version_str
+from emu.scenario import ScenarioError, load_scenario, parse_size, parse_version
+from emu.ffa.profiles import PROFILES
 from emu.vm import VmSpec
 
 EXIT_OK, EXIT_TAP_FAILED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
@@ -37,13 +40,14 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
-def _size(text: str) -> int:
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-    scale = units.get(text[-1:].lower(), 1)
-    value = _int(text[:-1] if scale != 1 else text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"size must be positive: {text!r}")
-    return value * scale
+def _argtype(parse):
+    """Turn a scenario parser (which raises ScenarioError) into an argparse type."""
+    def convert(text: str):
+        try:
+            return parse(text, "value")
+        except ScenarioError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix("value: ")) from None
+    return convert
 
 
 def _revisions(text: str) -> tuple[int, ...]:
@@ -61,19 +65,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run guest images", description="Run one or more guest ELF images.")
-    run.add_argument("images", nargs="+", metavar="GUEST.elf", help="guest images; one VM each (vm1, vm2, ...)")
+    run.add_argument("images", nargs="*", metavar="GUEST.elf", help="guest images; one VM each (vm1, vm2, ...)")
+    run.add_argument("--scenario", metavar="FILE", help="a TOML scenario (VMs, SPMC, profile, ...) instead of images")
+    run.add_argument("--profile", choices=sorted(PROFILES), help="mediator behaviour (default spec)")
+    run.add_argument("--spmc", metavar="FILE", default=os.environ.get("FFA_EMU_SPMC"),
+                     help="SPMC stub firmware ELF (default: $FFA_EMU_SPMC); without one, FF-A calls "
+                          "answer NOT_SUPPORTED")
+    run.add_argument("--spmc-version", type=_argtype(parse_version), metavar="X.Y",
+                     help="FF-A version the SPMC implements (default: the firmware's build default, 1.2)")
     run.add_argument("--trace", metavar="FILE", help="write the call trace to FILE ('-' for stderr)")
     run.add_argument("--trace-format", choices=("text", "jsonl"), default="text", help="trace format (default text)")
-    run.add_argument("--max-cycles", type=_int, default=DEFAULT_MAX_CYCLES, metavar="N",
+    run.add_argument("--max-cycles", type=_int, metavar="N",
                      help=f"stop a run that exceeds N cycles, exit 3 (default {DEFAULT_MAX_CYCLES})")
-    run.add_argument("--quantum", type=_int, default=DEFAULT_QUANTUM, metavar="N",
+    run.add_argument("--quantum", type=_int, metavar="N",
                      help=f"cycles each VM runs before the next is scheduled (default {DEFAULT_QUANTUM})")
-    run.add_argument("--ram-size", type=_size, default=platform.GUEST_RAM_DEFAULT_SIZE, metavar="SIZE",
+    run.add_argument("--ram-size", type=_argtype(parse_size), default=platform.GUEST_RAM_DEFAULT_SIZE,
+                     metavar="SIZE",
                      help="RAM per VM, e.g. 128M (default 128M); must be a multiple of 2M")
     run.add_argument("--cost-model", metavar="FILE", help="cycle cost model TOML (default: the packaged one)")
     run.add_argument("--pure-python", action="store_true",
                      help="account cycles in Python even when the native helper is built (same counts, slower)")
-    run.add_argument("--rmm-revisions", type=_revisions, default=DEFAULT_RMM_REVISIONS, metavar="LIST",
+    run.add_argument("--rmm-revisions", type=_revisions, metavar="LIST",
                      help="interface revisions the RMM supports, e.g. 1.0,2.0 (default: "
                           + ",".join(version_str(r) for r in DEFAULT_RMM_REVISIONS) + ")")
     run.add_argument("--quiet", "-q", action="store_true", help="do not echo guest consoles or the summary")
@@ -85,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return _run(args)
-    except (UsageError, ImageError, CostModelError) as exc:
+    except (UsageError, ImageError, CostModelError, ScenarioError) as exc:
         print(f"ffa-emu: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -93,21 +105,33 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _run(args: argparse.Namespace) -> int:
-    if args.ram_size % (2 << 20):
-        raise UsageError(f"--ram-size must be a multiple of 2M, got {args.ram_size:#x}")
-    if args.max_cycles <= 0 or args.quantum <= 0:
+def _config(args: argparse.Namespace) -> MachineConfig:
+    """The machine to build, from a scenario file or from the images and options."""
+    if args.max_cycles is not None and args.max_cycles <= 0 or args.quantum is not None and args.quantum <= 0:
         raise UsageError("--max-cycles and --quantum must be positive")
-    cost_model = load_cost_model(args.cost_model)
+    overrides = {
+        "max_cycles": args.max_cycles, "quantum": args.quantum, "profile": args.profile,
+        "spmc_version": args.spmc_version, "rmm_revisions": args.rmm_revisions,
+        "native": False if args.pure_python else None,
+        "cost_model": load_cost_model(args.cost_model) if args.cost_model else None,
+        "spmc_image": Path(args.spmc) if args.spmc else None,
+    }
+    if args.scenario:
+        if args.images:
+            raise UsageError("give guest images or --scenario, not both")
+        return load_scenario(args.scenario, **overrides)
+    if not args.images:
+        raise UsageError("no guest image given (or use --scenario FILE)")
     specs = [VmSpec(load_elf(path), vm_id=i, endpoint_id=i, ram_size=args.ram_size)
              for i, path in enumerate(args.images, start=1)]
+    return MachineConfig(vms=specs, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    config.console_stream = None if args.quiet else sys.stdout
     with ExitStack() as stack:
         trace_stream = _open_trace(args.trace, stack)
-        config = MachineConfig(
-            vms=specs, cost_model=cost_model, max_cycles=args.max_cycles, quantum=args.quantum,
-            native=False if args.pure_python else None,
-            console_stream=None if args.quiet else sys.stdout, rmm_revisions=args.rmm_revisions,
-        )
         machine = Machine(config)
         if trace_stream is not None:
             machine.trace.add_sink(trace_stream, args.trace_format)

@@ -120,13 +120,19 @@ def _ffa_features_args(args: Sequence[int]) -> str:
     return fid_name(w1) if w1 >> 31 else f"feature {w1}"
 
 
+def _rmm_revision(word: int) -> str:
+    """major.minor, or hex when reserved bits 63:31 are set (never a revision)."""
+    return version_str(word) if word <= rmm.REVISION_MAX else f"{word:#x}"
+
+
 def _rmm_args(args: Sequence[int]) -> str:
-    return version_str(args[1])
+    return _rmm_revision(args[1])
 
 
 def _rmm_result(regs: Sequence[int]) -> str:
-    status = {0: "SUCCESS", 1: "ERROR"}.get(regs[0], str(regs[0]))
-    return f"{status} lower={version_str(regs[1])} higher={version_str(regs[2])}"
+    """``ERROR_INPUT lower=1.0 higher=2.0``: unprefixed, as the formatter cannot tell RMI from RSI."""
+    status = rmm.STATUS_NAMES.get(regs[0], str(regs[0]))
+    return f"{status} lower={_rmm_revision(regs[1])} higher={_rmm_revision(regs[2])}"
 
 
 _FFA_ARGS: dict[str, tuple[int, ArgFormatter]] = {

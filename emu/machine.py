@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 from emu import platform
 from emu.rmm import DEFAULT_RMM_REVISIONS, RmmResponder
 from emu.blockcost import Clock
+from emu.ffa.constants import is_ffa_fid
+from emu.ffa.mediator import Mediator, ffa_unavailable
+from emu.ffa.profiles import PROFILES
+from emu.ffa.spmd import SecureWorld, SpmcError
 from emu.console import Console
 from emu.costmodel import BlockClassifier, CostModel, load_cost_model
 from emu.el2 import Hypervisor
-from emu.elfimage import ElfImage
+from emu.elfimage import ElfImage, load_elf
 from emu.engine import Fault, StopKind
 from emu.physmem import PhysicalMemory
 from emu.tap import TapReport, parse_tap
@@ -38,6 +43,9 @@ class MachineConfig:
     symbolize: bool = True
     keep_trace: bool = True
     rmm_revisions: tuple[int, ...] = DEFAULT_RMM_REVISIONS  # revision words the RMM supports
+    profile: str = "spec"
+    spmc_image: Path | None = None  # None: no secure world, FF-A calls answer NOT_SUPPORTED
+    spmc_version: int = 0  # FF-A version the SPMC implements; 0: the firmware's build default
 
 
 @dataclass
@@ -83,16 +91,31 @@ class Machine:
         self.el2 = Hypervisor(self.clock, config.cost_model, self.trace, config.symbolize)
         self.rmm = RmmResponder(config.rmm_revisions)
         self.rmm.register(self.el2)
+        self.mediator: Mediator | None = None
+        if config.spmc_image is not None:
+            if config.profile not in PROFILES:
+                raise ValueError(f"unknown profile {config.profile!r}")
+            secure = SecureWorld(self.physmem, self.secure_ram, load_elf(config.spmc_image), config.spmc_version,
+                                 self.classifier, self.clock, config.cost_model, config.native)
+            self.mediator = Mediator(PROFILES[config.profile], secure, self.physmem, self.hyp_ram,
+                                     config.cost_model, self.el2.account, self.trace)
+            self.el2.register_range(is_ffa_fid, self.mediator.handle, self.mediator.implemented)
+        else:
+            self.el2.register_range(is_ffa_fid, ffa_unavailable, lambda: 0)
         self.vms: list[VirtualMachine] = []
         for spec in config.vms:
             region = self.physmem.allocate(f"vm{spec.vm_id}", spec.ram_size)
             console = Console(f"vm{spec.vm_id}", config.console_stream)
             vm = create_vm(spec, self.physmem, region, self.classifier, self.clock, console, config.native)
             self.el2.attach(vm)
+            if self.mediator is not None:
+                self.mediator.attach(vm)
             self.vms.append(vm)
 
     def run(self) -> RunResult:
         started = time.perf_counter()
+        if self.mediator is not None:
+            self.mediator.boot()
         runnable = list(self.vms)
         limit = self.config.max_cycles
         while runnable:
@@ -105,7 +128,11 @@ class Machine:
                     runnable.clear()
                     break
                 counter = vm.engine.counter
-                kind = vm.engine.run(counter.cycles + min(self.config.quantum, remaining))
+                try:
+                    kind = vm.engine.run(counter.cycles + min(self.config.quantum, remaining))
+                except SpmcError as exc:
+                    vm.engine.fault = Fault("secure world failure", vm.engine.pc, detail=str(exc))
+                    kind = StopKind.FAULT
                 if kind is StopKind.FAULT:
                     vm.state = "fault"
                     vm.fault = vm.engine.fault
@@ -115,6 +142,8 @@ class Machine:
                     vm.exit_reason = "waiting for an interrupt that never comes (WFI)"
                 if vm.state != "running":
                     runnable.remove(vm)
+                    if self.mediator is not None:
+                        self.mediator.detach(vm)
         wall = time.perf_counter() - started
         for vm in self.vms:
             vm.console.close()

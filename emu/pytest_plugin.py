@@ -3,6 +3,7 @@
 Fixtures:
 - ``guest_image(name)``: path of ``build/guests/<name>.elf``, built through
   ``make`` when missing or stale (when the project has a Makefile).
+- ``spmc_image``: path of the SPMC stub firmware (``build/firmware/spmc.elf``).
 - ``run_guests(*images, **machine_options)``: run a machine to its end and
   return an ``Outcome`` (exit code, console, TAP, trace helpers).
 """
@@ -92,6 +93,18 @@ def guest_image(pytestconfig: pytest.Config) -> Callable[[str], Path]:
         return path
 
     return image
+
+
+@pytest.fixture(scope="session")
+def spmc_image(pytestconfig: pytest.Config) -> Path:
+    """The SPMC stub firmware, built through make when the project has a Makefile."""
+    root = _project_root(pytestconfig)
+    path = root / pytestconfig.getoption("--ffa-build-dir") / "firmware" / "spmc.elf"
+    if (root / "Makefile").exists():
+        make(root, str(path.relative_to(root)))
+    if not path.exists():
+        pytest.fail(f"SPMC image {path} not found", pytrace=False)
+    return path
 
 
 @pytest.fixture

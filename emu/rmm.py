@@ -1,5 +1,125 @@
-"""Arm CCA RMI/RSI version calls (placeholder IDs; the responder lands with its issue)."""
+"""Arm CCA RMI/RSI version negotiation: an RMM that answers RMI_VERSION and RSI_VERSION.
+
+A host (RMI) or a realm (RSI) asks for a revision in x1 (major << 16 | minor)
+and gets a status in x0, a lower revision in x1 and a higher one in x2:
+
+* requested supported: SUCCESS, lower = requested, higher = highest supported;
+* an older one supported: ERROR_INPUT, lower = highest supported below the
+  request, higher = highest supported;
+* only newer ones: ERROR_INPUT, lower = higher = highest supported.
+
+So lower <= higher always, and a caller that also supports ``higher`` can
+retry with it.
+
+x1 is compared as the whole 64-bit register, as TF-RMM does: a revision is
+bits 30:0 and bits 63:31 are reserved, so a request with any of them set is
+never supported and, being above every revision, is answered ERROR_INPUT with
+lower = higher = highest supported.
+
+Cycles: RMI_VERSION goes from the (normal world) EL2 through EL3 to the RMM at
+realm EL2 and back, two EL3 legs each of which switches worlds.  RSI_VERSION
+is taken by the RMM directly (it is the realm's EL2), so it costs only the
+EL1 <-> EL2 trap the Hypervisor already charges.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # emu.el2 imports emu.decode, which imports this module
+    from emu.el2 import Call, CallResult, Hypervisor
 
 RMI_VERSION = 0xC400_0150
 RSI_VERSION = 0xC400_0190
-HEADER_CONSTANTS = ("RMI_VERSION", "RSI_VERSION")
+
+SUCCESS = 0
+ERROR_INPUT = 1
+RMI_SUCCESS = RSI_SUCCESS = SUCCESS
+RMI_ERROR_INPUT = RSI_ERROR_INPUT = ERROR_INPUT
+STATUS_NAMES = {SUCCESS: "SUCCESS", ERROR_INPUT: "ERROR_INPUT"}
+
+RMM_REVISION_MAJOR_SHIFT = 16
+MAJOR_MAX = 0x7FFF
+MINOR_MAX = 0xFFFF
+REVISION_MAX = MAJOR_MAX << RMM_REVISION_MAJOR_SHIFT | MINOR_MAX
+
+HEADER_CONSTANTS = (
+    "RMI_VERSION", "RSI_VERSION",
+    "RMI_SUCCESS", "RMI_ERROR_INPUT", "RSI_SUCCESS", "RSI_ERROR_INPUT",
+    "RMM_REVISION_MAJOR_SHIFT",
+)
+DEFAULT_RMM_REVISIONS = (0x1_0000,)  # 1.0
+
+# One way between the normal-world EL2 and the RMM: SMC to EL3, world switch, ERET.
+_EL3_LEG = ("el2_to_el3", "el3_world_switch", "el3_to_el2")
+_REVISION_TEXT = re.compile(r"([0-9]+)\.([0-9]+)")
+
+
+def revision(major: int, minor: int) -> int:
+    """The revision word of major.minor."""
+    return major << RMM_REVISION_MAJOR_SHIFT | minor
+
+
+def negotiate(requested: int, supported: Sequence[int]) -> tuple[int, int, int]:
+    """(status, lower, higher) the RMM answers to a request for ``requested``."""
+    if not supported:
+        raise ValueError("the RMM must support at least one revision")
+    highest = max(supported)
+    if requested in supported:
+        return SUCCESS, requested, highest
+    older = [rev for rev in supported if rev < requested]
+    return ERROR_INPUT, max(older, default=highest), highest
+
+
+def check_revisions(revisions: Iterable[int]) -> tuple[int, ...]:
+    """The revisions sorted and deduplicated; ValueError if empty or one is not a revision word."""
+    result = tuple(sorted(set(revisions)))
+    if not result:
+        raise ValueError("the RMM must support at least one revision")
+    bad = [rev for rev in result if not 0 <= rev <= REVISION_MAX]
+    if bad:
+        raise ValueError(f"not an RMM revision word: {bad[0]:#x} (major 0-{MAJOR_MAX}, minor 0-{MINOR_MAX})")
+    return result
+
+
+def parse_revisions(text: str) -> tuple[int, ...]:
+    """``"1.0,2.0"`` -> ``(0x10000, 0x20000)``, sorted and deduplicated."""
+    items = [item.strip() for item in text.split(",")]
+    if items == [""]:
+        raise ValueError("no RMM revisions given (expected e.g. 1.0,2.0)")
+    return check_revisions(_parse_revision(item) for item in items)
+
+
+def _parse_revision(item: str) -> int:
+    match = _REVISION_TEXT.fullmatch(item)
+    if match is None:
+        raise ValueError(f"bad RMM revision {item!r}: expected MAJOR.MINOR, e.g. 1.0")
+    major, minor = int(match[1]), int(match[2])
+    if major > MAJOR_MAX or minor > MINOR_MAX:
+        raise ValueError(f"RMM revision {item!r} out of range: major 0-{MAJOR_MAX}, minor 0-{MINOR_MAX}")
+    return revision(major, minor)
+
+
+class RmmResponder:
+    """The RMM's answers to RMI_VERSION and RSI_VERSION, for one supported set."""
+
+    def __init__(self, revisions: Iterable[int]) -> None:
+        self.revisions = check_revisions(revisions)
+
+    def register(self, hypervisor: Hypervisor) -> None:
+        """Answer both calls; RMI_VERSION also pays the EL3 round trip (see the module docstring)."""
+        el3_round_trip = 2 * sum(hypervisor.cost.transition[step] for step in _EL3_LEG)
+
+        def rmi_version(call: Call) -> CallResult:
+            hypervisor.account.charge(el3_round_trip)
+            return self.answer(call)
+
+        hypervisor.register(RMI_VERSION, rmi_version)
+        hypervisor.register(RSI_VERSION, self.answer)
+
+    def answer(self, call: Call) -> CallResult:
+        from emu.el2 import ret  # not at the top: see the TYPE_CHECKING import
+
+        return ret(*negotiate(call.args[1], self.revisions))

@@ -154,14 +154,7 @@ void ffa_direct_req2_handle(const struct ffa_regs *req, struct ffa_regs *resp);
 void sp_echo_handle(struct sp_call *call);
 void sp_service_handle(struct sp_call *call);
 
-/*
- * Service SP protocol (first payload register = command). These numbers are
- * not in ffa_emu_abi.h yet; the Python side must use the same values.
- */
-#define SERVICE_CMD_PING 1U
-#define SERVICE_CMD_SUM 2U
-#define SERVICE_PING_MAGIC 0x50494E47U /* "PING" */
-#define SERVICE_ERR_UNKNOWN_CMD 0xFFFFFFFFU
+/* Service SP protocol (first payload register = command): SERVICE_* in ffa_emu_abi.h. */
 
 /* ---- libc.c ---- */
 void *memset(void *dst, int c, size_t n);

@@ -34,3 +34,12 @@ PARTITIONS = (ECHO_SP, SERVICE_SP)
 
 # The echo SP answers a direct request with every payload register + ECHO_DELTA.
 ECHO_DELTA = 1
+
+# The service SP's protocol: the command is the first payload register (x3 for
+# DIRECT_REQ, x4 for DIRECT_REQ2); answers come back in the same registers.
+SERVICE_PROTOCOL = {
+    "SERVICE_CMD_PING": 1,  # -> [SERVICE_PING_MAGIC, requests served so far]
+    "SERVICE_CMD_SUM": 2,  # [cmd, a, b, c, d] -> [a + b + c + d]
+    "SERVICE_PING_MAGIC": 0x5049_4E47,  # "PING"
+    "SERVICE_ERR_UNKNOWN_CMD": 0xFFFF_FFFF,
+}

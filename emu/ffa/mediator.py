@@ -1,0 +1,421 @@
+"""The FF-A mediator at EL2: checks, answers or forwards every FF-A call of every VM.
+
+One implementation; what differs between the spec, pKVM and Xen is read
+from the active ``Profile``.  Guest addresses are always translated through
+the VM's stage 2; the mediator talks to the SPMC through its own RX/TX pair
+in hypervisor memory, never through a guest's pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from emu import decode
+from emu.blockcost import Account
+from emu.costmodel import CostModel
+from emu.el2 import Call, CallResult
+from emu.ffa import constants as ffa
+from emu.ffa.partition_info import PartitionInfo, entry_size_for, unpack_entries, uuid_from_regs, uuid_from_words
+from emu.ffa.profiles import Disposition, Profile, VersionState
+from emu.ffa.spmd import SecureWorld
+from emu.physmem import PhysicalMemory, Region
+from emu.platform import PAGE_SIZE
+from emu.smccc import MASK32, MASK64, SMC32_REGS, SMC64, decode_fid, to_signed
+from emu.stage2 import TranslationFault
+from emu.trace import HOP_FROM_SPMC, HOP_TO_SPMC, Trace, TraceRecord
+from emu.vm import VirtualMachine
+
+FRAME = 18
+
+
+class FfaError(Exception):
+    """An FF-A error to return to the caller."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(ffa.ERROR_NAMES.get(code, str(code)))
+        self.code = code
+
+
+@dataclass
+class RxTx:
+    """A VM's mapped buffer pair (IPAs) and who owns its RX buffer."""
+
+    tx_ipa: int
+    rx_ipa: int
+    pages: int
+    rx_held_by_vm: bool = False  # the VM (consumer) owns RX until FFA_RX_RELEASE
+
+    @property
+    def size(self) -> int:
+        return self.pages * PAGE_SIZE
+
+
+@dataclass
+class VmFfaState:
+    version: VersionState
+    buffers: RxTx | None = None
+    calls: int = 0
+    log_line: list[str] = field(default_factory=list)
+
+
+def _abi_short(name: str) -> str:
+    return name.removeprefix("FFA_FN64_").removeprefix("FFA_")
+
+
+def _zeros() -> list[int]:
+    return [0] * FRAME
+
+
+# Responses whose payload uses x8-x17 (every other FF-A response defines x0-x7 only).
+_WIDE_RESPONSES = frozenset((ffa.FFA_FN64_MSG_SEND_DIRECT_RESP2, ffa.FFA_FN64_SUCCESS))
+
+
+def ffa_unavailable(call: Call) -> CallResult:
+    """FF-A with no secure world configured: every call is NOT_SUPPORTED."""
+    return CallResult({0: ffa.FFA_ERROR, 1: 0, 2: ffa.NOT_SUPPORTED & MASK32})
+
+
+class Mediator:
+    def __init__(self, profile: Profile, secure: SecureWorld, physmem: PhysicalMemory, hyp_region: Region,
+                 cost: CostModel, account: Account, trace: Trace) -> None:
+        self.profile = profile
+        self.secure = secure
+        self.physmem = physmem
+        self.cost = cost
+        self.account = account
+        self.trace = trace
+        self.own_version = ffa.VERSION_1_2
+        self.version = self.own_version  # what it runs at with the firmware: min(firmware, own)
+        self.firmware_version = 0
+        self.spmc_id: int | None = None
+        self.partitions: list[PartitionInfo] = []
+        self.tx_pa = hyp_region.pa
+        self.rx_pa = hyp_region.pa + PAGE_SIZE
+        self._host_version = VersionState()  # pKVM keeps one version for the whole host
+        self._handlers: dict[str, Callable[[Call], list[int]]] = {
+            "VERSION": self._version, "FEATURES": self._features, "ID_GET": self._id_get,
+            "SPM_ID_GET": self._spm_id_get, "RXTX_MAP": self._rxtx_map, "RXTX_UNMAP": self._rxtx_unmap,
+            "RX_RELEASE": self._rx_release, "RX_ACQUIRE": self._rx_acquire,
+            "PARTITION_INFO_GET": self._partition_info_get,
+            "PARTITION_INFO_GET_REGS": self._partition_info_get_regs,
+            "MSG_SEND_DIRECT_REQ": self._direct_req, "MSG_SEND_DIRECT_REQ2": self._direct_req2,
+            "CONSOLE_LOG": self._console_log,
+        }
+
+    # -- boot ------------------------------------------------------------------
+    def boot(self) -> None:
+        """Negotiate with the SPMC, map the mediator's RX/TX pair, cache the partition list."""
+        self.secure.boot()
+        answer = self._boot_call([ffa.FFA_VERSION, self.own_version])
+        if to_signed(answer[0], 32) < 0 or ffa.version_major(answer[0]) != 1:
+            raise RuntimeError(f"SPMC refused FF-A version negotiation (answered {answer[0]:#x})")
+        self.firmware_version = answer[0] & MASK32
+        self.version = min(self.firmware_version, self.own_version)
+        self._boot_call([ffa.FFA_FN64_RXTX_MAP, self.tx_pa, self.rx_pa, 1])
+        self.partitions = self._fetch_partitions(self._boot_call)
+        if self.version >= ffa.VERSION_1_1:
+            answer = self._boot_call([ffa.FFA_SPM_ID_GET])
+            if answer[0] == ffa.FFA_SUCCESS:
+                self.spmc_id = answer[2] & 0xFFFF
+
+    def _boot_call(self, regs: list[int]) -> list[int]:
+        return self._spmc(None, regs + [0] * (FRAME - len(regs)))
+
+    def _fetch_partitions(self, call_spmc: Callable[[list[int]], list[int]],
+                          uuid: tuple[int, ...] = (0, 0, 0, 0)) -> list[PartitionInfo]:
+        """FFA_PARTITION_INFO_GET into the mediator's RX buffer, then release it."""
+        answer = call_spmc([ffa.FFA_PARTITION_INFO_GET, *uuid, 0])
+        if answer[0] != ffa.FFA_SUCCESS:
+            raise FfaError(to_signed(answer[2], 32))
+        count, size = answer[2] & MASK32, answer[3] & MASK32
+        try:
+            entries = unpack_entries(self.physmem.read(self.rx_pa, min(count * size, PAGE_SIZE)), count, size)
+        finally:
+            call_spmc([ffa.FFA_RX_RELEASE])
+        self.account.charge(self.cost.copy_cost(count * size))
+        known = {p.endpoint_id: p.uuid for p in self.partitions}
+        return [PartitionInfo(e.endpoint_id, e.exec_contexts, e.properties, known.get(e.endpoint_id, e.uuid))
+                if size == ffa.PARTITION_INFO_SIZE_V1_0 else e for e in entries]
+
+    # -- per-VM state ------------------------------------------------------------
+    def attach(self, vm: VirtualMachine) -> None:
+        version = VersionState() if self.profile.version_per_vm else self._host_version
+        vm.ffa = VmFfaState(version)
+
+    def detach(self, vm: VirtualMachine) -> None:
+        """VM teardown: drop what the VM holds."""
+        if vm.ffa is not None:
+            vm.ffa.buffers = None
+
+    def vm_version(self, vm: VirtualMachine) -> int:
+        requested = vm.ffa.version.requested
+        return self.version if requested is None else min(requested, self.version)
+
+    def implemented(self) -> int:
+        """How many FF-A function IDs this profile does not refuse (for STD_SVC_CALL_COUNT)."""
+        return sum(1 for name, fid in ffa.FUNCTION_IDS.items()
+                   if self.profile.disposition(name, bool(fid & SMC64)) is not Disposition.REFUSE)
+
+    # -- dispatch ---------------------------------------------------------------------
+    def handle(self, call: Call) -> CallResult:
+        state: VmFfaState = call.vm.ffa
+        state.calls += 1
+        name = ffa.NAMES.get(call.fid.value)
+        if name is None:
+            return self._reply(call, self._error(ffa.NOT_SUPPORTED))
+        short = _abi_short(name)
+        if short != "VERSION":
+            version = state.version
+            if not version.negotiated and self.profile.before_version_error is not None:
+                return self._reply(call, self._error(self.profile.before_version_error))
+            if self.profile.lock_on_first_other_call and not version.locked:
+                version.locked = True
+        disposition = self.profile.disposition(name, call.fid.smc64)
+        try:
+            if disposition is Disposition.REFUSE:
+                raise FfaError(ffa.NOT_SUPPORTED)
+            if disposition is Disposition.FORWARD:
+                return self._reply(call, self._spmc(call, self._request(call)))
+            handler = self._handlers.get(short)
+            if handler is None:
+                raise FfaError(ffa.NOT_SUPPORTED)
+            return self._reply(call, handler(call))
+        except FfaError as err:
+            return self._reply(call, self._error(err.code))
+        except TranslationFault:
+            return self._reply(call, self._error(ffa.INVALID_PARAMETERS))
+
+    # -- talking to the SPMC ----------------------------------------------------------
+    def _request(self, call: Call) -> list[int]:
+        """The frame forwarded to the SPMC: pKVM passes x0-x17 as they are, others the convention's view."""
+        if self.profile.write_all_registers or call.fid.smc64:
+            return list(call.frame)
+        return call.args + [0] * (FRAME - SMC32_REGS)
+
+    def _spmc(self, call: Call | None, request: list[int]) -> list[int]:
+        """Forward one frame to the SPMC, recording both hops in the trace."""
+        start = self.secure.clock.now
+        exchange = self.secure.call(request)
+        self._hops(call, request, exchange.response, start, exchange.entered, exchange.left)
+        return exchange.response
+
+    def _hops(self, call: Call | None, request: list[int], response: list[int], start: int, entered: int,
+              left: int) -> None:
+        fid = decode_fid(request[0])
+        name, args_text, _ = decode.describe(fid, request, None)
+        response_text = decode.ffa_result(response) if request[0] & MASK32 != ffa.FFA_VERSION else \
+            decode.describe(fid, request, response)[2]
+        seq = call.seq if call is not None else 0
+        vm = call.vm.name if call is not None else "el2"
+        wide = response[0] in _WIDE_RESPONSES
+        to_spmc = TraceRecord(seq=seq, vm=vm, hop=HOP_TO_SPMC, conduit="smc", imm=0, fid=fid.raw, name=name,
+                              args=decode.defined_args(fid, request), results=[], cycle_start=start,
+                              cycle_end=entered, args_text=args_text)
+        from_spmc = TraceRecord(seq=seq, vm=vm, hop=HOP_FROM_SPMC, conduit="smc", imm=0, fid=fid.raw, name=name,
+                                args=[], results=list(response[:FRAME if wide else 8]), cycle_start=left,
+                                cycle_end=self.secure.clock.now, result_text=response_text,
+                                error=decode.error_of(response))
+        if call is not None:
+            call.hops += [to_spmc, from_spmc]
+        else:
+            self.trace.emit(to_spmc)
+            self.trace.emit(from_spmc)
+
+    # -- replies ----------------------------------------------------------------------
+    def _error(self, code: int) -> list[int]:
+        out = _zeros()
+        out[0] = ffa.FFA_ERROR
+        out[2] = code & (MASK64 if self.profile.error_sign_extended else MASK32)
+        return out
+
+    @staticmethod
+    def _success(*values: int, wide: bool = False) -> list[int]:
+        out = _zeros()
+        out[0] = ffa.FFA_FN64_SUCCESS if wide else ffa.FFA_SUCCESS
+        for i, value in enumerate(values, start=2):
+            out[i] = value
+        return out
+
+    def _reply(self, call: Call, response: list[int]) -> CallResult:
+        """Write a response frame back per the profile's register rules."""
+        profile = self.profile
+        if profile.write_all_registers:
+            return CallResult(dict(enumerate(response)), raw=True)
+        wide = response[0] in _WIDE_RESPONSES and call.fid.smc64
+        count = FRAME if wide else SMC32_REGS
+        if call.fid.smc64:
+            regs = {i: response[i] for i in range(count)}
+        else:
+            regs = {i: response[i] & MASK32 for i in range(SMC32_REGS)}
+        if profile.zero_x8_x17_from_1_2 and self.vm_version(call.vm) >= ffa.VERSION_1_2:
+            for i in range(SMC32_REGS, FRAME):
+                regs.setdefault(i, 0)
+            return CallResult(regs, raw=True)
+        return CallResult(regs)
+
+    # -- handlers: each returns the response frame or raises FfaError ---------------------
+    def _version(self, call: Call) -> list[int]:
+        state = call.vm.ffa.version
+        requested = call.args[1] & MASK32
+        answer = self.profile.negotiate(state, requested, self.version)
+        if answer.ask_firmware:
+            reply = self._spmc(call, [ffa.FFA_VERSION, answer.record] + [0] * (FRAME - 2))
+            if to_signed(reply[0], 32) < 0:
+                return [ffa.NOT_SUPPORTED & MASK64] + [0] * (FRAME - 1)
+            self.version = answer.record
+        if answer.record is not None:
+            state.requested = answer.record
+        if answer.lock:
+            state.locked = True
+        out = _zeros()
+        out[0] = answer.w0 & (MASK64 if answer.w0 < 0 else MASK32)
+        return out
+
+    def _id_get(self, call: Call) -> list[int]:
+        return self._success(call.vm.endpoint_id)
+
+    def _spm_id_get(self, call: Call) -> list[int]:
+        if self.vm_version(call.vm) < ffa.VERSION_1_1 or self.spmc_id is None:
+            raise FfaError(ffa.NOT_SUPPORTED)
+        return self._success(self.spmc_id)
+
+    def _features(self, call: Call) -> list[int]:
+        w1 = call.args[1] & MASK32
+        if not w1 >> 31:
+            raise FfaError(ffa.NOT_SUPPORTED)  # feature IDs: no notifications or interrupts modelled
+        name = ffa.NAMES.get(w1)
+        if name is None or self.profile.disposition(name, bool(w1 & SMC64)) is Disposition.REFUSE:
+            raise FfaError(ffa.NOT_SUPPORTED)
+        if self.profile.features_forwarded:
+            return self._spmc(call, self._request(call))
+        abi = ffa.ABI_BY_NAME[name.replace("FFA_FN64_", "FFA_")]
+        version = self.vm_version(call.vm)
+        if abi.since_minor > ffa.version_minor(version) or abi.since_minor > ffa.version_minor(self.version):
+            raise FfaError(ffa.NOT_SUPPORTED)
+        properties = 0
+        if _abi_short(name) == "RXTX_MAP":
+            properties = ffa.RXTX_MAP_MIN_BUF_4K
+            if version >= ffa.VERSION_1_2:
+                properties |= self.profile.rxtx_max_pages << ffa.RXTX_MAP_MAX_PAGES_SHIFT
+        return self._success(properties)
+
+    def _rxtx_map(self, call: Call) -> list[int]:
+        state: VmFfaState = call.vm.ffa
+        if state.buffers is not None:
+            raise FfaError(ffa.DENIED)
+        tx, rx, pages = call.args[1], call.args[2], call.args[3] & ffa.RXTX_PAGE_COUNT_MASK
+        limit = self.profile.rxtx_max_pages
+        if pages == 0 or pages > limit or (self.profile.rxtx_exact_pages and pages != limit):
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        size = pages * PAGE_SIZE
+        if tx % PAGE_SIZE or rx % PAGE_SIZE or tx < rx + size and rx < tx + size:
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        stage2 = call.vm.stage2
+        if not stage2.contains(tx, size) or not stage2.contains(rx, size):
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        state.buffers = RxTx(tx, rx, pages)
+        return self._success()
+
+    def _rxtx_unmap(self, call: Call) -> list[int]:
+        state: VmFfaState = call.vm.ffa
+        if (call.args[1] >> 16) & 0xFFFF or state.buffers is None:
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        state.buffers = None
+        return self._success()
+
+    def _rx_release(self, call: Call) -> list[int]:
+        buffers = call.vm.ffa.buffers
+        if buffers is None or not buffers.rx_held_by_vm:
+            raise FfaError(ffa.DENIED)
+        buffers.rx_held_by_vm = False
+        return self._success()
+
+    def _rx_acquire(self, call: Call) -> list[int]:
+        buffers = call.vm.ffa.buffers
+        if self.vm_version(call.vm) < ffa.VERSION_1_1:
+            raise FfaError(ffa.NOT_SUPPORTED)
+        if buffers is None or buffers.rx_held_by_vm:
+            raise FfaError(ffa.DENIED)
+        buffers.rx_held_by_vm = True
+        return self._success()
+
+    def _matching(self, uuid: tuple[int, int, int, int]) -> list[PartitionInfo]:
+        if uuid == (0, 0, 0, 0):
+            return list(self.partitions)
+        found = [p for p in self.partitions if p.uuid == uuid]
+        if not found:
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        return found
+
+    def _partition_info_get(self, call: Call) -> list[int]:
+        vm = call.vm
+        uuid = uuid_from_words(call.args[1:5])
+        count_only = bool(call.args[5] & ffa.PARTITION_INFO_FLAG_COUNT_ONLY)
+        buffers = vm.ffa.buffers
+        if not count_only and (buffers is None or buffers.rx_held_by_vm):
+            raise FfaError(ffa.BUSY)
+        if self.profile.partition_info_cached:
+            entries = self._matching(uuid)
+        else:
+            entries = self._fetch_partitions(lambda regs: self._spmc(call, regs + [0] * (FRAME - len(regs))), uuid)
+        if count_only:
+            return self._success(len(entries), 0)
+        size = entry_size_for(self.vm_version(vm))
+        data = b"".join(entry.pack(size) for entry in entries)
+        if len(data) > buffers.size:
+            raise FfaError(ffa.NO_MEMORY)
+        vm.write_ipa(buffers.rx_ipa, data)
+        self.account.charge(self.cost.copy_cost(len(data)))
+        buffers.rx_held_by_vm = True
+        return self._success(len(entries), size)
+
+    def _partition_info_get_regs(self, call: Call) -> list[int]:
+        if self.vm_version(call.vm) < ffa.VERSION_1_2:
+            raise FfaError(ffa.NOT_SUPPORTED)
+        x = call.args
+        entries = self._matching(uuid_from_regs(x[1], x[2]))
+        start, tag = x[3] & 0xFFFF, (x[3] >> 16) & 0xFFFF
+        if tag:
+            raise FfaError(ffa.RETRY)
+        if start >= len(entries):
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        chosen = entries[start:start + ffa.PARTITION_INFO_REGS_MAX_ENTRIES]
+        last = start + len(chosen) - 1
+        out = _zeros()
+        out[0] = ffa.FFA_FN64_SUCCESS
+        out[2] = ffa.PARTITION_INFO_SIZE_V1_1 << 48 | tag << 32 | last << 16 | (len(entries) - 1)
+        for i, entry in enumerate(chosen):
+            out[3 + 3 * i:6 + 3 * i] = entry.to_regs()
+        return out
+
+    def _check_endpoints(self, call: Call) -> None:
+        w1 = call.args[1] & MASK32
+        sender, receiver = w1 >> 16, w1 & 0xFFFF
+        if self.profile.check_direct_sender and sender != call.vm.endpoint_id:
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        if receiver not in {p.endpoint_id for p in self.partitions}:
+            raise FfaError(ffa.INVALID_PARAMETERS)
+
+    def _direct_req(self, call: Call) -> list[int]:
+        self._check_endpoints(call)
+        return self._spmc(call, self._request(call))
+
+    def _direct_req2(self, call: Call) -> list[int]:
+        if self.vm_version(call.vm) < ffa.VERSION_1_2 or self.version < ffa.VERSION_1_2:
+            raise FfaError(ffa.NOT_SUPPORTED)
+        self._check_endpoints(call)
+        return self._spmc(call, self._request(call))
+
+    def _console_log(self, call: Call) -> list[int]:
+        count = call.args[1] & MASK32
+        width, first, last = (8, 2, FRAME) if call.fid.smc64 else (4, 2, SMC32_REGS)
+        if count == 0 or count > (last - first) * width:
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        packed = b"".join((call.args[i] & ((1 << 8 * width) - 1)).to_bytes(width, "little")
+                          for i in range(first, last))
+        text = packed[:count].decode("ascii", errors="replace")
+        console = call.vm.console
+        for char in text:
+            console.putc(ord(char))
+        return self._success()
