@@ -19,6 +19,8 @@ AARCH64_CFLAGS := -target aarch64-freestanding-none -mcpu=cortex_a72 -O2 -g \
     -fno-sanitize=all -fno-unwind-tables -fno-asynchronous-unwind-tables \
     -fno-stack-protector -Wall -Wextra -Werror -I$(BUILD)/include
 
+DEPFLAGS = -MMD -MP -MT $@ -MF $@.d
+
 # Guests: every folder under guests/ (but lib) and benchmarks/guests/ is one image.
 GUEST_LIB_SRCS := $(wildcard guests/lib/*.c guests/lib/*.S)
 GUEST_LIB_HDRS := $(wildcard guests/lib/*.h)
@@ -32,7 +34,7 @@ FIRMWARE_ELF := $(BUILD)/firmware/spmc.elf
 
 NATIVE_LIB := emu/native/libblockcost.so
 
-.PHONY: all run test bench fuzz clean venv
+.PHONY: all run test bench clean venv
 all: $(VENV)/.installed $(NATIVE_LIB) $(FIRMWARE_ELF) $(GUEST_ELFS)
 
 venv: $(VENV)/.installed
@@ -50,17 +52,20 @@ $(NATIVE_LIB): emu/native/blockcost.c $(VENV)/.installed
 
 $(FIRMWARE_ELF): $(FIRMWARE_SRCS) $(FIRMWARE_HDRS) firmware/link.ld $(HEADER)
 	@mkdir -p $(dir $@)
-	$(ZIGCC) $(AARCH64_CFLAGS) -Ifirmware -T firmware/link.ld $(FIRMWARE_SRCS) -o $@
+	$(ZIGCC) $(AARCH64_CFLAGS) $(DEPFLAGS) -Ifirmware -T firmware/link.ld $(FIRMWARE_SRCS) -o $@
 
 define guest_rule
 $(BUILD)/guests/$(notdir $(patsubst %/,%,$(1))).elf: $(wildcard $(1)*.c $(1)*.S $(1)*.h) $(GUEST_LIB_SRCS) $(GUEST_LIB_HDRS) guests/lib/link.ld $(HEADER)
 	@mkdir -p $$(dir $$@)
-	$(ZIGCC) $(AARCH64_CFLAGS) -Iguests/lib -T guests/lib/link.ld $(GUEST_LIB_SRCS) $(wildcard $(1)*.c $(1)*.S) -o $$@
+	$(ZIGCC) $(AARCH64_CFLAGS) $$(DEPFLAGS) -Iguests/lib -T guests/lib/link.ld $(GUEST_LIB_SRCS) $(wildcard $(1)*.c $(1)*.S) -o $$@
 endef
 $(foreach dir,$(GUEST_DIRS),$(eval $(call guest_rule,$(dir))))
 
+# Header dependencies the compiler found (e.g. a variant guest including another folder's source).
+-include $(wildcard $(BUILD)/guests/*.d $(BUILD)/firmware/*.d)
+
 run: all
-	$(PY) -m emu run --trace - $(BUILD)/guests/hello.elf
+	$(PY) -m emu run --spmc $(FIRMWARE_ELF) --trace - $(BUILD)/guests/ffa_demo.elf
 
 test: all
 	$(PY) -m pytest -q

@@ -152,6 +152,11 @@ class BlockCounter:
         self._s.stopped = 0
 
     @property
+    def last_block(self) -> tuple[int, int]:
+        """(address, size in bytes) of the block most recently charged: at a trap, the trapping block."""
+        return self._s.last_addr, self._s.last_size
+
+    @property
     def budget_exhausted(self) -> bool:
         return bool(self._s.stopped)
 

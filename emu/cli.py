@@ -1,7 +1,9 @@
-"""Command line: ``ffa-emu run GUEST.elf [...]``.
+"""Command line: ``ffa-emu run|diff|trace|profiles``.
 
-Exit codes: 0 every guest ended cleanly and its TAP passed; 1 TAP failures;
-2 bad usage or bad input; 3 a guest faulted, ran away or hung.
+``run`` exit codes: 0 every guest ended cleanly and its TAP passed; 1 TAP
+failures; 2 bad usage or bad input; 3 a guest faulted, ran away or hung.
+``diff``: 0 the two profiles gave the same calls and ends, 1 they differ,
+2 bad usage.  ``trace``: 0, or 2 for an unreadable file.
 """
 
 from __future__ import annotations
@@ -9,24 +11,31 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
 from typing import IO
 
-from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
-from unicorn import UcError
-
 from emu import platform
 from emu.costmodel import CostModelError, load_cost_model
+from emu.disasm import attach_disassembler, disassemble
 from emu.elfimage import ImageError, load_elf
+from emu.gdbstub import GdbError, serve_gdb
 from emu.machine import DEFAULT_MAX_CYCLES, DEFAULT_QUANTUM, Machine, MachineConfig, RunResult, VmOutcome
+from emu.perfetto import write_perfetto
+from emu.profilediff import render_diff
+from emu.progress import progress_for
 from emu.rmm import DEFAULT_RMM_REVISIONS, parse_revisions
 from emu.smccc import version_str
 from emu.scenario import ScenarioError, load_scenario, parse_size, parse_version
+from emu.ffa.profile_table import render_markdown
 from emu.ffa.profiles import PROFILES
+from emu.trace import TRACE_FORMATS, TraceFileError, read_jsonl, render_text
+from emu.tracefilter import CallFilter, select
+from emu.tracestats import function_stats, render_stats
 from emu.vm import VmSpec
 
 EXIT_OK, EXIT_TAP_FAILED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
+EXIT_DIFFERENT = 1  # ffa-emu diff: the profiles answered differently
 
 
 class UsageError(Exception):
@@ -57,6 +66,30 @@ def _revisions(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _machine_options(parser: argparse.ArgumentParser) -> None:
+    """Options that build a machine, shared by ``run`` and ``diff`` (``--profile`` is each one's own)."""
+    parser.add_argument("images", nargs="*", metavar="GUEST.elf", help="guest images; one VM each (vm1, vm2, ...)")
+    parser.add_argument("--scenario", metavar="FILE",
+                        help="a TOML scenario (VMs, SPMC, profile, ...) instead of images")
+    parser.add_argument("--spmc", metavar="FILE", default=os.environ.get("FFA_EMU_SPMC"),
+                        help="SPMC stub firmware ELF (default: $FFA_EMU_SPMC); without one, FF-A calls "
+                             "answer NOT_SUPPORTED")
+    parser.add_argument("--spmc-version", type=_argtype(parse_version), metavar="X.Y",
+                        help="FF-A version the SPMC implements (default: the firmware's build default, 1.2)")
+    parser.add_argument("--max-cycles", type=_int, metavar="N",
+                        help=f"stop a run that exceeds N cycles, exit 3 (default {DEFAULT_MAX_CYCLES})")
+    parser.add_argument("--quantum", type=_int, metavar="N",
+                        help=f"cycles each VM runs before the next is scheduled (default {DEFAULT_QUANTUM})")
+    parser.add_argument("--ram-size", type=_argtype(parse_size), default=platform.GUEST_RAM_DEFAULT_SIZE,
+                        metavar="SIZE", help="RAM per VM, e.g. 128M (default 128M); must be a multiple of 2M")
+    parser.add_argument("--cost-model", metavar="FILE", help="cycle cost model TOML (default: the packaged one)")
+    parser.add_argument("--pure-python", action="store_true",
+                        help="account cycles in Python even when the native helper is built (same counts, slower)")
+    parser.add_argument("--rmm-revisions", type=_revisions, metavar="LIST",
+                        help="interface revisions the RMM supports, e.g. 1.0,2.0 (default: "
+                             + ",".join(version_str(r) for r in DEFAULT_RMM_REVISIONS) + ")")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ffa-emu",
@@ -65,39 +98,59 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run guest images", description="Run one or more guest ELF images.")
-    run.add_argument("images", nargs="*", metavar="GUEST.elf", help="guest images; one VM each (vm1, vm2, ...)")
-    run.add_argument("--scenario", metavar="FILE", help="a TOML scenario (VMs, SPMC, profile, ...) instead of images")
+    _machine_options(run)
     run.add_argument("--profile", choices=sorted(PROFILES), help="mediator behaviour (default spec)")
-    run.add_argument("--spmc", metavar="FILE", default=os.environ.get("FFA_EMU_SPMC"),
-                     help="SPMC stub firmware ELF (default: $FFA_EMU_SPMC); without one, FF-A calls "
-                          "answer NOT_SUPPORTED")
-    run.add_argument("--spmc-version", type=_argtype(parse_version), metavar="X.Y",
-                     help="FF-A version the SPMC implements (default: the firmware's build default, 1.2)")
     run.add_argument("--trace", metavar="FILE", help="write the call trace to FILE ('-' for stderr)")
-    run.add_argument("--trace-format", choices=("text", "jsonl"), default="text", help="trace format (default text)")
-    run.add_argument("--max-cycles", type=_int, metavar="N",
-                     help=f"stop a run that exceeds N cycles, exit 3 (default {DEFAULT_MAX_CYCLES})")
-    run.add_argument("--quantum", type=_int, metavar="N",
-                     help=f"cycles each VM runs before the next is scheduled (default {DEFAULT_QUANTUM})")
-    run.add_argument("--ram-size", type=_argtype(parse_size), default=platform.GUEST_RAM_DEFAULT_SIZE,
-                     metavar="SIZE",
-                     help="RAM per VM, e.g. 128M (default 128M); must be a multiple of 2M")
-    run.add_argument("--cost-model", metavar="FILE", help="cycle cost model TOML (default: the packaged one)")
-    run.add_argument("--pure-python", action="store_true",
-                     help="account cycles in Python even when the native helper is built (same counts, slower)")
-    run.add_argument("--rmm-revisions", type=_revisions, metavar="LIST",
-                     help="interface revisions the RMM supports, e.g. 1.0,2.0 (default: "
-                          + ",".join(version_str(r) for r in DEFAULT_RMM_REVISIONS) + ")")
-    run.add_argument("--quiet", "-q", action="store_true", help="do not echo guest consoles or the summary")
+    run.add_argument("--trace-format", choices=TRACE_FORMATS + ("perfetto",), default="text",
+                     help="trace format: text (default), jsonl (one JSON object per hop), perfetto "
+                          "(Chrome trace-event JSON for ui.perfetto.dev, written when the run ends)")
+    run.add_argument("--disasm", action="store_true",
+                     help="add to each call the disassembly of its block, from the block start to the hvc/smc")
+    run.add_argument("--gdb", type=_int, metavar="PORT",
+                     help="wait for gdb on TCP PORT before running (gdb-multiarch GUEST.elf "
+                          "-ex 'target remote :PORT')")
+    run.add_argument("--gdb-vm", default="vm1", metavar="VM", help="the VM gdb debugs (default vm1)")
+    run.add_argument("--quiet", "-q", action="store_true",
+                     help="do not echo guest consoles, the summary or progress")
+    diff = sub.add_parser(
+        "diff", help="run the same guests under two profiles and show where the calls differ",
+        description="Run the same guests under two mediator profiles and print, call by call, where "
+                    "the arguments or results differ. Exit 0 when nothing differs, 1 when something "
+                    "does, 2 on bad usage.")
+    _machine_options(diff)
+    diff.add_argument("--profile", action="append", choices=sorted(PROFILES), required=True,
+                      help="a profile to compare; give it twice (e.g. --profile pkvm --profile xen)")
+    trace = sub.add_parser(
+        "trace", help="re-render a saved jsonl trace, filtered, or its statistics",
+        description="Print a trace saved with --trace-format jsonl as text. Filters select whole calls "
+                    "(with their hops) and combine with AND; a repeated filter matches any of its values.")
+    trace.add_argument("file", metavar="FILE.jsonl", help="a jsonl trace ('-' for stdin)")
+    trace.add_argument("--vm", action="append", default=[], metavar="VM",
+                       help="calls of this VM (vm1, ..., el2 for the mediator's own traffic)")
+    trace.add_argument("--name", action="append", default=[], metavar="GLOB",
+                       help="calls whose function name matches, e.g. FFA_VERSION or 'FFA_MSG_*'")
+    trace.add_argument("--owner", action="append", type=_int, default=[], metavar="N",
+                       help="calls of this SMCCC owner (function ID bits 29:24; 4 standard, 5 hypervisor)")
+    trace.add_argument("--errors", action="store_true", help="only calls where a hop returned an error")
+    trace.add_argument("--stats", action="store_true",
+                       help="per function ID: count, errors and min/median/max cycles guest-side, in EL2 "
+                            "and in the SPMC, instead of the records")
+    trace.add_argument("--no-cycles", action="store_true", help="leave out cycle stamps and durations")
+    sub.add_parser("profiles", help="print the table of mediator profile differences (markdown)",
+                   description="Print how the spec, pkvm and xen profiles differ, generated from the profiles.")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "profiles":
+        print(render_markdown(), end="")
+        return EXIT_OK
+    commands = {"run": _run, "diff": _diff, "trace": _trace}
     try:
-        return _run(args)
-    except (UsageError, ImageError, CostModelError, ScenarioError) as exc:
+        return commands[args.command](args)
+    except (UsageError, ImageError, CostModelError, ScenarioError, GdbError, TraceFileError) as exc:
         print(f"ffa-emu: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -105,12 +158,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _config(args: argparse.Namespace) -> MachineConfig:
+def _config(args: argparse.Namespace, profile: str | None) -> MachineConfig:
     """The machine to build, from a scenario file or from the images and options."""
     if args.max_cycles is not None and args.max_cycles <= 0 or args.quantum is not None and args.quantum <= 0:
         raise UsageError("--max-cycles and --quantum must be positive")
     overrides = {
-        "max_cycles": args.max_cycles, "quantum": args.quantum, "profile": args.profile,
+        "max_cycles": args.max_cycles, "quantum": args.quantum, "profile": profile,
         "spmc_version": args.spmc_version, "rmm_revisions": args.rmm_revisions,
         "native": False if args.pure_python else None,
         "cost_model": load_cost_model(args.cost_model) if args.cost_model else None,
@@ -128,15 +181,57 @@ def _config(args: argparse.Namespace) -> MachineConfig:
 
 
 def _run(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = _config(args, args.profile)
+    progress = None if args.quiet else progress_for(sys.stderr)
     config.console_stream = None if args.quiet else sys.stdout
+    if progress is not None:
+        config.progress = progress
+        config.console_stream = progress.wrap(sys.stdout)
     with ExitStack() as stack:
         trace_stream = _open_trace(args.trace, stack)
+        if trace_stream is sys.stderr and progress is not None:
+            trace_stream = progress.wrap(trace_stream)
         machine = Machine(config)
-        if trace_stream is not None:
+        if args.disasm:
+            attach_disassembler(machine)
+        if trace_stream is not None and args.trace_format != "perfetto":
             machine.trace.add_sink(trace_stream, args.trace_format)
+        if args.gdb is not None:
+            serve_gdb(machine, args.gdb_vm, args.gdb)
         result = machine.run()
+        if progress is not None:
+            progress.clear()
+        if trace_stream is not None and args.trace_format == "perfetto":
+            write_perfetto(result.trace.records, trace_stream)
     return report(result, quiet=args.quiet)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    if len(args.profile) != 2:
+        raise UsageError("diff compares two profiles: give --profile twice")
+    names = (args.profile[0], args.profile[1])
+    runs = tuple(Machine(_config(args, profile)).run() for profile in names)
+    text, differs = render_diff(names, runs)
+    print(text, end="")
+    return EXIT_DIFFERENT if differs else EXIT_OK
+
+
+def _trace(args: argparse.Namespace) -> int:
+    try:
+        with (nullcontext(sys.stdin) if args.file == "-" else open(args.file, encoding="utf-8")) as stream:
+            records = read_jsonl(stream)
+    except OSError as exc:
+        raise UsageError(f"cannot read trace file {args.file}: {exc.strerror}") from None
+    except TraceFileError as exc:
+        raise TraceFileError(f"{args.file}: {exc}") from None
+    keep = CallFilter(tuple(args.vm), tuple(args.name), tuple(args.owner), args.errors)
+    selected = select(records, keep)
+    if args.stats:
+        print(render_stats(function_stats(selected)), end="")
+    else:
+        for rec in selected:
+            print(render_text(rec, cycles=not args.no_cycles))
+    return EXIT_OK
 
 
 def _open_trace(target: str | None, stack: ExitStack) -> IO[str] | None:
@@ -202,8 +297,7 @@ def disassemble_at(vm: VmOutcome, pc: int) -> str | None:
     for seg in vm.image.segments:
         if seg.vaddr <= pc < seg.vaddr + len(seg.data) - 3:
             code = seg.data[pc - seg.vaddr:pc - seg.vaddr + 4]
-            for _addr, _size, mnemonic, op_str in Cs(CS_ARCH_ARM64, CS_MODE_ARM).disasm_lite(code, pc):
-                return f"{mnemonic} {op_str}".strip()
+            return next(iter(disassemble(code, pc)), None)
     return None
 
 

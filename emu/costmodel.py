@@ -89,15 +89,17 @@ def _table(data: dict, section: str, keys: tuple[str, ...], source: str) -> dict
 
 _LOAD_PAIR = ("ldp", "ldnp", "ldpsw", "ldxp", "ldaxp")
 _STORE_PAIR = ("stp", "stnp", "stxp", "stlxp")
-_BRANCHES = frozenset(("b", "bl", "br", "blr", "ret", "cbz", "cbnz", "tbz", "tbnz", "braa", "blraa", "retaa"))
+_BRANCHES = frozenset(("b", "bl", "br", "blr", "ret", "cbz", "cbnz", "tbz", "tbnz", "braa", "brab", "braaz",
+                       "brabz", "blraa", "blrab", "blraaz", "blrabz", "retaa", "retab"))
 _MULTIPLY = frozenset(("mul", "madd", "msub", "mneg", "smull", "umull", "smulh", "umulh", "smaddl",
                        "umaddl", "smsubl", "umsubl", "smnegl", "umnegl"))
 _DIVIDE = frozenset(("sdiv", "udiv"))
 _SYSTEM = frozenset(("mrs", "msr", "sys", "sysl", "at", "tlbi", "ic", "dc"))
 _BARRIER = frozenset(("dmb", "dsb", "isb", "sb", "ssbb", "pssbb"))
-_EXCEPTION = frozenset(("hvc", "smc", "svc", "brk", "hlt", "eret", "udf"))
+_EXCEPTION = frozenset(("hvc", "smc", "svc", "brk", "hlt", "eret", "eretaa", "eretab", "udf"))
 _HINT = frozenset(("nop", "yield", "wfi", "wfe", "sev", "sevl", "hint", "pacia", "autia", "bti",
-                   "paciasp", "autiasp", "xpaclri", "csdb"))
+                   "paciasp", "autiasp", "pacibsp", "autibsp", "paciaz", "autiaz", "pacibz", "autibz",
+                   "xpaclri", "csdb"))
 _SIMD_OPERAND = re.compile(r"[vqdshb]\d")
 
 
@@ -123,7 +125,7 @@ def classify(mnemonic: str, op_str: str = "") -> str:
         return "load_pair"
     if m.startswith(_STORE_PAIR):
         return "store_pair"
-    if m.startswith(("ld", "cas", "swp")) or m == "prfm":
+    if m.startswith(("ld", "cas", "swp", "prf")):
         return "load"
     if m.startswith("st"):
         return "store"
@@ -142,7 +144,13 @@ class BlockClassifier:
     def instruction_costs(self, address: int, code: bytes) -> list[int]:
         """One cost per 4-byte instruction slot; undecodable words count as ALU."""
         table = self.model.instruction
-        costs = [table["alu"]] * (len(code) // 4)
-        for insn_addr, _size, mnemonic, op_str in self._cs.disasm_lite(code, address):
-            costs[(insn_addr - address) // 4] = table[classify(mnemonic, op_str)]
+        size = len(code) // 4 * 4
+        costs = [table["alu"]] * (size // 4)
+        pos = 0
+        while pos < size:  # capstone stops at an undecodable word: skip it and go on
+            end = pos
+            for insn_addr, insn_size, mnemonic, op_str in self._cs.disasm_lite(code[pos:size], address + pos):
+                costs[(insn_addr - address) // 4] = table[classify(mnemonic, op_str)]
+                end = insn_addr - address + insn_size
+            pos = end + 4 if end < size else end
         return costs

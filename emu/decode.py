@@ -207,7 +207,7 @@ def describe(fid: FunctionId, args: Sequence[int], results: Sequence[int] | None
         name = f"{fid.raw:#010x}"
         return name, _hex_args(args[:8]), f"{results[0]:#x}" if results else ""
     arg_text = sig.fmt_args(args[: sig.nargs + 1]) if sig.nargs else ""
-    result_text = sig.fmt_result(results) if results else ""
+    result_text = sig.fmt_result(results[: max(sig.nresults, 1)]) if results else ""
     return sig.name, arg_text, result_text
 
 

@@ -48,6 +48,7 @@ class Call:
     conduit: str
     seq: int
     hops: list[TraceRecord] = field(default_factory=list)
+    note: str | None = None  # what the handler wants shown beside the result in the trace
 
 
 Handler = Callable[[Call], CallResult]
@@ -110,14 +111,30 @@ class Hypervisor:
             self.account.charge(transitions["el2_to_el1"])
             self._record(vm, seq, conduit, imm, fid, frame, None, start, call_pc, "UNDEF injected", [])
             return
+        out = self.handle_frame(vm, conduit, frame, seq, start, call_pc)
+        if out != frame:
+            engine.frame.write(out)
+
+    def handle_frame(self, vm: VirtualMachine, conduit: str, frame: list[int], seq: int | None = None,
+                     start: int | None = None, call_pc: int | None = None) -> list[int]:
+        """Handle one SMCCC call frame of ``vm`` and return the frame the VM gets back.
+
+        The trap path uses it after decoding the trap; tests and fuzzers call
+        it directly to drive the mediator with arbitrary frames.
+        """
+        transitions = self.cost.transition
+        if seq is None:
+            seq = self.trace.next_seq()
+        if start is None:
+            start = self.clock.now
+        fid = decode_fid(frame[0])
         call = Call(vm, fid, frame, smccc.call_args(fid, frame), conduit, seq)
         result = self.dispatch(call)
         self.account.charge(transitions["el2_handler"])
         out = dict_to_frame(fid, frame, result)
-        if out != frame:
-            engine.frame.write(out)
         self.account.charge(transitions["el2_to_el1"])
-        self._record(vm, seq, conduit, imm, fid, frame, out, start, call_pc, result.note, call.hops)
+        self._record(vm, seq, conduit, 0, fid, frame, out, start, call_pc, result.note, call.hops)
+        return out
 
     def dispatch(self, call: Call) -> CallResult:
         handler = self._exact.get(call.fid.value)
@@ -131,7 +148,7 @@ class Hypervisor:
         return handler(call)
 
     def _record(self, vm: VirtualMachine, seq: int, conduit: str, imm: int, fid: FunctionId, frame: list[int],
-                out: list[int] | None, start: int, call_pc: int, note: str | None,
+                out: list[int] | None, start: int, call_pc: int | None, note: str | None,
                 hops: list[TraceRecord]) -> None:
         args = smccc.call_args(fid, frame)
         name, args_text, result_text = decode.describe(fid, args, out)
@@ -140,7 +157,7 @@ class Hypervisor:
             seq=seq, vm=vm.name, hop=HOP_CALL, conduit=conduit, imm=imm, fid=fid.raw, name=name,
             args=decode.defined_args(fid, args), results=results, cycle_start=start, cycle_end=self.clock.now,
             args_text=args_text, result_text=result_text, error=decode.error_of(results), note=note,
-            site=symbolize(vm.image, call_pc) if self.symbolize else None,
+            site=symbolize(vm.image, call_pc) if self.symbolize and call_pc is not None else None,
         )
         self.trace.emit(rec)
         for hop in hops:

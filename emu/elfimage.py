@@ -106,8 +106,10 @@ def load_elf(path: str | Path) -> ElfImage:
         return _parse(path, raw)
     except ImageError:
         raise
-    except (ELFError, struct.error, ValueError, KeyError, IndexError, EOFError, AttributeError) as exc:
-        raise ImageError(f"{path}: malformed ELF: {exc}") from None
+    except (ELFError, struct.error, ValueError, KeyError, IndexError, EOFError, AttributeError, TypeError,
+            OverflowError, AssertionError) as exc:  # what pyelftools raises on corrupt input
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ImageError(f"{path}: malformed ELF: {detail}") from None
 
 
 def _parse(path: Path, raw: bytes) -> ElfImage:
@@ -178,7 +180,7 @@ def _lines(elf: ELFFile) -> list[tuple[int, str, int]]:
                 state = entry.state
                 if state is not None and not state.end_sequence and state.line:
                     rows.append((state.address, names.get(state.file, "?"), state.line))
-    except (ELFError, KeyError, ValueError, AttributeError, IndexError, struct.error):
+    except Exception:  # noqa: BLE001 - pyelftools raises many types on corrupt DWARF (even AssertionError)
         return []  # line info is a nicety; a malformed .debug_line is not fatal
     rows.sort()
     return rows

@@ -7,6 +7,7 @@ own cycles, in a fixed order, so a run is deterministic whatever the host.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -46,6 +47,7 @@ class MachineConfig:
     profile: str = "spec"
     spmc_image: Path | None = None  # None: no secure world, FF-A calls answer NOT_SUPPORTED
     spmc_version: int = 0  # FF-A version the SPMC implements; 0: the firmware's build default
+    progress: Callable[[int, int], None] | None = None  # called (cycles, traps) between scheduler slices
 
 
 @dataclass
@@ -144,6 +146,8 @@ class Machine:
                     runnable.remove(vm)
                     if self.mediator is not None:
                         self.mediator.detach(vm)
+                if self.config.progress is not None:
+                    self.config.progress(self.clock.now, self.el2.traps)
         wall = time.perf_counter() - started
         for vm in self.vms:
             vm.console.close()

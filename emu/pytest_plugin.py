@@ -6,6 +6,11 @@ Fixtures:
 - ``spmc_image``: path of the SPMC stub firmware (``build/firmware/spmc.elf``).
 - ``run_guests(*images, **machine_options)``: run a machine to its end and
   return an ``Outcome`` (exit code, console, TAP, trace helpers).
+  ``Outcome.check_tap(subtests)`` reports each guest TAP line as its own
+  pytest subtest.
+- ``golden_trace(outcome, name=None, cycles=True)``: compare the run's trace
+  with ``golden/<name>.trace`` next to the test file (name: the test's);
+  ``pytest --update-golden`` writes the file instead.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from pathlib import Path
 import pytest
 
 from emu.cli import exit_code
+from emu.costmodel import load_cost_model
 from emu.elfimage import load_elf
+from emu.golden import compare_golden, golden_name, golden_text
 from emu.machine import Machine, MachineConfig, RunResult, VmOutcome
+from emu.scenario import parse_version
 from emu.tap import TapReport
 from emu.trace import HOP_CALL, TraceRecord
 from emu.vm import VmSpec
@@ -61,10 +69,27 @@ class Outcome:
         """Every hop of call ``seq``, in order."""
         return [r for r in self.records if r.seq == seq]
 
+    def check_tap(self, subtests: pytest.Subtests, vm: str = "vm1") -> None:
+        """One pytest subtest per TAP result of ``vm``, plus one for the plan.
+
+        Each failing guest test shows up under its own name; the test itself
+        fails when any subtest does.
+        """
+        report = self.tap(vm)
+        assert report.has_tap, f"{vm} printed no TAP:\n{self.console(vm)}"
+        for result in report.results:
+            with subtests.test(msg=f"{vm} {result.number} - {result.name}"):
+                assert result.ok, f"not ok {result.number} - {result.name}"
+        with subtests.test(msg=f"{vm} plan"):
+            assert report.plan == len(report.results), \
+                f"{vm} planned {report.plan} results, printed {len(report.results)}"
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ffa-emu")
     group.addoption("--ffa-build-dir", default="build", help="where guest images are built (default: build)")
+    group.addoption("--update-golden", action="store_true",
+                    help="write golden traces (golden/<test>.trace next to each test) instead of comparing")
 
 
 def _project_root(config: pytest.Config) -> Path:
@@ -109,7 +134,15 @@ def spmc_image(pytestconfig: pytest.Config) -> Path:
 
 @pytest.fixture
 def run_guests() -> Callable[..., Outcome]:
+    """``run_guests(*images, ram_size=None, **MachineConfig fields)``.
+
+    ``cost_model`` may be a TOML path and ``spmc_version`` an ``"X.Y"`` string.
+    """
     def run(*images: Path | str, ram_size: int | None = None, **options) -> Outcome:
+        if isinstance(options.get("cost_model"), (str, Path)):
+            options["cost_model"] = load_cost_model(options["cost_model"])
+        if isinstance(options.get("spmc_version"), str):
+            options["spmc_version"] = parse_version(options["spmc_version"], "spmc_version")
         specs = []
         for i, path in enumerate(images, start=1):
             spec = VmSpec(load_elf(path), vm_id=i, endpoint_id=i)
@@ -120,3 +153,28 @@ def run_guests() -> Callable[..., Outcome]:
         return Outcome(machine.run(), machine)
 
     return run
+
+
+@pytest.fixture
+def golden_trace(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``golden_trace(outcome, name=None, cycles=True)``: the run's trace must equal its golden file.
+
+    ``cycles=False`` compares calls, arguments and results only, so a
+    cost-model change does not touch the file.
+    """
+    update = request.config.getoption("--update-golden")
+
+    def check(outcome: Outcome, name: str | None = None, cycles: bool = True) -> None:
+        path = request.path.parent / "golden" / f"{name or golden_name(request.node.name)}.trace"
+        actual = golden_text(outcome.records, cycles)
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(actual, encoding="utf-8")
+            return
+        if not path.exists():
+            pytest.fail(f"no golden trace {path}: run pytest with --update-golden to create it", pytrace=False)
+        difference = compare_golden(path, actual)
+        if difference:
+            pytest.fail(difference, pytrace=False)
+
+    return check

@@ -37,6 +37,7 @@ class TraceRecord:
     error: str | None = None  # decoded error name when the result is an error
     site: str | None = None  # symbolized calling site
     note: str | None = None  # what the handler did beyond the result (e.g. "UNDEF injected")
+    disasm: list[str] | None = None  # the trapping block, "addr: mnemonic ops" per instruction (--disasm)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -47,22 +48,31 @@ class TraceRecord:
         return cls(**{k: data.get(k) for k in cls.__slots__ if k in data})
 
 
-def render_text(rec: TraceRecord) -> str:
-    """strace-like: ``[   1234] vm1 hvc FFA_VERSION(1.2) = 1.2 <+312>``."""
+def render_text(rec: TraceRecord, cycles: bool = True) -> str:
+    """strace-like: ``[   1234] vm1 hvc FFA_VERSION(1.2) = 1.2 <+312>``.
+
+    ``cycles=False`` leaves out the stamp and the duration (for golden
+    traces that must survive a cost-model change).  A record with ``disasm``
+    gets its trapping block on the following lines, indented.
+    """
     conduit = rec.conduit if rec.imm == 0 else f"{rec.conduit}#{rec.imm}"
+    line = f"[{rec.cycle_start:>10}] " if cycles else ""
     if rec.hop == HOP_CALL:
-        line = f"[{rec.cycle_start:>10}] {rec.vm} {conduit} {rec.name}({rec.args_text})"
+        line += f"{rec.vm} {conduit} {rec.name}({rec.args_text})"
         if rec.result_text:
             line += f" = {rec.result_text}"
-        line += f" <+{rec.cycle_end - rec.cycle_start}>"
+        if cycles:
+            line += f" <+{rec.cycle_end - rec.cycle_start}>"
     else:
-        line = f"[{rec.cycle_start:>10}] {rec.vm}   \\_ {rec.hop} {rec.name}({rec.args_text})"
+        line += f"{rec.vm}   \\_ {rec.hop} {rec.name}({rec.args_text})"
         if rec.result_text:
             line += f" = {rec.result_text}"
     if rec.note:
         line += f"  ({rec.note})"
     if rec.site:
         line += f"  @ {rec.site}"
+    for insn in rec.disasm or ():
+        line += f"\n{'':14}| {insn}"
     return line
 
 
@@ -76,6 +86,7 @@ class Trace:
         self.records: list[TraceRecord] = []
         self._keep = keep
         self._sinks: list[Callable[[TraceRecord], None]] = []
+        self._annotators: list[Callable[[TraceRecord], None]] = []
         self._seq = 0
 
     def next_seq(self) -> int:
@@ -92,7 +103,13 @@ class Trace:
 
         self._sinks.append(sink)
 
+    def add_annotator(self, annotate: Callable[[TraceRecord], None]) -> None:
+        """``annotate`` completes each record (e.g. adds ``disasm``) before it is kept or written."""
+        self._annotators.append(annotate)
+
     def emit(self, rec: TraceRecord) -> None:
+        for annotate in self._annotators:
+            annotate(rec)
         if self._keep:
             self.records.append(rec)
         for sink in self._sinks:
@@ -102,5 +119,41 @@ class Trace:
         return [r for r in self.records if r.hop == HOP_CALL and (name is None or r.name == name)]
 
 
+class TraceFileError(ValueError):
+    """A saved trace that cannot be read, with the line number."""
+
+
 def read_jsonl(lines: Iterable[str]) -> list[TraceRecord]:
-    return [TraceRecord.from_dict(json.loads(line)) for line in lines if line.strip()]
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(TraceRecord.from_dict(json.loads(line)))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise TraceFileError(f"line {number}: not a trace record ({exc})") from None
+    return records
+
+
+def group_calls(records: Iterable[TraceRecord]) -> list[list[TraceRecord]]:
+    """Records grouped per call: a ``call`` record and the hops that follow it.
+
+    The mediator's own traffic (no guest call) forms one group per
+    ``el2->spmc``/``spmc->el2`` pair.
+    """
+    groups: list[list[TraceRecord]] = []
+    for rec in records:
+        if groups and _belongs(groups[-1], rec):
+            groups[-1].append(rec)
+        else:
+            groups.append([rec])
+    return groups
+
+
+def _belongs(group: list[TraceRecord], rec: TraceRecord) -> bool:
+    head = group[0]
+    if rec.hop == HOP_CALL or (rec.seq, rec.vm) != (head.seq, head.vm):
+        return False
+    if head.hop == HOP_CALL:
+        return True
+    return head.hop == HOP_TO_SPMC and len(group) == 1 and rec.hop == HOP_FROM_SPMC

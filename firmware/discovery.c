@@ -30,6 +30,19 @@ static bool abi_supported(uint32_t fid, uint32_t *props)
 	case FFA_MSG_SEND_DIRECT_REQ:
 	case FFA_FN64_MSG_SEND_DIRECT_REQ:
 		return true;
+	/* Memory sharing (w2 = 0: no dynamic buffers, only the TX buffer). */
+	case FFA_MEM_SHARE:
+	case FFA_FN64_MEM_SHARE:
+	case FFA_MEM_LEND:
+	case FFA_FN64_MEM_LEND:
+	case FFA_MEM_DONATE:
+	case FFA_FN64_MEM_DONATE:
+	case FFA_MEM_RETRIEVE_REQ:
+	case FFA_FN64_MEM_RETRIEVE_REQ:
+	case FFA_MEM_RECLAIM:
+	case FFA_MEM_FRAG_TX:
+	case FFA_MEM_FRAG_RX:
+		return true;
 	case FFA_RXTX_MAP:
 	case FFA_FN64_RXTX_MAP:
 		*props = rxtx_map_properties();

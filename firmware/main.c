@@ -62,6 +62,9 @@ static void dispatch(const struct ffa_regs *req, struct ffa_regs *resp)
 		ffa_partition_info_get_regs_handle(req, resp);
 		return;
 	default:
+		/* Memory sharing: kept out of the switch so the hot paths stay as they are. */
+		if (ffa_mem_handle(fid, req, resp))
+			return;
 		/* MSG_WAIT, RUN, YIELD, CONSOLE_LOG, ... and any garbage. */
 		ffa_error(resp, FFA_RET_NOT_SUPPORTED);
 		return;

@@ -7,8 +7,10 @@
  *   else: out[0] = SERVICE_ERR_UNKNOWN_CMD (an SP-level error; the answer
  *         is still a DIRECT_RESP)
  *
- * New commands (memory sharing: retrieve a handle, checksum, write a
- * pattern, relinquish) are one function and one table row each.
+ *   MEM_CHECKSUM / MEM_FILL / MEM_RETRIEVE / MEM_RELINQUISH: memory
+ *         sharing, in sp_service_mem.c (which documents them)
+ *
+ * A new command is one function and one table row.
  */
 #include "spmc.h"
 
@@ -33,6 +35,10 @@ static void cmd_sum(struct sp_call *call)
 static const struct service_cmd service_cmds[] = {
 	{ SERVICE_CMD_PING, cmd_ping },
 	{ SERVICE_CMD_SUM, cmd_sum },
+	{ SERVICE_CMD_MEM_CHECKSUM, service_cmd_mem_checksum },
+	{ SERVICE_CMD_MEM_FILL, service_cmd_mem_fill },
+	{ SERVICE_CMD_MEM_RETRIEVE, service_cmd_mem_retrieve },
+	{ SERVICE_CMD_MEM_RELINQUISH, service_cmd_mem_relinquish },
 };
 
 void sp_service_handle(struct sp_call *call)

@@ -155,6 +155,20 @@ void sp_echo_handle(struct sp_call *call);
 void sp_service_handle(struct sp_call *call);
 
 /* Service SP protocol (first payload register = command): SERVICE_* in ffa_emu_abi.h. */
+/* sp_service_mem.c: the memory commands. */
+void service_cmd_mem_checksum(struct sp_call *call);
+void service_cmd_mem_fill(struct sp_call *call);
+void service_cmd_mem_retrieve(struct sp_call *call);
+void service_cmd_mem_relinquish(struct sp_call *call);
+
+/* ---- memory sharing (mem.h has the internals) ---- */
+/*
+ * mem_share.c: the normal world's FFA_MEM_SHARE/LEND/DONATE (both forms),
+ * FFA_MEM_FRAG_TX and FFA_MEM_RECLAIM. Returns false for any other `fid`.
+ */
+bool ffa_mem_handle(uint32_t fid, const struct ffa_regs *req, struct ffa_regs *resp);
+/* mem_retrieve.c: an FF-A call from stub SP `caller` to the SPMC (the borrowers' ABIs). */
+void spmc_sp_call(uint16_t caller, const struct ffa_regs *req, struct ffa_regs *resp);
 
 /* ---- libc.c ---- */
 void *memset(void *dst, int c, size_t n);

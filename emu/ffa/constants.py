@@ -172,8 +172,9 @@ MEM_TRANSACTION_DESC_SIZE_V1_0 = 32  # header before the access array
 MEM_TRANSACTION_DESC_SIZE_V1_1 = 48
 MEM_ACCESS_DESC_SIZE_V1_0 = 16
 MEM_ACCESS_DESC_SIZE_V1_1 = 16
-MEM_ACCESS_DESC_SIZE_V1_2 = 64
+MEM_ACCESS_DESC_SIZE_V1_2 = 32  # adds 16 bytes of implementation-defined data
 COMPOSITE_DESC_SIZE = 16
+MEM_HANDLE_HYPERVISOR = 1 << 63  # handle bit 63: allocated by the hypervisor (0: by the SPMC)
 CONSTITUENT_SIZE = 16
 
 # Console log: characters packed into x2.. (SMC32: w2-w7, SMC64: x2-x17)

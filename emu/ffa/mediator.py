@@ -16,6 +16,9 @@ from emu.blockcost import Account
 from emu.costmodel import CostModel
 from emu.el2 import Call, CallResult
 from emu.ffa import constants as ffa
+from emu.ffa.errors import FfaError
+from emu.ffa.mem_sharing import MemorySharing
+from emu.ffa.memory import PendingTransaction
 from emu.ffa.partition_info import PartitionInfo, entry_size_for, unpack_entries, uuid_from_regs, uuid_from_words
 from emu.ffa.profiles import Disposition, Profile, VersionState
 from emu.ffa.spmd import SecureWorld
@@ -27,14 +30,6 @@ from emu.trace import HOP_FROM_SPMC, HOP_TO_SPMC, Trace, TraceRecord
 from emu.vm import VirtualMachine
 
 FRAME = 18
-
-
-class FfaError(Exception):
-    """An FF-A error to return to the caller."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(ffa.ERROR_NAMES.get(code, str(code)))
-        self.code = code
 
 
 @dataclass
@@ -55,8 +50,7 @@ class RxTx:
 class VmFfaState:
     version: VersionState
     buffers: RxTx | None = None
-    calls: int = 0
-    log_line: list[str] = field(default_factory=list)
+    pending: dict[int, PendingTransaction] = field(default_factory=dict)  # fragmented sends in progress
 
 
 def _abi_short(name: str) -> str:
@@ -69,6 +63,7 @@ def _zeros() -> list[int]:
 
 # Responses whose payload uses x8-x17 (every other FF-A response defines x0-x7 only).
 _WIDE_RESPONSES = frozenset((ffa.FFA_FN64_MSG_SEND_DIRECT_RESP2, ffa.FFA_FN64_SUCCESS))
+
 
 
 def ffa_unavailable(call: Call) -> CallResult:
@@ -102,6 +97,11 @@ class Mediator:
             "MSG_SEND_DIRECT_REQ": self._direct_req, "MSG_SEND_DIRECT_REQ2": self._direct_req2,
             "CONSOLE_LOG": self._console_log,
         }
+        self.memory = MemorySharing(self)
+        for name in ("MEM_SHARE", "MEM_LEND", "MEM_DONATE"):
+            self._handlers[name] = self.memory.send
+        self._handlers["MEM_FRAG_TX"] = self.memory.frag_tx
+        self._handlers["MEM_RECLAIM"] = self.memory.reclaim
 
     # -- boot ------------------------------------------------------------------
     def boot(self) -> None:
@@ -120,7 +120,7 @@ class Mediator:
                 self.spmc_id = answer[2] & 0xFFFF
 
     def _boot_call(self, regs: list[int]) -> list[int]:
-        return self._spmc(None, regs + [0] * (FRAME - len(regs)))
+        return self.spmc_call(None, regs)
 
     def _fetch_partitions(self, call_spmc: Callable[[list[int]], list[int]],
                           uuid: tuple[int, ...] = (0, 0, 0, 0)) -> list[PartitionInfo]:
@@ -142,11 +142,16 @@ class Mediator:
     def attach(self, vm: VirtualMachine) -> None:
         version = VersionState() if self.profile.version_per_vm else self._host_version
         vm.ffa = VmFfaState(version)
+        vm.engine.mem_fault_classifier = lambda address, _access: self._stage2_fault(vm, address)
+
+    def _stage2_fault(self, vm: VirtualMachine, ipa: int) -> str | None:
+        handle = self.memory.lent_page_handle(vm, ipa)
+        return None if handle is None else f"stage-2 fault: page lent to a secure partition (handle {handle:#x})"
 
     def detach(self, vm: VirtualMachine) -> None:
-        """VM teardown: drop what the VM holds."""
-        if vm.ffa is not None:
-            vm.ffa.buffers = None
+        """VM teardown: reclaim every handle it still holds, drop its buffers."""
+        self.memory.teardown(vm)
+        vm.ffa.buffers = None
 
     def vm_version(self, vm: VirtualMachine) -> int:
         requested = vm.ffa.version.requested
@@ -160,15 +165,14 @@ class Mediator:
     # -- dispatch ---------------------------------------------------------------------
     def handle(self, call: Call) -> CallResult:
         state: VmFfaState = call.vm.ffa
-        state.calls += 1
         name = ffa.NAMES.get(call.fid.value)
         if name is None:
-            return self._reply(call, self._error(ffa.NOT_SUPPORTED))
+            return self._reply(call, self.error(ffa.NOT_SUPPORTED))
         short = _abi_short(name)
         if short != "VERSION":
             version = state.version
             if not version.negotiated and self.profile.before_version_error is not None:
-                return self._reply(call, self._error(self.profile.before_version_error))
+                return self._reply(call, self.error(self.profile.before_version_error))
             if self.profile.lock_on_first_other_call and not version.locked:
                 version.locked = True
         disposition = self.profile.disposition(name, call.fid.smc64)
@@ -178,13 +182,14 @@ class Mediator:
             if disposition is Disposition.FORWARD:
                 return self._reply(call, self._spmc(call, self._request(call)))
             handler = self._handlers.get(short)
-            if handler is None:
-                raise FfaError(ffa.NOT_SUPPORTED)
+            if handler is None or ffa.ABI_BY_NAME[f"FFA_{short}"].since_minor > \
+                    ffa.version_minor(self.vm_version(call.vm)):
+                raise FfaError(ffa.NOT_SUPPORTED)  # not implemented, or newer than the caller's version
             return self._reply(call, handler(call))
         except FfaError as err:
-            return self._reply(call, self._error(err.code))
+            return self._reply(call, self.error(err.code))
         except TranslationFault:
-            return self._reply(call, self._error(ffa.INVALID_PARAMETERS))
+            return self._reply(call, self.error(ffa.INVALID_PARAMETERS))
 
     # -- talking to the SPMC ----------------------------------------------------------
     def _request(self, call: Call) -> list[int]:
@@ -192,6 +197,10 @@ class Mediator:
         if self.profile.write_all_registers or call.fid.smc64:
             return list(call.frame)
         return call.args + [0] * (FRAME - SMC32_REGS)
+
+    def spmc_call(self, call: Call | None, regs: list[int]) -> list[int]:
+        """Send a call the mediator builds itself (registers from x0, the rest zero)."""
+        return self._spmc(call, regs + [0] * (FRAME - len(regs)))
 
     def _spmc(self, call: Call | None, request: list[int]) -> list[int]:
         """Forward one frame to the SPMC, recording both hops in the trace."""
@@ -223,14 +232,14 @@ class Mediator:
             self.trace.emit(from_spmc)
 
     # -- replies ----------------------------------------------------------------------
-    def _error(self, code: int) -> list[int]:
+    def error(self, code: int) -> list[int]:
         out = _zeros()
         out[0] = ffa.FFA_ERROR
         out[2] = code & (MASK64 if self.profile.error_sign_extended else MASK32)
         return out
 
     @staticmethod
-    def _success(*values: int, wide: bool = False) -> list[int]:
+    def success(*values: int, wide: bool = False) -> list[int]:
         out = _zeros()
         out[0] = ffa.FFA_FN64_SUCCESS if wide else ffa.FFA_SUCCESS
         for i, value in enumerate(values, start=2):
@@ -241,7 +250,7 @@ class Mediator:
         """Write a response frame back per the profile's register rules."""
         profile = self.profile
         if profile.write_all_registers:
-            return CallResult(dict(enumerate(response)), raw=True)
+            return CallResult(dict(enumerate(response)), raw=True, note=call.note)
         wide = response[0] in _WIDE_RESPONSES and call.fid.smc64
         count = FRAME if wide else SMC32_REGS
         if call.fid.smc64:
@@ -251,8 +260,8 @@ class Mediator:
         if profile.zero_x8_x17_from_1_2 and self.vm_version(call.vm) >= ffa.VERSION_1_2:
             for i in range(SMC32_REGS, FRAME):
                 regs.setdefault(i, 0)
-            return CallResult(regs, raw=True)
-        return CallResult(regs)
+            return CallResult(regs, raw=True, note=call.note)
+        return CallResult(regs, note=call.note)
 
     # -- handlers: each returns the response frame or raises FfaError ---------------------
     def _version(self, call: Call) -> list[int]:
@@ -273,12 +282,12 @@ class Mediator:
         return out
 
     def _id_get(self, call: Call) -> list[int]:
-        return self._success(call.vm.endpoint_id)
+        return self.success(call.vm.endpoint_id)
 
     def _spm_id_get(self, call: Call) -> list[int]:
         if self.vm_version(call.vm) < ffa.VERSION_1_1 or self.spmc_id is None:
             raise FfaError(ffa.NOT_SUPPORTED)
-        return self._success(self.spmc_id)
+        return self.success(self.spmc_id)
 
     def _features(self, call: Call) -> list[int]:
         w1 = call.args[1] & MASK32
@@ -288,6 +297,8 @@ class Mediator:
         if name is None or self.profile.disposition(name, bool(w1 & SMC64)) is Disposition.REFUSE:
             raise FfaError(ffa.NOT_SUPPORTED)
         if self.profile.features_forwarded:
+            if _abi_short(name) in ("MEM_SHARE", "MEM_LEND"):
+                return self.success(0)  # pKVM answers these itself: no dynamic buffers
             return self._spmc(call, self._request(call))
         abi = ffa.ABI_BY_NAME[name.replace("FFA_FN64_", "FFA_")]
         version = self.vm_version(call.vm)
@@ -298,7 +309,7 @@ class Mediator:
             properties = ffa.RXTX_MAP_MIN_BUF_4K
             if version >= ffa.VERSION_1_2:
                 properties |= self.profile.rxtx_max_pages << ffa.RXTX_MAP_MAX_PAGES_SHIFT
-        return self._success(properties)
+        return self.success(properties)
 
     def _rxtx_map(self, call: Call) -> list[int]:
         state: VmFfaState = call.vm.ffa
@@ -314,22 +325,24 @@ class Mediator:
         stage2 = call.vm.stage2
         if not stage2.contains(tx, size) or not stage2.contains(rx, size):
             raise FfaError(ffa.INVALID_PARAMETERS)
+        if self.memory.in_transaction(call.vm, [(tx, size), (rx, size)]):
+            raise FfaError(ffa.DENIED)  # pages the VM has shared, lent or donated
         state.buffers = RxTx(tx, rx, pages)
-        return self._success()
+        return self.success()
 
     def _rxtx_unmap(self, call: Call) -> list[int]:
         state: VmFfaState = call.vm.ffa
         if (call.args[1] >> 16) & 0xFFFF or state.buffers is None:
             raise FfaError(ffa.INVALID_PARAMETERS)
         state.buffers = None
-        return self._success()
+        return self.success()
 
     def _rx_release(self, call: Call) -> list[int]:
         buffers = call.vm.ffa.buffers
         if buffers is None or not buffers.rx_held_by_vm:
             raise FfaError(ffa.DENIED)
         buffers.rx_held_by_vm = False
-        return self._success()
+        return self.success()
 
     def _rx_acquire(self, call: Call) -> list[int]:
         buffers = call.vm.ffa.buffers
@@ -338,7 +351,7 @@ class Mediator:
         if buffers is None or buffers.rx_held_by_vm:
             raise FfaError(ffa.DENIED)
         buffers.rx_held_by_vm = True
-        return self._success()
+        return self.success()
 
     def _matching(self, uuid: tuple[int, int, int, int]) -> list[PartitionInfo]:
         if uuid == (0, 0, 0, 0):
@@ -353,28 +366,36 @@ class Mediator:
         uuid = uuid_from_words(call.args[1:5])
         count_only = bool(call.args[5] & ffa.PARTITION_INFO_FLAG_COUNT_ONLY)
         buffers = vm.ffa.buffers
-        if not count_only and (buffers is None or buffers.rx_held_by_vm):
+        tracks_rx = self.profile.tracks_vm_rx_ownership
+        if not count_only and (buffers is None or tracks_rx and buffers.rx_held_by_vm):
             raise FfaError(ffa.BUSY)
         if self.profile.partition_info_cached:
-            entries = self._matching(uuid)
+            entries = self._matching(uuid) + self._own_entry(vm, uuid)
         else:
-            entries = self._fetch_partitions(lambda regs: self._spmc(call, regs + [0] * (FRAME - len(regs))), uuid)
+            entries = self._fetch_partitions(lambda regs: self.spmc_call(call, regs), uuid)
         if count_only:
-            return self._success(len(entries), 0)
+            return self.success(len(entries), 0)
         size = entry_size_for(self.vm_version(vm))
         data = b"".join(entry.pack(size) for entry in entries)
         if len(data) > buffers.size:
             raise FfaError(ffa.NO_MEMORY)
         vm.write_ipa(buffers.rx_ipa, data)
         self.account.charge(self.cost.copy_cost(len(data)))
-        buffers.rx_held_by_vm = True
-        return self._success(len(entries), size)
+        buffers.rx_held_by_vm = tracks_rx
+        return self.success(len(entries), size)
+
+    def _own_entry(self, vm: VirtualMachine, uuid: tuple[int, int, int, int]) -> list[PartitionInfo]:
+        """Xen lists the calling VM itself to callers of FF-A 1.2 (for a nil UUID query)."""
+        if not self.profile.lists_caller or uuid != (0, 0, 0, 0) or self.vm_version(vm) < ffa.VERSION_1_2:
+            return []
+        return [PartitionInfo(vm.endpoint_id, 1, ffa.PARTITION_PROP_DIRECT_REQ_SEND | ffa.PARTITION_PROP_IS_AARCH64)]
 
     def _partition_info_get_regs(self, call: Call) -> list[int]:
         if self.vm_version(call.vm) < ffa.VERSION_1_2:
             raise FfaError(ffa.NOT_SUPPORTED)
         x = call.args
-        entries = self._matching(uuid_from_regs(x[1], x[2]))
+        uuid = uuid_from_regs(x[1], x[2])
+        entries = self._matching(uuid) + self._own_entry(call.vm, uuid)
         start, tag = x[3] & 0xFFFF, (x[3] >> 16) & 0xFFFF
         if tag:
             raise FfaError(ffa.RETRY)
@@ -418,4 +439,4 @@ class Mediator:
         console = call.vm.console
         for char in text:
             console.putc(ord(char))
-        return self._success()
+        return self.success()

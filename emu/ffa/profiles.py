@@ -51,7 +51,8 @@ def _split(word: int) -> tuple[int, int, bool]:
 
 
 def negotiate_spec(state: VersionState, requested: int, own: int) -> VersionAnswer:
-    """DEN0077 13.2.1 with Hafnium's stricter choices: refuse a different major and renegotiation."""
+    """DEN0077 13.2.1: same major interoperates (a higher minor gets the callee's version);
+    like Hafnium, a different major and renegotiation to another version after the lock are refused."""
     major, minor, mbz = _split(requested)
     if mbz or major != ffa.version_major(own):
         return VersionAnswer(ffa.NOT_SUPPORTED)
@@ -92,18 +93,21 @@ _SPEC = {
     "RXTX_UNMAP": H, "RX_RELEASE": H, "RX_ACQUIRE": H, "PARTITION_INFO_GET": H,
     "PARTITION_INFO_GET_REGS": H, "MSG_SEND_DIRECT_REQ": H, "MSG_SEND_DIRECT_REQ2": H,
     "CONSOLE_LOG": H, "RUN": F, "MSG_WAIT": R, "YIELD": R,
+    "MEM_SHARE": H, "MEM_LEND": H, "MEM_DONATE": H, "MEM_FRAG_TX": H, "MEM_RECLAIM": H,
 }
 _PKVM = {
     "VERSION": H, "FEATURES": H, "ID_GET": F, "SPM_ID_GET": F, "RXTX_MAP": R, "RXTX_MAP64": H,
     "RXTX_UNMAP": H, "RX_RELEASE": F, "RX_ACQUIRE": F, "PARTITION_INFO_GET": H,
     "PARTITION_INFO_GET_REGS": R, "MSG_SEND_DIRECT_REQ": F, "MSG_SEND_DIRECT_REQ2": R,
     "CONSOLE_LOG": R, "RUN": F, "MSG_WAIT": R, "YIELD": F,
+    "MEM_SHARE": H, "MEM_LEND": H, "MEM_DONATE": R, "MEM_FRAG_TX": H, "MEM_RECLAIM": H,
 }
 _XEN = {
     "VERSION": H, "FEATURES": H, "ID_GET": H, "SPM_ID_GET": R, "RXTX_MAP": H, "RXTX_MAP64": H,
     "RXTX_UNMAP": H, "RX_RELEASE": H, "RX_ACQUIRE": R, "PARTITION_INFO_GET": H,
     "PARTITION_INFO_GET_REGS": H, "MSG_SEND_DIRECT_REQ": H, "MSG_SEND_DIRECT_REQ2": H,
     "CONSOLE_LOG": R, "RUN": F, "MSG_WAIT": R, "YIELD": R,
+    "MEM_SHARE": H, "MEM_LEND": R, "MEM_DONATE": R, "MEM_FRAG_TX": R, "MEM_RECLAIM": H,
 }
 
 
@@ -124,6 +128,14 @@ class Profile:
     rxtx_exact_pages: bool  # pKVM: the one supported size only
     partition_info_cached: bool  # Xen: answered from the list cached at boot, no SPMC round trip
     features_forwarded: bool  # pKVM: FEATURES goes to the firmware unless refused or MEM_SHARE/LEND
+    fragments_allowed: bool  # a VM may send a descriptor in several fragments
+    single_borrower: bool  # Xen: one receiver per transaction
+    require_rw_normal: bool  # Xen: RW, normal write-back inner-shareable memory only
+    max_pages_per_share: int | None
+    max_shares_per_vm: int | None
+    mem_forward_fn64: bool  # pKVM: the 64-bit IDs towards the SPMC whatever the VM used
+    tracks_vm_rx_ownership: bool  # pKVM copies into the host's RX buffer without tracking who owns it
+    lists_caller: bool  # Xen: a 1.2 caller finds its own entry in the partition list
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def disposition(self, abi_name: str, smc64: bool) -> Disposition:
@@ -137,21 +149,27 @@ SPEC = Profile(
     name="spec", description="Arm DEN0077 FF-A 1.2 (Hafnium's reading where the spec leaves a choice)",
     abis=_SPEC, negotiate=negotiate_spec, version_per_vm=True, before_version_error=None,
     lock_on_first_other_call=True, error_sign_extended=False, write_all_registers=False,
-    zero_x8_x17_from_1_2=False, check_direct_sender=True, rxtx_max_pages=64, rxtx_exact_pages=False,
-    partition_info_cached=False, features_forwarded=False,
+    zero_x8_x17_from_1_2=False, check_direct_sender=True, rxtx_max_pages=63, rxtx_exact_pages=False,
+    partition_info_cached=False, features_forwarded=False, fragments_allowed=True, single_borrower=False,
+    require_rw_normal=False, max_pages_per_share=None, max_shares_per_vm=None, mem_forward_fn64=False,
+    tracks_vm_rx_ownership=True, lists_caller=False,
 )
 PKVM = Profile(
     name="pkvm", description="Linux pKVM (arch/arm64/kvm/hyp/nvhe/ffa.c): one host, mostly pass-through",
     abis=_PKVM, negotiate=negotiate_pkvm, version_per_vm=False,
     before_version_error=ffa.INVALID_PARAMETERS, lock_on_first_other_call=False, error_sign_extended=True,
     write_all_registers=True, zero_x8_x17_from_1_2=False, check_direct_sender=False, rxtx_max_pages=1,
-    rxtx_exact_pages=True, partition_info_cached=False, features_forwarded=True,
+    rxtx_exact_pages=True, partition_info_cached=False, features_forwarded=True, fragments_allowed=True,
+    single_borrower=False, require_rw_normal=False, max_pages_per_share=None, max_shares_per_vm=None,
+    mem_forward_fn64=True, tracks_vm_rx_ownership=False, lists_caller=False,
 )
 XEN = Profile(
     name="xen", description="Xen (xen/arch/arm/tee/ffa*.c): per-VM state, validates and translates",
     abis=_XEN, negotiate=negotiate_xen, version_per_vm=True, before_version_error=ffa.NOT_SUPPORTED,
     lock_on_first_other_call=True, error_sign_extended=False, write_all_registers=False,
     zero_x8_x17_from_1_2=True, check_direct_sender=True, rxtx_max_pages=1, rxtx_exact_pages=False,
-    partition_info_cached=True, features_forwarded=False,
+    partition_info_cached=True, features_forwarded=False, fragments_allowed=False, single_borrower=True,
+    require_rw_normal=True, max_pages_per_share=256, max_shares_per_vm=32, mem_forward_fn64=False,
+    tracks_vm_rx_ownership=True, lists_caller=True,
 )
 PROFILES = {p.name: p for p in (SPEC, PKVM, XEN)}

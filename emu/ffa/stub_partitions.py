@@ -40,6 +40,14 @@ ECHO_DELTA = 1
 SERVICE_PROTOCOL = {
     "SERVICE_CMD_PING": 1,  # -> [SERVICE_PING_MAGIC, requests served so far]
     "SERVICE_CMD_SUM": 2,  # [cmd, a, b, c, d] -> [a + b + c + d]
+    # Memory commands take a 64-bit handle in the second payload register.
+    "SERVICE_CMD_MEM_CHECKSUM": 3,  # retrieve, checksum, relinquish -> [checksum, pages]
+    "SERVICE_CMD_MEM_FILL": 4,  # [cmd, handle, pattern]: retrieve, word i = pattern + i, relinquish -> [pages]
+    "SERVICE_CMD_MEM_RETRIEVE": 5,  # retrieve and hold -> [pages]
+    "SERVICE_CMD_MEM_RELINQUISH": 6,  # relinquish a held handle -> [0]
     "SERVICE_PING_MAGIC": 0x5049_4E47,  # "PING"
     "SERVICE_ERR_UNKNOWN_CMD": 0xFFFF_FFFF,
+    "SERVICE_ERR_NO_HANDLE": 0xFFFF_FFFE,  # retrieve failed: unknown handle or not a receiver
+    "SERVICE_ERR_DENIED": 0xFFFF_FFFD,  # the SP lacks the permission the command needs
+    "SERVICE_ERR_NOT_HELD": 0xFFFF_FFFC,  # relinquish of a handle the SP does not hold
 }

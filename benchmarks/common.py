@@ -1,0 +1,102 @@
+"""Shared helpers: building images, timing, printing figures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from emu.elfimage import load_elf
+from emu.machine import Machine, MachineConfig, RunResult
+from emu.vm import VmSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+T = TypeVar("T")
+
+
+def build(*targets: str) -> None:
+    """``make`` the targets (paths relative to the project root); exit on failure."""
+    proc = subprocess.run(["make", "-C", str(ROOT), "--no-print-directory", *targets],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"benchmarks: make {' '.join(targets)} failed:\n{proc.stdout}{proc.stderr}")
+
+
+def guest(name: str) -> Path:
+    """Path of guest image ``name``, built when missing or stale."""
+    path = BUILD / "guests" / f"{name}.elf"
+    build(str(path.relative_to(ROOT)))
+    return path
+
+
+def machine(image: Path, **options) -> Machine:
+    """A one-VM machine for ``image``, quiet unless ``console_stream`` is given."""
+    return Machine(MachineConfig(vms=[VmSpec(load_elf(image), vm_id=1, endpoint_id=1)], **options))
+
+
+class Timing(float):
+    """Wall seconds (``time.perf_counter``), with the process CPU seconds of the same span in ``.cpu``.
+
+    On a loaded host wall time includes waiting for a CPU; CPU time does not.
+    """
+
+    cpu: float
+
+    def __new__(cls, wall: float, cpu: float) -> "Timing":
+        self = super().__new__(cls, wall)
+        self.cpu = cpu
+        return self
+
+
+class Stopwatch:
+    def __enter__(self) -> "Stopwatch":
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.elapsed = Timing(time.perf_counter() - self._wall, time.process_time() - self._cpu)
+
+
+def timed_run(image: Path, **options) -> tuple[Timing, RunResult]:
+    """(time of Machine.run only, result): construction is not timed."""
+    m = machine(image, **options)
+    with Stopwatch() as watch:
+        result = m.run()
+    return watch.elapsed, result
+
+
+def best_of(runs: int, fn: Callable[[], tuple[float, T]]) -> tuple[float, T]:
+    """The fastest (by wall time) of ``runs`` calls of ``fn``, which returns (seconds, value)."""
+    best: tuple[float, T] | None = None
+    for _ in range(runs):
+        seconds, value = fn()
+        if best is None or seconds < best[0]:
+            best = (seconds, value)
+    assert best is not None
+    return best
+
+
+class Report:
+    """Prints one figure a line: ``section  what  value unit  (note)``."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stdout
+        self.figures: dict[str, float] = {}
+
+    def section(self, title: str) -> None:
+        print(f"\n== {title}", file=self.stream, flush=True)
+
+    def figure(self, key: str, label: str, value: float, unit: str, note: str = "") -> None:
+        self.figures[key] = value
+        text = f"{value:,.0f}" if value >= 1000 else f"{value:,.2f}"
+        line = f"  {label:<52} {text:>14} {unit}"
+        if note:
+            line += f"   ({note})"
+        print(line, file=self.stream, flush=True)
+
+    def note(self, text: str) -> None:
+        print(f"  {text}", file=self.stream, flush=True)

@@ -1,0 +1,107 @@
+"""Guest MIPS on bench_compute: raw Unicorn vs native C accounting vs pure-Python accounting."""
+
+from __future__ import annotations
+
+from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_MODE_ARM, UC_PROT_ALL, Uc
+from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_PSTATE, UC_ARM64_REG_SP, UC_ARM64_REG_X0
+
+from benchmarks.common import ROOT, Report, Stopwatch, Timing, best_of, build, guest, timed_run
+from emu import blockcost, platform, psci
+from emu.elfimage import ElfImage, load_elf
+from emu.engine import EXCP_HVC, PSTATE_EL1H_DAIF_MASKED, SCR_EL3, SCR_NONSECURE, VBAR_EL1
+from emu.physmem import PhysicalMemory
+from emu.vm import scattered_mappings
+
+ACCOUNTING_AIM = 1.2  # raw Unicorn / native-accounted
+PURE_PYTHON_CYCLES = 20_000_000  # the pure-Python run is capped: ~1 MIPS would take a minute
+
+
+def raw_unicorn(image: ElfImage) -> tuple[Timing, str]:
+    """Run ``image`` on a bare Unicorn: no block hook, no cycle accounting; stop at PSCI SYSTEM_OFF.
+
+    Memory is laid out as the machine does it (the same scattered 2 MiB
+    stage-2 chunks, mapped with mem_map_ptr) so the only difference from an
+    accounted run is the accounting.  Returns (seconds of emu_start, console).
+    """
+    ram = platform.GUEST_RAM_DEFAULT_SIZE
+    physmem = PhysicalMemory(ram)
+    region = physmem.allocate("vm1", ram)
+    uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+    uc.cpr_write(*SCR_EL3, SCR_NONSECURE)
+    for m in scattered_mappings(region, platform.GUEST_RAM_IPA):
+        uc.mem_map_ptr(m.ipa, m.size, UC_PROT_ALL, physmem.host_pointer(m.pa))
+    console: list[str] = []
+
+    def uart_read(_uc, offset, _size, _data):
+        return platform.UART_FR_TXFE | platform.UART_FR_RXFE if offset == platform.UART_FR else 0
+
+    def uart_write(_uc, offset, _size, value, _data):
+        if offset == platform.UART_DR:
+            console.append(chr(value & 0xFF))
+
+    uc.mmio_map(platform.UART_IPA, platform.UART_SIZE, uart_read, None, uart_write, None)
+    for seg in image.segments:
+        uc.mem_write(seg.vaddr, seg.data + bytes(seg.memsz - len(seg.data)))
+    uc.reg_write(UC_ARM64_REG_SP, 0)
+    uc.reg_write(UC_ARM64_REG_PSTATE, PSTATE_EL1H_DAIF_MASKED)
+    uc.cpr_write(*VBAR_EL1, 0)
+    uc.reg_write(UC_ARM64_REG_PC, image.entry)
+    stopped = []
+
+    def on_intr(uc_, intno, _data):
+        x0 = uc_.reg_read(UC_ARM64_REG_X0) & 0xFFFF_FFFF
+        stopped.append((intno, x0))
+        uc_.emu_stop()  # SYSTEM_OFF (or anything unexpected): the run is over
+
+    uc.hook_add(UC_HOOK_INTR, on_intr)
+    with Stopwatch() as watch:
+        uc.emu_start(image.entry, 0)
+    if stopped != [(EXCP_HVC, psci.PSCI_SYSTEM_OFF)]:
+        raise RuntimeError(f"raw run of {image.path} ended unexpectedly: {stopped}")
+    return watch.elapsed, "".join(console)
+
+
+def run(report: Report) -> None:
+    report.section("guest MIPS: bench_compute, best of 3 (pure Python: one capped run)")
+    if (ROOT / "emu" / "native" / "blockcost.c").exists():
+        build("emu/native/libblockcost.so")
+    path = guest("bench_compute")
+    image = load_elf(path)
+
+    # the accounted run also tells how many instructions the workload is
+    native = blockcost.native_available()
+    if native:
+        t_native, result = best_of(3, lambda: timed_run(path, native=True))
+    else:
+        report.note(f"native helper {blockcost.NATIVE_LIBRARY} not available: no native figure")
+        t_native, result = timed_run(path, native=False)
+    vm = result.vms[0]
+    if vm.state != "off":
+        report.note(f"bench_compute did not finish: {vm.state} {vm.exit_reason}")
+        return
+    insns = result.instructions
+    report.note(f"workload: {insns:,} instructions, {result.cycles:,} cycles; {vm.console.strip()}")
+
+    t_raw, raw_console = best_of(3, lambda: raw_unicorn(image))
+    if raw_console != vm.console:
+        report.note(f"raw run printed {raw_console!r}, accounted run {vm.console!r}: figures not comparable")
+    raw_mips = insns / t_raw / 1e6
+    report.figure("mips_raw", "(a) raw Unicorn, no accounting", raw_mips, "MIPS", _seconds(t_raw))
+    if native:
+        native_mips = insns / t_native / 1e6
+        report.figure("mips_native", "(b) Machine, native C block hook", native_mips, "MIPS", _seconds(t_native))
+
+    t_py, capped = timed_run(path, native=False, max_cycles=PURE_PYTHON_CYCLES)
+    py_mips = capped.instructions / t_py / 1e6
+    report.figure("mips_python", f"(c) Machine, pure-Python hook ({PURE_PYTHON_CYCLES:,}-cycle cap)", py_mips, "MIPS",
+                  f"{capped.instructions:,} instructions, {_seconds(t_py)}")
+    if native:
+        ratio = t_native / t_raw
+        report.figure("accounting_overhead", "MIPS ratio: raw / native-accounted", ratio, "x",
+                      f"aim <= {ACCOUNTING_AIM}x: {'met' if ratio <= ACCOUNTING_AIM else 'NOT met'}; "
+                      f"by CPU time {t_native.cpu / t_raw.cpu:.2f}x")
+        report.figure("python_vs_native", "MIPS ratio: native-accounted / pure-Python", native_mips / py_mips, "x")
+
+
+def _seconds(t: Timing) -> str:
+    return f"{t:.3f} s wall, {t.cpu:.3f} s CPU"

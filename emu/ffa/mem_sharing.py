@@ -1,0 +1,240 @@
+"""FF-A memory sharing through the mediator: SHARE, LEND, DONATE, FRAG_TX, RECLAIM.
+
+A VM's descriptor names IPAs; the SPMC must see PAs.  The mediator reads the
+descriptor from the VM's TX buffer (gathering fragments, under a provisional
+hypervisor-allocated handle, until the whole descriptor is in), validates it,
+translates every range through stage 2 (merging contiguous pages and
+splitting where the physical layout breaks), checks every page is the VM's
+own and in no other transaction, writes the rewritten descriptor into its own
+TX buffer (in fragments when it does not fit) and forwards it.  Only on the
+SPMC's success does it record ownership and, for LEND/DONATE, take the
+pages out of the VM's stage 2; any failure leaves every page as it was.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from emu.el2 import Call
+from emu.ffa import constants as ffa
+from emu.ffa import descriptors
+from emu.ffa.descriptors import DescriptorError, Range, Transaction
+from emu.ffa.errors import FfaError
+from emu.ffa.memory import Ledger, OwnershipError, PendingTransaction, Share
+from emu.platform import PAGE_SIZE
+from emu.smccc import MASK32, to_signed
+from emu.stage2 import TranslationFault
+from emu.vm import VirtualMachine
+
+if TYPE_CHECKING:
+    from emu.ffa.mediator import Mediator
+
+KINDS = {"MEM_SHARE": "share", "MEM_LEND": "lend", "MEM_DONATE": "donate"}
+_FORWARD_IDS = {
+    ("share", False): ffa.FFA_MEM_SHARE, ("share", True): ffa.FFA_FN64_MEM_SHARE,
+    ("lend", False): ffa.FFA_MEM_LEND, ("lend", True): ffa.FFA_FN64_MEM_LEND,
+    ("donate", False): ffa.FFA_MEM_DONATE, ("donate", True): ffa.FFA_FN64_MEM_DONATE,
+}
+
+
+def split_handle(handle: int) -> tuple[int, int]:
+    return handle & MASK32, handle >> 32
+
+
+class MemorySharing:
+    def __init__(self, mediator: Mediator) -> None:
+        self.mediator = mediator
+        self.ledger = Ledger()
+        self._next_provisional = 1
+
+    # -- entry points (each returns a response frame or raises FfaError) ----------------
+    def send(self, call: Call) -> list[int]:
+        vm, args = call.vm, call.args
+        kind = KINDS[ffa.NAMES[call.fid.value].removeprefix("FFA_FN64_").removeprefix("FFA_")]
+        total, fragment = args[1] & MASK32, args[2] & MASK32
+        if args[3] or args[4] & MASK32:
+            raise FfaError(ffa.INVALID_PARAMETERS)  # only the TX buffer carries descriptors here
+        buffers = vm.ffa.buffers
+        if buffers is None:
+            raise FfaError(ffa.DENIED)
+        if fragment == 0 or fragment > total or fragment > buffers.size:
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        if vm.ffa.pending:
+            raise FfaError(ffa.BUSY)
+        data = vm.read_ipa(buffers.tx_ipa, fragment)
+        self._charge_copy(fragment)
+        if fragment == total:
+            return self._commit(call, kind, call.fid.smc64, bytes(data))
+        if not self.mediator.profile.fragments_allowed:
+            raise FfaError(ffa.NOT_SUPPORTED)
+        handle = ffa.MEM_HANDLE_HYPERVISOR | self._next_provisional
+        self._next_provisional += 1
+        vm.ffa.pending[handle] = PendingTransaction(kind, call.fid.smc64, total, bytearray(data))
+        return self._frag_rx(handle, fragment)
+
+    def frag_tx(self, call: Call) -> list[int]:
+        vm, args = call.vm, call.args
+        handle = (args[1] & MASK32) | (args[2] & MASK32) << 32
+        fragment = args[3] & MASK32
+        pending = vm.ffa.pending.get(handle)
+        if pending is None:
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        buffers = vm.ffa.buffers
+        if buffers is None or fragment == 0 or fragment > buffers.size or \
+                len(pending.data) + fragment > pending.total:
+            del vm.ffa.pending[handle]  # a bad fragment aborts the whole transaction
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        pending.data += vm.read_ipa(buffers.tx_ipa, fragment)
+        self._charge_copy(fragment)
+        if len(pending.data) < pending.total:
+            return self._frag_rx(handle, len(pending.data))
+        del vm.ffa.pending[handle]
+        return self._commit(call, pending.kind, pending.smc64, bytes(pending.data))
+
+    def reclaim(self, call: Call) -> list[int]:
+        handle = (call.args[1] & MASK32) | (call.args[2] & MASK32) << 32
+        share = self.ledger.shares.get(handle)
+        if share is None or share.vm_name != call.vm.name:
+            raise FfaError(ffa.INVALID_PARAMETERS)  # not this VM's handle
+        lo, hi = split_handle(handle)
+        answer = self.mediator.spmc_call(call, [ffa.FFA_MEM_RECLAIM, lo, hi, call.args[3] & MASK32])
+        if answer[0] != ffa.FFA_SUCCESS:
+            return answer
+        self._restore(call.vm, self.ledger.remove(handle))
+        return self.mediator.success()
+
+    def teardown(self, vm: VirtualMachine) -> None:
+        """A VM is going away: reclaim every handle it still holds (traced as EL2 calls)."""
+        vm.ffa.pending.clear()
+        for share in self.ledger.of_vm(vm.name):
+            lo, hi = split_handle(share.handle)
+            answer = self.mediator.spmc_call(None, [ffa.FFA_MEM_RECLAIM, lo, hi, 0])
+            if answer[0] == ffa.FFA_SUCCESS:
+                self.ledger.remove(share.handle)
+
+    # -- the transaction ------------------------------------------------------------
+    def _commit(self, call: Call, kind: str, smc64: bool, data: bytes) -> list[int]:
+        mediator, vm = self.mediator, call.vm
+        try:
+            tx = descriptors.parse(data, mediator.vm_version(vm))
+        except DescriptorError as exc:
+            call.note = f"descriptor refused: {exc}"
+            raise FfaError(exc.code) from None
+        call.note = f"{kind} {tx.summary()}"
+        self._validate(vm, kind, tx)
+        try:
+            pa_ranges = self._translate(vm, tx.ranges)
+        except TranslationFault:
+            raise FfaError(ffa.INVALID_PARAMETERS) from None
+        pa_pages = self._pages(vm, [(r.address, r.size) for r in tx.ranges])
+        buffers = vm.ffa.buffers
+        try:
+            self.ledger.check_free(pa_pages)
+            if buffers is not None and set(pa_pages) & set(self._pages(vm, [(buffers.tx_ipa, buffers.size),
+                                                                             (buffers.rx_ipa, buffers.size)])):
+                raise OwnershipError("the VM's RX/TX buffers cannot be shared")
+        except OwnershipError:
+            raise FfaError(ffa.DENIED) from None
+        forwarded = Transaction(tx.sender, tx.attributes, tx.flags, 0, tx.tag, tx.receivers,
+                                descriptors.merge_ranges(pa_ranges))
+        answer = self._forward(call, kind, smc64, descriptors.build(forwarded, mediator.version))
+        if answer[0] != ffa.FFA_SUCCESS:
+            return answer
+        handle = (answer[2] & MASK32) | (answer[3] & MASK32) << 32
+        share = Share(handle, vm.name, kind, [(r.address, r.size) for r in tx.ranges], pa_pages,
+                      [r.endpoint_id for r in tx.receivers], forwarded)
+        self.ledger.add(share)
+        if share.removes_access:
+            for ipa, size in share.ipa_ranges:
+                vm.engine.unmap(ipa, size)
+        return mediator.success(*split_handle(handle))
+
+    def _validate(self, vm: VirtualMachine, kind: str, tx: Transaction) -> None:
+        profile, mediator = self.mediator.profile, self.mediator
+        sps = {p.endpoint_id for p in mediator.partitions}
+        if tx.sender != vm.endpoint_id or tx.handle != 0:
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        for receiver in tx.receivers:
+            if receiver.endpoint_id not in sps or receiver.data_access not in (descriptors.DATA_RO,
+                                                                               descriptors.DATA_RW):
+                raise FfaError(ffa.INVALID_PARAMETERS)
+        if kind == "donate" and len(tx.receivers) != 1:
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        if profile.single_borrower and len(tx.receivers) != 1:
+            raise FfaError(ffa.NOT_SUPPORTED)
+        if profile.require_rw_normal and (tx.attributes != descriptors.NORMAL_WB_INNER or any(
+                r.data_access != descriptors.DATA_RW for r in tx.receivers)):
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        if profile.max_pages_per_share is not None and tx.total_pages > profile.max_pages_per_share:
+            raise FfaError(ffa.NO_MEMORY)
+        if profile.max_shares_per_vm is not None and \
+                len(self.ledger.of_vm(vm.name)) >= profile.max_shares_per_vm:
+            raise FfaError(ffa.NO_MEMORY)
+
+    @staticmethod
+    def _translate(vm: VirtualMachine, ranges: list[Range]) -> list[Range]:
+        """IPA ranges to PA ranges through stage 2, page by page, merged where contiguous."""
+        out: list[Range] = []
+        for r in ranges:
+            for pa, size in vm.stage2.translate_range(r.address, r.size):
+                out.append(Range(pa, size // PAGE_SIZE))
+        return descriptors.merge_ranges(out)
+
+    def _forward(self, call: Call, kind: str, smc64: bool, desc: bytes) -> list[int]:
+        """Send the rewritten descriptor through the mediator's TX buffer, in fragments if needed."""
+        mediator = self.mediator
+        fid = _FORWARD_IDS[kind, smc64 or mediator.profile.mem_forward_fn64]
+        chunk = desc[:PAGE_SIZE]
+        mediator.physmem.write(mediator.tx_pa, chunk)
+        self._charge_copy(len(chunk))
+        answer = mediator.spmc_call(call, [fid, len(desc), len(chunk), 0, 0])
+        sent = len(chunk)
+        while answer[0] == ffa.FFA_MEM_FRAG_RX and sent < len(desc):
+            if answer[3] & MASK32 != sent:
+                break
+            chunk = desc[sent:sent + PAGE_SIZE]
+            mediator.physmem.write(mediator.tx_pa, chunk)
+            self._charge_copy(len(chunk))
+            answer = mediator.spmc_call(call, [ffa.FFA_MEM_FRAG_TX, answer[1] & MASK32, answer[2] & MASK32,
+                                               len(chunk)])
+            sent += len(chunk)
+        if answer[0] not in (ffa.FFA_SUCCESS, ffa.FFA_ERROR):
+            return mediator.error(ffa.ABORTED)  # the SPMC broke the fragment protocol
+        if answer[0] == ffa.FFA_ERROR:
+            return mediator.error(to_signed(answer[2], 32))
+        return answer
+
+    def _restore(self, vm: VirtualMachine, share: Share) -> None:
+        if share.removes_access and vm.state == "running":
+            for (ipa, size) in share.ipa_ranges:
+                for pa, length in vm.stage2.translate_range(ipa, size):
+                    vm.engine.map_physical(vm.stage2.pa_to_ipa(pa), pa, length)
+
+    def _frag_rx(self, handle: int, received: int) -> list[int]:
+        lo, hi = split_handle(handle)
+        out = [0] * 18
+        out[:4] = [ffa.FFA_MEM_FRAG_RX, lo, hi, received]
+        return out
+
+    def _charge_copy(self, nbytes: int) -> None:
+        self.mediator.account.charge(self.mediator.cost.copy_cost(nbytes))
+
+    @staticmethod
+    def _pages(vm: VirtualMachine, ipa_ranges: list[tuple[int, int]]) -> list[int]:
+        return [pa + off for ipa, size in ipa_ranges for pa, n in vm.stage2.translate_range(ipa, size)
+                for off in range(0, n, PAGE_SIZE)]
+
+    def in_transaction(self, vm: VirtualMachine, ipa_ranges: list[tuple[int, int]]) -> bool:
+        """Whether any page of these IPA ranges is shared, lent or donated."""
+        return any(self.ledger.handle_of_page(pa) is not None for pa in self._pages(vm, ipa_ranges))
+
+    def lent_page_handle(self, vm: VirtualMachine, ipa: int) -> int | None:
+        """The handle of a lent/donated page a guest touched (for stage-2 fault reports)."""
+        try:
+            pa = vm.stage2.translate(ipa)
+        except TranslationFault:
+            return None
+        handle = self.ledger.handle_of_page(pa)
+        if handle is not None and self.ledger.shares[handle].removes_access:
+            return handle
+        return None

@@ -1,0 +1,107 @@
+"""The table of differences between mediator profiles, generated from the profiles.
+
+Version negotiation rows are computed by running each profile's own
+negotiation hook on the canonical cases, so the table cannot drift from the
+behaviour.  ``ffa-emu profiles`` prints it; the README embeds it.
+"""
+
+from __future__ import annotations
+
+from emu.ffa import constants as ffa
+from emu.ffa.profiles import PROFILES, Disposition, Profile, VersionAnswer, VersionState
+from emu.smccc import version_str
+
+OWN = ffa.VERSION_1_2
+
+
+def _answer(answer: VersionAnswer) -> str:
+    text = ffa.ERROR_NAMES[answer.w0] if answer.w0 < 0 else version_str(answer.w0)
+    notes = []
+    if answer.ask_firmware:
+        notes.append(f"asks the SPMC for {version_str(answer.record)}")
+    if answer.record is not None:
+        notes.append(f"records {version_str(answer.record)}")
+    if answer.lock:
+        notes.append("locks")
+    return f"{text} ({', '.join(notes)})" if notes else text
+
+
+def _negotiation_rows(profile: Profile) -> list[str]:
+    def fresh(requested: int) -> str:
+        return _answer(profile.negotiate(VersionState(), requested, OWN))
+
+    locked = VersionState(requested=OWN, locked=True)
+    before = profile.before_version_error
+    return [
+        "accepted" if before is None else f"ERROR({ffa.ERROR_NAMES[before]})",
+        fresh(0x2_0000),
+        fresh(ffa.VERSION_MBZ | OWN),
+        fresh(ffa.make_version(1, 3)),
+        fresh(ffa.VERSION_1_1),
+        "first non-VERSION call" if profile.lock_on_first_other_call else "first FFA_VERSION",
+        _answer(profile.negotiate(locked, ffa.VERSION_1_1, OWN)),
+        "per VM" if profile.version_per_vm else "one for the whole host",
+    ]
+
+
+_NEGOTIATION_CASES = [
+    "non-VERSION call before any FFA_VERSION",
+    "FFA_VERSION(2.0): major mismatch",
+    "FFA_VERSION with bit 31 set",
+    "FFA_VERSION(1.3): higher minor",
+    "FFA_VERSION(1.1) before the lock",
+    "the version locks at",
+    "FFA_VERSION(1.1) after locking at 1.2",
+    "negotiated version kept",
+]
+
+
+def _abi_rows(profiles: list[Profile]) -> list[tuple[str, list[str]]]:
+    keys = sorted({key for p in profiles for key in p.abis})
+    rows = []
+    for key in keys:
+        name = f"FFA_{key.removesuffix('64')}" + (" (64-bit)" if key.endswith("64") else "")
+        rows.append((name, [p.abis.get(key, Disposition.REFUSE).value for p in profiles]))
+    return rows
+
+
+def render_markdown() -> str:
+    profiles = list(PROFILES.values())
+    header = "| case | " + " | ".join(f"`{p.name}`" for p in profiles) + " |"
+    rule = "|---" * (len(profiles) + 1) + "|"
+    lines = ["Version negotiation (the mediator runs at FF-A 1.2):", "", header, rule]
+    columns = [_negotiation_rows(p) for p in profiles]
+    for i, case in enumerate(_NEGOTIATION_CASES):
+        lines.append(f"| {case} | " + " | ".join(col[i] for col in columns) + " |")
+    lines += ["", "ABIs (anything not listed is refused with NOT_SUPPORTED by every profile):", "", header, rule]
+    for name, cells in _abi_rows(profiles):
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Registers, errors and limits:", "", header, rule]
+    facts = [
+        ("FFA_ERROR code in x2", lambda p: "64-bit sign-extended" if p.error_sign_extended else "zero-extended w2"),
+        ("registers written on return", lambda p: "x0-x17, SMC32 or not" if p.write_all_registers
+         else "x0-x7 (x0-x17 for 64-bit responses that use them)"),
+        ("x8-x17 on return", lambda p: "zeroed once the VM negotiated 1.2" if p.zero_x8_x17_from_1_2
+         else ("results built by EL2 start zeroed" if p.write_all_registers else "preserved (SMCCC 1.2)")),
+        ("direct request sender must be the caller", lambda p: "yes" if p.check_direct_sender else "no (forwarded)"),
+        ("RXTX_MAP page count", lambda p: f"exactly {p.rxtx_max_pages}" if p.rxtx_exact_pages
+         else f"1..{p.rxtx_max_pages}"),
+        ("PARTITION_INFO_GET source", lambda p: "list cached at boot" if p.partition_info_cached
+         else "SPMC, through the mediator's RX buffer"),
+        ("FFA_FEATURES", lambda p: "forwarded to the SPMC unless refused" if p.features_forwarded
+         else "answered by the mediator per negotiated version"),
+        ("VM's RX buffer ownership", lambda p: "tracked (BUSY until FFA_RX_RELEASE)" if p.tracks_vm_rx_ownership
+         else "not tracked (RX_RELEASE forwarded)"),
+        ("the caller in its own partition list", lambda p: "yes, for 1.2 callers" if p.lists_caller else "no"),
+        ("memory descriptor in fragments", lambda p: "yes" if p.fragments_allowed else "no (NOT_SUPPORTED)"),
+        ("borrowers per transaction", lambda p: "one" if p.single_borrower else "any"),
+        ("memory a VM may share", lambda p: "RW normal write-back only" if p.require_rw_normal else "RO or RW"),
+        ("pages per transaction", lambda p: "any" if p.max_pages_per_share is None
+         else f"at most {p.max_pages_per_share}"),
+        ("transactions per VM", lambda p: "any" if p.max_shares_per_vm is None
+         else f"at most {p.max_shares_per_vm}"),
+        ("memory ABIs towards the SPMC", lambda p: "64-bit IDs" if p.mem_forward_fn64 else "as the VM called"),
+    ]
+    for label, fact in facts:
+        lines.append(f"| {label} | " + " | ".join(fact(p) for p in profiles) + " |")
+    return "\n".join(lines) + "\n"

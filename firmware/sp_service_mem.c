@@ -1,0 +1,318 @@
+/*
+ * Service SP: the memory commands. The SP is a borrower done the FF-A way:
+ * it maps its own RX/TX pair (SP memory in the secure RAM) with the SPMC,
+ * retrieves a handle with a retrieve request in its TX buffer, reads the
+ * transaction descriptor from its RX buffer (pulling further fragments with
+ * FFA_MEM_FRAG_RX), works on the pages at their physical addresses (the
+ * MMU is off) and relinquishes.
+ *
+ *   MEM_CHECKSUM [handle] -> [64-bit wrapping sum of every little-endian
+ *       64-bit word of every page in descriptor order, total pages]
+ *   MEM_FILL [handle, pattern] -> [pages]: word i (counted across all pages
+ *       in descriptor order) = pattern + i; needs RW data access, else
+ *       SERVICE_ERR_DENIED
+ *   MEM_RETRIEVE [handle] -> [pages], the handle stays retrieved
+ *   MEM_RELINQUISH [handle] -> [0], or SERVICE_ERR_NOT_HELD
+ *   a failed retrieve -> [SERVICE_ERR_NO_HANDLE]
+ *
+ * Values are 64-bit. With FN64 requests each is one payload register. An
+ * SMC32 request carries 32-bit registers, so every value after the command
+ * takes two registers, low half first (w4/w5 = handle, w6/w7 = pattern),
+ * and so does every result (w3/w4 = first result, w5/w6 = second).
+ */
+#include "mem.h"
+
+static uint8_t svc_tx[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE), section(".bss.noinit.svc_tx")));
+static uint8_t svc_rx[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE), section(".bss.noinit.svc_rx")));
+static bool svc_mapped;
+
+#define WORDS_PER_PAGE (PAGE_SIZE / sizeof(uint64_t))
+
+/* ---- 64-bit values in the payload ---- */
+static bool wide(const struct sp_call *call)
+{
+	return call->mask == ~UINT64_C(0);
+}
+
+/* Request value i (i >= 1: after the command). */
+static uint64_t arg64(const struct sp_call *call, uint32_t i)
+{
+	if (wide(call))
+		return sp_arg(call, i);
+	return sp_arg(call, 2 * i - 1) | sp_arg(call, 2 * i) << 32;
+}
+
+/* Result value i (from 0). */
+static void ret64(struct sp_call *call, uint32_t i, uint64_t value)
+{
+	if (wide(call)) {
+		sp_ret(call, i, value);
+		return;
+	}
+	sp_ret(call, 2 * i, (uint32_t)value);
+	sp_ret(call, 2 * i + 1, value >> 32);
+}
+
+/* ---- calls to the SPMC ---- */
+static void ffa_call(uint16_t self, struct ffa_regs *regs)
+{
+	struct ffa_regs resp;
+
+	spmc_sp_call(self, regs, &resp);
+	*regs = resp;
+}
+
+static void regs_set(struct ffa_regs *regs, uint64_t x0, uint64_t x1, uint64_t x2, uint64_t x3)
+{
+	for (uint32_t i = 0; i < FFA_REGS_COUNT; i++)
+		regs->x[i] = 0;
+	regs->x[0] = x0;
+	regs->x[1] = x1;
+	regs->x[2] = x2;
+	regs->x[3] = x3;
+}
+
+static bool map_buffers(uint16_t self)
+{
+	struct ffa_regs regs;
+
+	if (svc_mapped)
+		return true;
+	regs_set(&regs, FFA_FN64_RXTX_MAP, (uintptr_t)svc_tx, (uintptr_t)svc_rx, 1);
+	ffa_call(self, &regs);
+	svc_mapped = regs.x[0] == FFA_SUCCESS;
+	return svc_mapped;
+}
+
+static void rx_release(uint16_t self)
+{
+	struct ffa_regs regs;
+
+	regs_set(&regs, FFA_RX_RELEASE, 0, 0, 0);
+	ffa_call(self, &regs);
+}
+
+static bool relinquish(uint16_t self, uint64_t handle)
+{
+	struct ffa_regs regs;
+
+	st64(svc_tx, 0, handle);
+	st32(svc_tx, 8, 0);  /* flags */
+	st32(svc_tx, 12, 1); /* endpoint count */
+	st64(svc_tx, 16, self);
+	regs_set(&regs, FFA_MEM_RELINQUISH, 0, 0, 0);
+	ffa_call(self, &regs);
+	return regs.x[0] == FFA_SUCCESS;
+}
+
+/* ---- a retrieved transaction, read fragment by fragment ---- */
+struct retrieved {
+	uint64_t handle;
+	uint16_t self;
+	bool rx_held;
+	uint8_t perms;        /* this SP's permissions */
+	uint32_t length;      /* of the whole descriptor */
+	uint32_t frag_start;  /* offset of the fragment in svc_rx */
+	uint32_t frag_len;
+	uint32_t first;       /* offset of constituent 0 */
+	uint32_t range_count;
+	uint32_t total_pages;
+};
+
+static void retrieved_end(struct retrieved *m, bool do_relinquish)
+{
+	if (m->rx_held)
+		rx_release(m->self);
+	m->rx_held = false;
+	if (do_relinquish)
+		relinquish(m->self, m->handle);
+}
+
+/* The header, our EMAD and the composite, from the first fragment. */
+static bool parse_response(struct retrieved *m)
+{
+	const uint8_t *d = svc_rx;
+	uint64_t emad_size, emad_offset, count, composite = 0;
+	bool found = false;
+
+	if (m->frag_len < MEM_HDR_SIZE_V1_1 || ld64(d, MEM_HDR_HANDLE) != m->handle)
+		return false;
+	emad_size = ld32(d, MEM_HDR_EMAD_SIZE);
+	emad_offset = ld32(d, MEM_HDR_EMAD_OFFSET);
+	count = ld32(d, MEM_HDR_COUNT);
+	if (emad_size < MEM_EMAD_SIZE || emad_size % 16 != 0 || emad_offset % 16 != 0 ||
+	    emad_offset + count * emad_size > m->frag_len)
+		return false;
+	for (uint64_t i = 0; i < count; i++) {
+		const uint8_t *emad = d + emad_offset + i * emad_size;
+
+		if (ld16(emad, MEM_EMAD_RECEIVER) == m->self) {
+			m->perms = emad[MEM_EMAD_PERMS];
+			composite = ld32(emad, MEM_EMAD_COMPOSITE);
+			found = true;
+		}
+	}
+	if (!found || composite % 16 != 0 || composite + MEM_COMP_SIZE > m->frag_len)
+		return false;
+	m->total_pages = ld32(d, (uint32_t)composite + MEM_COMP_TOTAL_PAGES);
+	m->range_count = ld32(d, (uint32_t)composite + MEM_COMP_RANGE_COUNT);
+	m->first = (uint32_t)composite + MEM_COMP_SIZE;
+	return (uint64_t)m->first + (uint64_t)m->range_count * MEM_CONS_SIZE == m->length;
+}
+
+/* Retrieve `handle`; on success the first fragment is in svc_rx. */
+static bool retrieve(uint16_t self, uint64_t handle, struct retrieved *m)
+{
+	struct ffa_regs regs;
+	uint32_t len = MEM_CANON_FIRST(1) - MEM_COMP_SIZE; /* header + one EMAD */
+
+	*m = (struct retrieved){ .handle = handle, .self = self };
+	if (!map_buffers(self))
+		return false;
+	for (uint32_t off = 0; off < len; off += 8)
+		st64(svc_tx, off, 0);
+	st64(svc_tx, MEM_HDR_HANDLE, handle);
+	st32(svc_tx, MEM_HDR_EMAD_SIZE, MEM_EMAD_SIZE);
+	st32(svc_tx, MEM_HDR_COUNT, 1);
+	st32(svc_tx, MEM_HDR_EMAD_OFFSET, MEM_HDR_SIZE_V1_1);
+	st16(svc_tx, MEM_HDR_SIZE_V1_1 + MEM_EMAD_RECEIVER, self);
+	regs_set(&regs, FFA_MEM_RETRIEVE_REQ, len, len, 0);
+	ffa_call(self, &regs);
+	if (regs.x[0] != FFA_MEM_RETRIEVE_RESP)
+		return false;
+	m->rx_held = true;
+	m->length = (uint32_t)regs.x[1];
+	m->frag_len = (uint32_t)regs.x[2];
+	if (!parse_response(m)) {
+		retrieved_end(m, true);
+		return false;
+	}
+	return true;
+}
+
+/* Constituent i (in order), pulling the next fragment when needed. */
+static bool constituent(struct retrieved *m, uint32_t i, uint64_t *address, uint32_t *pages)
+{
+	uint32_t off = m->first + i * MEM_CONS_SIZE;
+
+	if (off + MEM_CONS_SIZE > m->frag_start + m->frag_len) {
+		struct ffa_regs regs;
+		uint32_t next = m->frag_start + m->frag_len;
+
+		rx_release(m->self);
+		m->rx_held = false;
+		regs_set(&regs, FFA_MEM_FRAG_RX, (uint32_t)m->handle, (uint32_t)(m->handle >> 32), next);
+		ffa_call(m->self, &regs);
+		if (regs.x[0] != FFA_MEM_FRAG_TX)
+			return false;
+		m->rx_held = true;
+		m->frag_start = next;
+		m->frag_len = (uint32_t)regs.x[3];
+		if (off < m->frag_start || off + MEM_CONS_SIZE > m->frag_start + m->frag_len)
+			return false;
+	}
+	*address = ld64(svc_rx, off - m->frag_start + MEM_CONS_ADDRESS);
+	*pages = ld32(svc_rx, off - m->frag_start + MEM_CONS_PAGES);
+	return true;
+}
+
+/* ---- work on the pages ---- */
+static uint64_t sum_words(const uint64_t *p, uint64_t words)
+{
+	uint64_t a = 0, b = 0, c = 0, d = 0;
+
+	for (; words != 0; words -= 4, p += 4) {
+		a += p[0];
+		b += p[1];
+		c += p[2];
+		d += p[3];
+	}
+	return a + b + c + d;
+}
+
+static void fill_words(uint64_t *p, uint64_t words, uint64_t value)
+{
+	for (; words != 0; words -= 2, p += 2, value += 2) {
+		p[0] = value;
+		p[1] = value + 1;
+	}
+}
+
+static uint16_t self_id(const struct sp_call *call)
+{
+	return call->sp->id;
+}
+
+void service_cmd_mem_checksum(struct sp_call *call)
+{
+	struct retrieved m;
+	uint64_t sum = 0, address;
+	uint32_t pages;
+
+	if (!retrieve(self_id(call), arg64(call, 1), &m)) {
+		ret64(call, 0, SERVICE_ERR_NO_HANDLE);
+		return;
+	}
+	for (uint32_t i = 0; i < m.range_count; i++) {
+		if (!constituent(&m, i, &address, &pages)) {
+			retrieved_end(&m, true);
+			ret64(call, 0, SERVICE_ERR_NO_HANDLE);
+			return;
+		}
+		sum += sum_words((const uint64_t *)(uintptr_t)address, (uint64_t)pages * WORDS_PER_PAGE);
+	}
+	retrieved_end(&m, true);
+	ret64(call, 0, sum);
+	ret64(call, 1, m.total_pages);
+}
+
+void service_cmd_mem_fill(struct sp_call *call)
+{
+	struct retrieved m;
+	uint64_t value = arg64(call, 2), address;
+	uint32_t pages;
+
+	if (!retrieve(self_id(call), arg64(call, 1), &m)) {
+		ret64(call, 0, SERVICE_ERR_NO_HANDLE);
+		return;
+	}
+	if ((m.perms & MEM_PERM_DATA_MASK) != MEM_PERM_DATA_RW) {
+		retrieved_end(&m, true);
+		ret64(call, 0, SERVICE_ERR_DENIED);
+		return;
+	}
+	for (uint32_t i = 0; i < m.range_count; i++) {
+		if (!constituent(&m, i, &address, &pages)) {
+			retrieved_end(&m, true);
+			ret64(call, 0, SERVICE_ERR_NO_HANDLE);
+			return;
+		}
+		fill_words((uint64_t *)(uintptr_t)address, (uint64_t)pages * WORDS_PER_PAGE, value);
+		value += (uint64_t)pages * WORDS_PER_PAGE;
+	}
+	retrieved_end(&m, true);
+	ret64(call, 0, m.total_pages);
+}
+
+void service_cmd_mem_retrieve(struct sp_call *call)
+{
+	struct retrieved m;
+
+	if (!retrieve(self_id(call), arg64(call, 1), &m)) {
+		ret64(call, 0, SERVICE_ERR_NO_HANDLE);
+		return;
+	}
+	retrieved_end(&m, false);
+	ret64(call, 0, m.total_pages);
+}
+
+void service_cmd_mem_relinquish(struct sp_call *call)
+{
+	uint16_t self = self_id(call);
+
+	if (!map_buffers(self) || !relinquish(self, arg64(call, 1))) {
+		ret64(call, 0, SERVICE_ERR_NOT_HELD);
+		return;
+	}
+	ret64(call, 0, 0);
+}

@@ -1,0 +1,266 @@
+/*
+ * Small FF-A 1.2 call helpers for guests (header only).
+ *
+ *   struct smccc_regs r = ffa_call(FFA_ID_GET, 0, 0, 0, 0, 0, 0, 0);
+ *   if (ffa_ok(&r)) ... r.x[2] ...
+ *   else tap_diag("%s", ffa_describe(&r, buf, sizeof(buf)));
+ *
+ * Every helper goes through `hvc #0` unless its name ends in _smc.  Results
+ * are the whole x0-x17 frame.  Error codes are read as (int32_t)w2: Xen and
+ * the spec zero-extend the code in x2, pKVM sign-extends it.
+ */
+#ifndef GUEST_FFA_H
+#define GUEST_FFA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "console.h"
+#include "ffa_emu_abi.h"
+#include "smccc.h"
+
+/* Version words: bit 31 MBZ, major in 30:16, minor in 15:0. */
+#define FFA_MAKE_VERSION(major, minor) (((uint32_t)(major) << 16) | (uint32_t)(minor))
+#define FFA_VERSION_MAJOR_OF(v) ((unsigned)(((uint32_t)(v) >> 16) & 0x7fffu))
+#define FFA_VERSION_MINOR_OF(v) ((unsigned)((uint32_t)(v) & 0xffffu))
+#define FFA_VERSION_BIT31 (1u << 31)
+
+/* w1 of direct messages. */
+#define FFA_ENDPOINTS(sender, receiver) \
+    ((((uint64_t)(uint16_t)(sender)) << 16) | (uint64_t)(uint16_t)(receiver))
+#define FFA_SENDER_OF(w1) ((uint16_t)((uint32_t)(w1) >> 16))
+#define FFA_RECEIVER_OF(w1) ((uint16_t)(w1))
+
+/* FFA_FEATURES: w1 bit 31 set = a function ID. */
+#define FFA_RXTX_MAP_MIN_BUF_MASK 0x3u
+#define FFA_RXTX_MAP_MAX_PAGES(w2) ((unsigned)(((uint32_t)(w2) >> 16) & 0xffffu))
+
+/* A partition info entry (the 24-byte layout; a 1.0 caller gets the first 8 bytes). */
+struct ffa_partition_info {
+    uint16_t id;
+    uint16_t exec_contexts;
+    uint32_t properties;
+    uint32_t uuid[4];
+};
+
+static inline void ffa_regs_clear(struct smccc_regs *r)
+{
+    for (int i = 0; i < SMCCC_NUM_REGS; i++)
+        r->x[i] = 0;
+}
+
+static inline struct smccc_regs ffa_frame(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3,
+                                          uint64_t a4, uint64_t a5, uint64_t a6, uint64_t a7)
+{
+    struct smccc_regs r;
+
+    ffa_regs_clear(&r);
+    r.x[0] = fid;
+    r.x[1] = a1;
+    r.x[2] = a2;
+    r.x[3] = a3;
+    r.x[4] = a4;
+    r.x[5] = a5;
+    r.x[6] = a6;
+    r.x[7] = a7;
+    return r;
+}
+
+/* One call through `hvc #0`: x0 = fid, x1-x7 = a1-a7, x8-x17 = 0. */
+static inline struct smccc_regs ffa_call(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3,
+                                         uint64_t a4, uint64_t a5, uint64_t a6, uint64_t a7)
+{
+    struct smccc_regs r = ffa_frame(fid, a1, a2, a3, a4, a5, a6, a7);
+
+    smccc_hvc(&r);
+    return r;
+}
+
+/* The same through `smc #0`. */
+static inline struct smccc_regs ffa_call_smc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3,
+                                             uint64_t a4, uint64_t a5, uint64_t a6, uint64_t a7)
+{
+    struct smccc_regs r = ffa_frame(fid, a1, a2, a3, a4, a5, a6, a7);
+
+    smccc_smc(&r);
+    return r;
+}
+
+static inline uint32_t ffa_w(const struct smccc_regs *r, int i)
+{
+    return (uint32_t)r->x[i];
+}
+
+static inline int ffa_is_error(const struct smccc_regs *r)
+{
+    return ffa_w(r, 0) == (uint32_t)FFA_ERROR;
+}
+
+static inline int ffa_ok(const struct smccc_regs *r)
+{
+    return ffa_w(r, 0) == (uint32_t)FFA_SUCCESS || ffa_w(r, 0) == (uint32_t)FFA_FN64_SUCCESS;
+}
+
+/* The FF-A error code of an FFA_ERROR frame (0 if the frame is not an error). */
+static inline int32_t ffa_error_code(const struct smccc_regs *r)
+{
+    return ffa_is_error(r) ? (int32_t)ffa_w(r, 2) : 0;
+}
+
+static inline const char *ffa_error_name(int32_t code)
+{
+    switch (code) {
+    case 0: return "OK";
+    case FFA_RET_NOT_SUPPORTED: return "NOT_SUPPORTED";
+    case FFA_RET_INVALID_PARAMETERS: return "INVALID_PARAMETERS";
+    case FFA_RET_NO_MEMORY: return "NO_MEMORY";
+    case FFA_RET_BUSY: return "BUSY";
+    case FFA_RET_INTERRUPTED: return "INTERRUPTED";
+    case FFA_RET_DENIED: return "DENIED";
+    case FFA_RET_RETRY: return "RETRY";
+    case FFA_RET_ABORTED: return "ABORTED";
+    case FFA_RET_NO_DATA: return "NO_DATA";
+    case FFA_RET_NOT_READY: return "NOT_READY";
+    default: return "UNKNOWN_ERROR";
+    }
+}
+
+/* "SUCCESS w2=... w3=...", "ERROR(NOT_SUPPORTED) x2=...", or the raw x0-x3. */
+static inline const char *ffa_describe(const struct smccc_regs *r, char *buf, size_t size)
+{
+    if (ffa_ok(r))
+        snprintf(buf, size, "%s w2=0x%x w3=0x%x", ffa_w(r, 0) == (uint32_t)FFA_SUCCESS ? "SUCCESS"
+                 : "SUCCESS64", ffa_w(r, 2), ffa_w(r, 3));
+    else if (ffa_is_error(r))
+        snprintf(buf, size, "ERROR(%s) x2=0x%llx", ffa_error_name(ffa_error_code(r)),
+                 (unsigned long long)r->x[2]);
+    else
+        snprintf(buf, size, "x0=0x%llx x1=0x%llx x2=0x%llx x3=0x%llx", (unsigned long long)r->x[0],
+                 (unsigned long long)r->x[1], (unsigned long long)r->x[2], (unsigned long long)r->x[3]);
+    return buf;
+}
+
+/* FFA_VERSION: w0 = a version word, or NOT_SUPPORTED (negative as int32). */
+static inline uint32_t ffa_version(uint32_t requested)
+{
+    struct smccc_regs r = ffa_call(FFA_VERSION, requested, 0, 0, 0, 0, 0, 0);
+
+    return ffa_w(&r, 0);
+}
+
+static inline int ffa_version_is_error(uint32_t w0)
+{
+    return (int32_t)w0 < 0;
+}
+
+/* "1.2" or "NOT_SUPPORTED". */
+static inline const char *ffa_version_str(uint32_t w0, char *buf, size_t size)
+{
+    if (ffa_version_is_error(w0))
+        snprintf(buf, size, "%s (0x%x)", ffa_error_name((int32_t)w0), w0);
+    else
+        snprintf(buf, size, "%u.%u", FFA_VERSION_MAJOR_OF(w0), FFA_VERSION_MINOR_OF(w0));
+    return buf;
+}
+
+/*
+ * The version the mediator uses for this caller after FFA_VERSION(requested)
+ * answered w0: min(requested, w0) for a version answer (Xen answers its own
+ * version but records the requested one), 0 when refused.
+ */
+static inline uint32_t ffa_effective_version(uint32_t requested, uint32_t w0)
+{
+    if (ffa_version_is_error(w0))
+        return 0;
+    return requested < w0 ? requested : w0;
+}
+
+static inline struct smccc_regs ffa_id_get(void)
+{
+    return ffa_call(FFA_ID_GET, 0, 0, 0, 0, 0, 0, 0);
+}
+
+static inline struct smccc_regs ffa_features(uint32_t id)
+{
+    return ffa_call(FFA_FEATURES, id, 0, 0, 0, 0, 0, 0);
+}
+
+/* FFA_FN64_RXTX_MAP(x1 = TX, x2 = RX, w3 = pages). */
+static inline struct smccc_regs ffa_rxtx_map(uint64_t tx, uint64_t rx, uint32_t pages)
+{
+    return ffa_call(FFA_FN64_RXTX_MAP, tx, rx, pages, 0, 0, 0, 0);
+}
+
+static inline struct smccc_regs ffa_rxtx_unmap(uint16_t id)
+{
+    return ffa_call(FFA_RXTX_UNMAP, (uint64_t)id << 16, 0, 0, 0, 0, 0, 0);
+}
+
+static inline struct smccc_regs ffa_rx_release(void)
+{
+    return ffa_call(FFA_RX_RELEASE, 0, 0, 0, 0, 0, 0, 0);
+}
+
+/* FFA_PARTITION_INFO_GET(w1-w4 = UUID words, w5 = flags). */
+static inline struct smccc_regs ffa_partition_info_get(const uint32_t uuid[4], uint32_t flags)
+{
+    return ffa_call(FFA_PARTITION_INFO_GET, uuid[0], uuid[1], uuid[2], uuid[3], flags, 0, 0);
+}
+
+/* Read entry `i` of `size` bytes (8 or 24) from an RX buffer. */
+static inline struct ffa_partition_info ffa_partition_entry(const volatile void *rx, uint32_t i,
+                                                            uint32_t size)
+{
+    const volatile uint8_t *p = (const volatile uint8_t *)rx + (uint64_t)i * size;
+    struct ffa_partition_info e;
+
+    e.id = (uint16_t)(p[0] | p[1] << 8);
+    e.exec_contexts = (uint16_t)(p[2] | p[3] << 8);
+    e.properties = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+    for (int w = 0; w < 4; w++) {
+        const volatile uint8_t *q = p + 8 + 4 * w;
+
+        e.uuid[w] = size >= FFA_PARTITION_INFO_SIZE_V1_1
+                        ? (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24
+                        : 0;
+    }
+    return e;
+}
+
+/* A direct request (SMC32 or SMC64 form by fid) with payload x3-x7 and flags 0. */
+static inline struct smccc_regs ffa_direct_req(uint64_t fid, uint16_t sender, uint16_t receiver,
+                                               const uint64_t payload[5])
+{
+    return ffa_call(fid, FFA_ENDPOINTS(sender, receiver), 0, payload[0], payload[1], payload[2],
+                    payload[3], payload[4]);
+}
+
+/* FFA_FN64_MSG_SEND_DIRECT_REQ2: x2/x3 = protocol UUID (0 = any), x4-x17 payload. */
+static inline struct smccc_regs ffa_direct_req2_frame(uint16_t sender, uint16_t receiver,
+                                                      uint64_t uuid_lo, uint64_t uuid_hi,
+                                                      const uint64_t payload[14])
+{
+    struct smccc_regs r;
+
+    ffa_regs_clear(&r);
+    r.x[0] = FFA_FN64_MSG_SEND_DIRECT_REQ2;
+    r.x[1] = FFA_ENDPOINTS(sender, receiver);
+    r.x[2] = uuid_lo;
+    r.x[3] = uuid_hi;
+    for (int i = 0; i < 14; i++)
+        r.x[4 + i] = payload[i];
+    return r;
+}
+
+static inline int ffa_is_direct_resp(const struct smccc_regs *r)
+{
+    return ffa_w(r, 0) == (uint32_t)FFA_MSG_SEND_DIRECT_RESP ||
+           ffa_w(r, 0) == (uint32_t)FFA_FN64_MSG_SEND_DIRECT_RESP;
+}
+
+static inline int ffa_is_direct_resp2(const struct smccc_regs *r)
+{
+    return ffa_w(r, 0) == (uint32_t)FFA_FN64_MSG_SEND_DIRECT_RESP2;
+}
+
+#endif /* GUEST_FFA_H */

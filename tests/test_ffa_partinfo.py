@@ -1,0 +1,104 @@
+"""Partition discovery: FFA_PARTITION_INFO_GET in both entry sizes and FFA_PARTITION_INFO_GET_REGS."""
+
+from __future__ import annotations
+
+import pytest
+
+from emu.ffa import constants as ffa
+from emu.ffa.stub_partitions import ECHO_SP, PARTITIONS
+from ffa_helpers import PROFILES, V1_0, V1_2, diags, is_error, is_success, local_error, run_ok, spmc_hops
+
+ECHO_UUID = list(ECHO_SP.uuid)
+
+
+def _regs_words(p) -> list[int]:
+    u = p.uuid
+    return [p.endpoint_id | p.exec_contexts << 16 | p.properties << 32, u[0] | u[1] << 32, u[2] | u[3] << 32]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("guest, size", [("ffa_partinfo", 24), ("ffa_partinfo_v10", 8)])
+def test_partition_info_get(guest_image, spmc_image, run_guests, profile: str, guest: str, size: int) -> None:
+    out = run_ok(run_guests, guest_image, spmc_image, guest, profile=profile)
+    gets = out.calls(name="FFA_PARTITION_INFO_GET")
+    first, again = gets[0], gets[1]
+    assert first.args == [0, 0, 0, 0, 0] and is_success(first)
+    assert first.results[2:4] == [2, size]
+    assert is_error(again, "BUSY") and again.results[2] == local_error(profile, "BUSY")
+    count_only = next(c for c in gets if c.args[4] == ffa.PARTITION_INFO_FLAG_COUNT_ONLY)
+    assert is_success(count_only) and count_only.results[2:4] == [2, 0]
+    # Xen answers from the list it cached at boot; spec and pKVM ask the SPMC each time.
+    assert bool(spmc_hops(out, first)[0]) == (profile != "xen")
+    entries = [d for d in diags(out) if d.startswith("entry ")]
+    for i, p in enumerate(PARTITIONS):
+        uuid = "-".join(f"{w:08x}" for w in (p.uuid if size == 24 else (0, 0, 0, 0)))
+        assert entries[i] == (f"entry {i}: id {p.endpoint_id:#06x}, {p.exec_contexts} exec contexts, "
+                              f"properties {p.properties:#x}, uuid {uuid}")
+
+
+def _after_release(out):
+    gets = out.calls(name="FFA_PARTITION_INFO_GET")
+    by_uuid = next(c for c in gets if c.args[:4] == ECHO_UUID)
+    unknown = next(c for c in gets if c.args[:4] not in (ECHO_UUID, [0, 0, 0, 0]))
+    return out.calls(name="FFA_RX_RELEASE")[0], by_uuid, unknown
+
+
+def _check_after_release(out, size: int) -> None:
+    release, by_uuid, unknown = _after_release(out)
+    assert is_success(release)
+    assert is_success(by_uuid) and by_uuid.results[2:4] == [1, size]
+    assert is_error(unknown, "INVALID_PARAMETERS")
+
+
+@pytest.mark.parametrize("profile", ["spec", "xen"])
+@pytest.mark.parametrize("guest, size", [("ffa_partinfo", 24), ("ffa_partinfo_v10", 8)])
+def test_release_then_get_by_uuid(guest_image, spmc_image, run_guests, profile: str, guest: str, size: int) -> None:
+    _check_after_release(run_ok(run_guests, guest_image, spmc_image, guest, profile=profile), size)
+
+
+@pytest.mark.xfail(reason="pkvm profile: PARTITION_INFO_GET already releases the SPMC's RX buffer "
+                          "(Mediator._fetch_partitions) while RX_RELEASE is forwarded, so the guest's RX_RELEASE "
+                          "gets DENIED from the SPMC and its RX buffer stays held (every later GET is BUSY); "
+                          "real pKVM leaves the firmware's RX owned until the host's forwarded RX_RELEASE",
+                   strict=True)
+@pytest.mark.parametrize("guest, size", [("ffa_partinfo", 24), ("ffa_partinfo_v10", 8)])
+def test_release_then_get_by_uuid_pkvm(guest_image, spmc_image, run_guests, guest: str, size: int) -> None:
+    _check_after_release(run_ok(run_guests, guest_image, spmc_image, guest, profile="pkvm"), size)
+
+
+def test_pkvm_rx_release_evidence(guest_image, spmc_image, run_guests) -> None:
+    """What the pKVM profile does today (pins the bug the xfail above describes)."""
+    out = run_ok(run_guests, guest_image, spmc_image, "ffa_partinfo", profile="pkvm")
+    first = out.calls(name="FFA_PARTITION_INFO_GET")[0]
+    to_spmc, _ = spmc_hops(out, first)
+    assert [h.name for h in to_spmc] == ["FFA_PARTITION_INFO_GET", "FFA_RX_RELEASE"]
+    release, by_uuid, unknown = _after_release(out)
+    assert is_error(release, "DENIED") and [h.name for h in spmc_hops(out, release)[0]] == ["FFA_RX_RELEASE"]
+    assert is_error(by_uuid, "BUSY") and is_error(unknown, "BUSY")
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_partition_info_get_regs(guest_image, spmc_image, run_guests, profile: str) -> None:
+    out = run_ok(run_guests, guest_image, spmc_image, "ffa_partinfo", profile=profile)
+    first, start5, tagged = out.calls(name="FFA_FN64_PARTITION_INFO_GET_REGS")
+    assert [first.args[2], start5.args[2], tagged.args[2]] == [0, 5, 1 << 16]
+    if profile == "pkvm":
+        for c in (first, start5, tagged):
+            assert is_error(c, "NOT_SUPPORTED") and c.results[2] == 2**64 - 1
+        return
+    assert first.results[0] == ffa.FFA_FN64_SUCCESS
+    assert first.results[2] == 24 << 48 | 0 << 32 | 1 << 16 | 1
+    assert first.results[3:9] == _regs_words(PARTITIONS[0]) + _regs_words(PARTITIONS[1])
+    assert first.results[9:18] == [0] * 9
+    assert is_error(start5, "INVALID_PARAMETERS")
+    assert is_error(tagged, "RETRY")
+    assert not spmc_hops(out, first)[0]  # answered from the mediator's boot-time list
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_partition_info_get_regs_needs_1_2(guest_image, spmc_image, run_guests, profile: str) -> None:
+    out = run_ok(run_guests, guest_image, spmc_image, "ffa_partinfo_v10", profile=profile)
+    (version,) = out.calls(name="FFA_VERSION")
+    assert version.results[0] == (V1_0 if profile == "pkvm" else V1_2)
+    for c in out.calls(name="FFA_FN64_PARTITION_INFO_GET_REGS"):
+        assert is_error(c, "NOT_SUPPORTED")

@@ -1,0 +1,249 @@
+"""The platform end to end: real guest images at EL1, HVC/SMC into the EL2 handler,
+consoles, TAP, the trace, faults, the cycle limit and several VMs at once."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from emu import psci, smccc
+from emu.smccc import MASK64
+from emu.trace import HOP_CALL, render_text
+
+HELLO_CONSOLE = "Hello from an AArch64 guest at EL1\nSMCCC version 1.2\nPSCI version 1.1\n"
+UNMAPPED_IPA = 0x2000_0000  # guests/fault/main.c
+
+
+@pytest.fixture(scope="module")
+def images(guest_image):
+    return {name: guest_image(name) for name in ("hello", "smccc", "fault", "spin")}
+
+
+def assert_monotonic(records) -> None:
+    """Calls are stamped start < end, and each starts after the previous one ended."""
+    calls = [r for r in records if r.hop == HOP_CALL]
+    assert calls
+    for rec in calls:
+        assert rec.cycle_start < rec.cycle_end, render_text(rec)
+    for before, after in zip(calls, calls[1:]):
+        assert before.cycle_end <= after.cycle_start, (render_text(before), render_text(after))
+    assert [r.seq for r in calls] == sorted({r.seq for r in calls})
+
+
+# -- hello ------------------------------------------------------------------------
+
+def test_hello(images, run_guests) -> None:
+    out = run_guests(images["hello"])
+    assert out.exit_code == 0
+    vm = out.vm()
+    assert vm.state == "off" and vm.exit_reason == "SYSTEM_OFF" and vm.fault is None
+    assert out.console() == HELLO_CONSOLE
+    assert not out.tap().has_tap
+    names = [r.name for r in out.calls()]
+    assert names == ["SMCCC_VERSION", "PSCI_VERSION", "PSCI_SYSTEM_OFF"]
+    assert out.result.traps == 3
+    assert out.errors() == []
+
+
+def test_hello_trace(images, run_guests) -> None:
+    out = run_guests(images["hello"])
+    version, psci_version, off = out.calls()
+    assert version.result_text == "1.2"
+    assert version.results[0] == smccc.SMCCC_VERSION_1_2
+    assert version.fid == smccc.SMCCC_VERSION and version.args == []
+    assert psci_version.result_text == "1.1" and psci_version.fid == psci.PSCI_VERSION
+    assert off.fid == psci.PSCI_SYSTEM_OFF and off.results == []
+    for rec in out.calls():
+        assert rec.conduit == "hvc" and rec.imm == 0 and rec.vm == "vm1"
+        assert rec.error is None and rec.note is None
+    assert "main+0x" in version.site and "main+0x" in psci_version.site
+    assert off.site.startswith("_start+0x")  # SYSTEM_OFF is made by start.S after main returns
+    assert re.search(r"\(\w+\.[chS]:\d+\)$", version.site), version.site
+    assert_monotonic(out.records)
+    assert out.records[-1].cycle_end <= out.result.cycles
+    assert render_text(version).startswith(f"[{version.cycle_start:>10}] vm1 hvc SMCCC_VERSION() = 1.2 <+")
+
+
+def test_hello_counts(images, run_guests) -> None:
+    out = run_guests(images["hello"])
+    vm = out.vm()
+    assert vm.instructions == out.result.instructions > 1000
+    # the machine's cycles are the vCPU's own plus the EL2 handler's
+    assert out.result.cycles == vm.cycles + out.machine.el2.account.cycles
+    assert out.machine.el2.account.cycles == sum(r.cycle_end - r.cycle_start for r in out.calls())
+
+
+def test_console_stream_is_tagged(images, run_guests) -> None:
+    stream = io.StringIO()
+    out = run_guests(images["hello"], console_stream=stream)
+    assert stream.getvalue() == "".join(f"vm1| {line}\n" for line in HELLO_CONSOLE.splitlines())
+    assert out.console() == HELLO_CONSOLE
+
+
+def test_keep_trace_false(images, run_guests) -> None:
+    kept = run_guests(images["hello"])
+    dropped = run_guests(images["hello"], keep_trace=False)
+    assert dropped.records == []
+    assert dropped.exit_code == 0
+    assert (dropped.result.instructions, dropped.result.cycles, dropped.result.traps) == \
+           (kept.result.instructions, kept.result.cycles, kept.result.traps)
+
+
+def test_symbolize_false(images, run_guests) -> None:
+    out = run_guests(images["hello"], symbolize=False)
+    assert all(r.site is None for r in out.records)
+    assert "@" not in render_text(out.calls()[0])
+
+
+# -- smccc ------------------------------------------------------------------------
+
+@pytest.fixture
+def smccc_run(images, run_guests):
+    return run_guests(images["smccc"])
+
+
+def test_smccc_tap(smccc_run) -> None:
+    out = smccc_run
+    assert out.exit_code == 0
+    tap = out.tap()
+    assert tap.plan == 46
+    assert len(tap.results) == tap.plan
+    assert tap.failed == [] and tap.problems == []
+    assert [r.number for r in tap.results] == list(range(1, tap.plan + 1))
+    assert "# all 46 tests passed" in out.console()
+
+
+def diag_counts(console: str, prefix: str) -> list[int]:
+    return [int(n) for n in re.findall(rf"^# {prefix}-call-count (\d+)$", console, re.M)]
+
+
+def test_smccc_call_counts_match_the_hypervisor(smccc_run) -> None:
+    el2 = smccc_run.machine.el2
+    svc = diag_counts(smccc_run.console(), "std-svc")
+    hyp = diag_counts(smccc_run.console(), "std-hyp")
+    assert svc == [el2.implemented_in_owner(smccc.Owner.STANDARD)] * 2  # via HVC and via SMC
+    assert hyp == [el2.implemented_in_owner(smccc.Owner.STANDARD_HYP)]
+    assert svc[0] > 0 and hyp[0] > 0
+    count_recs = smccc_run.calls("STD_SVC_CALL_COUNT")
+    assert [r.results[0] for r in count_recs] == svc
+
+
+def test_smccc_conduits(smccc_run) -> None:
+    calls = smccc_run.calls()
+    conduits = {r.conduit for r in calls}
+    assert conduits == {"hvc", "smc"}
+    smc_names = {r.name for r in calls if r.conduit == "smc"}
+    assert {"SMCCC_VERSION", "STD_SVC_CALL_COUNT", "STD_SVC_UID", "STD_SVC_REVISION"} <= smc_names
+    assert [r.result_text for r in smccc_run.calls("SMCCC_VERSION") if r.conduit == "smc"] == ["1.2"]
+    assert_monotonic(smccc_run.records)
+
+
+def test_smccc_nonzero_immediates_inject_undef(smccc_run) -> None:
+    undef = [r for r in smccc_run.calls() if r.imm != 0]
+    assert [(r.conduit, r.imm) for r in undef] == [("hvc", 1), ("smc", 5)]
+    for rec in undef:
+        assert rec.note == "UNDEF injected"
+        assert rec.results == []  # not a call: nothing written back
+        assert rec.cycle_start < rec.cycle_end
+        assert f"{rec.conduit}#{rec.imm}" in render_text(rec)
+    assert "ok 41 - hvc imm 1 exception ELR is the trapping instruction" in smccc_run.console()
+
+
+def test_smccc_unknown_function_returns_minus_one(smccc_run) -> None:
+    unknown = [r for r in smccc_run.calls() if r.fid in (0xC200_1234, 0x8200_0042, 0x0100_0000)]
+    assert len(unknown) == 7  # 3 per conduit plus the patterned call
+    for rec in unknown:
+        assert rec.results[0] == 2**64 - 1
+        assert rec.error == "NOT_SUPPORTED"
+        assert rec.name == f"{rec.fid:#010x}"
+
+
+def test_smccc_upper_half_and_sve_hint(smccc_run) -> None:
+    versions = smccc_run.calls("SMCCC_VERSION")
+    fids = [r.fid for r in versions]
+    assert fids.count(smccc.SMCCC_VERSION) >= 3  # garbage in x0[63:32] is not part of the recorded fid
+    assert smccc.SMCCC_VERSION | smccc.SVE_HINT in fids
+    assert all(r.results == [smccc.SMCCC_VERSION_1_2] for r in versions)
+
+
+def test_smccc_arch_features_results(smccc_run) -> None:
+    texts = {r.args_text: r.result_text for r in smccc_run.calls("SMCCC_ARCH_FEATURES")}
+    assert texts["SMCCC_VERSION"] == "SUCCESS"
+    assert texts["SMCCC_ARCH_WORKAROUND_1"] == "NOT_REQUIRED"
+    assert texts["SMCCC_ARCH_SOC_ID"] == "NOT_SUPPORTED"
+    soc = next(r for r in smccc_run.calls("SMCCC_ARCH_FEATURES") if r.args_text == "SMCCC_ARCH_SOC_ID")
+    assert soc.results[0] == 0xFFFF_FFFF  # SMC32: -1 zero-extended, not 64-bit -1
+
+
+# -- fault and runaway ----------------------------------------------------------------
+
+def test_fault(images, run_guests) -> None:
+    out = run_guests(images["fault"])
+    assert out.exit_code == 3
+    vm = out.vm()
+    assert vm.state == "fault"
+    assert vm.fault is not None
+    assert vm.fault.address == UNMAPPED_IPA
+    assert "unmapped" in vm.fault.kind and vm.exit_reason == vm.fault.kind
+    assert vm.image.symbols.lookup(vm.fault.pc).startswith("main+0x")
+    assert out.console() == f"fault: reading {UNMAPPED_IPA:#x}\n"
+    assert out.calls() == [] and out.result.traps == 0
+
+
+@pytest.mark.parametrize("limit", [50_000, 2_000_000])
+def test_spin_runaway(limit, images, run_guests) -> None:
+    out = run_guests(images["spin"], max_cycles=limit)
+    assert out.exit_code == 3
+    vm = out.vm()
+    assert vm.state == "runaway"
+    assert "cycle limit" in vm.exit_reason
+    assert vm.fault is None
+    assert out.console() == "spinning\n"
+    assert out.result.cycles >= limit
+    assert out.records == []
+
+
+# -- several VMs --------------------------------------------------------------------
+
+def test_two_hello_vms(images, run_guests) -> None:
+    out = run_guests(images["hello"], images["hello"])
+    assert out.exit_code == 0
+    assert [vm.name for vm in out.result.vms] == ["vm1", "vm2"]
+    assert out.console("vm1") == out.console("vm2") == HELLO_CONSOLE
+    assert {r.vm for r in out.records} == {"vm1", "vm2"}
+    for name in ("vm1", "vm2"):
+        assert [r.name for r in out.calls(vm=name)] == ["SMCCC_VERSION", "PSCI_VERSION", "PSCI_SYSTEM_OFF"]
+        assert out.vm(name).state == "off"
+    assert_monotonic(out.records)
+    assert out.result.traps == 6
+    single = run_guests(images["hello"])
+    assert out.vm("vm1").instructions == out.vm("vm2").instructions == single.result.instructions
+    assert out.result.instructions == 2 * single.result.instructions
+
+
+def test_two_vms_interleave_with_a_small_quantum(images, run_guests) -> None:
+    out = run_guests(images["smccc"], images["smccc"], quantum=2_000)
+    assert out.exit_code == 0
+    order = [r.vm for r in out.calls()]
+    switches = sum(1 for a, b in zip(order, order[1:]) if a != b)
+    assert switches > 4  # round-robin: neither VM runs to its end first
+    for name in ("vm1", "vm2"):
+        assert out.tap(name).problems == [] and len(out.tap(name).passed) == 46
+    assert_monotonic(out.records)
+
+
+def test_one_vm_faults_the_other_finishes(images, run_guests) -> None:
+    out = run_guests(images["fault"], images["hello"])
+    assert out.exit_code == 3
+    assert out.vm("vm1").state == "fault"
+    assert out.vm("vm2").state == "off" and out.console("vm2") == HELLO_CONSOLE
+    assert {r.vm for r in out.calls()} == {"vm2"}
+
+
+def test_runaway_vm_does_not_stop_the_other(images, run_guests) -> None:
+    out = run_guests(images["spin"], images["hello"], max_cycles=400_000, quantum=1_000)
+    assert out.exit_code == 3
+    assert out.vm("vm1").state == "runaway"
+    assert out.vm("vm2").state == "off" and out.console("vm2") == HELLO_CONSOLE
