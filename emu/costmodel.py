@@ -52,16 +52,21 @@ def load_cost_model(path: str | Path | None = None) -> CostModel:
         source = f"<default {DEFAULT_MODEL_NAME}>"
     else:
         try:
-            text = Path(path).read_text()
+            text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise CostModelError(f"{path}: cannot read cost model: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise CostModelError(f"{path}: not valid TOML: not UTF-8 text") from None
         source = str(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CostModelError(f"{source}: not valid TOML: {exc}") from None
+    meta = data.get("model", {})
+    if not isinstance(meta, dict):
+        raise CostModelError(f"{source}: model must be a [model] table")
     return CostModel(
-        name=str(data.get("model", {}).get("name", source)),
+        name=str(meta.get("name", source)),
         instruction=_table(data, "instruction", INSTRUCTION_CLASSES, source),
         transition=_table(data, "transition", TRANSITIONS, source),
         source=source,

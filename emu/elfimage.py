@@ -159,6 +159,8 @@ def _symbols(elf: ELFFile) -> Symbols:
             if sym["st_info"]["type"] in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE") and sym.name and sym["st_value"]:
                 if sym.name.startswith("$"):  # mapping symbols ($x, $d)
                     continue
+                if sym["st_shndx"] == "SHN_ABS":  # constants (e.g. STACK_SIZE = 0x10000), not addresses
+                    continue
                 entries.append((sym["st_value"], sym["st_size"], sym.name))
     entries.sort()
     return Symbols([e[0] for e in entries], entries)

@@ -52,6 +52,9 @@ PSTATE_EL1H_DAIF_MASKED = 0x3C5
 PSTATE_IL = 1 << 20
 VECTOR_CURRENT_EL_SP0_SYNC = 0x000
 VECTOR_CURRENT_EL_SPX_SYNC = 0x200
+# emu_start's "until" address.  Unicorn stops silently when the PC gets there, so
+# it must be one no PE can execute from: 0 (a NULL function pointer) must fault.
+NO_UNTIL = 0xFFFF_FFFF_FFFF_FFFF
 
 
 def _sysreg(op0: int, op1: int, crn: int, crm: int, op2: int) -> tuple[int, int, int, int, int]:
@@ -170,6 +173,9 @@ class Engine:
             return StopKind.TRAP_HANDLED
         if self.counter.budget_exhausted:
             return StopKind.BUDGET
+        if self.pc == NO_UNTIL:  # a branch to the one address Unicorn stops at silently
+            self.fault = Fault("instruction fetch from unmapped memory", NO_UNTIL, NO_UNTIL)
+            return StopKind.FAULT
         return StopKind.IDLE
 
     def request_stop(self) -> None:

@@ -200,10 +200,38 @@ def test_bad_toml(tmp_path: Path) -> None:
     assert str(path) in str(info.value)
 
 
+def test_binary_file(tmp_path: Path) -> None:
+    path = tmp_path / "model.toml"
+    path.write_bytes(b"\xff\xfe[instruction]\n")
+    with pytest.raises(CostModelError, match="not valid TOML"):
+        load_cost_model(path)
+
+
+def test_directory_as_model(tmp_path: Path) -> None:
+    with pytest.raises(CostModelError, match="cannot read cost model"):
+        load_cost_model(tmp_path)
+
+
 def test_missing_table(tmp_path: Path) -> None:
     text = model_toml().split("[transition]")[0]
     with pytest.raises(CostModelError, match=r"missing \[transition\] table"):
         load_cost_model(write_model(tmp_path, text))
+
+
+def table_text(section: str, values: dict[str, int]) -> str:
+    return f"[{section}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items())
+
+
+@pytest.mark.parametrize("text, section", [
+    ("model = 3\n" + table_text("instruction", DEFAULT.instruction) + table_text("transition", DEFAULT.transition),
+     "model"),
+    ('instruction = "fast"\n' + table_text("transition", DEFAULT.transition), "instruction"),
+    ("transition = [1, 2]\n" + table_text("instruction", DEFAULT.instruction), "transition"),
+])
+def test_sections_that_are_not_tables(tmp_path: Path, text: str, section: str) -> None:
+    with pytest.raises(CostModelError, match=rf"\[{section}\] table") as info:
+        load_cost_model(write_model(tmp_path, text))
+    assert "\n" not in str(info.value)
 
 
 def test_missing_model_file(tmp_path: Path) -> None:

@@ -112,6 +112,25 @@ def test_symbols_lookup_inside_main(hello_path: Path) -> None:
     assert image.symbols.lookup(0x1000) is None  # below every symbol
 
 
+def test_absolute_symbols_do_not_name_addresses(hello_path: Path) -> None:
+    """Linker constants such as STACK_SIZE = 0x10000 are numbers, not code or data addresses."""
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    with hello_path.open("rb") as stream:
+        absolute = [(sym.name, sym["st_value"]) for section in ELFFile(stream).iter_sections()
+                    if isinstance(section, SymbolTableSection) for sym in section.iter_symbols()
+                    if sym["st_shndx"] == "SHN_ABS" and sym.name and sym["st_value"]
+                    and sym["st_info"]["type"] == "STT_NOTYPE"]
+    if not absolute:
+        pytest.skip("hello.elf has no absolute symbols")
+    symbols = load_elf(hello_path).symbols
+    for name, value in absolute:
+        assert symbols.address_of(name) is None
+        found = symbols.lookup(value + 4)
+        assert found is None or not found.startswith(name), (name, found)
+
+
 def test_source_line_of_main(hello_path: Path) -> None:
     image = load_elf(hello_path)
     line = image.source_line(image.symbols.address_of("main"))

@@ -105,9 +105,6 @@ def test_calls_agree_with_features(guest_image, spmc_image, run_guests, profile:
         assert is_error(acquire, "DENIED")  # offered, but the guest has no RX buffer mapped
 
 
-@pytest.mark.xfail(reason="spec profile: FFA_CONSOLE_LOG succeeds although FFA_FEATURES(CONSOLE_LOG) answered "
-                          "NOT_SUPPORTED when the mediator runs below 1.2 (_console_log has no version check)",
-                   strict=True)
 @pytest.mark.parametrize("spmc_version", [V1_0])
 def test_features_consistent_with_older_spmc_spec(guest_image, spmc_image, run_guests, spmc_version: int) -> None:
     run_ok(run_guests, guest_image, spmc_image, "ffa_features", profile="spec", spmc_version=spmc_version)

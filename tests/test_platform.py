@@ -8,8 +8,11 @@ import re
 
 import pytest
 
-from emu import psci, smccc
-from emu.smccc import MASK64
+from emu import blockcost, psci, smccc
+from emu.blockcost import Clock
+from emu.costmodel import BlockClassifier, load_cost_model
+from emu.engine import Engine, StopKind
+from emu.physmem import PhysicalMemory
 from emu.trace import HOP_CALL, render_text
 
 HELLO_CONSOLE = "Hello from an AArch64 guest at EL1\nSMCCC version 1.2\nPSCI version 1.1\n"
@@ -247,3 +250,70 @@ def test_runaway_vm_does_not_stop_the_other(images, run_guests) -> None:
     assert out.exit_code == 3
     assert out.vm("vm1").state == "runaway"
     assert out.vm("vm2").state == "off" and out.console("vm2") == HELLO_CONSOLE
+
+
+# -- the engine on hand-assembled code ----------------------------------------------------
+
+CODE_BASE = 0x4000_0000
+MOV_X0_0, MOV_X0_MINUS_1, BR_X0 = 0xD280_0000, 0x9280_0000, 0xD61F_0000
+WFI, NOP, UDF, SVC_0, BRK_0, B_SELF = 0xD503_207F, 0xD503_201F, 0x0000_0000, 0xD400_0001, 0xD420_0000, 0x1400_0000
+MOVZ_X1_0x2000_0000 = 0xD2A4_0001  # movz x1, #0x2000, lsl #16
+LDR_X2_X1 = 0xF940_0022  # ldr x2, [x1]
+
+
+NATIVE = [pytest.param(True, marks=pytest.mark.skipif(not blockcost.native_available(),
+                                                     reason="native block-cost helper not built")), False]
+
+
+def engine_with(words: list[int], native: bool = False) -> Engine:
+    physmem = PhysicalMemory(2 << 20)
+    engine = Engine("t", physmem, BlockClassifier(load_cost_model()), Clock(), native=native)
+    engine.map_physical(CODE_BASE, physmem.base, 2 << 20)
+    engine.uc.mem_write(CODE_BASE, b"".join(w.to_bytes(4, "little") for w in words))
+    engine.reset(CODE_BASE)
+    return engine
+
+
+@pytest.mark.parametrize("target_insn, target", [(MOV_X0_0, 0), (MOV_X0_MINUS_1, 2**64 - 1)])
+def test_branch_to_nowhere_is_a_fetch_fault(target_insn, target) -> None:
+    """A NULL function pointer faults; it must not look like an idle (WFI) guest."""
+    engine = engine_with([target_insn, BR_X0])
+    assert engine.run(1 << 40) is StopKind.FAULT
+    assert engine.fault.pc == target
+    assert "fetch" in engine.fault.kind
+    assert engine.counter.instructions == 2
+
+
+def test_wfi_is_idle() -> None:
+    engine = engine_with([NOP, WFI, B_SELF])
+    assert engine.run(1 << 40) is StopKind.IDLE
+    assert engine.fault is None
+    assert engine.pc == CODE_BASE + 8
+
+
+@pytest.mark.parametrize("insn, what", [(UDF, "undefined instruction"), (SVC_0, "SVC"), (BRK_0, "BRK")])
+def test_exception_without_vectors_is_a_fault(insn, what) -> None:
+    engine = engine_with([NOP, insn, NOP])
+    assert engine.run(1 << 40) is StopKind.FAULT
+    assert engine.fault.kind == f"{what} with no exception vector"
+
+
+@pytest.mark.parametrize("native", NATIVE)
+def test_data_abort_mid_block_refunds_the_rest_of_the_block(native) -> None:
+    engine = engine_with([NOP, MOVZ_X1_0x2000_0000, LDR_X2_X1, NOP, NOP, NOP, B_SELF], native)
+    assert engine.run(1 << 40) is StopKind.FAULT
+    assert engine.fault.address == 0x2000_0000 and engine.fault.pc == CODE_BASE + 8
+    assert engine.counter.instructions == 2  # nop, movz: the load and what follows never ran
+    assert engine.counter.cycles == 2
+    assert engine.clock.now == 2
+
+
+@pytest.mark.parametrize("native", NATIVE)
+def test_budget_stop_and_resume(native) -> None:
+    engine = engine_with([NOP] * 5 + [B_SELF], native)  # one 6-instruction block, then 1-instruction loops
+    assert engine.run(3) is StopKind.BUDGET
+    assert engine.counter.cycles == 6  # a block is charged whole, then the next one waits
+    assert engine.pc == CODE_BASE + 20
+    assert engine.run(engine.counter.cycles + 10) is StopKind.BUDGET
+    assert engine.counter.cycles == 16 and engine.counter.instructions == 16
+    assert engine.pc == CODE_BASE + 20

@@ -97,11 +97,12 @@ def test_batch_registers_single_register(uc: Uc) -> None:
     assert uc.reg_read(UC_ARM64_REG_X29) == 5
 
 
-def test_batch_write_rejects_out_of_range_values(uc: Uc) -> None:
+def test_batch_write_rejects_a_wrong_count(uc: Uc) -> None:
     frame = CallFrame(uc)
     frame.write(DISTINCT)
     with pytest.raises((ValueError, TypeError, OverflowError)):
         frame.write([0] * (FRAME_REGS + 1))  # too many values for the frame
+    assert frame.read() == DISTINCT  # and nothing was written
 
 
 @settings(max_examples=50, deadline=None)

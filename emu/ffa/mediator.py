@@ -122,9 +122,9 @@ class Mediator:
     def _boot_call(self, regs: list[int]) -> list[int]:
         return self.spmc_call(None, regs)
 
-    def _fetch_partitions(self, call_spmc: Callable[[list[int]], list[int]],
-                          uuid: tuple[int, ...] = (0, 0, 0, 0)) -> list[PartitionInfo]:
-        """FFA_PARTITION_INFO_GET into the mediator's RX buffer, then release it."""
+    def _fetch_partitions(self, call_spmc: Callable[[list[int]], list[int]], uuid: tuple[int, ...] = (0, 0, 0, 0),
+                          release: bool = True) -> list[PartitionInfo]:
+        """FFA_PARTITION_INFO_GET into the mediator's RX buffer, then (unless the caller will) release it."""
         answer = call_spmc([ffa.FFA_PARTITION_INFO_GET, *uuid, 0])
         if answer[0] != ffa.FFA_SUCCESS:
             raise FfaError(to_signed(answer[2], 32))
@@ -132,7 +132,8 @@ class Mediator:
         try:
             entries = unpack_entries(self.physmem.read(self.rx_pa, min(count * size, PAGE_SIZE)), count, size)
         finally:
-            call_spmc([ffa.FFA_RX_RELEASE])
+            if release:
+                call_spmc([ffa.FFA_RX_RELEASE])
         self.account.charge(self.cost.copy_cost(count * size))
         known = {p.endpoint_id: p.uuid for p in self.partitions}
         return [PartitionInfo(e.endpoint_id, e.exec_contexts, e.properties, known.get(e.endpoint_id, e.uuid))
@@ -366,13 +367,18 @@ class Mediator:
         uuid = uuid_from_words(call.args[1:5])
         count_only = bool(call.args[5] & ffa.PARTITION_INFO_FLAG_COUNT_ONLY)
         buffers = vm.ffa.buffers
-        tracks_rx = self.profile.tracks_vm_rx_ownership
+        tracks_rx = not self.profile.rx_release_forwarded
         if not count_only and (buffers is None or tracks_rx and buffers.rx_held_by_vm):
             raise FfaError(ffa.BUSY)
         if self.profile.partition_info_cached:
             entries = self._matching(uuid) + self._own_entry(vm, uuid)
+        elif count_only:
+            answer = self.spmc_call(call, [ffa.FFA_PARTITION_INFO_GET, *uuid, ffa.PARTITION_INFO_FLAG_COUNT_ONLY])
+            if answer[0] != ffa.FFA_SUCCESS:
+                raise FfaError(to_signed(answer[2], 32))
+            return self.success(answer[2] & MASK32, 0)
         else:
-            entries = self._fetch_partitions(lambda regs: self.spmc_call(call, regs), uuid)
+            entries = self._fetch_partitions(lambda regs: self.spmc_call(call, regs), uuid, release=tracks_rx)
         if count_only:
             return self.success(len(entries), 0)
         size = entry_size_for(self.vm_version(vm))

@@ -90,8 +90,8 @@ def render_markdown() -> str:
          else "SPMC, through the mediator's RX buffer"),
         ("FFA_FEATURES", lambda p: "forwarded to the SPMC unless refused" if p.features_forwarded
          else "answered by the mediator per negotiated version"),
-        ("VM's RX buffer ownership", lambda p: "tracked (BUSY until FFA_RX_RELEASE)" if p.tracks_vm_rx_ownership
-         else "not tracked (RX_RELEASE forwarded)"),
+        ("VM's RX buffer ownership", lambda p: "the SPMC's: RX_RELEASE forwarded frees the mediator's buffer"
+         if p.rx_release_forwarded else "tracked by the mediator (BUSY until FFA_RX_RELEASE)"),
         ("the caller in its own partition list", lambda p: "yes, for 1.2 callers" if p.lists_caller else "no"),
         ("memory descriptor in fragments", lambda p: "yes" if p.fragments_allowed else "no (NOT_SUPPORTED)"),
         ("borrowers per transaction", lambda p: "one" if p.single_borrower else "any"),

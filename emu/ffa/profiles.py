@@ -134,7 +134,8 @@ class Profile:
     max_pages_per_share: int | None
     max_shares_per_vm: int | None
     mem_forward_fn64: bool  # pKVM: the 64-bit IDs towards the SPMC whatever the VM used
-    tracks_vm_rx_ownership: bool  # pKVM copies into the host's RX buffer without tracking who owns it
+    rx_release_forwarded: bool  # pKVM: the host's RX_RELEASE frees the mediator's RX buffer at the SPMC;
+    # the mediator itself does not track who owns the host's RX buffer
     lists_caller: bool  # Xen: a 1.2 caller finds its own entry in the partition list
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -152,7 +153,7 @@ SPEC = Profile(
     zero_x8_x17_from_1_2=False, check_direct_sender=True, rxtx_max_pages=63, rxtx_exact_pages=False,
     partition_info_cached=False, features_forwarded=False, fragments_allowed=True, single_borrower=False,
     require_rw_normal=False, max_pages_per_share=None, max_shares_per_vm=None, mem_forward_fn64=False,
-    tracks_vm_rx_ownership=True, lists_caller=False,
+    rx_release_forwarded=False, lists_caller=False,
 )
 PKVM = Profile(
     name="pkvm", description="Linux pKVM (arch/arm64/kvm/hyp/nvhe/ffa.c): one host, mostly pass-through",
@@ -161,7 +162,7 @@ PKVM = Profile(
     write_all_registers=True, zero_x8_x17_from_1_2=False, check_direct_sender=False, rxtx_max_pages=1,
     rxtx_exact_pages=True, partition_info_cached=False, features_forwarded=True, fragments_allowed=True,
     single_borrower=False, require_rw_normal=False, max_pages_per_share=None, max_shares_per_vm=None,
-    mem_forward_fn64=True, tracks_vm_rx_ownership=False, lists_caller=False,
+    mem_forward_fn64=True, rx_release_forwarded=True, lists_caller=False,
 )
 XEN = Profile(
     name="xen", description="Xen (xen/arch/arm/tee/ffa*.c): per-VM state, validates and translates",
@@ -170,6 +171,6 @@ XEN = Profile(
     zero_x8_x17_from_1_2=True, check_direct_sender=True, rxtx_max_pages=1, rxtx_exact_pages=False,
     partition_info_cached=True, features_forwarded=False, fragments_allowed=False, single_borrower=True,
     require_rw_normal=True, max_pages_per_share=256, max_shares_per_vm=32, mem_forward_fn64=False,
-    tracks_vm_rx_ownership=True, lists_caller=True,
+    rx_release_forwarded=False, lists_caller=True,
 )
 PROFILES = {p.name: p for p in (SPEC, PKVM, XEN)}
