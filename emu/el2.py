@@ -59,6 +59,11 @@ def ret(*values: int) -> CallResult:
     return CallResult({i: v for i, v in enumerate(values)})
 
 
+def constant(result: CallResult) -> Handler:
+    """A handler whose answer never changes (built once, not per call)."""
+    return lambda call: result
+
+
 UNKNOWN = CallResult({0: MASK64}, raw=True)  # -1 as 64 bits, as Xen, pKVM and TF-A write it
 
 
@@ -72,6 +77,10 @@ class Hypervisor:
         self.account = Account("el2", clock)
         self.symbolize = symbolize
         self.traps = 0
+        transitions = cost.transition
+        self._entry_cost = transitions["el1_to_el2"]
+        self._exit_cost = transitions["el2_handler"] + transitions["el2_to_el1"]
+        self._sites: dict[tuple[int, int], str | None] = {}  # (vm, pc) -> symbolized calling site
         self._exact: dict[int, Handler] = {}
         self._ranges: list[tuple[Callable[[int], bool], Handler, Callable[[], int]]] = []
         self._register_core()
@@ -95,23 +104,21 @@ class Hypervisor:
 
     # -- the trap path --------------------------------------------------------
     def on_trap(self, vm: VirtualMachine, engine: Engine, intno: int) -> None:
-        transitions = self.cost.transition
         self.traps += 1
         conduit = "hvc" if intno == EXCP_HVC else "smc"
         start = self.clock.now
-        self.account.charge(transitions["el1_to_el2"])
-        imm = engine.trapping_instruction() >> 5 & 0xFFFF
-        frame = engine.frame.read()
-        fid = decode_fid(frame[0])
-        seq = self.trace.next_seq()
+        self.account.charge(self._entry_cost)
         call_pc = engine.pc - 4
+        imm = engine.instruction_at(call_pc) >> 5 & 0xFFFF
+        frame = engine.frame.read()
         if imm != 0:
             # Xen's behaviour: SMCCC uses immediate 0 only; anything else is UNDEFINED.
             engine.inject_sync(EC_UNKNOWN << 26 | ESR_IL, call_pc, f"{conduit} #{imm}")
-            self.account.charge(transitions["el2_to_el1"])
-            self._record(vm, seq, conduit, imm, fid, frame, None, start, call_pc, "UNDEF injected", [])
+            self.account.charge(self.cost.transition["el2_to_el1"])
+            self._record(vm, self.trace.next_seq(), conduit, imm, decode_fid(frame[0]), frame, None, start,
+                         call_pc, "UNDEF injected", [])
             return
-        out = self.handle_frame(vm, conduit, frame, seq, start, call_pc)
+        out = self.handle_frame(vm, conduit, frame, self.trace.next_seq(), start, call_pc)
         if out != frame:
             engine.frame.write(out)
 
@@ -122,7 +129,6 @@ class Hypervisor:
         The trap path uses it after decoding the trap; tests and fuzzers call
         it directly to drive the mediator with arbitrary frames.
         """
-        transitions = self.cost.transition
         if seq is None:
             seq = self.trace.next_seq()
         if start is None:
@@ -130,10 +136,9 @@ class Hypervisor:
         fid = decode_fid(frame[0])
         call = Call(vm, fid, frame, smccc.call_args(fid, frame), conduit, seq)
         result = self.dispatch(call)
-        self.account.charge(transitions["el2_handler"])
+        self.account.charge(self._exit_cost)
         out = dict_to_frame(fid, frame, result)
-        self.account.charge(transitions["el2_to_el1"])
-        self._record(vm, seq, conduit, 0, fid, frame, out, start, call_pc, result.note, call.hops)
+        self._record(vm, seq, conduit, 0, fid, frame, out, start, call_pc, result.note, call.hops, call.args)
         return out
 
     def dispatch(self, call: Call) -> CallResult:
@@ -149,36 +154,44 @@ class Hypervisor:
 
     def _record(self, vm: VirtualMachine, seq: int, conduit: str, imm: int, fid: FunctionId, frame: list[int],
                 out: list[int] | None, start: int, call_pc: int | None, note: str | None,
-                hops: list[TraceRecord]) -> None:
-        args = smccc.call_args(fid, frame)
+                hops: list[TraceRecord], args: list[int] | None = None) -> None:
+        if args is None:
+            args = smccc.call_args(fid, frame)
         name, args_text, result_text = decode.describe(fid, args, out)
         results = decode.defined_results(fid, out) if out is not None else []
         rec = TraceRecord(
             seq=seq, vm=vm.name, hop=HOP_CALL, conduit=conduit, imm=imm, fid=fid.raw, name=name,
             args=decode.defined_args(fid, args), results=results, cycle_start=start, cycle_end=self.clock.now,
             args_text=args_text, result_text=result_text, error=decode.error_of(results), note=note,
-            site=symbolize(vm.image, call_pc) if self.symbolize and call_pc is not None else None,
+            site=self._site(vm, call_pc) if self.symbolize and call_pc is not None else None,
         )
         self.trace.emit(rec)
         for hop in hops:
             self.trace.emit(hop)
 
+    def _site(self, vm: VirtualMachine, pc: int) -> str | None:
+        key = (vm.vm_id, pc)
+        site = self._sites.get(key, self)
+        if site is self:
+            site = self._sites[key] = symbolize(vm.image, pc)
+        return site
+
     # -- SMCCC architecture, standard service and standard hypervisor queries --
     def _register_core(self) -> None:
         for fid in (smccc.SMCCC_ARCH_WORKAROUND_1, smccc.SMCCC_ARCH_WORKAROUND_2, smccc.SMCCC_ARCH_WORKAROUND_3):
-            self.register(fid, lambda call: ret(smccc.SUCCESS))
-        self.register(smccc.SMCCC_VERSION, lambda call: ret(smccc.SMCCC_VERSION_1_2))
+            self.register(fid, constant(ret(smccc.SUCCESS)))
+        self.register(smccc.SMCCC_VERSION, constant(ret(smccc.SMCCC_VERSION_1_2)))
         self.register(smccc.SMCCC_ARCH_FEATURES, self._arch_features)
         self.register(smccc.STD_SVC_CALL_COUNT, lambda call: ret(self.implemented_in_owner(smccc.Owner.STANDARD)))
-        self.register(smccc.STD_SVC_UID, lambda call: ret(*smccc.STD_SVC_UID_WORDS))
+        self.register(smccc.STD_SVC_UID, constant(ret(*smccc.STD_SVC_UID_WORDS)))
         self.register(smccc.STD_SVC_REVISION,
-                      lambda call: ret(smccc.STD_SVC_REVISION_MAJOR, smccc.STD_SVC_REVISION_MINOR))
+                      constant(ret(smccc.STD_SVC_REVISION_MAJOR, smccc.STD_SVC_REVISION_MINOR)))
         self.register(smccc.STD_HYP_CALL_COUNT,
                       lambda call: ret(self.implemented_in_owner(smccc.Owner.STANDARD_HYP)))
-        self.register(smccc.STD_HYP_UID, lambda call: ret(*smccc.STD_HYP_UID_WORDS))
+        self.register(smccc.STD_HYP_UID, constant(ret(*smccc.STD_HYP_UID_WORDS)))
         self.register(smccc.STD_HYP_REVISION,
-                      lambda call: ret(smccc.STD_HYP_REVISION_MAJOR, smccc.STD_HYP_REVISION_MINOR))
-        self.register(psci.PSCI_VERSION, lambda call: ret(psci.PSCI_VERSION_1_1))
+                      constant(ret(smccc.STD_HYP_REVISION_MAJOR, smccc.STD_HYP_REVISION_MINOR)))
+        self.register(psci.PSCI_VERSION, constant(ret(psci.PSCI_VERSION_1_1)))
         self.register(psci.PSCI_FEATURES, self._psci_features)
         self.register(psci.PSCI_SYSTEM_OFF, lambda call: self._power_off(call, "SYSTEM_OFF"))
         self.register(psci.PSCI_SYSTEM_RESET, lambda call: self._power_off(call, "SYSTEM_RESET"))

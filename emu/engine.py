@@ -117,6 +117,8 @@ class Engine:
         self.stop_requested = False
         self.mem_fault_classifier: Callable[[int, int], str | None] | None = None
         self._pending_error: BaseException | None = None
+        self._mappings: list[tuple[int, int, int]] = []  # (va, pa, size) of physical memory mapped here
+        self._pa_cache: dict[int, int] = {}  # trap site -> its physical address (-1: not RAM)
         self._intr_cb = _INTR_CB(self._on_intr)  # C keeps a pointer: keep the object alive
         handle = ctypes.c_size_t()
         status = uclib.uc_hook_add(self.uc._uch, ctypes.byref(handle), UC_HOOK_INTR,
@@ -129,10 +131,13 @@ class Engine:
     def map_physical(self, va: int, pa: int, size: int, perms: int = UC_PROT_ALL) -> None:
         """Map ``size`` bytes of physical memory at ``pa`` into this PE at ``va``."""
         self.uc.mem_map_ptr(va, size, perms, self.physmem.host_pointer(pa))
+        self._mappings.append((va, pa, size))
 
     def unmap(self, va: int, size: int) -> None:
         self.uc.mem_unmap(va, size)
         self.counter.invalidate()
+        self._mappings = [m for m in self._mappings if m[0] + m[2] <= va or va + size <= m[0]]
+        self._pa_cache.clear()
 
     # -- registers -----------------------------------------------------------
     @property
@@ -160,7 +165,7 @@ class Engine:
         self.counter.stop_at = budget_end
         self.stop_requested = False
         try:
-            self.uc.emu_start(self.pc, 0)
+            self.uc.emu_start(self.pc, NO_UNTIL)
         except UcError as exc:
             if self._pending_error is None:
                 return self._fault_from_error(exc)
@@ -256,6 +261,21 @@ class Engine:
         self.uc.cpr_write(*ESR_EL1, esr)
         self.pc = vbar + offset
 
-    def trapping_instruction(self) -> int:
-        """The 32-bit HVC/SMC instruction that trapped (PC already points past it)."""
-        return self._instruction(self.pc - 4)
+    def instruction_at(self, addr: int) -> int:
+        """The 32-bit instruction word at ``addr``, read from physical memory.
+
+        The address translation is cached per trap site (remapping clears it);
+        the word itself is always read fresh, so rewritten code is seen.
+        """
+        pa = self._pa_cache.get(addr)
+        if pa is None:
+            pa = self._pa_cache[addr] = self._to_physical(addr)
+        if pa < 0:
+            return self._instruction(addr)
+        return int.from_bytes(self.physmem.read(pa, 4), "little")
+
+    def _to_physical(self, va: int) -> int:
+        for base, pa, size in self._mappings:
+            if base <= va <= base + size - 4:
+                return pa + (va - base)
+        return -1

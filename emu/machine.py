@@ -48,6 +48,7 @@ class MachineConfig:
     spmc_image: Path | None = None  # None: no secure world, FF-A calls answer NOT_SUPPORTED
     spmc_version: int = 0  # FF-A version the SPMC implements; 0: the firmware's build default
     progress: Callable[[int, int], None] | None = None  # called (cycles, traps) between scheduler slices
+    check: bool = False  # run the invariant checker (emu.invariants) after every call; see RunResult.violations
 
 
 @dataclass
@@ -71,6 +72,7 @@ class RunResult:
     instructions: int
     traps: int
     wall_seconds: float
+    violations: list = field(default_factory=list)  # emu.invariants.Violation, with check=True
 
     @property
     def faults(self) -> list[VmOutcome]:
@@ -113,6 +115,11 @@ class Machine:
             if self.mediator is not None:
                 self.mediator.attach(vm)
             self.vms.append(vm)
+        self.checker = None
+        if config.check:
+            from emu.invariants import InvariantChecker
+            self.checker = InvariantChecker(self)
+            self.el2.checker = self.checker
 
     def run(self) -> RunResult:
         started = time.perf_counter()
@@ -146,6 +153,8 @@ class Machine:
                     runnable.remove(vm)
                     if self.mediator is not None:
                         self.mediator.detach(vm)
+                        if self.checker is not None:
+                            self.checker.check_state(0, f"{vm.name} (after its teardown)")
                 if self.config.progress is not None:
                     self.config.progress(self.clock.now, self.el2.traps)
         wall = time.perf_counter() - started
@@ -158,6 +167,7 @@ class Machine:
             instructions=sum(vm.engine.counter.instructions for vm in self.vms),
             traps=self.el2.traps,
             wall_seconds=wall,
+            violations=list(self.checker.violations) if self.checker is not None else [],
         )
 
     def _outcome(self, vm: VirtualMachine) -> VmOutcome:

@@ -20,7 +20,7 @@ from emu.vm import VmSpec
 
 needs_native = pytest.mark.skipif(
     not blockcost.native_available(),
-    reason=f"native block-cost helper {blockcost.NATIVE_LIBRARY.name} not built (make {blockcost.NATIVE_LIBRARY}) "
+    reason="native block-cost helper emu/native/libblockcost.so not built (make emu/native/libblockcost.so) "
            "or FFA_EMU_PURE_PYTHON is set",
 )
 

@@ -263,4 +263,207 @@ static inline int ffa_is_direct_resp2(const struct smccc_regs *r)
     return ffa_w(r, 0) == (uint32_t)FFA_FN64_MSG_SEND_DIRECT_RESP2;
 }
 
+/* ---- Memory sharing (FFA_MEM_SHARE / LEND / DONATE, FRAG_TX, RECLAIM) ----
+ *
+ *   struct ffa_mem_receiver rx = { SERVICE_SP_ID, FFA_MEM_DATA_RW, 0 };
+ *   struct ffa_mem_range range = { 0x41000000, 1 };
+ *   uint32_t len = ffa_mem_desc_build(desc, FFA_MAKE_VERSION(1, 2), self, FFA_MEM_NORMAL_WB_INNER, 0,
+ *                                     &rx, 1, &range, 1);
+ *   r = ffa_mem_send(FFA_FN64_MEM_SHARE, tx, PAGE_SIZE, desc, len, 0, NULL);
+ *   if (ffa_ok(&r)) handle = ffa_mem_handle(&r);
+ *
+ * Descriptors are built byte by byte (guests run with the MMU off and
+ * -mstrict-align), in the 1.0 layout for a 1.0 version, else the 1.1+ one.
+ */
+#define FFA_MEM_DATA_RO 1u
+#define FFA_MEM_DATA_RW 2u
+/* Normal memory (type 2, bits 5:4), write-back (3, bits 3:2), inner shareable (3, bits 1:0). */
+#define FFA_MEM_NORMAL_WB_INNER 0x2fu
+#define FFA_MEM_PAGE_SIZE 4096u
+
+/* Field offsets: header (both layouts unless noted), EMAD, composite, constituent. */
+#define FFA_MEM_HDR_SENDER 0
+#define FFA_MEM_HDR_ATTRS 2
+#define FFA_MEM_HDR_FLAGS 4
+#define FFA_MEM_HDR_HANDLE 8
+#define FFA_MEM_HDR_TAG 16
+#define FFA_MEM_HDR_EMAD_SIZE 24   /* 1.1+ */
+#define FFA_MEM_HDR_COUNT 28
+#define FFA_MEM_HDR_EMAD_OFFSET 32 /* 1.1+ */
+#define FFA_MEM_EMAD_RECEIVER 0
+#define FFA_MEM_EMAD_PERMS 2
+#define FFA_MEM_EMAD_COMPOSITE 4
+#define FFA_MEM_COMP_TOTAL_PAGES 0
+#define FFA_MEM_COMP_RANGE_COUNT 4
+#define FFA_MEM_CONS_ADDRESS 0
+#define FFA_MEM_CONS_PAGES 8
+
+struct ffa_mem_receiver {
+    uint16_t id;
+    uint8_t perms; /* FFA_MEM_DATA_RO / FFA_MEM_DATA_RW (bits 1:0) */
+    uint8_t flags;
+};
+
+struct ffa_mem_range {
+    uint64_t address; /* IPA, page aligned */
+    uint32_t pages;
+};
+
+static inline void ffa_put_le(uint8_t *p, uint32_t off, uint64_t v, unsigned bytes)
+{
+    for (unsigned i = 0; i < bytes; i++)
+        p[off + i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint64_t ffa_get_le(const uint8_t *p, uint32_t off, unsigned bytes)
+{
+    uint64_t v = 0;
+
+    for (unsigned i = 0; i < bytes; i++)
+        v |= (uint64_t)p[off + i] << (8 * i);
+    return v;
+}
+
+/* Header size of the descriptor layout a caller of `version` uses (32 for 1.0, 48 from 1.1). */
+static inline uint32_t ffa_mem_header_size(uint32_t version)
+{
+    return version < FFA_MAKE_VERSION(1, 1) ? (uint32_t)FFA_MEM_TRANSACTION_DESC_SIZE_V1_0
+                                            : (uint32_t)FFA_MEM_TRANSACTION_DESC_SIZE_V1_1;
+}
+
+/* Offset of the composite descriptor (right after the 16-byte EMADs) in a built descriptor. */
+static inline uint32_t ffa_mem_composite_offset(uint32_t version, uint32_t receivers)
+{
+    return ffa_mem_header_size(version) + receivers * (uint32_t)FFA_MEM_ACCESS_DESC_SIZE_V1_1;
+}
+
+/* Offset of constituent i in a built descriptor. */
+static inline uint32_t ffa_mem_constituent_offset(uint32_t version, uint32_t receivers, uint32_t i)
+{
+    return ffa_mem_composite_offset(version, receivers) + (uint32_t)FFA_COMPOSITE_DESC_SIZE +
+           i * (uint32_t)FFA_CONSTITUENT_SIZE;
+}
+
+/* Length of the descriptor ffa_mem_desc_build() writes. */
+static inline uint32_t ffa_mem_desc_size(uint32_t version, uint32_t receivers, uint32_t ranges)
+{
+    return ffa_mem_constituent_offset(version, receivers, ranges);
+}
+
+/*
+ * Write a memory transaction descriptor (handle 0) into buf: header, one
+ * EMAD per receiver all pointing at one composite, the composite (total
+ * pages = the sum of the ranges) and the constituents. Returns its length.
+ */
+static inline uint32_t ffa_mem_desc_build(uint8_t *buf, uint32_t version, uint16_t sender, uint16_t attributes,
+                                          uint32_t flags, const struct ffa_mem_receiver *receivers,
+                                          uint32_t nreceivers, const struct ffa_mem_range *ranges,
+                                          uint32_t nranges)
+{
+    uint32_t header = ffa_mem_header_size(version);
+    uint32_t composite = ffa_mem_composite_offset(version, nreceivers);
+    uint32_t length = ffa_mem_desc_size(version, nreceivers, nranges);
+    uint32_t total = 0;
+
+    for (uint32_t i = 0; i < length; i++)
+        buf[i] = 0;
+    ffa_put_le(buf, FFA_MEM_HDR_SENDER, sender, 2);
+    if (header == (uint32_t)FFA_MEM_TRANSACTION_DESC_SIZE_V1_0) {
+        buf[FFA_MEM_HDR_ATTRS] = (uint8_t)attributes;
+    } else {
+        ffa_put_le(buf, FFA_MEM_HDR_ATTRS, attributes, 2);
+        ffa_put_le(buf, FFA_MEM_HDR_EMAD_SIZE, FFA_MEM_ACCESS_DESC_SIZE_V1_1, 4);
+        ffa_put_le(buf, FFA_MEM_HDR_EMAD_OFFSET, header, 4);
+    }
+    ffa_put_le(buf, FFA_MEM_HDR_FLAGS, flags, 4);
+    ffa_put_le(buf, FFA_MEM_HDR_COUNT, nreceivers, 4);
+    for (uint32_t i = 0; i < nreceivers; i++) {
+        uint32_t emad = header + i * (uint32_t)FFA_MEM_ACCESS_DESC_SIZE_V1_1;
+
+        ffa_put_le(buf, emad + FFA_MEM_EMAD_RECEIVER, receivers[i].id, 2);
+        buf[emad + FFA_MEM_EMAD_PERMS] = receivers[i].perms;
+        buf[emad + FFA_MEM_EMAD_PERMS + 1] = receivers[i].flags;
+        ffa_put_le(buf, emad + FFA_MEM_EMAD_COMPOSITE, composite, 4);
+    }
+    for (uint32_t i = 0; i < nranges; i++) {
+        uint32_t c = ffa_mem_constituent_offset(version, nreceivers, i);
+
+        ffa_put_le(buf, c + FFA_MEM_CONS_ADDRESS, ranges[i].address, 8);
+        ffa_put_le(buf, c + FFA_MEM_CONS_PAGES, ranges[i].pages, 4);
+        total += ranges[i].pages;
+    }
+    ffa_put_le(buf, composite + FFA_MEM_COMP_TOTAL_PAGES, total, 4);
+    ffa_put_le(buf, composite + FFA_MEM_COMP_RANGE_COUNT, nranges, 4);
+    return length;
+}
+
+/* The 64-bit handle of a SUCCESS (w2 low, w3 high) or FRAG_RX (w1 low, w2 high) frame. */
+static inline uint64_t ffa_mem_handle(const struct smccc_regs *r)
+{
+    if (ffa_w(r, 0) == (uint32_t)FFA_MEM_FRAG_RX)
+        return (uint64_t)ffa_w(r, 1) | (uint64_t)ffa_w(r, 2) << 32;
+    return (uint64_t)ffa_w(r, 2) | (uint64_t)ffa_w(r, 3) << 32;
+}
+
+/*
+ * MEM_SHARE / LEND / DONATE (fid, SMC32 or FN64) of `len` descriptor bytes
+ * through the TX buffer, in fragments of at most `frag` bytes (0: as large
+ * as the TX buffer allows): the first with `fid`, the rest with FRAG_TX at
+ * the offset each FRAG_RX asks for. Returns the last answer: SUCCESS (the
+ * handle in w2/w3), an ERROR, or an unexpected frame. *fragments (if not
+ * NULL) counts the fragments sent.
+ */
+static inline struct smccc_regs ffa_mem_send(uint64_t fid, volatile uint8_t *tx, uint32_t tx_size,
+                                             const uint8_t *desc, uint32_t len, uint32_t frag,
+                                             unsigned *fragments)
+{
+    uint32_t step = frag == 0 || frag > tx_size ? tx_size : frag;
+    uint32_t chunk = len < step ? len : step;
+    struct smccc_regs r;
+    unsigned sent = 1;
+
+    for (uint32_t i = 0; i < chunk; i++)
+        tx[i] = desc[i];
+    r = ffa_call(fid, len, chunk, 0, 0, 0, 0, 0);
+    while (ffa_w(&r, 0) == (uint32_t)FFA_MEM_FRAG_RX) {
+        uint32_t offset = ffa_w(&r, 3);
+
+        if (offset >= len)
+            break;
+        chunk = len - offset < step ? len - offset : step;
+        for (uint32_t i = 0; i < chunk; i++)
+            tx[i] = desc[offset + i];
+        r = ffa_call(FFA_MEM_FRAG_TX, ffa_w(&r, 1), ffa_w(&r, 2), chunk, 0, 0, 0, 0);
+        sent++;
+    }
+    if (fragments)
+        *fragments = sent;
+    return r;
+}
+
+static inline struct smccc_regs ffa_mem_reclaim(uint64_t handle, uint32_t flags)
+{
+    return ffa_call(FFA_MEM_RECLAIM, (uint32_t)handle, (uint32_t)(handle >> 32), flags, 0, 0, 0, 0);
+}
+
+/*
+ * A service SP memory command (SERVICE_CMD_MEM_*) through FN64 DIRECT_REQ:
+ * x3 = command, x4 = handle, x5 = argument (FILL's pattern). The results
+ * come back in x3 (and x4) of the DIRECT_RESP.
+ */
+static inline struct smccc_regs ffa_service_mem(uint16_t self, uint64_t cmd, uint64_t handle, uint64_t arg)
+{
+    return ffa_call(FFA_FN64_MSG_SEND_DIRECT_REQ, FFA_ENDPOINTS(self, SERVICE_SP_ID), 0, cmd, handle, arg, 0, 0);
+}
+
+/* What SERVICE_CMD_MEM_CHECKSUM computes: the wrapping sum of every 64-bit word of the pages. */
+static inline uint64_t ffa_mem_checksum(const volatile uint64_t *p, uint64_t pages)
+{
+    uint64_t sum = 0;
+
+    for (uint64_t i = 0; i < pages * (FFA_MEM_PAGE_SIZE / 8); i++)
+        sum += p[i];
+    return sum;
+}
+
 #endif /* GUEST_FFA_H */
