@@ -5,9 +5,10 @@ block's costs are computed once, on first sight, by ``BlockClassifier``.  The
 hot path runs in C (``native/blockcost.c``) when the helper library has been
 built, else in an identical pure-Python hook: both give the same counts.
 
-The counter also enforces a cycle budget (``stop_at``): once the engine has
-used it, the next block stops the engine *before* running, uncharged.  That
-is how the scheduler's quantum and ``--max-cycles`` stay deterministic.
+The counter also enforces a deadline on the machine clock (``stop_at``): once
+the clock (every engine's instructions plus EL2/EL3 work) reaches it, the
+next block stops the engine *before* running, uncharged.  That is how the
+scheduler's quantum and ``--max-cycles`` stay deterministic.
 """
 
 from __future__ import annotations
@@ -202,7 +203,7 @@ class BlockCounter:
 
     def _py_hook(self, _uc: Uc, addr: int, size: int, _data: object) -> None:
         s = self._s
-        if s.cycles >= s.stop_at:
+        if self._clock.now >= s.stop_at:
             s.stopped = 1
             self._uc.emu_stop()
             return

@@ -16,8 +16,7 @@ from enum import Enum
 
 from unicorn import (
     UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_HOOK_INTR,
-    UC_HOOK_MEM_FETCH_UNMAPPED, UC_HOOK_MEM_INVALID, UC_HOOK_MEM_READ_UNMAPPED, UC_HOOK_MEM_WRITE_UNMAPPED,
-    UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED, UC_MEM_WRITE_PROT,
+    UC_HOOK_MEM_INVALID, UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED, UC_MEM_WRITE_PROT,
     UC_MEM_WRITE_UNMAPPED, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError,
 )
 from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_PSTATE, UC_ARM64_REG_SP
@@ -160,9 +159,9 @@ class Engine:
         self.pc = entry
 
     # -- running -----------------------------------------------------------
-    def run(self, budget_end: int) -> StopKind:
-        """Run from the current PC until stopped, faulted or ``budget_end`` cycles are used."""
-        self.counter.stop_at = budget_end
+    def run(self, deadline: int) -> StopKind:
+        """Run from the current PC until stopped, faulted or the machine clock reaches ``deadline``."""
+        self.counter.stop_at = deadline
         self.stop_requested = False
         try:
             self.uc.emu_start(self.pc, NO_UNTIL)

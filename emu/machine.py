@@ -136,9 +136,8 @@ class Machine:
                         stuck.exit_reason = f"stopped at the cycle limit ({limit} cycles)"
                     runnable.clear()
                     break
-                counter = vm.engine.counter
                 try:
-                    kind = vm.engine.run(counter.cycles + min(self.config.quantum, remaining))
+                    kind = vm.engine.run(self.clock.now + min(self.config.quantum, remaining))
                 except SpmcError as exc:
                     vm.engine.fault = Fault("secure world failure", vm.engine.pc, detail=str(exc))
                     kind = StopKind.FAULT

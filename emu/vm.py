@@ -91,7 +91,7 @@ class VirtualMachine:
 def create_vm(spec: VmSpec, physmem: PhysicalMemory, region: Region, classifier: BlockClassifier,
               clock: Clock, console: Console, native: bool | None = None) -> VirtualMachine:
     """Build a VM whose RAM is ``region``, load its image, and reset its vCPU."""
-    spec.image.check_fits(platform.GUEST_RAM_IPA, spec.ram_size, f"guest RAM")
+    spec.image.check_fits(platform.GUEST_RAM_IPA, spec.ram_size, "guest RAM")
     engine = Engine(f"vm{spec.vm_id}", physmem, classifier, clock, secure=False, native=native)
     stage2 = Stage2(scattered_mappings(region, platform.GUEST_RAM_IPA))
     for m in stage2.mappings:

@@ -427,9 +427,6 @@ def test_budget_stop_identical_native_and_python(limit, guest_image, run_guests)
     assert (native.result.instructions, native.result.cycles) == (python.result.instructions, python.result.cycles)
 
 
-@pytest.mark.xfail(strict=True, reason="emu/machine.py + emu/el2.py: EL2 cycles spent in a quantum are not "
-                                       "counted against the engine's budget, so a trap-heavy guest overshoots "
-                                       "max_cycles by up to a quantum's worth of traps")
 def test_budget_stop_with_traps_within_one_trap(guest_image, run_guests) -> None:
     limit = 1_000_000
     out = run_guests(guest_image("bench_smccc"), max_cycles=limit)

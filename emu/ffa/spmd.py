@@ -71,8 +71,7 @@ class SecureWorld:
 
     def _run(self) -> list[int]:
         self._response = None
-        counter = self.engine.counter
-        kind = self.engine.run(counter.cycles + SPMC_CALL_BUDGET)
+        kind = self.engine.run(self.clock.now + SPMC_CALL_BUDGET)
         if kind is StopKind.FAULT:
             fault = self.engine.fault
             where = self.image.symbols.lookup(fault.pc) if fault else None

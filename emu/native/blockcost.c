@@ -23,7 +23,7 @@ struct bc_entry {
 struct bc_state {
     uint64_t cycles;     /* cycles charged to this engine */
     uint64_t insns;      /* instructions charged to this engine */
-    uint64_t stop_at;    /* stop before a block once cycles >= stop_at */
+    uint64_t stop_at;    /* stop before a block once the machine clock >= stop_at */
     uint64_t *clock;     /* the machine-wide cycle clock, shared by all engines */
     uint64_t last_addr;  /* the block most recently charged */
     uint64_t last_cost;
@@ -97,7 +97,7 @@ void bc_clear(struct bc_state *s)
 
 void bc_hook(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
 {
-    if (s->cycles >= s->stop_at) {
+    if (*s->clock >= s->stop_at) {
         /* Out of budget: the block does not run now and is charged when it does. */
         s->stopped = 1;
         s->stop(uc);

@@ -8,7 +8,7 @@
 #include "../ffa_mem_share/mem_guest.h"
 
 #define PAGE_IPA (MEM_DATA_IPA + 0x200000ULL)
-#define SPIN 400000u
+#define SPIN 100000u
 
 int main(void)
 {
