@@ -1,7 +1,9 @@
 """Command line: ``ffa-emu run|diff|trace|profiles``.
 
 ``run`` exit codes: 0 every guest ended cleanly and its TAP passed; 1 TAP
-failures; 2 bad usage or bad input; 3 a guest faulted, ran away or hung.
+failures; 2 bad usage or bad input; 3 a guest faulted, ran away or hung;
+4 an internal error (a bug: reported in one line, never a traceback);
+5 ``--check`` found an invariant violation (it wins over 0, 1 and 3).
 ``diff``: 0 the two profiles gave the same calls and ends, 1 they differ,
 2 bad usage.  ``trace``: 0, or 2 for an unreadable file.
 """
@@ -35,6 +37,8 @@ from emu.tracestats import function_stats, render_stats
 from emu.vm import VmSpec
 
 EXIT_OK, EXIT_TAP_FAILED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
+EXIT_INTERNAL = 4  # a bug in the emulator itself (a Python exception no input should reach)
+EXIT_VIOLATION = 5  # run --check: an invariant of the mediator was violated (emu.invariants)
 EXIT_DIFFERENT = 1  # ffa-emu diff: the profiles answered differently
 
 
@@ -110,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="wait for gdb on TCP PORT before running (gdb-multiarch GUEST.elf "
                           "-ex 'target remote :PORT')")
     run.add_argument("--gdb-vm", default="vm1", metavar="VM", help="the VM gdb debugs (default vm1)")
+    run.add_argument("--check", action="store_true",
+                     help="check the mediator's invariants after every call (register rules, buffer and page "
+                          "ownership, the SPMC's view of transactions); a violation is reported and exits 5")
     run.add_argument("--quiet", "-q", action="store_true",
                      help="do not echo guest consoles, the summary or progress")
     diff = sub.add_parser(
@@ -156,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ffa-emu: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: never a traceback (exit 4)
+        detail = " ".join(str(exc).split()) or "no detail"
+        print(f"ffa-emu: internal error: {type(exc).__name__}: {detail}", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def _config(args: argparse.Namespace, profile: str | None) -> MachineConfig:
@@ -182,6 +193,7 @@ def _config(args: argparse.Namespace, profile: str | None) -> MachineConfig:
 
 def _run(args: argparse.Namespace) -> int:
     config = _config(args, args.profile)
+    config.check = args.check
     progress = None if args.quiet else progress_for(sys.stderr)
     config.console_stream = None if args.quiet else sys.stdout
     if progress is not None:
@@ -203,7 +215,19 @@ def _run(args: argparse.Namespace) -> int:
             progress.clear()
         if trace_stream is not None and args.trace_format == "perfetto":
             write_perfetto(result.trace.records, trace_stream)
-    return report(result, quiet=args.quiet)
+    code = report(result, quiet=args.quiet)
+    if report_violations(result):
+        return EXIT_VIOLATION
+    return code
+
+
+def report_violations(result: RunResult, shown: int = 10) -> bool:
+    """Print the invariant violations of a ``--check`` run (one line each); True if there were any."""
+    for violation in result.violations[:shown]:
+        print(f"ffa-emu: {violation.text}", file=sys.stderr)
+    if len(result.violations) > shown:
+        print(f"ffa-emu: ... and {len(result.violations) - shown} more invariant violations", file=sys.stderr)
+    return bool(result.violations)
 
 
 def _diff(args: argparse.Namespace) -> int:

@@ -235,3 +235,22 @@ def error_of(results: Sequence[int]) -> str | None:
     if w0 == ffa.FFA_ERROR and len(results) > 2:
         return ffa_error_name(to_signed(results[2], 32))
     return _SMCCC_STATUS.get(to_signed(w0, 32))
+
+
+def fill_text(rec) -> None:
+    """Render a trace record's argument and result text from its registers, once.
+
+    Everything needed is in the record (function ID, defined arguments,
+    defined results), so the trap path only stores numbers.
+    """
+    if not rec.text_pending:
+        return
+    rec.text_pending = False
+    fid = smccc.decode_fid(rec.fid)
+    args = [rec.fid, *rec.args]
+    if rec.hop == "spmc->el2":
+        args_text = ""
+        result_text = _ffa_version_result(rec.results) if rec.fid == ffa.FFA_VERSION else ffa_result(rec.results)
+    else:
+        _name, args_text, result_text = describe(fid, args, rec.results or None)
+    rec.args_text, rec.result_text = args_text, result_text

@@ -77,6 +77,7 @@ class Hypervisor:
         self.account = Account("el2", clock)
         self.symbolize = symbolize
         self.traps = 0
+        self.checker = None  # an emu.invariants.InvariantChecker when the machine runs with check=True
         transitions = cost.transition
         self._entry_cost = transitions["el1_to_el2"]
         self._exit_cost = transitions["el2_handler"] + transitions["el2_to_el1"]
@@ -139,6 +140,8 @@ class Hypervisor:
         self.account.charge(self._exit_cost)
         out = dict_to_frame(fid, frame, result)
         self._record(vm, seq, conduit, 0, fid, frame, out, start, call_pc, result.note, call.hops, call.args)
+        if self.checker is not None:
+            self.checker.after_call(vm, fid, frame, out, seq)
         return out
 
     def dispatch(self, call: Call) -> CallResult:
@@ -157,12 +160,11 @@ class Hypervisor:
                 hops: list[TraceRecord], args: list[int] | None = None) -> None:
         if args is None:
             args = smccc.call_args(fid, frame)
-        name, args_text, result_text = decode.describe(fid, args, out)
         results = decode.defined_results(fid, out) if out is not None else []
         rec = TraceRecord(
-            seq=seq, vm=vm.name, hop=HOP_CALL, conduit=conduit, imm=imm, fid=fid.raw, name=name,
+            seq=seq, vm=vm.name, hop=HOP_CALL, conduit=conduit, imm=imm, fid=fid.raw, name=decode.fid_name(fid.raw),
             args=decode.defined_args(fid, args), results=results, cycle_start=start, cycle_end=self.clock.now,
-            args_text=args_text, result_text=result_text, error=decode.error_of(results), note=note,
+            error=decode.error_of(results), note=note, text_pending=True,
             site=self._site(vm, call_pc) if self.symbolize and call_pc is not None else None,
         )
         self.trace.emit(rec)

@@ -232,7 +232,8 @@ class Engine:
             imm = self._instruction(pc) >> 5 & 0xFFFF
             self.inject_sync(EC_BRK64 << 26 | ESR_IL | imm, pc, "BRK")
         else:
-            self.stop_with_fault(Fault(f"unexpected exception {intno}", pc))
+            what = {EXCP_PREFETCH_ABORT: "prefetch abort", EXCP_DATA_ABORT: "data abort"}.get(intno)
+            self.stop_with_fault(Fault(what or f"unexpected exception {intno}", pc))
 
     def _instruction(self, addr: int) -> int:
         try:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import IO
+
+from emu.decode import fill_text
 
 HOP_CALL = "call"
 HOP_TO_SPMC = "el2->spmc"
@@ -38,9 +40,13 @@ class TraceRecord:
     site: str | None = None  # symbolized calling site
     note: str | None = None  # what the handler did beyond the result (e.g. "UNDEF injected")
     disasm: list[str] | None = None  # the trapping block, "addr: mnemonic ops" per instruction (--disasm)
+    # Set on records the emulator makes: their text is decoded from the registers when first
+    # needed (Trace.records or a sink), which keeps string formatting off the trap path.
+    text_pending: bool = field(default=False, repr=False, compare=False)
 
     def to_json(self) -> str:
         data = asdict(self)
+        del data["text_pending"]
         return json.dumps({k: v for k, v in data.items() if v is not None}, separators=(",", ":"))
 
     @classmethod
@@ -83,11 +89,20 @@ class Trace:
     """Collects records and streams them to any number of sinks as they come."""
 
     def __init__(self, keep: bool = True) -> None:
-        self.records: list[TraceRecord] = []
+        self._records: list[TraceRecord] = []
+        self._rendered = 0  # records before this index have their text
         self._keep = keep
         self._sinks: list[Callable[[TraceRecord], None]] = []
         self._annotators: list[Callable[[TraceRecord], None]] = []
         self._seq = 0
+
+    @property
+    def records(self) -> list[TraceRecord]:
+        """Every kept record, with its decoded text."""
+        for rec in self._records[self._rendered:]:
+            fill_text(rec)
+        self._rendered = len(self._records)
+        return self._records
 
     def next_seq(self) -> int:
         self._seq += 1
@@ -111,9 +126,11 @@ class Trace:
         for annotate in self._annotators:
             annotate(rec)
         if self._keep:
-            self.records.append(rec)
-        for sink in self._sinks:
-            sink(rec)
+            self._records.append(rec)
+        if self._sinks:
+            fill_text(rec)
+            for sink in self._sinks:
+                sink(rec)
 
     def calls(self, name: str | None = None) -> list[TraceRecord]:
         return [r for r in self.records if r.hop == HOP_CALL and (name is None or r.name == name)]

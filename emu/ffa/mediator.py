@@ -66,9 +66,19 @@ _WIDE_RESPONSES = frozenset((ffa.FFA_FN64_MSG_SEND_DIRECT_RESP2, ffa.FFA_FN64_SU
 
 
 
+_UNAVAILABLE = {0: ffa.FFA_ERROR, 1: 0, 2: ffa.NOT_SUPPORTED & MASK32, 3: 0, 4: 0, 5: 0, 6: 0, 7: 0}
+_UNAVAILABLE_VERSION = {0: ffa.NOT_SUPPORTED & MASK32, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0, 7: 0}
+
+
 def ffa_unavailable(call: Call) -> CallResult:
-    """FF-A with no secure world configured: every call is NOT_SUPPORTED."""
-    return CallResult({0: ffa.FFA_ERROR, 1: 0, 2: ffa.NOT_SUPPORTED & MASK32})
+    """FF-A with no secure world configured: every call is NOT_SUPPORTED.
+
+    FFA_VERSION says so in w0 (it has no FFA_ERROR form); the reserved
+    registers of the answer are zero, not left as the caller had them.
+    """
+    if call.fid.value == ffa.FFA_VERSION:
+        return CallResult(_UNAVAILABLE_VERSION)
+    return CallResult(_UNAVAILABLE)
 
 
 class Mediator:
@@ -97,6 +107,7 @@ class Mediator:
             "MSG_SEND_DIRECT_REQ": self._direct_req, "MSG_SEND_DIRECT_REQ2": self._direct_req2,
             "CONSOLE_LOG": self._console_log,
         }
+        self._routes: dict[int, tuple] = {}  # function ID -> _route(), filled on first use
         self.memory = MemorySharing(self)
         for name in ("MEM_SHARE", "MEM_LEND", "MEM_DONATE"):
             self._handlers[name] = self.memory.send
@@ -165,32 +176,39 @@ class Mediator:
 
     # -- dispatch ---------------------------------------------------------------------
     def handle(self, call: Call) -> CallResult:
-        state: VmFfaState = call.vm.ffa
-        name = ffa.NAMES.get(call.fid.value)
-        if name is None:
+        route = self._routes.get(call.fid.value)
+        if route is None:
+            route = self._routes[call.fid.value] = self._route(call.fid.value)
+        short, disposition, handler, since_minor = route
+        if short is None:
             return self._reply(call, self.error(ffa.NOT_SUPPORTED))
-        short = _abi_short(name)
         if short != "VERSION":
-            version = state.version
+            version = call.vm.ffa.version
             if not version.negotiated and self.profile.before_version_error is not None:
                 return self._reply(call, self.error(self.profile.before_version_error))
             if self.profile.lock_on_first_other_call and not version.locked:
                 version.locked = True
-        disposition = self.profile.disposition(name, call.fid.smc64)
         try:
             if disposition is Disposition.REFUSE:
                 raise FfaError(ffa.NOT_SUPPORTED)
             if disposition is Disposition.FORWARD:
                 return self._reply(call, self._spmc(call, self._request(call)))
-            handler = self._handlers.get(short)
-            if handler is None or ffa.ABI_BY_NAME[f"FFA_{short}"].since_minor > \
-                    ffa.version_minor(self.vm_version(call.vm)):
+            if handler is None or since_minor > ffa.version_minor(self.vm_version(call.vm)):
                 raise FfaError(ffa.NOT_SUPPORTED)  # not implemented, or newer than the caller's version
             return self._reply(call, handler(call))
         except FfaError as err:
             return self._reply(call, self.error(err.code))
         except TranslationFault:
             return self._reply(call, self.error(ffa.INVALID_PARAMETERS))
+
+    def _route(self, fid: int) -> tuple[str | None, Disposition, Callable[[Call], list[int]] | None, int]:
+        """(ABI short name, disposition, handler, FF-A minor version it appeared in) of a function ID."""
+        name = ffa.NAMES.get(fid)
+        if name is None:
+            return None, Disposition.REFUSE, None, 0
+        short = _abi_short(name)
+        return (short, self.profile.disposition(name, bool(fid & SMC64)), self._handlers.get(short),
+                ffa.ABI_BY_NAME[f"FFA_{short}"].since_minor)
 
     # -- talking to the SPMC ----------------------------------------------------------
     def _request(self, call: Call) -> list[int]:
@@ -213,19 +231,17 @@ class Mediator:
     def _hops(self, call: Call | None, request: list[int], response: list[int], start: int, entered: int,
               left: int) -> None:
         fid = decode_fid(request[0])
-        name, args_text, _ = decode.describe(fid, request, None)
-        response_text = decode.ffa_result(response) if request[0] & MASK32 != ffa.FFA_VERSION else \
-            decode.describe(fid, request, response)[2]
+        name = decode.fid_name(fid.raw)
         seq = call.seq if call is not None else 0
         vm = call.vm.name if call is not None else "el2"
         wide = response[0] in _WIDE_RESPONSES
         to_spmc = TraceRecord(seq=seq, vm=vm, hop=HOP_TO_SPMC, conduit="smc", imm=0, fid=fid.raw, name=name,
                               args=decode.defined_args(fid, request), results=[], cycle_start=start,
-                              cycle_end=entered, args_text=args_text)
+                              cycle_end=entered, text_pending=True)
         from_spmc = TraceRecord(seq=seq, vm=vm, hop=HOP_FROM_SPMC, conduit="smc", imm=0, fid=fid.raw, name=name,
-                                args=[], results=list(response[:FRAME if wide else 8]), cycle_start=left,
-                                cycle_end=self.secure.clock.now, result_text=response_text,
-                                error=decode.error_of(response))
+                                args=[], results=response[:FRAME if wide else 8], cycle_start=left,
+                                cycle_end=self.secure.clock.now, error=decode.error_of(response),
+                                text_pending=True)
         if call is not None:
             call.hops += [to_spmc, from_spmc]
         else:

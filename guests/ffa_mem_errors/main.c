@@ -26,23 +26,24 @@ static const struct {
     enum mutation m;
     int32_t error;
     const char *what;
+    int32_t also; /* another answer the spec allows (0: none) */
 } cases[] = {
-    { OUTSIDE_RAM, FFA_RET_INVALID_PARAMETERS, "pages outside the VM's RAM (IPA 0x20000000)" },
-    { PAST_RAM_END, FFA_RET_INVALID_PARAMETERS, "a range running past the end of RAM" },
-    { COMPOSITE_OUTSIDE, FFA_RET_INVALID_PARAMETERS, "composite offset outside the descriptor and TX buffer" },
-    { WRONG_SENDER, FFA_RET_INVALID_PARAMETERS, "a sender ID other than the caller's" },
-    { RECEIVER_NOT_SP, FFA_RET_INVALID_PARAMETERS, "a receiver that is not an SP (0x0002)" },
-    { RECEIVER_MISSING_SP, FFA_RET_INVALID_PARAMETERS, "a receiver SP that does not exist (0x8009)" },
-    { ZERO_PAGES, FFA_RET_INVALID_PARAMETERS, "a constituent of zero pages" },
-    { PAGES_MISMATCH, FFA_RET_INVALID_PARAMETERS, "total page count not the constituents' sum" },
-    { UNALIGNED, FFA_RET_INVALID_PARAMETERS, "an unaligned constituent address" },
-    { EMAD_SIZE_0, FFA_RET_INVALID_PARAMETERS, "EMAD size 0" },
-    { DUPLICATE_RECEIVER, FFA_RET_INVALID_PARAMETERS, "the same receiver twice" },
-    { HANDLE_SET, FFA_RET_INVALID_PARAMETERS, "a non-zero handle in the header" },
-    { SHARE_TX, FFA_RET_DENIED, "sharing its own TX buffer" },
-    { SHARE_RX, FFA_RET_DENIED, "sharing its own RX buffer" },
-    { PAGE_TWICE, FFA_RET_DENIED, "the same page twice in one descriptor" },
-    { OVERLAP, FFA_RET_DENIED, "pages overlapping an existing share" },
+    { OUTSIDE_RAM, FFA_RET_INVALID_PARAMETERS, "pages outside the VM's RAM (IPA 0x20000000)", 0 },
+    { PAST_RAM_END, FFA_RET_INVALID_PARAMETERS, "a range running past the end of RAM", 0 },
+    { COMPOSITE_OUTSIDE, FFA_RET_INVALID_PARAMETERS, "composite offset outside the descriptor and TX buffer", 0 },
+    { WRONG_SENDER, FFA_RET_INVALID_PARAMETERS, "a sender ID other than the caller's", 0 },
+    { RECEIVER_NOT_SP, FFA_RET_INVALID_PARAMETERS, "a receiver that is not an SP (0x0002)", 0 },
+    { RECEIVER_MISSING_SP, FFA_RET_INVALID_PARAMETERS, "a receiver SP that does not exist (0x8009)", 0 },
+    { ZERO_PAGES, FFA_RET_INVALID_PARAMETERS, "a constituent of zero pages", 0 },
+    { PAGES_MISMATCH, FFA_RET_INVALID_PARAMETERS, "total page count not the constituents' sum", 0 },
+    { UNALIGNED, FFA_RET_INVALID_PARAMETERS, "an unaligned constituent address", 0 },
+    { EMAD_SIZE_0, FFA_RET_INVALID_PARAMETERS, "EMAD size 0", 0 },
+    { DUPLICATE_RECEIVER, FFA_RET_INVALID_PARAMETERS, "the same receiver twice", 0 },
+    { HANDLE_SET, FFA_RET_INVALID_PARAMETERS, "a non-zero handle in the header", 0 },
+    { SHARE_TX, FFA_RET_DENIED, "sharing its own TX buffer", 0 },
+    { SHARE_RX, FFA_RET_DENIED, "sharing its own RX buffer", 0 },
+    { PAGE_TWICE, FFA_RET_DENIED, "the same page twice in one descriptor", FFA_RET_INVALID_PARAMETERS },
+    { OVERLAP, FFA_RET_DENIED, "pages overlapping an existing share", 0 },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -146,7 +147,8 @@ int main(void)
 
         snprintf(text, sizeof(text), "MEM_SHARE: %s", cases[i].what);
         r = mem_show(text, send(cases[i].m));
-        tap_ok(mem_is_error(&r, cases[i].error), "%s: %s", cases[i].what, ffa_error_name(cases[i].error));
+        tap_ok(mem_is_error(&r, cases[i].error) || (cases[i].also && mem_is_error(&r, cases[i].also)), "%s: %s",
+               cases[i].what, ffa_error_name(cases[i].error));
     }
     registers();
     two_fragments();
