@@ -34,7 +34,7 @@ FIRMWARE_ELF := $(BUILD)/firmware/spmc.elf
 
 NATIVE_LIB := emu/native/libblockcost.so
 
-.PHONY: all run test bench clean venv
+.PHONY: all run test bench clean venv fuzz
 all: $(VENV)/.installed $(NATIVE_LIB) $(FIRMWARE_ELF) $(GUEST_ELFS)
 
 venv: $(VENV)/.installed
@@ -69,6 +69,13 @@ run: all
 
 test: all
 	$(PY) -m pytest -q
+
+# Fuzz campaign: FUZZ_CALLS guest calls per profile from the fuzz guest, invariants checked after each
+# (python -m emu.fuzz --help); exits non-zero on a crash, an invariant violation or a guest stop.
+FUZZ_CALLS ?= 100000
+FUZZ_SEED ?= 1
+fuzz: all
+	$(PY) -m emu.fuzz --calls $(FUZZ_CALLS) --seed $(FUZZ_SEED)
 
 bench: all
 	$(PY) -m benchmarks

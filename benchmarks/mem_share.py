@@ -14,7 +14,8 @@ def run(report: Report) -> None:
     spmc = BUILD / "firmware" / "spmc.elf"
     build(str(spmc.relative_to(BUILD.parent)))
     for keep in (True, False):
-        seconds, result = best_of(3, lambda: timed_run(image, spmc_image=spmc, profile="spec", keep_trace=keep))
+        seconds, result = best_of(3, lambda keep=keep: timed_run(image, spmc_image=spmc, profile="spec",
+                                                                    keep_trace=keep))
         vm = result.vms[0]
         if vm.state != "off" or f"transactions={EXPECTED} errors=0" not in vm.console:
             report.note(f"bench_mem_share did not finish cleanly: {vm.state} {vm.exit_reason} {vm.console!r}")

@@ -43,6 +43,11 @@ SEED_MULTIPLIER = 0x9E37_79B9_7F4A_7C15
 MASK64 = (1 << 64) - 1
 
 
+class _Discard:
+    def write(self, _text: str) -> None:
+        pass
+
+
 @dataclass
 class Problem:
     kind: str  # crash | violation | stop
@@ -102,6 +107,7 @@ def run_seed(image_path: Path | ElfImage, spmc: Path | ElfImage, profile: str, s
         machine = Machine(MachineConfig(vms=specs, profile=profile, spmc_image=spmc, spmc_version=spmc_version,
                                         check=check, keep_trace=False, symbolize=False))
         machine.trace.add_annotator(count)
+        machine.trace.add_sink(_Discard(), "text")  # every record is decoded and rendered, as --trace would
         secure = machine.mediator.secure
         forward = secure.call
 

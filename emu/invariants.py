@@ -330,6 +330,11 @@ class InvariantChecker:
             committed[handle] = (sender, receivers, pages)
         return committed, fragmenting
 
+    def _sender_id(self, vm: VirtualMachine) -> int:
+        """The endpoint ID a VM's transactions carry (pKVM: every caller is the host)."""
+        caller_id = getattr(self.machine.mediator, "caller_id", None)
+        return caller_id(vm) if caller_id is not None else vm.endpoint_id
+
     def _spmc_problems(self, ledger, vms: dict) -> list[tuple[str, str]]:
         if self._spmc_table is None:
             return []
@@ -352,9 +357,10 @@ class InvariantChecker:
             share = ledger.shares[handle]
             sender, receivers, pages = committed[handle]
             vm = vms.get(share.vm_name)
-            if vm is not None and sender != vm.endpoint_id:
+            expected = self._sender_id(vm) if vm is not None else None
+            if vm is not None and sender != expected:
                 problems.append(("spmc", f"handle {handle:#x}: sender {sender:#x} at the SPMC, {vm.name} "
-                                         f"({vm.endpoint_id:#x}) in the ledger"))
+                                         f"({expected:#x}) in the ledger"))
             if sorted(receivers) != sorted(share.receivers):
                 problems.append(("spmc", f"handle {handle:#x}: receivers {receivers} at the SPMC, "
                                          f"{share.receivers} in the ledger"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import dataclasses
+
+from functools import cache
 from pathlib import Path
 
 from emu.elfimage import load_elf
@@ -25,7 +27,7 @@ SHARE, LEND, DONATE = ffa.FFA_FN64_MEM_SHARE, ffa.FFA_FN64_MEM_LEND, ffa.FFA_FN6
 __all__ = ["RX_IPA", "TX_IPA", "handle_of"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _image(path: str):
     return load_elf(Path(path))
 
@@ -49,6 +51,19 @@ class MemHarness(Harness):
     def call(self, vm, *regs: int, conduit: str = "hvc") -> list[int]:
         self.to_spmc.clear()  # forwarded() reports the SPMC traffic of the last call only
         return super().call(vm, *regs, conduit=conduit)
+
+    def send_memory(self, vm, fid, tx, version=ffa.VERSION_1_2, fragment=None):
+        """Harness.send_memory, with a ``SELF`` sender replaced by the VM's own endpoint ID as the
+        mediator sees it (pKVM: the host's, 0)."""
+        vm = self.vm(vm) if isinstance(vm, int) else vm
+        return super().send_memory(vm, fid, self.own(tx, vm), version, fragment)
+
+    def own(self, tx: d.Transaction, vm=0) -> d.Transaction:
+        """``tx`` with a ``SELF`` sender replaced by the VM's endpoint ID as the mediator sees it."""
+        vm = self.vm(vm) if isinstance(vm, int) else vm
+        if tx.sender != SELF:
+            return tx
+        return dataclasses.replace(tx, sender=self.machine.mediator.caller_id(vm))
 
     @property
     def ledger(self):
@@ -78,7 +93,10 @@ class MemHarness(Harness):
         return self.call(vm, ffa.FFA_MEM_RECLAIM, handle & MASK32, handle >> 32, 0)
 
 
-def tx(ranges, receivers=None, sender: int = 1, attributes: int = d.NORMAL_WB_INNER) -> d.Transaction:
+SELF = -1  # "the sending VM's own endpoint ID", filled in by MemHarness.send_memory
+
+
+def tx(ranges, receivers=None, sender: int = SELF, attributes: int = d.NORMAL_WB_INNER) -> d.Transaction:
     """A transaction of ``ranges`` ((ipa, pages) pairs) to the service SP, RW unless told."""
     receivers = receivers or [d.Receiver(SERVICE, d.DATA_RW)]
     return d.Transaction(sender, attributes, 0, 0, 0, receivers, [d.Range(a, n) for a, n in ranges])

@@ -9,15 +9,20 @@ to the SPMC, and that every run ends with an empty ownership ledger.
 from __future__ import annotations
 
 import pytest
+from ffa_helpers import MASK32, MASK64, PROFILES, SERVICE_SP_ID, diag, is_error, is_success, run_ok, spmc_hops
 
 from emu.ffa import constants as ffa
 from emu.ffa.stub_partitions import SERVICE_PROTOCOL as SP
 from emu.trace import HOP_TO_SPMC
-from ffa_helpers import MASK32, MASK64, PROFILES, SERVICE_SP_ID, diag, is_error, is_success, run_ok, spmc_hops
 
 HANDLE_BASE = 0x5350_4D43_0000_0000  # firmware/mem.h: MEM_HANDLE_BASE ("SPMC") + a counter from 1
 DATA_IPA = 0x4100_0000  # guests/ffa_mem_share/mem_guest.h: MEM_DATA_IPA
 WORDS = 512
+
+
+def sender(profile: str, vm: int = 1) -> str:
+    """The sender a guest puts in its descriptors: its FFA_ID_GET answer (pKVM: the host's, 0)."""
+    return "0x0" if profile == "pkvm" else f"{vm:#x}"
 
 
 def checksum(words) -> int:
@@ -48,7 +53,7 @@ def test_share_lifecycle(guest_image, spmc_image, run_guests, profile: str) -> N
     out = run_ok(run_guests, guest_image, spmc_image, "ffa_mem_share", profile=profile)
     share, share32 = out.calls(name="FFA_FN64_MEM_SHARE")[0], out.calls(name="FFA_MEM_SHARE")[0]
     assert is_success(share) and handle(share) == HANDLE_BASE + 1
-    assert share.note == f"share sender=0x1 receivers=[{SERVICE_SP_ID:#x}:RW] ranges=[{DATA_IPA:#x}+1] pages=1"
+    assert share.note == f"share sender={sender(profile)} receivers=[{SERVICE_SP_ID:#x}:RW] ranges=[{DATA_IPA:#x}+1] pages=1"
     # Forwarded with the same kind; pKVM uses the 64-bit IDs towards the SPMC whatever the VM used.
     assert forwarded(out, share) == ["FFA_FN64_MEM_SHARE"]
     assert forwarded(out, share32) == ["FFA_FN64_MEM_SHARE" if profile == "pkvm" else "FFA_MEM_SHARE"]
@@ -96,7 +101,7 @@ def test_scatter(guest_image, spmc_image, run_guests, profile: str) -> None:
     scattered_sum, big_sum, _ = _scatter_sums()
     first, *rest = out.calls(name="FFA_FN64_MEM_SHARE")
     assert is_success(first)
-    assert first.note.startswith("share sender=0x1 receivers=[0x8002:RW] ranges=[0x41000000+1 0x41002000+1 "
+    assert first.note.startswith(f"share sender={sender(profile)} receivers=[0x8002:RW] ranges=[0x41000000+1 0x41002000+1 "
                                  "0x41004000+1 0x41006000+1 (+61 more)] pages=72")
     (to_spmc,), _ = spmc_hops(out, first)
     assert to_spmc.name == "FFA_FN64_MEM_SHARE"
@@ -123,7 +128,7 @@ def test_scatter(guest_image, spmc_image, run_guests, profile: str) -> None:
         assert [f.results[3] for f in frags[:3]] == [2000, 3000, 4000]
         last = frags[-1]
         assert is_success(last) and handle(last) == HANDLE_BASE + 2
-        assert last.note.startswith("share sender=0x1 receivers=[0x8002:RW] ranges=[0x41400000+1 ") and \
+        assert last.note.startswith(f"share sender={sender(profile)} receivers=[0x8002:RW] ranges=[0x41400000+1 ") and \
             last.note.endswith("(+296 more)] pages=300")
         # The mediator re-sends it to the SPMC in fragments of its own (the rewrite is over 4 KiB).
         assert forwarded(out, last) == ["FFA_FN64_MEM_SHARE", "FFA_MEM_FRAG_TX"]
@@ -157,7 +162,7 @@ def test_lend_donate(guest_image, spmc_image, run_guests, profile: str) -> None:
     lend32 = out.calls(name="FFA_MEM_LEND")
     fills = direct(out, "SERVICE_CMD_MEM_FILL")
     if LEND[profile] == "SUCCESS":
-        assert is_success(lend) and lend.note == "lend sender=0x1 receivers=[0x8002:RW] ranges=[0x41010000+1] pages=1"
+        assert is_success(lend) and lend.note == f"lend sender={sender(profile)} receivers=[0x8002:RW] ranges=[0x41010000+1] pages=1"
         assert forwarded(out, lend) == ["FFA_FN64_MEM_LEND"]
         assert fills[0].results[3] == 1
         assert is_success(lend32[0]) and lend32[0].note.endswith("ranges=[0x41020000+2] pages=2")
@@ -168,7 +173,7 @@ def test_lend_donate(guest_image, spmc_image, run_guests, profile: str) -> None:
         assert is_error(lend, "NOT_SUPPORTED") and lend.note is None and forwarded(out, lend) == []
         assert fills == [] and lend32 == []
     if DONATE[profile] == "SUCCESS":
-        assert is_success(donate) and donate.note.startswith("donate sender=0x1")
+        assert is_success(donate) and donate.note.startswith(f"donate sender={sender(profile)}")
         assert forwarded(out, donate) == ["FFA_FN64_MEM_DONATE"]
         reclaim = next(c for c in out.calls(name="FFA_MEM_RECLAIM") if c.args[0] == handle(donate) & MASK32)
         assert is_success(reclaim)
@@ -248,7 +253,7 @@ def test_errors(guest_image, spmc_image, run_guests, profile: str) -> None:
     assert cases[0].note.endswith("ranges=[0x20000000+1] pages=1")
     assert cases[2].note.startswith("descriptor refused: composite descriptor")
     assert cases[9].note == "descriptor refused: memory access descriptor size 0 is invalid"
-    assert cases[3].note.startswith("share sender=0x2 ")
+    assert cases[3].note.startswith(f"share sender={int(sender(profile), 16) + 1:#x} ")  # own ID + 1
     assert cases[15].note.endswith("ranges=[0x410ff000+3] pages=3")
     for record in registers:
         assert is_error(record, "INVALID_PARAMETERS") and forwarded(out, record) == []
@@ -256,12 +261,12 @@ def test_errors(guest_image, spmc_image, run_guests, profile: str) -> None:
     two = shares[21]
     if profile == "xen":
         assert is_error(frag_tx_unknown, "NOT_SUPPORTED") and frag_tx == []
-        assert two.args[:2] == [80, 48] and is_error(two, "NOT_SUPPORTED")
+        assert two.args[:2] == [96, 48] and is_error(two, "NOT_SUPPORTED")
     else:
         assert is_error(frag_tx_unknown, "INVALID_PARAMETERS")
         assert two.results[0] == ffa.FFA_MEM_FRAG_RX and two.results[3] == 48
         (rest,) = frag_tx
-        assert rest.args[2] == 32 and is_success(rest) and forwarded(out, rest) == ["FFA_FN64_MEM_SHARE"]
+        assert rest.args[2] == 48 and is_success(rest) and forwarded(out, rest) == ["FFA_FN64_MEM_SHARE"]
     final = shares[-1]
     assert is_success(final) and final.note.endswith("ranges=[0x410ff000+3] pages=3")
     assert all(is_success(r) for r in out.calls(name="FFA_MEM_RECLAIM"))
@@ -286,5 +291,5 @@ def test_thief_cannot_reclaim(guest_image, spmc_image, run_guests, profile: str)
     (checksum_after,) = direct(out, "SERVICE_CMD_MEM_CHECKSUM")
     assert checksum_after.results[3] == checksum(0x0EE0_0000_0000_0000 + 5 * i for i in range(WORDS))
     (vm2_share,) = out.calls(name="FFA_FN64_MEM_SHARE", vm="vm2")
-    assert vm2_share.note.startswith("share sender=0x2 ") and handle(vm2_share) == HANDLE_BASE + 2
+    assert vm2_share.note.startswith(f"share sender={sender(profile, 2)} ") and handle(vm2_share) == HANDLE_BASE + 2
     ledger_empty(out)

@@ -10,13 +10,32 @@ from __future__ import annotations
 import struct
 
 import pytest
+from ffa_helpers import PROFILES
+from mem_harness import (
+    BASE,
+    BOUNDARY,
+    DONATE,
+    ECHO,
+    LEND,
+    RAM_END,
+    RX_IPA,
+    SERVICE,
+    SHARE,
+    TX_IPA,
+    V1_0,
+    V1_1,
+    V1_2,
+    MemHarness,
+    handle_of,
+    mapped,
+    mappings,
+    pages_of,
+    tx,
+)
 
 from emu.ffa import constants as ffa
 from emu.ffa import descriptors as d
 from emu.platform import PAGE_SIZE
-from ffa_helpers import PROFILES
-from mem_harness import (BASE, BOUNDARY, DONATE, ECHO, LEND, RAM_END, RX_IPA, SERVICE, SHARE, TX_IPA, V1_0, V1_1,
-                         V1_2, MemHarness, handle_of, mapped, mappings, pages_of, tx)
 
 MASK32 = (1 << 32) - 1
 HANDLE_BASE = 0x5350_4D43_0000_0000
@@ -110,7 +129,7 @@ MUTATIONS = [  # (name, mutation of the valid 1.2-layout descriptor, error)
 def test_each_field_corrupted(make, profile: str) -> None:
     h = make(profile)
     vm = h.vm(0)
-    valid = d.build(tx(VALID), V1_2)
+    valid = d.build(h.own(tx(VALID)), V1_2)
     held = h.send_memory(0, SHARE, tx([(BASE + 0x40000, 1)]))  # something already in the ledger
     assert held[0] == ffa.FFA_SUCCESS
     h.forwarded()
@@ -149,7 +168,7 @@ def test_overlap_and_outside_ram(make, profile: str) -> None:
 def test_handles_are_per_vm(make, profile: str) -> None:
     h = make(profile, vms=2)
     a = h.send_memory(0, SHARE, tx([(BASE, 1)]))
-    b = h.send_memory(1, SHARE, tx([(BASE, 1)], sender=2))  # same IPA, other VM: other memory
+    b = h.send_memory(1, SHARE, tx([(BASE, 1)]))  # same IPA, other VM: other memory
     assert a[0] == b[0] == ffa.FFA_SUCCESS
     ha, hb = handle_of(a), handle_of(b)
     assert (ha, hb) == (HANDLE_BASE + 1, HANDLE_BASE + 2)
@@ -163,7 +182,7 @@ def test_handles_are_per_vm(make, profile: str) -> None:
     refused(h, h.reclaim(0, ha | ffa.MEM_HANDLE_HYPERVISOR), "INVALID_PARAMETERS")
     assert state(h) == before
     # A fragmented send's provisional handle is the sender's own too.
-    big = tx([(BASE + 0x10000 + 2 * i * PAGE_SIZE, 1) for i in range(8)])
+    big = h.own(tx([(BASE + 0x10000 + 2 * i * PAGE_SIZE, 1) for i in range(8)]))
     h.vm(0).write_ipa(TX_IPA, d.build(big, V1_2)[:64])
     first = h.call(0, SHARE, len(d.build(big, V1_2)), 64)
     if profile == "xen":
@@ -196,7 +215,7 @@ def test_reclaim_before_relinquish(make, profile: str) -> None:
 def test_teardown_reclaims(make, profile: str) -> None:
     h = make(profile, vms=2)
     handles = [handle_of(h.send_memory(0, SHARE, tx([(BASE + i * 0x10000, 1)]))) for i in range(3)]
-    other = handle_of(h.send_memory(1, SHARE, tx([(BASE, 1)], sender=2)))
+    other = handle_of(h.send_memory(1, SHARE, tx([(BASE, 1)])))
     held = handles[1]
     assert h.service(0, "SERVICE_CMD_MEM_RETRIEVE", held) == 1  # the SP keeps one: it cannot come back
     h.forwarded()
@@ -214,14 +233,14 @@ def test_older_layouts(make, version: int) -> None:
     h = make("spec", version=version)
     words = [(i * 0x9E37_79B9_7F4A_7C15) & ((1 << 64) - 1) for i in range(1024)]
     h.vm(0).write_ipa(BOUNDARY - PAGE_SIZE, b"".join(w.to_bytes(8, "little") for w in words))
-    transaction = tx([(BOUNDARY - PAGE_SIZE, 2)])
+    transaction = h.own(tx([(BOUNDARY - PAGE_SIZE, 2)]))
     data = d.build(transaction, version)
     assert len(data) == (32 if version == V1_0 else 48) + 16 + 16 + 16
     answer = h.send_bytes(h.vm(0), ffa.FFA_MEM_SHARE, data)
     assert answer[0] == ffa.FFA_SUCCESS and h.forwarded() == ["FFA_MEM_SHARE"]
     assert h.service(0, "SERVICE_CMD_MEM_CHECKSUM", handle_of(answer)) == sum(words) & ((1 << 64) - 1)
     # The other layout does not parse for this VM.
-    wrong = d.build(tx([(BASE, 1)]), V1_2 if version == V1_0 else V1_0)
+    wrong = d.build(h.own(tx([(BASE, 1)])), V1_2 if version == V1_0 else V1_0)
     refused(h, h.send_bytes(h.vm(0), ffa.FFA_MEM_SHARE, wrong), "INVALID_PARAMETERS")
 
 
@@ -305,14 +324,14 @@ def test_lend_unmaps_and_reclaim_maps_back(make, profile: str, kind: int) -> Non
         assert int.from_bytes(vm.read_ipa(BASE, 8), "little") == 0x100 + 4 * 512
     else:
         assert vm.read_ipa(BASE, PAGE_SIZE) == b"\x5a" * PAGE_SIZE
-    covered = lambda regions: sorted((b, e) for b, e, _ in regions)  # noqa: E731
-    assert _union(covered(mappings(vm))) == _union(covered(before))
+    assert _union(mappings(vm)) == _union(before)
     assert h.machine.mediator.memory.lent_page_handle(vm, BASE) is None
 
 
-def _union(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _union(regions: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """Mapped IPA intervals, adjacent regions merged (unmapping and remapping may split them)."""
     out: list[tuple[int, int]] = []
-    for begin, end in regions:
+    for begin, end, _perms in sorted(regions):
         if out and out[-1][1] + 1 == begin:
             out[-1] = (out[-1][0], end)
         else:
@@ -334,9 +353,6 @@ def test_lent_pages_cannot_become_rxtx(make, profile: str) -> None:
 
 
 # -- pKVM: the descriptor's sender --------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="pkvm profile: FFA_ID_GET is forwarded and answers 0 (HOST_FFA_ID), but the "
-                   "mediator requires the descriptor's sender to be the VM's endpoint ID (1); pKVM's "
-                   "__do_ffa_mem_xfer requires sender_id == HOST_FFA_ID (0)")
 def test_pkvm_sender_is_the_id_get_answer(make) -> None:
     h = make("pkvm")
     own = h.call(0, ffa.FFA_ID_GET)

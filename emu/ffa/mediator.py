@@ -165,6 +165,11 @@ class Mediator:
         self.memory.teardown(vm)
         vm.ffa.buffers = None
 
+    def caller_id(self, vm: VirtualMachine) -> int:
+        """The endpoint ID a VM's calls carry (pKVM: the host's, 0, for every caller)."""
+        host = self.profile.host_endpoint
+        return vm.endpoint_id if host is None else host
+
     def vm_version(self, vm: VirtualMachine) -> int:
         requested = vm.ffa.version.requested
         return self.version if requested is None else min(requested, self.version)
@@ -435,7 +440,7 @@ class Mediator:
     def _check_endpoints(self, call: Call) -> None:
         w1 = call.args[1] & MASK32
         sender, receiver = w1 >> 16, w1 & 0xFFFF
-        if self.profile.check_direct_sender and sender != call.vm.endpoint_id:
+        if self.profile.check_direct_sender and sender != self.caller_id(call.vm):
             raise FfaError(ffa.INVALID_PARAMETERS)
         if receiver not in {p.endpoint_id for p in self.partitions}:
             raise FfaError(ffa.INVALID_PARAMETERS)

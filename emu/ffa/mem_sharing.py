@@ -22,7 +22,7 @@ from emu.ffa.descriptors import DescriptorError, Range, Transaction
 from emu.ffa.errors import FfaError
 from emu.ffa.memory import Ledger, OwnershipError, PendingTransaction, Share
 from emu.platform import PAGE_SIZE
-from emu.smccc import MASK32, to_signed
+from emu.smccc import MASK32
 from emu.stage2 import TranslationFault
 from emu.vm import VirtualMachine
 
@@ -152,7 +152,7 @@ class MemorySharing:
     def _validate(self, vm: VirtualMachine, kind: str, tx: Transaction) -> None:
         profile, mediator = self.mediator.profile, self.mediator
         sps = {p.endpoint_id for p in mediator.partitions}
-        if tx.sender != vm.endpoint_id or tx.handle != 0:
+        if tx.sender != mediator.caller_id(vm) or tx.handle != 0:
             raise FfaError(ffa.INVALID_PARAMETERS)
         for receiver in tx.receivers:
             if receiver.endpoint_id not in sps or receiver.data_access not in (descriptors.DATA_RO,
@@ -160,8 +160,8 @@ class MemorySharing:
                 raise FfaError(ffa.INVALID_PARAMETERS)
         if kind == "donate" and len(tx.receivers) != 1:
             raise FfaError(ffa.INVALID_PARAMETERS)
-        if profile.single_borrower and len(tx.receivers) != 1:
-            raise FfaError(ffa.NOT_SUPPORTED)
+        if profile.single_borrower_error is not None and len(tx.receivers) != 1:
+            raise FfaError(profile.single_borrower_error)
         if profile.require_rw_normal and (tx.attributes != descriptors.NORMAL_WB_INNER or any(
                 r.data_access != descriptors.DATA_RW for r in tx.receivers)):
             raise FfaError(ffa.INVALID_PARAMETERS)
@@ -200,9 +200,7 @@ class MemorySharing:
             sent += len(chunk)
         if answer[0] not in (ffa.FFA_SUCCESS, ffa.FFA_ERROR):
             return mediator.error(ffa.ABORTED)  # the SPMC broke the fragment protocol
-        if answer[0] == ffa.FFA_ERROR:
-            return mediator.error(to_signed(answer[2], 32))
-        return answer
+        return answer  # success, or the SPMC's error passed through as it came
 
     def _restore(self, vm: VirtualMachine, share: Share) -> None:
         if share.removes_access and vm.state == "running":

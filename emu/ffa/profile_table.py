@@ -94,7 +94,10 @@ def render_markdown() -> str:
          if p.rx_release_forwarded else "tracked by the mediator (BUSY until FFA_RX_RELEASE)"),
         ("the caller in its own partition list", lambda p: "yes, for 1.2 callers" if p.lists_caller else "no"),
         ("memory descriptor in fragments", lambda p: "yes" if p.fragments_allowed else "no (NOT_SUPPORTED)"),
-        ("borrowers per transaction", lambda p: "one" if p.single_borrower else "any"),
+        ("borrowers per transaction", lambda p: "any" if p.single_borrower_error is None
+         else f"one ({ffa.ERROR_NAMES[p.single_borrower_error]} otherwise)"),
+        ("the caller's endpoint ID", lambda p: "the VM's own" if p.host_endpoint is None
+         else f"{p.host_endpoint} (the host) for every VM"),
         ("memory a VM may share", lambda p: "RW normal write-back only" if p.require_rw_normal else "RO or RW"),
         ("pages per transaction", lambda p: "any" if p.max_pages_per_share is None
          else f"at most {p.max_pages_per_share}"),

@@ -129,7 +129,7 @@ class Profile:
     partition_info_cached: bool  # Xen: answered from the list cached at boot, no SPMC round trip
     features_forwarded: bool  # pKVM: FEATURES goes to the firmware unless refused or MEM_SHARE/LEND
     fragments_allowed: bool  # a VM may send a descriptor in several fragments
-    single_borrower: bool  # Xen: one receiver per transaction
+    single_borrower_error: int | None  # the error for more than one receiver (None: any number allowed)
     require_rw_normal: bool  # Xen: RW, normal write-back inner-shareable memory only
     max_pages_per_share: int | None
     max_shares_per_vm: int | None
@@ -137,6 +137,7 @@ class Profile:
     rx_release_forwarded: bool  # pKVM: the host's RX_RELEASE frees the mediator's RX buffer at the SPMC;
     # the mediator itself does not track who owns the host's RX buffer
     lists_caller: bool  # Xen: a 1.2 caller finds its own entry in the partition list
+    host_endpoint: int | None  # pKVM: every caller is the host, endpoint 0 (None: the VM's own ID)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def disposition(self, abi_name: str, smc64: bool) -> Disposition:
@@ -151,9 +152,9 @@ SPEC = Profile(
     abis=_SPEC, negotiate=negotiate_spec, version_per_vm=True, before_version_error=None,
     lock_on_first_other_call=True, error_sign_extended=False, write_all_registers=False,
     zero_x8_x17_from_1_2=False, check_direct_sender=True, rxtx_max_pages=63, rxtx_exact_pages=False,
-    partition_info_cached=False, features_forwarded=False, fragments_allowed=True, single_borrower=False,
+    partition_info_cached=False, features_forwarded=False, fragments_allowed=True, single_borrower_error=None,
     require_rw_normal=False, max_pages_per_share=None, max_shares_per_vm=None, mem_forward_fn64=False,
-    rx_release_forwarded=False, lists_caller=False,
+    rx_release_forwarded=False, lists_caller=False, host_endpoint=None,
 )
 PKVM = Profile(
     name="pkvm", description="Linux pKVM (arch/arm64/kvm/hyp/nvhe/ffa.c): one host, mostly pass-through",
@@ -161,16 +162,18 @@ PKVM = Profile(
     before_version_error=ffa.INVALID_PARAMETERS, lock_on_first_other_call=False, error_sign_extended=True,
     write_all_registers=True, zero_x8_x17_from_1_2=False, check_direct_sender=False, rxtx_max_pages=1,
     rxtx_exact_pages=True, partition_info_cached=False, features_forwarded=True, fragments_allowed=True,
-    single_borrower=False, require_rw_normal=False, max_pages_per_share=None, max_shares_per_vm=None,
-    mem_forward_fn64=True, rx_release_forwarded=True, lists_caller=False,
+    single_borrower_error=ffa.INVALID_PARAMETERS, require_rw_normal=False, max_pages_per_share=None,
+    max_shares_per_vm=None, mem_forward_fn64=True, rx_release_forwarded=True, lists_caller=False,
+    host_endpoint=ffa.HYP_ID,
 )
 XEN = Profile(
     name="xen", description="Xen (xen/arch/arm/tee/ffa*.c): per-VM state, validates and translates",
     abis=_XEN, negotiate=negotiate_xen, version_per_vm=True, before_version_error=ffa.NOT_SUPPORTED,
     lock_on_first_other_call=True, error_sign_extended=False, write_all_registers=False,
     zero_x8_x17_from_1_2=True, check_direct_sender=True, rxtx_max_pages=1, rxtx_exact_pages=False,
-    partition_info_cached=True, features_forwarded=False, fragments_allowed=False, single_borrower=True,
+    partition_info_cached=True, features_forwarded=False, fragments_allowed=False,
+    single_borrower_error=ffa.NOT_SUPPORTED,
     require_rw_normal=True, max_pages_per_share=256, max_shares_per_vm=32, mem_forward_fn64=False,
-    rx_release_forwarded=False, lists_caller=True,
+    rx_release_forwarded=False, lists_caller=True, host_endpoint=None,
 )
 PROFILES = {p.name: p for p in (SPEC, PKVM, XEN)}

@@ -139,7 +139,7 @@ int main(void)
     uint64_t handle;
 
     tap_plan(PLAN);
-    mem_setup(1);
+    mem_setup();
     held = mem_show("MEM_SHARE of the page the overlap case hits", send(OVERLAP + 1));
     tap_ok(ffa_ok(&held), "a valid share to overlap with succeeds");
     for (unsigned i = 0; i < NCASES; i++) {

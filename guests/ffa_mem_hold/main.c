@@ -14,7 +14,7 @@ int main(void)
     struct smccc_regs r;
 
     tap_plan(5);
-    mem_setup(1);
+    mem_setup();
     r = mem_show("MEM_SHARE (kept)", mem_send_one(FFA_FN64_MEM_SHARE, SHARE_IPA, 1));
     tap_ok(ffa_ok(&r), "MEM_SHARE succeeds");
     r = mem_show("MEM_LEND (kept)", mem_send_one(FFA_FN64_MEM_LEND, LEND_IPA, 2));

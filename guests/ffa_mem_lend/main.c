@@ -81,7 +81,7 @@ int main(void)
     struct smccc_regs r;
 
     tap_plan(PLAN);
-    mem_setup(1);
+    mem_setup();
     lend();
     donate();
     r = mem_show("MEM_SHARE of the lent page, now reclaimed", mem_send_one(FFA_FN64_MEM_SHARE, LEND_IPA, 1));

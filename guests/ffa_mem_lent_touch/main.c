@@ -15,7 +15,7 @@ int main(void)
     volatile uint64_t *page = MEM_PAGE(TOUCH_IPA);
 
     tap_plan(5);
-    mem_setup(1);
+    mem_setup();
     page[0] = 0x70C4ED;
     r = mem_show("MEM_LEND", mem_send_one(FFA_FN64_MEM_LEND, TOUCH_IPA, 1));
     tap_ok(ffa_ok(&r) || mem_is_error(&r, FFA_RET_NOT_SUPPORTED), "MEM_LEND: SUCCESS or NOT_SUPPORTED");

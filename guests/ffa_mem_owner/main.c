@@ -16,7 +16,7 @@ int main(void)
     uint64_t handle, sum;
 
     tap_plan(7);
-    mem_setup(1);
+    mem_setup();
     mem_pattern(PAGE_IPA, 1, 0x0EE0000000000000ULL, 5);
     sum = ffa_mem_checksum(MEM_PAGE(PAGE_IPA), 1);
     r = mem_show("MEM_SHARE", mem_send_one(FFA_FN64_MEM_SHARE, PAGE_IPA, 1));

@@ -118,7 +118,7 @@ static void fragmented(void)
 int main(void)
 {
     tap_plan(PLAN);
-    mem_setup(1);
+    mem_setup();
     scattered();
     fragmented();
     return tap_done();

@@ -25,7 +25,7 @@ int main(void)
     uint64_t handle, expect;
 
     tap_plan(PLAN);
-    mem_setup(1);
+    mem_setup();
 
     mem_pattern(PAGE_IPA, 1, INITIAL, STEP);
     expect = ffa_mem_checksum(MEM_PAGE(PAGE_IPA), 1);

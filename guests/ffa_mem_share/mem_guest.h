@@ -42,11 +42,10 @@ static inline struct smccc_regs mem_show(const char *what, struct smccc_regs r)
 
 /*
  * FFA_VERSION(1.2), FFA_ID_GET, RXTX_MAP of one page each: three TAP results.
- * pKVM forwards FFA_ID_GET and the SPMC answers the hypervisor's ID 0; the
- * mediator checks a descriptor's sender against the VM's endpoint ID, so a
- * 0 answer falls back to `vm_endpoint` (said in a diag).
+ * The ID FFA_ID_GET answers is the sender of every descriptor (under pKVM it
+ * is the host's, 0, for every VM).
  */
-static inline void mem_setup(uint16_t vm_endpoint)
+static inline void mem_setup(void)
 {
     struct smccc_regs r;
     uint32_t w0 = ffa_version(MEM_V12);
@@ -55,10 +54,6 @@ static inline void mem_setup(uint16_t vm_endpoint)
     r = ffa_id_get();
     tap_ok(ffa_ok(&r), "FFA_ID_GET succeeds");
     mem_self = (uint16_t)ffa_w(&r, 2);
-    if (mem_self == 0) {
-        tap_diag("FFA_ID_GET answered 0 (forwarded: the hypervisor's ID); sender 0x%04x used instead", vm_endpoint);
-        mem_self = vm_endpoint;
-    }
     tap_diag("own endpoint ID 0x%04x", mem_self);
     r = mem_show("RXTX_MAP", ffa_rxtx_map(MEM_TX_IPA, MEM_RX_IPA, 1));
     tap_ok(ffa_ok(&r), "RXTX_MAP of one page each");

@@ -17,7 +17,7 @@ int main(void)
     struct smccc_regs r;
 
     tap_plan(3 + 2 * THEFTS + 2);
-    mem_setup(2);
+    mem_setup();
     for (unsigned i = 1; i <= THEFTS; i++) {
         uint64_t handle = HANDLE_BASE + i;
 

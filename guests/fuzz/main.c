@@ -292,7 +292,7 @@ int main(void)
     while (calls_made < fuzz_calls) {
         uint32_t c = below(100);
 
-        if (pending_handle && c < 10) {
+        if (pending_handle && c < 50) {
             /* Give up on a half-sent descriptor: a bad fragment aborts it. */
             struct smccc_regs r = ffa_frame(FFA_MEM_FRAG_TX, (uint32_t)pending_handle, pending_handle >> 32,
                                             below(2) ? 0 : 0x100000, 0, 0, 0, 0);

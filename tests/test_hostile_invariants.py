@@ -1,0 +1,160 @@
+"""The invariant checker itself: it stays quiet on good runs and catches each kind of planted bug."""
+
+from __future__ import annotations
+
+import pytest
+
+from emu.elfimage import load_elf
+from emu.ffa import constants as ffa
+from emu.ffa import descriptors as d
+from emu.harness import TX_IPA, Harness, handle_of
+from emu.machine import MachineConfig
+from emu.platform import GUEST_RAM_IPA, PAGE_SIZE
+from emu.smccc import decode_fid
+from emu.vm import VmSpec
+
+RAM = 16 << 20
+PAGE = GUEST_RAM_IPA + 0x90_0000
+
+
+@pytest.fixture(scope="module")
+def images(guest_image, spmc_image):
+    return load_elf(guest_image("hello")), load_elf(spmc_image)
+
+
+def harness(images, profile: str = "spec", spmc: bool = True) -> Harness:
+    guest, firmware = images
+    specs = [VmSpec(guest, vm_id=i, endpoint_id=i, ram_size=RAM) for i in (1, 2)]
+    return Harness(MachineConfig(vms=specs, profile=profile, spmc_image=firmware if spmc else None, check=True,
+                                 keep_trace=False, symbolize=False))
+
+
+def lend(h: Harness, vm: int = 0, kind: int = ffa.FFA_MEM_LEND) -> int:
+    tx = d.Transaction(h.machine.checker._sender_id(h.vm(vm)), d.NORMAL_WB_INNER, 0, 0, 0, [d.Receiver(0x8001, d.DATA_RW)], [d.Range(PAGE, 2)])
+    answer = h.send_memory(vm, kind, tx)
+    assert answer[0] == ffa.FFA_SUCCESS, [hex(v) for v in answer[:4]]
+    return handle_of(answer)
+
+
+def rules(h: Harness) -> set[str]:
+    h.machine.checker.check_state()
+    return {v.rule for v in h.machine.checker.violations}
+
+
+@pytest.mark.parametrize("profile", ["spec", "pkvm", "xen"])
+def test_quiet_on_a_good_session(images, profile: str) -> None:
+    h = harness(images, profile)
+    h.setup_ffa(0)
+    handle = lend(h, 0, ffa.FFA_MEM_SHARE)
+    h.call(0, ffa.FFA_PARTITION_INFO_GET, 0, 0, 0, 0, 0)
+    h.call(0, ffa.FFA_MSG_SEND_DIRECT_REQ, 1 << 16 | 0x8001, 0, 1, 2, 3, 4, 5)
+    h.call(0, 0x8000_0000, *range(1, 18), conduit="smc")
+    h.call(0, 0x8400_1234, 0xAAAA_0000_0000_0001)
+    h.call(0, ffa.FFA_MEM_RECLAIM, handle & 0xFFFF_FFFF, handle >> 32, 0)
+    assert h.machine.checker.checked_calls >= 7
+    assert rules(h) == set(), [v.text for v in h.machine.checker.violations]
+
+
+def test_no_secure_world_answers_follow_the_rules(images) -> None:
+    """Found by the checker: without an SPMC, FFA_ERROR kept the caller's w3-w7 and FFA_VERSION got FFA_ERROR."""
+    h = harness(images, spmc=False)
+    version = h.call(0, ffa.FFA_VERSION, ffa.VERSION_1_2, 5, 6, 7, 8, 9, 10, 11)
+    assert version[:8] == [ffa.NOT_SUPPORTED & 0xFFFF_FFFF] + [0] * 7
+    error = h.call(0, ffa.FFA_ID_GET, 5, 6, 7, 8, 9, 10, 11)
+    assert error[:8] == [ffa.FFA_ERROR, 0, ffa.NOT_SUPPORTED & 0xFFFF_FFFF, 0, 0, 0, 0, 0]
+    assert rules(h) == set()
+
+
+def test_catches_a_dirty_reserved_register(images, monkeypatch) -> None:
+    h = harness(images)
+    mediator = h.machine.mediator
+    error = mediator.error
+
+    monkeypatch.setattr(mediator, "error", lambda code: error(code)[:5] + [0xBAD] + error(code)[6:])
+    h.call(0, ffa.FFA_RX_RELEASE)
+    assert rules(h) == {"registers"}
+    assert "x5" in h.machine.checker.violations[0].text
+
+
+def test_catches_an_smc32_upper_half(images, monkeypatch) -> None:
+    h = harness(images)
+    mediator = h.machine.mediator
+    monkeypatch.setattr(mediator, "_id_get", lambda call: mediator.success(1 << 40 | 1))
+    monkeypatch.setitem(mediator._handlers, "ID_GET", mediator._id_get)
+    answer = h.call(0, ffa.FFA_ID_GET)
+    assert answer[2] == 1  # the convention masks it...
+    h.machine.checker.after_call(h.vm(0), decode_fid(ffa.FFA_ID_GET), [ffa.FFA_ID_GET] + [0] * 17,
+                                 [ffa.FFA_SUCCESS, 0, 1 << 40 | 1] + [0] * 15, 99)
+    assert rules(h) == {"registers"}  # ...and a reply that did not would be caught
+
+
+def test_catches_an_unpreserved_smccc_register(images, monkeypatch) -> None:
+    h = harness(images)
+    checker = h.machine.checker
+    frame = [0x8000_0000] + list(range(1, 18))
+    checker.after_call(h.vm(0), decode_fid(0x8000_0000), frame, [0x1_0002, 1, 2, 0xBAD] + frame[4:], 1)
+    assert rules(h) == {"registers"}
+
+
+def test_catches_a_page_in_two_transactions(images) -> None:
+    h = harness(images)
+    h.setup_ffa(0)
+    handle = lend(h)
+    ledger = h.machine.mediator.memory.ledger
+    share = ledger.shares[handle]
+    twin = type(share)(handle + 100, share.vm_name, "share", [], list(share.pa_pages), share.receivers,
+                       share.transaction)
+    ledger.shares[twin.handle] = twin
+    assert "ledger" in rules(h)
+
+
+def test_catches_a_page_of_another_vm(images) -> None:
+    h = harness(images)
+    h.setup_ffa(0)
+    share = h.machine.mediator.memory.ledger.shares[lend(h)]
+    share.vm_name = "vm2"  # vm1's pages recorded as vm2's
+    assert "ledger" in rules(h)
+
+
+def test_catches_a_handle_the_spmc_does_not_know(images) -> None:
+    h = harness(images)
+    h.setup_ffa(0)
+    ledger = h.machine.mediator.memory.ledger
+    ledger.remove(lend(h, kind=ffa.FFA_MEM_SHARE))  # forgotten by the mediator, still at the SPMC
+    assert "spmc" in rules(h)
+    assert any("at the SPMC, not in the ledger" in v.text for v in h.machine.checker.violations)
+
+
+def test_catches_a_lent_page_still_mapped(images) -> None:
+    h = harness(images)
+    h.setup_ffa(0)
+    lend(h)
+    vm = h.vm(0)
+    vm.engine.map_physical(PAGE, vm.stage2.translate(PAGE), PAGE_SIZE)
+    assert rules(h) == {"stage2"}
+
+
+def test_catches_buffers_outside_ram(images) -> None:
+    h = harness(images)
+    h.setup_ffa(0)
+    h.vm(0).ffa.buffers.rx_ipa = GUEST_RAM_IPA + RAM
+    assert rules(h) == {"buffers"}
+
+
+def test_catches_buffers_in_a_transaction(images) -> None:
+    h = harness(images)
+    h.setup_ffa(0)
+    lend(h, kind=ffa.FFA_MEM_SHARE)
+    h.vm(0).ffa.buffers.tx_ipa = PAGE
+    assert "buffers" in rules(h)
+
+
+def test_reads_the_spmc_table(images) -> None:
+    h = harness(images)
+    h.setup_ffa(0)
+    handle = lend(h, kind=ffa.FFA_MEM_SHARE)
+    committed, fragmenting = h.machine.checker.spmc_transactions()
+    sender, receivers, pages = committed[handle]
+    assert (sender, receivers, fragmenting) == (h.machine.checker._sender_id(h.vm(0)), [0x8001], [])
+    assert pages == set(h.machine.mediator.memory.ledger.shares[handle].pa_pages)
+    assert TX_IPA  # the descriptor went through the VM's TX buffer
