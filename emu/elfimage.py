@@ -26,7 +26,7 @@ class ImageError(Exception):
 
 @dataclass(frozen=True)
 class Segment:
-    vaddr: int
+    vaddr: int  # the load address (p_paddr: guests run with the MMU off, so it is also where code runs)
     data: bytes
     memsz: int
     executable: bool
@@ -132,11 +132,11 @@ def _parse(path: Path, raw: bytes) -> ElfImage:
             continue
         offset, filesz, memsz = seg["p_offset"], seg["p_filesz"], seg["p_memsz"]
         if filesz > memsz:
-            raise ImageError(f"{path}: segment at {seg['p_vaddr']:#x} has file size above memory size")
+            raise ImageError(f"{path}: segment at {seg['p_paddr']:#x} has file size above memory size")
         if memsz > MAX_IMAGE_BYTES:
-            raise ImageError(f"{path}: segment at {seg['p_vaddr']:#x} is {memsz:#x} bytes, larger than 1 GiB")
+            raise ImageError(f"{path}: segment at {seg['p_paddr']:#x} is {memsz:#x} bytes, larger than 1 GiB")
         if offset + filesz > len(raw):
-            raise ImageError(f"{path}: truncated: segment at {seg['p_vaddr']:#x} extends past end of file")
+            raise ImageError(f"{path}: truncated: segment at {seg['p_paddr']:#x} extends past end of file")
         segments.append(Segment(seg["p_paddr"], raw[offset:offset + filesz], memsz, bool(seg["p_flags"] & 1)))
     if not segments:
         raise ImageError(f"{path}: no loadable segment")
