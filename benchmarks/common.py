@@ -46,14 +46,14 @@ class Timing(float):
 
     cpu: float
 
-    def __new__(cls, wall: float, cpu: float) -> "Timing":
+    def __new__(cls, wall: float, cpu: float) -> Timing:
         self = super().__new__(cls, wall)
         self.cpu = cpu
         return self
 
 
 class Stopwatch:
-    def __enter__(self) -> "Stopwatch":
+    def __enter__(self) -> Stopwatch:
         self._wall, self._cpu = time.perf_counter(), time.process_time()
         return self
 

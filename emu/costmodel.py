@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -108,7 +108,7 @@ _HINT = frozenset(("nop", "yield", "wfi", "wfe", "sev", "sevl", "hint", "pacia",
 _SIMD_OPERAND = re.compile(r"[vqdshb]\d")
 
 
-@lru_cache(maxsize=None)
+@cache
 def classify(mnemonic: str, op_str: str = "") -> str:
     """The cost class of one instruction, from its capstone mnemonic."""
     m = mnemonic.lower()

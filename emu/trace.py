@@ -50,7 +50,7 @@ class TraceRecord:
         return json.dumps({k: v for k, v in data.items() if v is not None}, separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TraceRecord":
+    def from_dict(cls, data: dict) -> TraceRecord:
         return cls(**{k: data.get(k) for k in cls.__slots__ if k in data})
 
 

@@ -34,7 +34,7 @@ class Elf:
         offset, fmt = field
         return struct.unpack_from(fmt, self.data, base + offset)[0]
 
-    def set(self, field: tuple[int, str], value: int, base: int = 0) -> "Elf":
+    def set(self, field: tuple[int, str], value: int, base: int = 0) -> Elf:
         offset, fmt = field
         struct.pack_into(fmt, self.data, base + offset, value)
         return self
@@ -47,10 +47,10 @@ class Elf:
         """Offsets of the PT_LOAD program headers."""
         return [self.phdr(i) for i in range(self.get(E_PHNUM)) if self.get(P_TYPE, self.phdr(i)) == PT_LOAD]
 
-    def set_segment(self, field: tuple[int, str], value: int, load_index: int) -> "Elf":
+    def set_segment(self, field: tuple[int, str], value: int, load_index: int) -> Elf:
         return self.set(field, value, self.loads()[load_index])
 
-    def move_segment(self, load_index: int, address: int) -> "Elf":
+    def move_segment(self, load_index: int, address: int) -> Elf:
         base = self.loads()[load_index]
         return self.set(P_VADDR, address, base).set(P_PADDR, address, base)
 

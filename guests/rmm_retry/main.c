@@ -12,12 +12,9 @@
 #include "console.h"
 #include "ffa_emu_abi.h"
 #include "smccc.h"
+#include "rmm.h"
 #include "tap.h"
 
-#define REVISION(major, minor) \
-    (((uint64_t)(major) << RMM_REVISION_MAJOR_SHIFT) | (uint64_t)(minor))
-#define REVISION_MAJOR(rev) ((unsigned)((rev) >> RMM_REVISION_MAJOR_SHIFT))
-#define REVISION_MINOR(rev) ((unsigned)((rev) & 0xffffu))
 /* printf arguments for "%u.%u" */
 #define MAJOR_MINOR(rev) REVISION_MAJOR(rev), REVISION_MINOR(rev)
 
@@ -33,19 +30,8 @@ static const uint64_t local_revisions[] = { REVISION(1, 0), REVISION(2, 0) };
 #define EXPECT_NEGOTIATED REVISION(2, 0)
 
 #define CHECKS_PER_CALL 6
-#define PLAN (COUNT(calls) * CHECKS_PER_CALL)
+#define PLAN (COUNT(rmm_calls) * CHECKS_PER_CALL)
 
-struct rmm_call {
-    const char *name;
-    uint64_t fid;
-    uint64_t success;
-    uint64_t error_input;
-};
-
-static const struct rmm_call calls[] = {
-    { "RMI_VERSION", RMI_VERSION, RMI_SUCCESS, RMI_ERROR_INPUT },
-    { "RSI_VERSION", RSI_VERSION, RSI_SUCCESS, RSI_ERROR_INPUT },
-};
 
 static int is_local(uint64_t rev)
 {
@@ -95,7 +81,7 @@ static void negotiate(const struct rmm_call *call)
 int main(void)
 {
     tap_plan(PLAN);
-    for (unsigned i = 0; i < COUNT(calls); i++)
-        negotiate(&calls[i]);
+    for (unsigned i = 0; i < COUNT(rmm_calls); i++)
+        negotiate(&rmm_calls[i]);
     return tap_done();
 }

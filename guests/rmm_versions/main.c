@@ -12,12 +12,9 @@
 #include "console.h"
 #include "ffa_emu_abi.h"
 #include "smccc.h"
+#include "rmm.h"
 #include "tap.h"
 
-#define REVISION(major, minor) \
-    (((uint64_t)(major) << RMM_REVISION_MAJOR_SHIFT) | (uint64_t)(minor))
-#define REVISION_MAJOR(rev) ((unsigned)((rev) >> RMM_REVISION_MAJOR_SHIFT))
-#define REVISION_MINOR(rev) ((unsigned)((rev) & 0xffffu))
 
 /* The RMM's supported set this guest is written against. */
 #define RMM_OLDEST REVISION(1, 0)
@@ -25,17 +22,6 @@
 
 #define RESERVED_BIT_32 (1ULL << 32)
 
-struct rmm_call {
-    const char *name;
-    uint64_t fid;
-    uint64_t success;
-    uint64_t error_input;
-};
-
-static const struct rmm_call calls[] = {
-    { "RMI_VERSION", RMI_VERSION, RMI_SUCCESS, RMI_ERROR_INPUT },
-    { "RSI_VERSION", RSI_VERSION, RSI_SUCCESS, RSI_ERROR_INPUT },
-};
 
 struct rmm_case {
     const char *what;
@@ -56,7 +42,7 @@ static const struct rmm_case cases[] = {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define CHECKS_PER_CASE 4
-#define PLAN (COUNT(calls) * COUNT(cases) * CHECKS_PER_CASE)
+#define PLAN (COUNT(rmm_calls) * COUNT(cases) * CHECKS_PER_CASE)
 
 static void check_case(const struct rmm_call *call, const struct rmm_case *c)
 {
@@ -79,8 +65,8 @@ int main(void)
 {
     tap_plan(PLAN);
     for (unsigned i = 0; i < COUNT(cases); i++) {
-        for (unsigned j = 0; j < COUNT(calls); j++)
-            check_case(&calls[j], &cases[i]);
+        for (unsigned j = 0; j < COUNT(rmm_calls); j++)
+            check_case(&rmm_calls[j], &cases[i]);
     }
     return tap_done();
 }
