@@ -65,11 +65,8 @@ class _State(ctypes.Structure):
         ("stop_at", ctypes.c_uint64),
         ("clock", ctypes.c_void_p),
         ("last_addr", ctypes.c_uint64),
-        ("last_cost", ctypes.c_uint64),
         ("last_size", ctypes.c_uint32),
-        ("last_insns", ctypes.c_uint32),
         ("stopped", ctypes.c_uint32),
-        ("pad", ctypes.c_uint32),
         # the rest of the C struct is private to the library
     ]
 
@@ -218,5 +215,3 @@ class BlockCounter:
         self._clock.advance(cost)
         s.last_addr = addr
         s.last_size = size
-        s.last_cost = cost
-        s.last_insns = insns

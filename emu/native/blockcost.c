@@ -25,12 +25,9 @@ struct bc_state {
     uint64_t insns;      /* instructions charged to this engine */
     uint64_t stop_at;    /* stop before a block once the machine clock >= stop_at */
     uint64_t *clock;     /* the machine-wide cycle clock, shared by all engines */
-    uint64_t last_addr;  /* the block most recently charged */
-    uint64_t last_cost;
+    uint64_t last_addr;  /* the block most recently charged (to refund a fault's unrun tail) */
     uint32_t last_size;
-    uint32_t last_insns;
     uint32_t stopped;    /* set when the budget stopped the engine */
-    uint32_t pad;
     bc_miss_fn miss;
     bc_stop_fn stop;
     uint64_t mask;
@@ -124,6 +121,4 @@ void bc_hook(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
     *s->clock += e->cost;
     s->last_addr = addr;
     s->last_size = size;
-    s->last_cost = e->cost;
-    s->last_insns = e->insns;
 }
