@@ -70,10 +70,6 @@ class ElfImage:
     symbols: Symbols
     line_table: list[tuple[int, str, int]] = field(default_factory=list)  # (addr, file, line), sorted
 
-    @property
-    def name(self) -> str:
-        return self.path.stem
-
     def check_fits(self, base: int, size: int, what: str) -> None:
         """Every segment must lie inside ``[base, base + size)``."""
         for seg in self.segments:

@@ -81,11 +81,6 @@ class PhysicalMemory:
         offset = pa - self.base
         self._view[offset:offset + len(data)] = data
 
-    def fill(self, pa: int, size: int, byte: int = 0) -> None:
-        self._check(pa, size)
-        offset = pa - self.base
-        self._view[offset:offset + size] = bytes([byte]) * size
-
     def _check(self, pa: int, size: int) -> None:
         if size < 0 or pa < self.base or pa + size > self.end:
             raise PhysicalAccessError(f"physical access {pa:#x}+{size:#x} outside {self.base:#x}-{self.end:#x}")

@@ -135,11 +135,6 @@ def to_signed(value: int, bits: int = 64) -> int:
     return value - (1 << bits) if value >> (bits - 1) else value
 
 
-def to_reg(value: int) -> int:
-    """Encode a (possibly negative) Python int as a 64-bit register value."""
-    return value & MASK64
-
-
 def call_args(fid: FunctionId, frame: list[int]) -> list[int]:
     """The argument registers a callee sees: w0-w7 for SMC32, x0-x17 for SMC64."""
     if fid.smc64:

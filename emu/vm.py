@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from unicorn import UC_PROT_ALL, UcError
@@ -54,7 +54,6 @@ class VirtualMachine:
     exit_reason: str = ""
     fault: Fault | None = None
     ffa: Any = None  # per-VM FF-A state, owned by the mediator
-    extra: dict = field(default_factory=dict)
 
     @property
     def vm_id(self) -> int:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from emu import smccc
-from emu.smccc import MASK32, MASK64, apply_results, call_args, decode_fid, to_reg, to_signed, version_str
+from emu.smccc import MASK32, MASK64, apply_results, call_args, decode_fid, to_signed, version_str
 
 REG = st.integers(min_value=0, max_value=MASK64)
 FRAME = st.lists(REG, min_size=smccc.FRAME_REGS, max_size=smccc.FRAME_REGS)
@@ -146,7 +146,7 @@ def test_apply_results_smc64_writes_x0_to_x17() -> None:
     results[5] = -2
     out = apply_results(decode_fid(0xC400_0150), frame, results)
     assert out[5] == MASK64 - 1
-    assert out == [to_reg(results[reg]) for reg in range(smccc.FRAME_REGS)]
+    assert out == [results[reg] & MASK64 for reg in range(smccc.FRAME_REGS)]
 
 
 def test_apply_results_smc64_preserves_undefined_registers() -> None:
@@ -203,17 +203,6 @@ def test_smc64_apply_results_property(frame: list[int], results: dict[int, int])
 )
 def test_to_signed(value: int, bits: int, expected: int) -> None:
     assert to_signed(value, bits) == expected
-
-
-@pytest.mark.parametrize("value, expected", [(-1, MASK64), (-3, MASK64 - 2), (0, 0), (1 << 64, 0),
-                                             (0x1234, 0x1234), (-(1 << 63), 1 << 63)])
-def test_to_reg(value: int, expected: int) -> None:
-    assert to_reg(value) == expected
-
-
-@given(st.integers(min_value=-(1 << 63), max_value=(1 << 63) - 1))
-def test_to_reg_to_signed_round_trip(value: int) -> None:
-    assert to_signed(to_reg(value)) == value
 
 
 @pytest.mark.parametrize("word, text", [(smccc.SMCCC_VERSION_1_2, "1.2"), (0x0001_0001, "1.1"), (0, "0.0"),

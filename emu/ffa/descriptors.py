@@ -14,7 +14,7 @@ counts adding up) and raises ``DescriptorError`` with the FF-A error code.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from emu.ffa import constants as ffa
 
@@ -83,7 +83,6 @@ class Transaction:
     receivers: list[Receiver]
     ranges: list[Range]
     total_pages: int = 0
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.total_pages:
