@@ -2,9 +2,9 @@
 
 A profile is data (which ABIs are handled, forwarded or refused; error
 encoding; register rules; limits) plus one small hook, its version
-negotiation policy.  The mediator itself is written once.  Facts follow
-section 4 and 5 of the project's FF-A reference; `spec` follows DEN0077 1.2
-(with Hafnium's choices where the spec leaves room).
+negotiation policy.  The mediator itself is written once.  pKVM follows
+arch/arm64/kvm/hyp/nvhe/ffa.c, Xen xen/arch/arm/tee/ffa*.c; `spec` follows
+DEN0077 1.2 (with Hafnium's choices where the spec leaves room).
 """
 
 from __future__ import annotations
