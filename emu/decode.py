@@ -129,10 +129,13 @@ def _rmm_args(args: Sequence[int]) -> str:
     return _rmm_revision(args[1])
 
 
-def _rmm_result(regs: Sequence[int]) -> str:
-    """``ERROR_INPUT lower=1.0 higher=2.0``: unprefixed, as the formatter cannot tell RMI from RSI."""
-    status = rmm.STATUS_NAMES.get(regs[0], str(regs[0]))
-    return f"{status} lower={_rmm_revision(regs[1])} higher={_rmm_revision(regs[2])}"
+def _rmm_result(interface: str) -> ResultFormatter:
+    """``RMI_ERROR_INPUT lower=1.0 higher=2.0`` (status names carry the interface: RMI or RSI)."""
+    def fmt(regs: Sequence[int]) -> str:
+        status = rmm.STATUS_NAMES.get(regs[0])
+        status = f"{interface}_{status}" if status else str(regs[0])
+        return f"{status} lower={_rmm_revision(regs[1])} higher={_rmm_revision(regs[2])}"
+    return fmt
 
 
 _FFA_ARGS: dict[str, tuple[int, ArgFormatter]] = {
@@ -182,8 +185,8 @@ def _build() -> dict[int, Signature]:
     add(psci.PSCI_FEATURES, "PSCI_FEATURES", 1, _fid_arg, _smccc_status)
     add(psci.PSCI_SYSTEM_OFF, "PSCI_SYSTEM_OFF", 0, _none, _none, 0)
     add(psci.PSCI_SYSTEM_RESET, "PSCI_SYSTEM_RESET", 0, _none, _none, 0)
-    add(rmm.RMI_VERSION, "RMI_VERSION", 1, _rmm_args, _rmm_result, 3)
-    add(rmm.RSI_VERSION, "RSI_VERSION", 1, _rmm_args, _rmm_result, 3)
+    add(rmm.RMI_VERSION, "RMI_VERSION", 1, _rmm_args, _rmm_result("RMI"), 3)
+    add(rmm.RSI_VERSION, "RSI_VERSION", 1, _rmm_args, _rmm_result("RSI"), 3)
     for name, fid in ffa.FUNCTION_IDS.items():
         short = name.removeprefix("FFA_FN64_").removeprefix("FFA_")
         smc64 = bool(fid & smccc.SMC64)

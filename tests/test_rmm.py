@@ -128,9 +128,11 @@ def test_responder_sorts_and_checks_revisions() -> None:
 
 @pytest.mark.parametrize("fid, name", [(rmm.RMI_VERSION, "RMI_VERSION"), (rmm.RSI_VERSION, "RSI_VERSION")])
 def test_decode(fid: int, name: str) -> None:
+    iface = name[:3]
     assert decode.describe(decode_fid(fid), [fid, V1_1], [ERROR_INPUT, V1_0, V2_0]) == (
-        name, "1.1", "ERROR_INPUT lower=1.0 higher=2.0")
-    assert decode.describe(decode_fid(fid), [fid, V2_0], [SUCCESS, V2_0, V2_0])[2] == "SUCCESS lower=2.0 higher=2.0"
+        name, "1.1", f"{iface}_ERROR_INPUT lower=1.0 higher=2.0")
+    assert decode.describe(decode_fid(fid), [fid, V2_0], [SUCCESS, V2_0, V2_0])[2] == \
+        f"{iface}_SUCCESS lower=2.0 higher=2.0"
     assert decode.describe(decode_fid(fid), [fid, RESERVED_BIT_32 | V1_0], [ERROR_INPUT, V2_0, V2_0])[1] == (
         "0x100010000")
 
@@ -148,8 +150,10 @@ def test_rmm_versions_guest(guest_image, run_guests) -> None:
         assert [c.args[0] for c in calls] == [V1_0, V2_0, V1_1, V3_0, V0_1, RESERVED_BIT_32 | V1_0]
         for c in calls:
             assert c.results == list(negotiate(c.args[0], RMM_1_0_AND_2_0))
+        iface = name[:3]
         assert [c.result_text for c in calls[:3]] == [
-            "SUCCESS lower=1.0 higher=2.0", "SUCCESS lower=2.0 higher=2.0", "ERROR_INPUT lower=1.0 higher=2.0"]
+            f"{iface}_SUCCESS lower=1.0 higher=2.0", f"{iface}_SUCCESS lower=2.0 higher=2.0",
+            f"{iface}_ERROR_INPUT lower=1.0 higher=2.0"]
 
 
 def test_rmm_versions_guest_fails_against_another_rmm(guest_image, run_guests) -> None:
@@ -165,9 +169,9 @@ def test_rmm_retry_guest(guest_image, run_guests) -> None:
     for name in ("RMI_VERSION", "RSI_VERSION"):
         first, retry = out.calls(name=name)
         assert (first.args, first.results) == ([V1_1], [ERROR_INPUT, V1_0, V2_0])
-        assert (first.args_text, first.result_text) == ("1.1", "ERROR_INPUT lower=1.0 higher=2.0")
+        assert (first.args_text, first.result_text) == ("1.1", f"{name[:3]}_ERROR_INPUT lower=1.0 higher=2.0")
         assert (retry.args, retry.results) == ([V2_0], [SUCCESS, V2_0, V2_0])
-        assert (retry.args_text, retry.result_text) == ("2.0", "SUCCESS lower=2.0 higher=2.0")
+        assert (retry.args_text, retry.result_text) == ("2.0", f"{name[:3]}_SUCCESS lower=2.0 higher=2.0")
         assert f"{name} negotiated 2.0" in out.console()
 
 
