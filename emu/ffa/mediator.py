@@ -64,8 +64,6 @@ def _zeros() -> list[int]:
 # Responses whose payload uses x8-x17 (every other FF-A response defines x0-x7 only).
 _WIDE_RESPONSES = frozenset((ffa.FFA_FN64_MSG_SEND_DIRECT_RESP2, ffa.FFA_FN64_SUCCESS))
 
-
-
 _UNAVAILABLE = {0: ffa.FFA_ERROR, 1: 0, 2: ffa.NOT_SUPPORTED & MASK32, 3: 0, 4: 0, 5: 0, 6: 0, 7: 0}
 _UNAVAILABLE_VERSION = {0: ffa.NOT_SUPPORTED & MASK32, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0, 7: 0}
 
