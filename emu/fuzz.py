@@ -177,13 +177,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--guest", type=Path, default=DEFAULT_GUEST, help=f"fuzz guest image (default {DEFAULT_GUEST})")
     parser.add_argument("--spmc", type=Path, default=DEFAULT_SPMC, help=f"SPMC firmware (default {DEFAULT_SPMC})")
     parser.add_argument("--no-check", action="store_true", help="do not run the invariant checker")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress line (never shown in a pipe)")
     parser.add_argument("--show", type=int, default=5, help="problems to print per profile (default 5)")
     args = parser.parse_args(argv)
     if args.calls <= 0 or args.calls_per_run <= 0:
         print("emu.fuzz: --calls and --calls-per-run must be positive", file=sys.stderr)
         return 2
-    log = None if args.quiet else (lambda text: (sys.stderr.write(text), sys.stderr.flush()))
+    # The progress line is for a terminal; in a pipe or a log it would only pile up.
+    show_progress = not args.quiet and sys.stderr.isatty()
+    log = (lambda text: (sys.stderr.write(text), sys.stderr.flush())) if show_progress else None
     try:
         results = campaign(args.calls, args.seed, args.profile or sorted(PROFILES), args.calls_per_run,
                            args.guest, args.spmc, not args.no_check, log)
