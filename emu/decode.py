@@ -188,7 +188,7 @@ def _build() -> dict[int, Signature]:
     add(rmm.RMI_VERSION, "RMI_VERSION", 1, _rmm_args, _rmm_result("RMI"), 3)
     add(rmm.RSI_VERSION, "RSI_VERSION", 1, _rmm_args, _rmm_result("RSI"), 3)
     for name, fid in ffa.FUNCTION_IDS.items():
-        short = name.removeprefix("FFA_FN64_").removeprefix("FFA_")
+        short = ffa.abi_short(name)
         smc64 = bool(fid & smccc.SMC64)
         nargs, fmt = _FFA_ARGS.get(short, (17 if smc64 else 7, _hex_args))
         fmt_result = _ffa_version_result if short == "VERSION" else ffa_result

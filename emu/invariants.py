@@ -89,10 +89,6 @@ class Violation:
         return f"invariant violated after {where}: {self.rule}: {self.detail}"
 
 
-def _short(name: str) -> str:
-    return name.removeprefix("FFA_FN64_").removeprefix("FFA_")
-
-
 class InvariantChecker:
     """Checks one machine; ``violations`` collects what it found (at most ``limit``)."""
 
@@ -173,7 +169,7 @@ class InvariantChecker:
                 problems.append(f"{name}: FFA_ERROR w1 {out[1]:#x} is not zero")
             payload = 3
         elif w0 in (ffa.FFA_SUCCESS, ffa.FFA_FN64_SUCCESS):
-            payload = SUCCESS_REGS.get(_short(name), 2)
+            payload = SUCCESS_REGS.get(ffa.abi_short(name), 2)
             if out[1] & MASK32 and payload < FRAME:
                 problems.append(f"{name}: FFA_SUCCESS w1 {out[1]:#x} is not zero")
         elif w0 == ffa.FFA_MEM_FRAG_RX:

@@ -73,6 +73,11 @@ ABIS = (
 )
 
 ABI_BY_NAME = {abi.name: abi for abi in ABIS}
+
+
+def abi_short(name: str) -> str:
+    """An ID's ABI name without its FFA_ / FFA_FN64_ prefix: the same for both conventions."""
+    return name.removeprefix("FFA_FN64_").removeprefix("FFA_")
 ABI_BY_FNUM = {abi.fnum: abi for abi in ABIS}
 
 

@@ -53,10 +53,6 @@ class VmFfaState:
     pending: dict[int, PendingTransaction] = field(default_factory=dict)  # fragmented sends in progress
 
 
-def _abi_short(name: str) -> str:
-    return name.removeprefix("FFA_FN64_").removeprefix("FFA_")
-
-
 def _zeros() -> list[int]:
     return [0] * FRAME
 
@@ -209,7 +205,7 @@ class Mediator:
         name = ffa.NAMES.get(fid)
         if name is None:
             return None, Disposition.REFUSE, None, 0
-        short = _abi_short(name)
+        short = ffa.abi_short(name)
         return (short, self.profile.disposition(name, bool(fid & SMC64)), self._handlers.get(short),
                 ffa.ABI_BY_NAME[f"FFA_{short}"].since_minor)
 
@@ -317,15 +313,15 @@ class Mediator:
         if name is None or self.profile.disposition(name, bool(w1 & SMC64)) is Disposition.REFUSE:
             raise FfaError(ffa.NOT_SUPPORTED)
         if self.profile.features_forwarded:
-            if _abi_short(name) in ("MEM_SHARE", "MEM_LEND"):
+            if ffa.abi_short(name) in ("MEM_SHARE", "MEM_LEND"):
                 return self.success(0)  # pKVM answers these itself: no dynamic buffers
             return self._spmc(call, self._request(call))
-        abi = ffa.ABI_BY_NAME[name.replace("FFA_FN64_", "FFA_")]
+        abi = ffa.ABI_BY_NAME[f"FFA_{ffa.abi_short(name)}"]
         version = self.vm_version(call.vm)
         if abi.since_minor > ffa.version_minor(version) or abi.since_minor > ffa.version_minor(self.version):
             raise FfaError(ffa.NOT_SUPPORTED)
         properties = 0
-        if _abi_short(name) == "RXTX_MAP":
+        if ffa.abi_short(name) == "RXTX_MAP":
             properties = ffa.RXTX_MAP_MIN_BUF_4K
             if version >= ffa.VERSION_1_2:
                 properties |= self.profile.rxtx_max_pages << ffa.RXTX_MAP_MAX_PAGES_SHIFT

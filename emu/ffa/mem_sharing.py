@@ -50,7 +50,7 @@ class MemorySharing:
     # -- entry points (each returns a response frame or raises FfaError) ----------------
     def send(self, call: Call) -> list[int]:
         vm, args = call.vm, call.args
-        kind = KINDS[ffa.NAMES[call.fid.value].removeprefix("FFA_FN64_").removeprefix("FFA_")]
+        kind = KINDS[ffa.abi_short(ffa.NAMES[call.fid.value])]
         total, fragment = args[1] & MASK32, args[2] & MASK32
         if args[3] or args[4] & MASK32:
             raise FfaError(ffa.INVALID_PARAMETERS)  # only the TX buffer carries descriptors here
@@ -126,7 +126,7 @@ class MemorySharing:
             pa_ranges = self._translate(vm, tx.ranges)
         except TranslationFault:
             raise FfaError(ffa.INVALID_PARAMETERS) from None
-        pa_pages = self._pages(vm, [(r.address, r.size) for r in tx.ranges])
+        pa_pages = [r.address + i * PAGE_SIZE for r in pa_ranges for i in range(r.pages)]  # in descriptor order
         buffers = vm.ffa.buffers
         try:
             self.ledger.check_free(pa_pages)
@@ -135,8 +135,7 @@ class MemorySharing:
                 raise OwnershipError("the VM's RX/TX buffers cannot be shared")
         except OwnershipError:
             raise FfaError(ffa.DENIED) from None
-        forwarded = Transaction(tx.sender, tx.attributes, tx.flags, 0, tx.tag, tx.receivers,
-                                descriptors.merge_ranges(pa_ranges))
+        forwarded = Transaction(tx.sender, tx.attributes, tx.flags, 0, tx.tag, tx.receivers, pa_ranges)
         answer = self._forward(call, kind, smc64, descriptors.build(forwarded, mediator.version))
         if answer[0] != ffa.FFA_SUCCESS:
             return answer

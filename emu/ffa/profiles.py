@@ -141,7 +141,7 @@ class Profile:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def disposition(self, abi_name: str, smc64: bool) -> Disposition:
-        short = abi_name.removeprefix("FFA_FN64_").removeprefix("FFA_")
+        short = ffa.abi_short(abi_name)
         if smc64 and short + "64" in self.abis:
             return self.abis[short + "64"]
         return self.abis.get(short, Disposition.REFUSE)
