@@ -217,7 +217,11 @@ static bool constituent(struct retrieved *m, uint32_t i, uint64_t *address, uint
 }
 
 /* ---- work on the pages ---- */
-static uint64_t sum_words(const uint64_t *p, uint64_t words)
+/* Work on `words` 64-bit words at `p`, carrying `acc` from one range to the next. */
+typedef void (*range_work)(uint64_t *p, uint64_t words, uint64_t *acc);
+
+/* Add the words up into *sum. */
+static void sum_words(uint64_t *p, uint64_t words, uint64_t *sum)
 {
 	uint64_t a = 0, b = 0, c = 0, d = 0;
 
@@ -227,15 +231,33 @@ static uint64_t sum_words(const uint64_t *p, uint64_t words)
 		c += p[2];
 		d += p[3];
 	}
-	return a + b + c + d;
+	*sum += a + b + c + d;
 }
 
-static void fill_words(uint64_t *p, uint64_t words, uint64_t value)
+/* Write *next, *next + 1, ... and leave *next after the last value written. */
+static void fill_words(uint64_t *p, uint64_t words, uint64_t *next)
 {
-	for (; words != 0; words -= 2, p += 2, value += 2) {
+	uint64_t value = *next;
+
+	for (uint64_t n = words; n != 0; n -= 2, p += 2, value += 2) {
 		p[0] = value;
 		p[1] = value + 1;
 	}
+	*next += words;
+}
+
+/* Run `work` over every constituent of `m` in descriptor order; false when one cannot be read. */
+static bool each_range(struct retrieved *m, range_work work, uint64_t *acc)
+{
+	uint64_t address;
+	uint32_t pages;
+
+	for (uint32_t i = 0; i < m->range_count; i++) {
+		if (!constituent(m, i, &address, &pages))
+			return false;
+		work((uint64_t *)(uintptr_t)address, (uint64_t)pages * WORDS_PER_PAGE, acc);
+	}
+	return true;
 }
 
 static uint16_t self_id(const struct sp_call *call)
@@ -246,22 +268,19 @@ static uint16_t self_id(const struct sp_call *call)
 void service_cmd_mem_checksum(struct sp_call *call)
 {
 	struct retrieved m;
-	uint64_t sum = 0, address;
-	uint32_t pages;
+	uint64_t sum = 0;
+	bool read;
 
 	if (!retrieve(self_id(call), arg64(call, 1), &m)) {
 		ret64(call, 0, SERVICE_ERR_NO_HANDLE);
 		return;
 	}
-	for (uint32_t i = 0; i < m.range_count; i++) {
-		if (!constituent(&m, i, &address, &pages)) {
-			retrieved_end(&m, true);
-			ret64(call, 0, SERVICE_ERR_NO_HANDLE);
-			return;
-		}
-		sum += sum_words((const uint64_t *)(uintptr_t)address, (uint64_t)pages * WORDS_PER_PAGE);
-	}
+	read = each_range(&m, sum_words, &sum);
 	retrieved_end(&m, true);
+	if (!read) {
+		ret64(call, 0, SERVICE_ERR_NO_HANDLE);
+		return;
+	}
 	ret64(call, 0, sum);
 	ret64(call, 1, m.total_pages);
 }
@@ -269,8 +288,8 @@ void service_cmd_mem_checksum(struct sp_call *call)
 void service_cmd_mem_fill(struct sp_call *call)
 {
 	struct retrieved m;
-	uint64_t value = arg64(call, 2), address;
-	uint32_t pages;
+	uint64_t next = arg64(call, 2);
+	bool written;
 
 	if (!retrieve(self_id(call), arg64(call, 1), &m)) {
 		ret64(call, 0, SERVICE_ERR_NO_HANDLE);
@@ -281,17 +300,9 @@ void service_cmd_mem_fill(struct sp_call *call)
 		ret64(call, 0, SERVICE_ERR_DENIED);
 		return;
 	}
-	for (uint32_t i = 0; i < m.range_count; i++) {
-		if (!constituent(&m, i, &address, &pages)) {
-			retrieved_end(&m, true);
-			ret64(call, 0, SERVICE_ERR_NO_HANDLE);
-			return;
-		}
-		fill_words((uint64_t *)(uintptr_t)address, (uint64_t)pages * WORDS_PER_PAGE, value);
-		value += (uint64_t)pages * WORDS_PER_PAGE;
-	}
+	written = each_range(&m, fill_words, &next);
 	retrieved_end(&m, true);
-	ret64(call, 0, m.total_pages);
+	ret64(call, 0, written ? m.total_pages : SERVICE_ERR_NO_HANDLE);
 }
 
 void service_cmd_mem_retrieve(struct sp_call *call)
