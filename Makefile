@@ -11,7 +11,7 @@ export ZIG_LOCAL_CACHE_DIR := $(ZIG_CACHE)
 ZIGCC := $(PY) -m ziglang cc
 
 HEADER := $(BUILD)/include/ffa_emu_abi.h
-ABI_SOURCES := emu/cheader.py emu/platform.py emu/smccc.py emu/psci.py emu/rmm.py \
+ABI_SOURCES := emu/cheader.py emu/platform/memory_map.py emu/el2/smccc.py emu/el2/psci.py emu/secure/rmm_abi.py \
                emu/ffa/constants.py emu/ffa/stub_partitions.py
 
 AARCH64_CFLAGS := -target aarch64-freestanding-none -mcpu=cortex_a72 -O2 -g \
@@ -32,7 +32,7 @@ FIRMWARE_SRCS := $(wildcard firmware/*.c firmware/*.S)
 FIRMWARE_HDRS := $(wildcard firmware/*.h)
 FIRMWARE_ELF := $(BUILD)/firmware/spmc.elf
 
-NATIVE_LIB := emu/native/libblockcost.so
+NATIVE_LIB := emu/cpu/native/libblockcost.so
 
 .PHONY: all run test bench clean venv fuzz
 all: $(VENV)/.installed $(NATIVE_LIB) $(FIRMWARE_ELF) $(GUEST_ELFS)
@@ -47,7 +47,7 @@ $(VENV)/.installed: pyproject.toml
 $(HEADER): $(ABI_SOURCES) $(VENV)/.installed
 	$(PY) -m emu.cheader $@
 
-$(NATIVE_LIB): emu/native/blockcost.c $(VENV)/.installed
+$(NATIVE_LIB): emu/cpu/native/blockcost.c $(VENV)/.installed
 	$(ZIGCC) -shared -fPIC -O2 -Wall -Werror -o $@ $<
 
 $(FIRMWARE_ELF): $(FIRMWARE_SRCS) $(FIRMWARE_HDRS) firmware/link.ld $(HEADER)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from emu.elfimage import load_elf
+from emu.platform.elf import load_elf
 from emu.machine import Machine, MachineConfig, RunResult
 from emu.vm import VmSpec
 

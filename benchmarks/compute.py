@@ -6,10 +6,12 @@ from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_MODE_ARM, UC_PROT_ALL, Uc
 from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_PSTATE, UC_ARM64_REG_SP, UC_ARM64_REG_X0
 
 from benchmarks.common import ROOT, Report, Stopwatch, Timing, build, guest, timed_run
-from emu import blockcost, platform, psci
-from emu.elfimage import ElfImage, load_elf
-from emu.engine import EXCP_HVC, PSTATE_EL1H_DAIF_MASKED, SCR_EL3, SCR_NONSECURE, VBAR_EL1
-from emu.physmem import PhysicalMemory
+from emu.cpu import blockcost
+from emu.platform import memory_map
+from emu.el2 import psci
+from emu.platform.elf import ElfImage, load_elf
+from emu.cpu.engine import EXCP_HVC, PSTATE_EL1H_DAIF_MASKED, SCR_EL3, SCR_NONSECURE, VBAR_EL1
+from emu.platform.physmem import PhysicalMemory
 from emu.vm import scattered_mappings
 
 ACCOUNTING_AIM = 1.2  # raw Unicorn / native-accounted
@@ -23,23 +25,23 @@ def raw_unicorn(image: ElfImage) -> tuple[Timing, str]:
     stage-2 chunks, mapped with mem_map_ptr) so the only difference from an
     accounted run is the accounting.  Returns (seconds of emu_start, console).
     """
-    ram = platform.GUEST_RAM_DEFAULT_SIZE
+    ram = memory_map.GUEST_RAM_DEFAULT_SIZE
     physmem = PhysicalMemory(ram)
     region = physmem.allocate("vm1", ram)
     uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
     uc.cpr_write(*SCR_EL3, SCR_NONSECURE)
-    for m in scattered_mappings(region, platform.GUEST_RAM_IPA):
+    for m in scattered_mappings(region, memory_map.GUEST_RAM_IPA):
         uc.mem_map_ptr(m.ipa, m.size, UC_PROT_ALL, physmem.host_pointer(m.pa))
     console: list[str] = []
 
     def uart_read(_uc, offset, _size, _data):
-        return platform.UART_FR_TXFE | platform.UART_FR_RXFE if offset == platform.UART_FR else 0
+        return memory_map.UART_FR_TXFE | memory_map.UART_FR_RXFE if offset == memory_map.UART_FR else 0
 
     def uart_write(_uc, offset, _size, value, _data):
-        if offset == platform.UART_DR:
+        if offset == memory_map.UART_DR:
             console.append(chr(value & 0xFF))
 
-    uc.mmio_map(platform.UART_IPA, platform.UART_SIZE, uart_read, None, uart_write, None)
+    uc.mmio_map(memory_map.UART_IPA, memory_map.UART_SIZE, uart_read, None, uart_write, None)
     for seg in image.segments:
         uc.mem_write(seg.vaddr, seg.data + bytes(seg.memsz - len(seg.data)))
     uc.reg_write(UC_ARM64_REG_SP, 0)

@@ -8,8 +8,8 @@ from unicorn import UC_ARCH_ARM64, UC_MODE_ARM, Uc
 from unicorn.arm64_const import UC_ARM64_REG_X0
 
 from benchmarks.common import Report, Stopwatch, Timing, best_of, guest, timed_run
-from emu.regs import CallFrame
-from emu.smccc import FRAME_REGS
+from emu.cpu.regs import CallFrame
+from emu.el2.smccc import FRAME_REGS
 
 TRAP_RATE_AIM = 50_000  # calls per second
 EXPECTED_CALLS = 100_000  # benchmarks/guests/bench_smccc/main.c

@@ -10,7 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from emu import platform, psci, rmm, smccc
+from emu.platform import memory_map
+from emu.el2 import psci
+from emu.secure import rmm_abi as rmm
+from emu.el2 import smccc
 from emu.ffa import constants as ffa
 from emu.ffa import stub_partitions
 
@@ -30,9 +33,9 @@ def render() -> str:
         "/* Platform memory map (guest IPA space) */",
     ]
     for name in ("GUEST_RAM_IPA", "UART_IPA", "UART_DR", "UART_FR", "UART_FR_TXFE", "PAGE_SIZE"):
-        lines.append(_define(name, getattr(platform, name)))
-    lines.append(_define("SECURE_RAM_PA", platform.SECURE_RAM_PA))
-    lines.append(_define("SECURE_RAM_SIZE", platform.SECURE_RAM_SIZE))
+        lines.append(_define(name, getattr(memory_map, name)))
+    lines.append(_define("SECURE_RAM_PA", memory_map.SECURE_RAM_PA))
+    lines.append(_define("SECURE_RAM_SIZE", memory_map.SECURE_RAM_SIZE))
 
     lines += ["", "/* SMCCC */"]
     for name in (

@@ -17,23 +17,23 @@ from contextlib import ExitStack, nullcontext
 from pathlib import Path
 from typing import IO
 
-from emu import platform
-from emu.costmodel import CostModelError, load_cost_model
-from emu.disasm import attach_disassembler, disassemble
-from emu.elfimage import ImageError, load_elf
+from emu.platform import memory_map
+from emu.cpu.costmodel import CostModelError, load_cost_model
+from emu.trace.disasm import attach_disassembler, disassemble
+from emu.platform.elf import ImageError, load_elf
 from emu.gdbstub import GdbError, serve_gdb
 from emu.machine import DEFAULT_MAX_CYCLES, DEFAULT_QUANTUM, Machine, MachineConfig, RunResult, VmOutcome
-from emu.perfetto import write_perfetto
-from emu.profilediff import render_diff
+from emu.trace.perfetto import write_perfetto
+from emu.trace.diff import render_diff
 from emu.progress import progress_for
-from emu.rmm import DEFAULT_RMM_REVISIONS, parse_revisions
-from emu.smccc import version_str
+from emu.secure.rmm_abi import DEFAULT_RMM_REVISIONS, parse_revisions
+from emu.el2.smccc import version_str
 from emu.scenario import ScenarioError, load_scenario, parse_size, parse_version
 from emu.ffa.profile_table import render_markdown
 from emu.ffa.profiles import PROFILES
-from emu.trace import TRACE_FORMATS, TraceFileError, read_jsonl, render_text
-from emu.tracefilter import CallFilter, select
-from emu.tracestats import function_stats, render_stats
+from emu.trace.records import TRACE_FORMATS, TraceFileError, read_jsonl, render_text
+from emu.trace.filter import CallFilter, select
+from emu.trace.stats import function_stats, render_stats
 from emu.vm import VmSpec
 
 EXIT_OK, EXIT_TAP_FAILED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
@@ -84,7 +84,7 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
                         help=f"stop a run that exceeds N cycles, exit 3 (default {DEFAULT_MAX_CYCLES})")
     parser.add_argument("--quantum", type=_int, metavar="N",
                         help=f"cycles each VM runs before the next is scheduled (default {DEFAULT_QUANTUM})")
-    parser.add_argument("--ram-size", type=_argtype(parse_size), default=platform.GUEST_RAM_DEFAULT_SIZE,
+    parser.add_argument("--ram-size", type=_argtype(parse_size), default=memory_map.GUEST_RAM_DEFAULT_SIZE,
                         metavar="SIZE", help="RAM per VM, e.g. 128M (default 128M); must be a multiple of 2M")
     parser.add_argument("--cost-model", metavar="FILE", help="cycle cost model TOML (default: the packaged one)")
     parser.add_argument("--pure-python", action="store_true",

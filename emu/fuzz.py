@@ -27,11 +27,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emu.elfimage import ElfImage, ImageError, load_elf
+from emu.platform.elf import ElfImage, ImageError, load_elf
 from emu.ffa import constants as ffa
 from emu.ffa.profiles import PROFILES
 from emu.machine import Machine, MachineConfig
-from emu.trace import HOP_CALL, TraceRecord
+from emu.trace.records import HOP_CALL, TraceRecord
 from emu.vm import VmSpec
 
 DEFAULT_GUEST = Path("build/guests/fuzz.elf")

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from emu.ffa import constants as ffa
 from emu.ffa import descriptors
 from emu.machine import Machine, MachineConfig
-from emu.platform import GUEST_RAM_IPA, PAGE_SIZE
-from emu.smccc import MASK64
+from emu.platform.memory_map import GUEST_RAM_IPA, PAGE_SIZE
+from emu.el2.smccc import MASK64
 from emu.vm import VirtualMachine
 
 TX_IPA = GUEST_RAM_IPA + 0x80_0000  # buffers well clear of a small guest image

@@ -29,19 +29,27 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from unicorn import UcError
 
-from emu import psci, smccc
+from emu.el2 import psci
+from emu.el2 import smccc
 from emu.ffa import constants as ffa
-from emu.platform import PAGE_SIZE
-from emu.rmm import RMI_VERSION, RSI_VERSION
-from emu.smccc import MASK32, MASK64, FunctionId
+from emu.platform.memory_map import PAGE_SIZE
+from emu.secure.rmm_abi import RMI_VERSION, RSI_VERSION
+from emu.el2.smccc import MASK32, MASK64, FunctionId
 
-if TYPE_CHECKING:
-    from emu.machine import Machine
-    from emu.vm import VirtualMachine
+from emu.vm import VirtualMachine
+
+
+class MachineParts(Protocol):
+    """What the checker reads of a machine (which creates the checker)."""
+
+    el2: Any
+    mediator: Any
+    physmem: Any
+    vms: list[VirtualMachine]
 
 FRAME = 18
 SMC32_REGS = 8
@@ -92,7 +100,7 @@ class Violation:
 class InvariantChecker:
     """Checks one machine; ``violations`` collects what it found (at most ``limit``)."""
 
-    def __init__(self, machine: Machine, limit: int = 1000) -> None:
+    def __init__(self, machine: MachineParts, limit: int = 1000) -> None:
         self.machine = machine
         self.violations: list[Violation] = []
         self.limit = limit

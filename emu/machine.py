@@ -15,21 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from emu import platform
-from emu.rmm import DEFAULT_RMM_REVISIONS, RmmResponder
-from emu.blockcost import Clock
+from emu.platform import memory_map
+from emu.secure.rmm import RmmResponder
+from emu.secure.rmm_abi import DEFAULT_RMM_REVISIONS
+from emu.cpu.blockcost import Clock
 from emu.ffa.constants import is_ffa_fid
 from emu.ffa.mediator import Mediator, ffa_unavailable
 from emu.ffa.profiles import PROFILES
-from emu.ffa.spmd import SecureWorld, SpmcError
-from emu.console import Console, ConsoleFlood
-from emu.costmodel import BlockClassifier, CostModel, load_cost_model
-from emu.el2 import Hypervisor
-from emu.elfimage import ElfImage, load_elf
-from emu.engine import Fault, StopKind
-from emu.physmem import PhysicalMemory
+from emu.secure.spmd import SecureWorld, SpmcError
+from emu.platform.console import Console, ConsoleFlood
+from emu.cpu.costmodel import BlockClassifier, CostModel, load_cost_model
+from emu.el2.hypervisor import Hypervisor
+from emu.platform.elf import ElfImage, load_elf
+from emu.cpu.engine import Fault, StopKind
+from emu.platform.physmem import PhysicalMemory
+from emu.invariants import InvariantChecker
 from emu.tap import TapReport, parse_tap
-from emu.trace import Trace
+from emu.trace.records import Trace
 from emu.vm import VirtualMachine, VmSpec, create_vm
 
 DEFAULT_QUANTUM = 200_000
@@ -91,11 +93,11 @@ class Machine:
         self.clock = Clock()
         self.trace = Trace(keep=config.keep_trace)
         self.classifier = BlockClassifier(config.cost_model)
-        total = platform.VM_RAM_PA - platform.PHYS_BASE + sum(
+        total = memory_map.VM_RAM_PA - memory_map.PHYS_BASE + sum(
             _align(spec.ram_size) for spec in config.vms)
         self.physmem = PhysicalMemory(total)
-        self.secure_ram = self.physmem.allocate("secure", platform.SECURE_RAM_SIZE, platform.SECURE_RAM_PA)
-        self.hyp_ram = self.physmem.allocate("hyp", platform.HYP_RAM_SIZE, platform.HYP_RAM_PA)
+        self.secure_ram = self.physmem.allocate("secure", memory_map.SECURE_RAM_SIZE, memory_map.SECURE_RAM_PA)
+        self.hyp_ram = self.physmem.allocate("hyp", memory_map.HYP_RAM_SIZE, memory_map.HYP_RAM_PA)
         self.el2 = Hypervisor(self.clock, config.cost_model, self.trace, config.symbolize)
         self.rmm = RmmResponder(config.rmm_revisions)
         self.rmm.register(self.el2)
@@ -121,7 +123,6 @@ class Machine:
             self.vms.append(vm)
         self.checker = None
         if config.check:
-            from emu.invariants import InvariantChecker
             self.checker = InvariantChecker(self)
             self.el2.checker = self.checker
 
@@ -207,5 +208,5 @@ def _spmc_elf(image: Path | ElfImage) -> ElfImage:
 
 
 def _align(size: int) -> int:
-    return (size + platform.REGION_ALIGN - 1) // platform.REGION_ALIGN * platform.REGION_ALIGN
+    return (size + memory_map.REGION_ALIGN - 1) // memory_map.REGION_ALIGN * memory_map.REGION_ALIGN
 

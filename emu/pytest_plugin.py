@@ -23,13 +23,13 @@ from pathlib import Path
 import pytest
 
 from emu.cli import exit_code
-from emu.costmodel import load_cost_model
-from emu.elfimage import load_elf
-from emu.golden import compare_golden, golden_name, golden_text
+from emu.cpu.costmodel import load_cost_model
+from emu.platform.elf import load_elf
+from emu.trace.golden import compare_golden, golden_name, golden_text
 from emu.machine import Machine, MachineConfig, RunResult, VmOutcome
 from emu.scenario import parse_version
 from emu.tap import TapReport
-from emu.trace import HOP_CALL, TraceRecord
+from emu.trace.records import HOP_CALL, TraceRecord
 from emu.vm import VmSpec
 
 

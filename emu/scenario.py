@@ -24,12 +24,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from emu import platform
-from emu.costmodel import load_cost_model
-from emu.elfimage import load_elf
+from emu.platform import memory_map
+from emu.cpu.costmodel import load_cost_model
+from emu.platform.elf import load_elf
 from emu.ffa.profiles import PROFILES
 from emu.machine import MachineConfig
-from emu.rmm import parse_revisions
+from emu.secure.rmm_abi import parse_revisions
 from emu.vm import VmSpec
 
 _TOP_KEYS = {"profile", "max_cycles", "quantum", "cost_model", "rmm_revisions", "spmc", "vm"}
@@ -54,7 +54,7 @@ def parse_size(text: str | int, key: str) -> int:
             raise ScenarioError(f"{key}: not a size: {text!r}") from None
     else:
         raise ScenarioError(f"{key}: expected a size such as \"128M\", got {text!r}")
-    if value <= 0 or value % platform.REGION_ALIGN:
+    if value <= 0 or value % memory_map.REGION_ALIGN:
         raise ScenarioError(f"{key}: must be a positive multiple of 2M, got {text!r}")
     return value
 
@@ -140,6 +140,6 @@ def _vms(tables: Any, base: Path) -> list[VmSpec]:
         if endpoint in seen:
             raise ScenarioError(f"{where}id: duplicate VM id {endpoint}")
         seen.add(endpoint)
-        ram = parse_size(table.get("ram", platform.GUEST_RAM_DEFAULT_SIZE), f"{where}ram")
+        ram = parse_size(table.get("ram", memory_map.GUEST_RAM_DEFAULT_SIZE), f"{where}ram")
         specs.append(VmSpec(image, vm_id=index + 1, endpoint_id=endpoint, ram_size=ram))
     return specs

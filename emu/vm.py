@@ -7,16 +7,16 @@ from typing import Any
 
 from unicorn import UC_PROT_ALL, UcError
 
-from emu import platform
-from emu.blockcost import Clock
-from emu.console import Console, ConsoleFlood
-from emu.costmodel import BlockClassifier
-from emu.elfimage import ElfImage
-from emu.engine import Engine, Fault
-from emu.physmem import PhysicalMemory, Region
-from emu.stage2 import Mapping, Stage2
+from emu.platform import memory_map
+from emu.cpu.blockcost import Clock
+from emu.platform.console import Console, ConsoleFlood
+from emu.cpu.costmodel import BlockClassifier
+from emu.platform.elf import ElfImage
+from emu.cpu.engine import Engine, Fault
+from emu.platform.physmem import PhysicalMemory, Region
+from emu.platform.stage2 import Mapping, Stage2
 
-STAGE2_CHUNK = 2 * platform.MiB
+STAGE2_CHUNK = 2 * memory_map.MiB
 
 
 @dataclass
@@ -24,7 +24,7 @@ class VmSpec:
     image: ElfImage
     vm_id: int
     endpoint_id: int
-    ram_size: int = platform.GUEST_RAM_DEFAULT_SIZE
+    ram_size: int = memory_map.GUEST_RAM_DEFAULT_SIZE
 
 
 def scattered_mappings(region: Region, ipa: int) -> list[Mapping]:
@@ -90,9 +90,9 @@ class VirtualMachine:
 def create_vm(spec: VmSpec, physmem: PhysicalMemory, region: Region, classifier: BlockClassifier,
               clock: Clock, console: Console, native: bool | None = None) -> VirtualMachine:
     """Build a VM whose RAM is ``region``, load its image, and reset its vCPU."""
-    spec.image.check_fits(platform.GUEST_RAM_IPA, spec.ram_size, "guest RAM")
+    spec.image.check_fits(memory_map.GUEST_RAM_IPA, spec.ram_size, "guest RAM")
     engine = Engine(f"vm{spec.vm_id}", physmem, classifier, clock, secure=False, native=native)
-    stage2 = Stage2(scattered_mappings(region, platform.GUEST_RAM_IPA))
+    stage2 = Stage2(scattered_mappings(region, memory_map.GUEST_RAM_IPA))
     for m in stage2.mappings:
         engine.map_physical(m.ipa, m.pa, m.size, UC_PROT_ALL)
     vm = VirtualMachine(spec, engine, stage2, region, console)
@@ -104,19 +104,19 @@ def create_vm(spec: VmSpec, physmem: PhysicalMemory, region: Region, classifier:
 
 
 def _map_uart(vm: VirtualMachine) -> None:
-    flags = platform.UART_FR_TXFE | platform.UART_FR_RXFE
+    flags = memory_map.UART_FR_TXFE | memory_map.UART_FR_RXFE
 
     def read(_uc, offset: int, _size: int, _data) -> int:
-        return flags if offset == platform.UART_FR else 0
+        return flags if offset == memory_map.UART_FR else 0
 
     def write(_uc, offset: int, _size: int, value: int, _data) -> None:
-        if offset == platform.UART_DR:
+        if offset == memory_map.UART_DR:
             try:
                 vm.console.putc(value)
             except ConsoleFlood as exc:
                 vm.engine.stop_with_fault(Fault("console flood", vm.engine.pc, detail=str(exc)))
 
     try:
-        vm.engine.uc.mmio_map(platform.UART_IPA, platform.UART_SIZE, read, None, write, None)
+        vm.engine.uc.mmio_map(memory_map.UART_IPA, memory_map.UART_SIZE, read, None, write, None)
     except UcError as exc:
         raise RuntimeError(f"cannot map the UART: {exc}") from None

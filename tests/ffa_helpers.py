@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from emu.ffa import constants as ffa
-from emu.trace import HOP_FROM_SPMC, HOP_TO_SPMC
+from emu.trace.records import HOP_FROM_SPMC, HOP_TO_SPMC
 
 PROFILES = ("spec", "pkvm", "xen")
 MASK32 = (1 << 32) - 1

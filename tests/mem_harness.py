@@ -7,13 +7,13 @@ import dataclasses
 from functools import cache
 from pathlib import Path
 
-from emu.elfimage import load_elf
+from emu.platform.elf import load_elf
 from emu.ffa import constants as ffa
 from emu.ffa import descriptors as d
 from emu.ffa.stub_partitions import ECHO_SP, SERVICE_PROTOCOL, SERVICE_SP
 from emu.harness import RX_IPA, TX_IPA, Harness, handle_of
 from emu.machine import MachineConfig
-from emu.platform import GUEST_RAM_IPA, PAGE_SIZE
+from emu.platform.memory_map import GUEST_RAM_IPA, PAGE_SIZE
 from emu.vm import VirtualMachine, VmSpec
 
 MASK32 = (1 << 32) - 1

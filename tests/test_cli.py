@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from emu import cli
-from emu.costmodel import INSTRUCTION_CLASSES, TRANSITIONS, load_cost_model
+from emu.cpu.costmodel import INSTRUCTION_CLASSES, TRANSITIONS, load_cost_model
 from emu.tap import parse_tap
 
 SUMMARY = re.compile(r"instructions (\d+), cycles (\d+), traps (\d+)")

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from unicorn import UC_HOOK_CODE
 
-from emu import blockcost
-from emu.costmodel import (
+from emu.cpu import blockcost
+from emu.cpu.costmodel import (
     INSTRUCTION_CLASSES, TRANSITIONS, BlockClassifier, CostModel, CostModelError, classify, load_cost_model,
 )
-from emu.elfimage import load_elf
+from emu.platform.elf import load_elf
 from emu.machine import Machine, MachineConfig
-from emu.trace import render_text
+from emu.trace.records import render_text
 from emu.vm import VmSpec
 
 needs_native = pytest.mark.skipif(

@@ -1,4 +1,4 @@
-"""emu.elfimage: loading guest images, and a one-line ImageError for every bad one."""
+"""emu.platform.elf: loading guest images, and a one-line ImageError for every bad one."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from emu import platform
-from emu.elfimage import MAX_IMAGE_BYTES, ImageError, load_elf
+from emu.platform import memory_map
+from emu.platform.elf import MAX_IMAGE_BYTES, ImageError, load_elf
 
 # ELF64 header fields: (offset, struct format)
 E_TYPE, E_MACHINE, E_ENTRY, E_PHOFF, E_PHENTSIZE, E_PHNUM = (16, "<H"), (18, "<H"), (24, "<Q"), (32, "<Q"), \
@@ -82,13 +82,13 @@ def load_error(path: Path) -> str:
 
 def test_hello_loads(hello_path: Path) -> None:
     image = load_elf(hello_path)
-    assert image.entry == platform.GUEST_RAM_IPA
+    assert image.entry == memory_map.GUEST_RAM_IPA
     assert [s.vaddr for s in image.segments] == sorted(s.vaddr for s in image.segments)
     text = image.segments[0]
     assert text.executable and text.vaddr <= image.entry < text.vaddr + len(text.data)
     assert all(len(s.data) <= s.memsz for s in image.segments)
     assert any(len(s.data) < s.memsz for s in image.segments)  # .bss: zero-filled, not in the file
-    image.check_fits(platform.GUEST_RAM_IPA, platform.GUEST_RAM_DEFAULT_SIZE, "guest RAM")
+    image.check_fits(memory_map.GUEST_RAM_IPA, memory_map.GUEST_RAM_DEFAULT_SIZE, "guest RAM")
 
 
 def test_patch_helper_is_faithful(elf: Elf) -> None:
@@ -260,28 +260,28 @@ def test_absurd_program_header_offset(elf: Elf) -> None:
 # -- fitting into guest RAM ---------------------------------------------------------
 
 def test_check_fits_rejects_a_segment_outside_ram(elf: Elf) -> None:
-    image = load_elf(elf.move_segment(1, platform.GUEST_RAM_IPA + platform.GUEST_RAM_DEFAULT_SIZE).save())
+    image = load_elf(elf.move_segment(1, memory_map.GUEST_RAM_IPA + memory_map.GUEST_RAM_DEFAULT_SIZE).save())
     with pytest.raises(ImageError, match="lies outside guest RAM") as info:
-        image.check_fits(platform.GUEST_RAM_IPA, platform.GUEST_RAM_DEFAULT_SIZE, "guest RAM")
+        image.check_fits(memory_map.GUEST_RAM_IPA, memory_map.GUEST_RAM_DEFAULT_SIZE, "guest RAM")
     assert "\n" not in str(info.value)
 
 
 def test_check_fits_rejects_a_segment_below_ram(elf: Elf) -> None:
-    image = load_elf(elf.move_segment(2, platform.GUEST_RAM_IPA - 0x10_0000).save())
+    image = load_elf(elf.move_segment(2, memory_map.GUEST_RAM_IPA - 0x10_0000).save())
     with pytest.raises(ImageError, match="outside guest RAM"):
-        image.check_fits(platform.GUEST_RAM_IPA, platform.GUEST_RAM_DEFAULT_SIZE, "guest RAM")
+        image.check_fits(memory_map.GUEST_RAM_IPA, memory_map.GUEST_RAM_DEFAULT_SIZE, "guest RAM")
 
 
 def test_check_fits_small_ram(hello_path: Path) -> None:
     image = load_elf(hello_path)
     end = max(s.end for s in image.segments)
-    image.check_fits(platform.GUEST_RAM_IPA, end - platform.GUEST_RAM_IPA, "guest RAM")  # exactly fits
+    image.check_fits(memory_map.GUEST_RAM_IPA, end - memory_map.GUEST_RAM_IPA, "guest RAM")  # exactly fits
     with pytest.raises(ImageError, match="outside guest RAM"):
-        image.check_fits(platform.GUEST_RAM_IPA, end - platform.GUEST_RAM_IPA - 1, "guest RAM")
+        image.check_fits(memory_map.GUEST_RAM_IPA, end - memory_map.GUEST_RAM_IPA - 1, "guest RAM")
 
 
 def test_machine_refuses_an_image_outside_guest_ram(elf: Elf, run_guests) -> None:
-    path = elf.move_segment(2, platform.GUEST_RAM_IPA + platform.GUEST_RAM_DEFAULT_SIZE).save()
+    path = elf.move_segment(2, memory_map.GUEST_RAM_IPA + memory_map.GUEST_RAM_DEFAULT_SIZE).save()
     with pytest.raises(ImageError, match="outside guest RAM"):
         run_guests(path)
 

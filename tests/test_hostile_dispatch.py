@@ -12,14 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emu import psci, smccc
-from emu.elfimage import load_elf
+from emu.el2 import psci
+from emu.el2 import smccc
+from emu.platform.elf import load_elf
 from emu.ffa import constants as ffa
 from emu.ffa import descriptors as d
 from emu.harness import RX_IPA, TX_IPA, Harness, handle_of
 from emu.machine import MachineConfig
-from emu.platform import GUEST_RAM_IPA, PAGE_SIZE
-from emu.rmm import RMI_VERSION, RSI_VERSION
+from emu.platform.memory_map import GUEST_RAM_IPA, PAGE_SIZE
+from emu.secure.rmm_abi import RMI_VERSION, RSI_VERSION
 from emu.vm import VmSpec
 
 PROFILES = ("spec", "pkvm", "xen")

@@ -8,8 +8,8 @@ import functools
 import pytest
 
 from emu import cli, fuzz
-from emu.console import Console
-from emu.elfimage import load_elf
+from emu.platform.console import Console
+from emu.platform.elf import load_elf
 
 # guest -> what the one-line stop message says
 BAD_GUESTS = {
@@ -108,7 +108,7 @@ def test_check_reports_violations_exit_5(guest_image, spmc_image, capsys, monkey
 
 
 def test_internal_error_is_one_line_exit_4(guest_image, capsys, monkeypatch) -> None:
-    from emu.el2 import Hypervisor
+    from emu.el2.hypervisor import Hypervisor
 
     def broken(self, call):
         raise ZeroDivisionError("planted")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from emu.elfimage import load_elf
+from emu.platform.elf import load_elf
 from emu.ffa import constants as ffa
 from emu.ffa import descriptors as d
 from emu.harness import TX_IPA, Harness, handle_of
 from emu.machine import MachineConfig
-from emu.platform import GUEST_RAM_IPA, PAGE_SIZE
-from emu.smccc import decode_fid
+from emu.platform.memory_map import GUEST_RAM_IPA, PAGE_SIZE
+from emu.el2.smccc import decode_fid
 from emu.vm import VmSpec
 
 RAM = 16 << 20

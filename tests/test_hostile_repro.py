@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 from emu import cli
-from emu.elfimage import load_elf
+from emu.platform.elf import load_elf
 from emu.machine import Machine, MachineConfig
 from emu.scenario import load_scenario
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from emu.cli import main
-from emu.profilediff import diff_calls, render_diff
+from emu.trace.diff import diff_calls, render_diff
 from emu.tap import parse_tap
-from emu.trace import HOP_CALL, TraceRecord
+from emu.trace.records import HOP_CALL, TraceRecord
 
 
 def _call(seq: int, name: str, results: list[int], args: list[int] | None = None) -> TraceRecord:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from emu.cli import main
-from emu.elfimage import load_elf
+from emu.platform.elf import load_elf
 
 
 def _run_jsonl(tmp_path, image, *extra: str) -> list[dict]:

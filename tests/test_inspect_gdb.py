@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from emu.cli import main
-from emu.elfimage import load_elf
+from emu.platform.elf import load_elf
 
 GDB = shutil.which("gdb-multiarch")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from emu.golden import compare_golden, golden_name
+from emu.trace.golden import compare_golden, golden_name
 
 pytest_plugins = ["pytester"]
 
@@ -51,7 +51,7 @@ PLUGIN_TEST = '''
 from types import SimpleNamespace
 from emu.pytest_plugin import Outcome
 from emu.tap import parse_tap
-from emu.trace import TraceRecord
+from emu.trace.records import TraceRecord
 
 def outcome(result_text, tap="1..2\\\\nok 1 - first\\\\nok 2 - second\\\\n"):
     rec = TraceRecord(1, "vm1", "call", "hvc", 0, 0x84000063, "FFA_VERSION", [0x10002], [0x10002], 100, 462,

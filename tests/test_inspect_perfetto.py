@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from emu.cli import main
-from emu.trace import HOP_CALL, HOP_FROM_SPMC, HOP_TO_SPMC, group_calls, read_jsonl
+from emu.trace.records import HOP_CALL, HOP_FROM_SPMC, HOP_TO_SPMC, group_calls, read_jsonl
 
 # The trace-event format (JSON object form) as chrome://tracing and ui.perfetto.dev read it:
 # "Trace Event Format" document, sections Duration/Complete events, Metadata events, Flow events.

@@ -9,8 +9,8 @@ from statistics import median_low
 import pytest
 
 from emu.cli import main
-from emu.trace import HOP_CALL, HOP_FROM_SPMC, HOP_TO_SPMC, TraceRecord, group_calls, read_jsonl, render_text
-from emu.tracestats import function_stats, spmc_cycles
+from emu.trace.records import HOP_CALL, HOP_FROM_SPMC, HOP_TO_SPMC, TraceRecord, group_calls, read_jsonl, render_text
+from emu.trace.stats import function_stats, spmc_cycles
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from ffa_helpers import MASK32, MASK64, PROFILES, SERVICE_SP_ID, diag, is_error,
 
 from emu.ffa import constants as ffa
 from emu.ffa.stub_partitions import SERVICE_PROTOCOL as SP
-from emu.trace import HOP_TO_SPMC
+from emu.trace.records import HOP_TO_SPMC
 
 HANDLE_BASE = 0x5350_4D43_0000_0000  # firmware/mem.h: MEM_HANDLE_BASE ("SPMC") + a counter from 1
 DATA_IPA = 0x4100_0000  # guests/ffa_mem_share/mem_guest.h: MEM_DATA_IPA

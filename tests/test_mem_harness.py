@@ -35,7 +35,7 @@ from mem_harness import (
 
 from emu.ffa import constants as ffa
 from emu.ffa import descriptors as d
-from emu.platform import PAGE_SIZE
+from emu.platform.memory_map import PAGE_SIZE
 
 MASK32 = (1 << 32) - 1
 HANDLE_BASE = 0x5350_4D43_0000_0000

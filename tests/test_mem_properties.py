@@ -32,8 +32,8 @@ from mem_harness import (
 
 from emu.ffa import constants as ffa
 from emu.ffa import descriptors as d
-from emu.platform import PAGE_SIZE
-from emu.stage2 import TranslationFault
+from emu.platform.memory_map import PAGE_SIZE
+from emu.platform.stage2 import TranslationFault
 
 MASK32 = (1 << 32) - 1
 GOOD = [BASE + i * PAGE_SIZE for i in range(6)] + [BOUNDARY - PAGE_SIZE, BOUNDARY]

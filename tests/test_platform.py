@@ -8,12 +8,14 @@ import re
 
 import pytest
 
-from emu import blockcost, psci, smccc
-from emu.blockcost import Clock
-from emu.costmodel import BlockClassifier, load_cost_model
-from emu.engine import Engine, StopKind
-from emu.physmem import PhysicalMemory
-from emu.trace import HOP_CALL, render_text
+from emu.cpu import blockcost
+from emu.el2 import psci
+from emu.el2 import smccc
+from emu.cpu.blockcost import Clock
+from emu.cpu.costmodel import BlockClassifier, load_cost_model
+from emu.cpu.engine import Engine, StopKind
+from emu.platform.physmem import PhysicalMemory
+from emu.trace.records import HOP_CALL, render_text
 
 HELLO_CONSOLE = "Hello from an AArch64 guest at EL1\nSMCCC version 1.2\nPSCI version 1.1\n"
 UNMAPPED_IPA = 0x2000_0000  # guests/fault/main.c

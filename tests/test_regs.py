@@ -1,4 +1,4 @@
-"""emu.regs: batched register access on a real Unicorn AArch64 instance."""
+"""emu.cpu.regs: batched register access on a real Unicorn AArch64 instance."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from unicorn.arm64_const import (
     UC_ARM64_REG_X30,
 )
 
-from emu.regs import BatchRegisters, CallFrame
-from emu.smccc import FRAME_REGS, MASK64
+from emu.cpu.regs import BatchRegisters, CallFrame
+from emu.el2.smccc import FRAME_REGS, MASK64
 
 X = [UC_ARM64_REG_X0 + i for i in range(29)]  # x0-x28 are contiguous IDs
 # 18 distinct 64-bit values, every one with both halves non-zero

@@ -8,10 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emu import decode, rmm
+from emu.trace import decode
+from emu.secure import rmm_abi as rmm
 from emu.cli import main
-from emu.rmm import ERROR_INPUT, REVISION_MAX, SUCCESS, RmmResponder, negotiate, parse_revisions, revision
-from emu.smccc import MASK64, decode_fid, version_str
+from emu.secure.rmm import RmmResponder
+from emu.secure.rmm_abi import ERROR_INPUT, REVISION_MAX, SUCCESS, negotiate, parse_revisions, revision
+from emu.el2.smccc import MASK64, decode_fid, version_str
 
 V0_1, V1_0, V1_1, V2_0, V3_0 = revision(0, 1), revision(1, 0), revision(1, 1), revision(2, 0), revision(3, 0)
 UNIVERSE = (V0_1, V1_0, V1_1, V2_0, V3_0)

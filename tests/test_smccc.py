@@ -1,4 +1,4 @@
-"""Unit tests of emu.smccc: function ID decoding and the SMCCC 1.2 register rules."""
+"""Unit tests of emu.el2.smccc: function ID decoding and the SMCCC 1.2 register rules."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emu import smccc
-from emu.smccc import MASK32, MASK64, apply_results, call_args, decode_fid, to_signed, version_str
+from emu.el2 import smccc
+from emu.el2.smccc import MASK32, MASK64, apply_results, call_args, decode_fid, to_signed, version_str
 
 REG = st.integers(min_value=0, max_value=MASK64)
 FRAME = st.lists(REG, min_size=smccc.FRAME_REGS, max_size=smccc.FRAME_REGS)

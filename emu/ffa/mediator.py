@@ -11,22 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from emu import decode
-from emu.blockcost import Account
-from emu.costmodel import CostModel
-from emu.el2 import Call, CallResult
+from emu.trace import decode
+from emu.cpu.blockcost import Account
+from emu.cpu.costmodel import CostModel
+from emu.el2.hypervisor import Call, CallResult
 from emu.ffa import constants as ffa
 from emu.ffa.errors import FfaError
 from emu.ffa.mem_sharing import MemorySharing
 from emu.ffa.memory import PendingTransaction
 from emu.ffa.partition_info import PartitionInfo, entry_size_for, unpack_entries, uuid_from_regs, uuid_from_words
 from emu.ffa.profiles import Disposition, Profile, VersionState
-from emu.ffa.spmd import SecureWorld
-from emu.physmem import PhysicalMemory, Region
-from emu.platform import PAGE_SIZE
-from emu.smccc import MASK32, MASK64, SMC32_REGS, SMC64, decode_fid, to_signed
-from emu.stage2 import TranslationFault
-from emu.trace import HOP_FROM_SPMC, HOP_TO_SPMC, Trace, TraceRecord
+from emu.secure.spmd import SecureWorld
+from emu.platform.physmem import PhysicalMemory, Region
+from emu.platform.memory_map import PAGE_SIZE
+from emu.el2.smccc import MASK32, MASK64, SMC32_REGS, SMC64, decode_fid, to_signed
+from emu.platform.stage2 import TranslationFault
+from emu.trace.records import HOP_FROM_SPMC, HOP_TO_SPMC, Trace, TraceRecord
 from emu.vm import VirtualMachine
 
 FRAME = 18

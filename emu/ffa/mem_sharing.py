@@ -13,21 +13,35 @@ pages out of the VM's stage 2; any failure leaves every page as it was.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from emu.el2 import Call
+from emu.el2.hypervisor import Call
 from emu.ffa import constants as ffa
 from emu.ffa import descriptors
 from emu.ffa.descriptors import DescriptorError, Range, Transaction
 from emu.ffa.errors import FfaError
 from emu.ffa.memory import Ledger, OwnershipError, PendingTransaction, Share
-from emu.platform import PAGE_SIZE
-from emu.smccc import MASK32
-from emu.stage2 import TranslationFault
+from emu.platform.memory_map import PAGE_SIZE
+from emu.el2.smccc import MASK32
+from emu.platform.stage2 import TranslationFault
 from emu.vm import VirtualMachine
 
-if TYPE_CHECKING:
-    from emu.ffa.mediator import Mediator
+
+
+class MediatorCore(Protocol):
+    """What memory sharing uses of the mediator (which owns it): buffers, the SPMC link, answers."""
+
+    profile: Any
+    physmem: Any
+    cost: Any
+    account: Any
+    partitions: Any
+    tx_pa: int
+
+    def spmc_call(self, call: Call | None, regs: list[int]) -> list[int]: ...
+    def success(self, *values: int, wide: bool = False) -> list[int]: ...
+    def error(self, code: int) -> list[int]: ...
+    def caller_id(self, vm: VirtualMachine) -> int: ...
 
 KINDS = {"MEM_SHARE": "share", "MEM_LEND": "lend", "MEM_DONATE": "donate"}
 _FORWARD_IDS = {
@@ -42,7 +56,7 @@ def split_handle(handle: int) -> tuple[int, int]:
 
 
 class MemorySharing:
-    def __init__(self, mediator: Mediator) -> None:
+    def __init__(self, mediator: MediatorCore) -> None:
         self.mediator = mediator
         self.ledger = Ledger()
         self._next_provisional = 1

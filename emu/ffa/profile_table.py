@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from emu.ffa import constants as ffa
 from emu.ffa.profiles import PROFILES, Disposition, Profile, VersionAnswer, VersionState
-from emu.smccc import version_str
+from emu.el2.smccc import version_str
 
 OWN = ffa.VERSION_1_2
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
 
-from emu.engine import Engine
+from emu.cpu.engine import Engine
 from emu.machine import Machine
-from emu.trace import HOP_CALL, TraceRecord
+from emu.trace.records import HOP_CALL, TraceRecord
 from emu.vm import VirtualMachine
 
 _CS = Cs(CS_ARCH_ARM64, CS_MODE_ARM)

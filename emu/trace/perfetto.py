@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterable
 from typing import IO, Any
 
-from emu.trace import HOP_CALL, HOP_FROM_SPMC, HOP_TO_SPMC, TraceRecord, group_calls
+from emu.trace.records import HOP_CALL, HOP_FROM_SPMC, HOP_TO_SPMC, TraceRecord, group_calls
 
 PID = 1
 EL2_TID = 1000

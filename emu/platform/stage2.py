@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emu.platform import PAGE_SIZE
+from emu.platform.memory_map import PAGE_SIZE
 
 
 class TranslationFault(Exception):

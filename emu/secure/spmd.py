@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emu.blockcost import Account, Clock
-from emu.costmodel import BlockClassifier, CostModel
-from emu.elfimage import ElfImage
-from emu.engine import Engine, StopKind
+from emu.cpu.blockcost import Account, Clock
+from emu.cpu.costmodel import BlockClassifier, CostModel
+from emu.platform.elf import ElfImage
+from emu.cpu.engine import Engine, StopKind
 from emu.ffa import constants as ffa
-from emu.physmem import PhysicalMemory, Region
+from emu.platform.physmem import PhysicalMemory, Region
 
 SPMC_CALL_BUDGET = 5_000_000  # cycles one SPMC call may take before it is declared hung
 

@@ -15,7 +15,7 @@ from unicorn import Uc
 from unicorn.arm64_const import UC_ARM64_REG_X0, UC_ARM64_REG_X8, UC_ARM64_REG_X17
 from unicorn.unicorn_py3.unicorn import uclib
 
-from emu.smccc import FRAME_REGS
+from emu.el2.smccc import FRAME_REGS
 
 # x0..x28 are contiguous register IDs; check the assumption once at import.
 assert UC_ARM64_REG_X17 - UC_ARM64_REG_X0 == FRAME_REGS - 1 and UC_ARM64_REG_X8 == UC_ARM64_REG_X0 + 8

@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from emu import decode, psci, smccc
-from emu.blockcost import Account, Clock
-from emu.costmodel import CostModel
-from emu.elfimage import ElfImage
-from emu.engine import EC_UNKNOWN, ESR_IL, EXCP_HVC, Engine
-from emu.smccc import MASK64, FunctionId, decode_fid
-from emu.trace import HOP_CALL, Trace, TraceRecord
+from emu.trace import decode
+from emu.el2 import psci
+from emu.el2 import smccc
+from emu.cpu.blockcost import Account, Clock
+from emu.cpu.costmodel import CostModel
+from emu.platform.elf import ElfImage
+from emu.cpu.engine import EC_UNKNOWN, ESR_IL, EXCP_HVC, Engine
+from emu.el2.smccc import MASK64, FunctionId, decode_fid
+from emu.trace.records import HOP_CALL, Trace, TraceRecord
 from emu.vm import VirtualMachine
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import IO
 
-from emu.decode import fill_text
+from emu.trace.decode import fill_text
 
 HOP_CALL = "call"
 HOP_TO_SPMC = "el2->spmc"

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from emu.smccc import decode_fid
-from emu.trace import TraceRecord, group_calls
+from emu.el2.smccc import decode_fid
+from emu.trace.records import TraceRecord, group_calls
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from unicorn import (
 from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_PSTATE, UC_ARM64_REG_SP
 from unicorn.unicorn_py3.unicorn import uclib
 
-from emu.blockcost import BlockCounter, Clock
-from emu.costmodel import BlockClassifier
-from emu.physmem import PhysicalMemory
-from emu.regs import CallFrame
+from emu.cpu.blockcost import BlockCounter, Clock
+from emu.cpu.costmodel import BlockClassifier
+from emu.platform.physmem import PhysicalMemory
+from emu.cpu.regs import CallFrame
 
 # QEMU exception numbers seen by UC_HOOK_INTR
 EXCP_UDEF = 1

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from emu import psci, rmm, smccc
+from emu.el2 import psci
+from emu.secure import rmm_abi as rmm
+from emu.el2 import smccc
 from emu.ffa import constants as ffa
-from emu.smccc import FunctionId, to_signed, version_str
+from emu.el2.smccc import FunctionId, to_signed, version_str
 
 ArgFormatter = Callable[[Sequence[int]], str]
 ResultFormatter = Callable[[Sequence[int]], str]

@@ -1,4 +1,4 @@
-"""Arm CCA RMI/RSI version negotiation: an RMM that answers RMI_VERSION and RSI_VERSION.
+"""Arm CCA RMI/RSI version negotiation: function IDs, status codes, revision words and the rule.
 
 A host (RMI) or a realm (RSI) asks for a revision in x1 (major << 16 | minor)
 and gets a status in x0, a lower revision in x1 and a higher one in x2:
@@ -15,21 +15,12 @@ x1 is compared as the whole 64-bit register, as TF-RMM does: a revision is
 bits 30:0 and bits 63:31 are reserved, so a request with any of them set is
 never supported and, being above every revision, is answered ERROR_INPUT with
 lower = higher = highest supported.
-
-Cycles: RMI_VERSION goes from the (normal world) EL2 through EL3 to the RMM at
-realm EL2 and back, two EL3 legs each of which switches worlds.  RSI_VERSION
-is taken by the RMM directly (it is the realm's EL2), so it costs only the
-EL1 <-> EL2 trap the Hypervisor already charges.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # emu.el2 imports emu.decode, which imports this module
-    from emu.el2 import Call, CallResult, Hypervisor
 
 RMI_VERSION = 0xC400_0150
 RSI_VERSION = 0xC400_0190
@@ -52,8 +43,6 @@ HEADER_CONSTANTS = (
 )
 DEFAULT_RMM_REVISIONS = (0x1_0000,)  # 1.0
 
-# One way between the normal-world EL2 and the RMM: SMC to EL3, world switch, ERET.
-_EL3_LEG = ("el2_to_el3", "el3_world_switch", "el3_to_el2")
 _REVISION_TEXT = re.compile(r"([0-9]+)\.([0-9]+)")
 
 
@@ -100,26 +89,3 @@ def _parse_revision(item: str) -> int:
     if major > MAJOR_MAX or minor > MINOR_MAX:
         raise ValueError(f"RMM revision {item!r} out of range: major 0-{MAJOR_MAX}, minor 0-{MINOR_MAX}")
     return revision(major, minor)
-
-
-class RmmResponder:
-    """The RMM's answers to RMI_VERSION and RSI_VERSION, for one supported set."""
-
-    def __init__(self, revisions: Iterable[int]) -> None:
-        self.revisions = check_revisions(revisions)
-
-    def register(self, hypervisor: Hypervisor) -> None:
-        """Answer both calls; RMI_VERSION also pays the EL3 round trip (see the module docstring)."""
-        el3_round_trip = 2 * sum(hypervisor.cost.transition[step] for step in _EL3_LEG)
-
-        def rmi_version(call: Call) -> CallResult:
-            hypervisor.account.charge(el3_round_trip)
-            return self.answer(call)
-
-        hypervisor.register(RMI_VERSION, rmi_version)
-        hypervisor.register(RSI_VERSION, self.answer)
-
-    def answer(self, call: Call) -> CallResult:
-        from emu.el2 import ret  # not at the top: see the TYPE_CHECKING import
-
-        return ret(*negotiate(call.args[1], self.revisions))

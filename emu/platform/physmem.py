@@ -11,7 +11,7 @@ import ctypes
 import mmap
 from dataclasses import dataclass
 
-from emu.platform import PAGE_SIZE, PHYS_BASE, REGION_ALIGN
+from emu.platform.memory_map import PAGE_SIZE, PHYS_BASE, REGION_ALIGN
 
 
 class PhysicalAccessError(Exception):

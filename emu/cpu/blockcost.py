@@ -20,7 +20,7 @@ from pathlib import Path
 from unicorn import UC_HOOK_BLOCK, Uc
 from unicorn.unicorn_py3.unicorn import uclib
 
-from emu.costmodel import BlockClassifier
+from emu.cpu.costmodel import BlockClassifier
 
 NATIVE_LIBRARY = Path(__file__).parent / "native" / "libblockcost.so"
 UNLIMITED = (1 << 64) - 1

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from emu.machine import RunResult, VmOutcome
-from emu.trace import HOP_CALL, TraceRecord
+from emu.trace.records import HOP_CALL, TraceRecord
 
 
 @dataclass

@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Iterable
 from pathlib import Path
 
-from emu.trace import TraceRecord, render_text
+from emu.trace.records import TraceRecord, render_text
 
 MAX_HUNKS = 3
 MAX_DIFF_LINES = 60
