@@ -32,7 +32,8 @@ FIRMWARE_SRCS := $(wildcard firmware/*.c firmware/*.S)
 FIRMWARE_HDRS := $(wildcard firmware/*.h)
 FIRMWARE_ELF := $(BUILD)/firmware/spmc.elf
 
-NATIVE_LIB := emu/cpu/native/libblockcost.so
+NATIVE_LIB := emu/cpu/native/libcpuhooks.so
+NATIVE_SRCS := $(wildcard emu/cpu/native/*.c)
 
 .PHONY: all run test bench clean venv fuzz
 all: $(VENV)/.installed $(NATIVE_LIB) $(FIRMWARE_ELF) $(GUEST_ELFS)
@@ -47,8 +48,8 @@ $(VENV)/.installed: pyproject.toml
 $(HEADER): $(ABI_SOURCES) $(VENV)/.installed
 	$(PY) -m emu.cheader $@
 
-$(NATIVE_LIB): emu/cpu/native/blockcost.c $(VENV)/.installed
-	$(ZIGCC) -shared -fPIC -O2 -Wall -Werror -o $@ $<
+$(NATIVE_LIB): $(NATIVE_SRCS) $(VENV)/.installed
+	$(ZIGCC) -shared -fPIC -O2 -Wall -Werror -o $@ $(NATIVE_SRCS)
 
 $(FIRMWARE_ELF): $(FIRMWARE_SRCS) $(FIRMWARE_HDRS) firmware/link.ld $(HEADER)
 	@mkdir -p $(dir $@)

@@ -9,8 +9,11 @@ from benchmarks.common import ROOT, Report, Stopwatch, Timing, build, guest, tim
 from emu.cpu import blockcost
 from emu.platform import memory_map
 from emu.el2 import psci
-from emu.platform.elf import ElfImage, load_elf
-from emu.cpu.engine import EXCP_HVC, PSTATE_EL1H_DAIF_MASKED, SCR_EL3, SCR_NONSECURE, VBAR_EL1
+from emu.platform.elf import load_elf
+from emu.platform.image import GuestImage
+from emu.cpu.engine import EXCP_HVC
+from emu.cpu.exceptions import PSTATE_EL1H_DAIF_MASKED
+from emu.cpu.sysregs import SCR_EL3, SCR_NONSECURE, VBAR_EL1
 from emu.platform.physmem import PhysicalMemory
 from emu.vm import scattered_mappings
 
@@ -18,7 +21,7 @@ ACCOUNTING_AIM = 1.2  # raw Unicorn / native-accounted
 PURE_PYTHON_CYCLES = 20_000_000  # the pure-Python run is capped: ~1 MIPS would take a minute
 
 
-def raw_unicorn(image: ElfImage) -> tuple[Timing, str]:
+def raw_unicorn(image: GuestImage) -> tuple[Timing, str]:
     """Run ``image`` on a bare Unicorn: no block hook, no cycle accounting; stop at PSCI SYSTEM_OFF.
 
     Memory is laid out as the machine does it (the same scattered 2 MiB

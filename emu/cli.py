@@ -20,7 +20,8 @@ from typing import IO
 from emu.platform import memory_map
 from emu.cpu.costmodel import CostModelError, load_cost_model
 from emu.trace.disasm import attach_disassembler, disassemble
-from emu.platform.elf import ImageError, load_elf
+from emu.platform.elf import load_elf
+from emu.platform.image import ImageError
 from emu.gdbstub import GdbError, serve_gdb
 from emu.machine import DEFAULT_MAX_CYCLES, DEFAULT_QUANTUM, Machine, MachineConfig, RunResult, VmOutcome
 from emu.trace.perfetto import write_perfetto

@@ -27,7 +27,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emu.platform.elf import ElfImage, ImageError, load_elf
+from emu.platform.elf import load_elf
+from emu.platform.image import GuestImage, ImageError
 from emu.ffa import constants as ffa
 from emu.ffa.profiles import PROFILES
 from emu.machine import Machine, MachineConfig
@@ -81,10 +82,10 @@ class ProfileStats:
                 f"{self.stops}  ({self.wall:.1f} s)")
 
 
-def run_seed(image_path: Path | ElfImage, spmc: Path | ElfImage, profile: str, seed: int, calls_per_vm: int, spmc_version: int,
+def run_seed(image_path: Path | GuestImage, spmc: Path | GuestImage, profile: str, seed: int, calls_per_vm: int, spmc_version: int,
              stats: ProfileStats, check: bool = True) -> None:
     """One machine of ``VMS_PER_RUN`` fuzz VMs; adds what it saw to ``stats``."""
-    image = image_path if isinstance(image_path, ElfImage) else load_elf(image_path)
+    image = image_path if isinstance(image_path, GuestImage) else load_elf(image_path)
     seed_addr = image.symbols.address_of("fuzz_seed")
     calls_addr = image.symbols.address_of("fuzz_calls")
     if seed_addr is None or calls_addr is None:

@@ -26,7 +26,8 @@ from emu.secure.spmd import SecureWorld, SpmcError
 from emu.platform.console import Console, ConsoleFlood
 from emu.cpu.costmodel import BlockClassifier, CostModel, load_cost_model
 from emu.el2.hypervisor import Hypervisor
-from emu.platform.elf import ElfImage, load_elf
+from emu.platform.elf import load_elf
+from emu.platform.image import GuestImage
 from emu.cpu.engine import Fault, StopKind
 from emu.platform.physmem import PhysicalMemory
 from emu.invariants import InvariantChecker
@@ -50,8 +51,8 @@ class MachineConfig:
     keep_trace: bool = True
     rmm_revisions: tuple[int, ...] = DEFAULT_RMM_REVISIONS  # revision words the RMM supports
     profile: str = "spec"
-    spmc_image: Path | ElfImage | None = None  # None: no secure world, FF-A calls answer NOT_SUPPORTED
-    # (an ElfImage already loaded saves parsing the firmware again for every machine, e.g. when fuzzing)
+    spmc_image: Path | GuestImage | None = None  # None: no secure world, FF-A calls answer NOT_SUPPORTED
+    # (an GuestImage already loaded saves parsing the firmware again for every machine, e.g. when fuzzing)
     spmc_version: int = 0  # FF-A version the SPMC implements; 0: the firmware's build default
     progress: Callable[[int, int], None] | None = None  # called (cycles, traps) between scheduler slices
     check: bool = False  # run the invariant checker (emu.invariants) after every call; see RunResult.violations
@@ -67,7 +68,7 @@ class VmOutcome:
     tap: TapReport
     instructions: int
     cycles: int
-    image: ElfImage
+    image: GuestImage
 
 
 @dataclass
@@ -203,8 +204,8 @@ def _fewer_gc_passes() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
-def _spmc_elf(image: Path | ElfImage) -> ElfImage:
-    return image if isinstance(image, ElfImage) else load_elf(image)
+def _spmc_elf(image: Path | GuestImage) -> GuestImage:
+    return image if isinstance(image, GuestImage) else load_elf(image)
 
 
 def _align(size: int) -> int:

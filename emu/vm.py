@@ -11,7 +11,7 @@ from emu.platform import memory_map
 from emu.cpu.blockcost import Clock
 from emu.platform.console import Console, ConsoleFlood
 from emu.cpu.costmodel import BlockClassifier
-from emu.platform.elf import ElfImage
+from emu.platform.image import GuestImage
 from emu.cpu.engine import Engine, Fault
 from emu.platform.physmem import PhysicalMemory, Region
 from emu.platform.stage2 import Mapping, Stage2
@@ -21,7 +21,7 @@ STAGE2_CHUNK = 2 * memory_map.MiB
 
 @dataclass
 class VmSpec:
-    image: ElfImage
+    image: GuestImage
     vm_id: int
     endpoint_id: int
     ram_size: int = memory_map.GUEST_RAM_DEFAULT_SIZE
@@ -68,7 +68,7 @@ class VirtualMachine:
         return self.spec.endpoint_id
 
     @property
-    def image(self) -> ElfImage:
+    def image(self) -> GuestImage:
         return self.spec.image
 
     def power_off(self, reason: str) -> None:

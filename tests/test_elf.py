@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from emu.platform import memory_map
-from emu.platform.elf import MAX_IMAGE_BYTES, ImageError, load_elf
+from emu.platform.elf import load_elf
+from emu.platform.image import MAX_IMAGE_BYTES, ImageError
 
 # ELF64 header fields: (offset, struct format)
 E_TYPE, E_MACHINE, E_ENTRY, E_PHOFF, E_PHENTSIZE, E_PHNUM = (16, "<H"), (18, "<H"), (24, "<Q"), (32, "<Q"), \

@@ -14,15 +14,15 @@ scheduler's quantum and ``--max-cycles`` stay deterministic.
 from __future__ import annotations
 
 import ctypes
-import os
-from pathlib import Path
 
 from unicorn import UC_HOOK_BLOCK, Uc
 from unicorn.unicorn_py3.unicorn import uclib
 
+from emu.cpu import nativelib
 from emu.cpu.costmodel import BlockClassifier
+from emu.cpu.vmem import read_virtual
 
-NATIVE_LIBRARY = Path(__file__).parent / "native" / "libblockcost.so"
+NATIVE_LIBRARY = nativelib.LIBRARY
 UNLIMITED = (1 << 64) - 1
 
 
@@ -82,10 +82,9 @@ def native_available() -> bool:
 
 def _load_native() -> ctypes.CDLL | None:
     global _native_lib
-    if _native_lib is None and NATIVE_LIBRARY.exists() and not os.environ.get("FFA_EMU_PURE_PYTHON"):
-        try:
-            lib = ctypes.CDLL(str(NATIVE_LIBRARY))
-        except OSError:
+    if _native_lib is None:
+        lib = nativelib.load()
+        if lib is None:
             return None
         lib.bc_create.restype = ctypes.POINTER(_State)
         lib.bc_create.argtypes = [_MISS, ctypes.c_void_p, ctypes.c_void_p]
@@ -189,7 +188,10 @@ class BlockCounter:
 
     # -- classification ----------------------------------------------------
     def _costs_of(self, addr: int, size: int) -> list[int]:
-        costs = self._classifier.instruction_costs(addr, bytes(self._uc.mem_read(addr, size)))
+        code = read_virtual(self._uc, addr, size, execute=True)  # addr is virtual once the guest's MMU is on
+        if code is None:
+            raise RuntimeError(f"block at {addr:#x} ran but cannot be fetched")
+        costs = self._classifier.instruction_costs(addr, code)
         self.block_costs[addr] = costs
         return costs
 

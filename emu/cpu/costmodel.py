@@ -30,12 +30,16 @@ class CostModelError(Exception):
     """A cost model file that cannot be used, with a one-line reason."""
 
 
+DEFAULT_CORE_HZ = 2_000_000_000
+
+
 @dataclass(frozen=True)
 class CostModel:
     name: str
     instruction: dict[str, int]
     transition: dict[str, int]
     source: str
+    core_hz: int = DEFAULT_CORE_HZ  # cycles per second, for the generic timer
 
     def copy_cost(self, nbytes: int) -> int:
         """Cycles the mediator spends copying ``nbytes`` between buffers."""
@@ -70,7 +74,15 @@ def load_cost_model(path: str | Path | None = None) -> CostModel:
         instruction=_table(data, "instruction", INSTRUCTION_CLASSES, source),
         transition=_table(data, "transition", TRANSITIONS, source),
         source=source,
+        core_hz=_core_hz(meta, source),
     )
+
+
+def _core_hz(meta: dict, source: str) -> int:
+    value = meta.get("core_hz", DEFAULT_CORE_HZ)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise CostModelError(f"{source}: model.core_hz must be a positive integer (Hz)")
+    return value
 
 
 def _table(data: dict, section: str, keys: tuple[str, ...], source: str) -> dict[str, int]:

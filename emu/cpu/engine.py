@@ -22,10 +22,16 @@ from unicorn import (
 from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_PSTATE, UC_ARM64_REG_SP
 from unicorn.unicorn_py3.unicorn import uclib
 
+from emu.cpu import sysregs
 from emu.cpu.blockcost import BlockCounter, Clock
 from emu.cpu.costmodel import BlockClassifier
-from emu.platform.physmem import PhysicalMemory
+from emu.cpu.counters import CounterHook
+from emu.cpu.exceptions import (
+    EC_WITH_FAR, PSTATE_EL1H_DAIF_MASKED, SyndromeReader, in_vector_table, take_exception,
+)
 from emu.cpu.regs import CallFrame
+from emu.cpu.vmem import read_virtual
+from emu.platform.physmem import PhysicalMemory
 
 # QEMU exception numbers seen by UC_HOOK_INTR
 EXCP_UDEF = 1
@@ -37,35 +43,12 @@ EXCP_HVC = 11
 EXCP_HYP_TRAP = 12
 EXCP_SMC = 13
 
-# SCR_EL3 values: RW (AArch64 below EL3) | HCE (HVC enabled) | NS
-SCR_NONSECURE = 0x501
-SCR_SECURE = 0x400
-
-# ESR exception classes used for injected exceptions
-EC_UNKNOWN = 0x00
-EC_SVC64 = 0x15
-EC_BRK64 = 0x3C
-ESR_IL = 1 << 25
-
-PSTATE_EL1H_DAIF_MASKED = 0x3C5
-PSTATE_IL = 1 << 20
-VECTOR_CURRENT_EL_SP0_SYNC = 0x000
-VECTOR_CURRENT_EL_SPX_SYNC = 0x200
 # emu_start's "until" address.  Unicorn stops silently when the PC gets there, so
 # it must be one no PE can execute from: 0 (a NULL function pointer) must fault.
 NO_UNTIL = 0xFFFF_FFFF_FFFF_FFFF
-
-
-def _sysreg(op0: int, op1: int, crn: int, crm: int, op2: int) -> tuple[int, int, int, int, int]:
-    return op0, op1, crn, crm, op2
-
-
-SCR_EL3 = _sysreg(3, 6, 1, 1, 0)
-VBAR_EL1 = _sysreg(3, 0, 12, 0, 0)
-ESR_EL1 = _sysreg(3, 0, 5, 2, 0)
-ELR_EL1 = _sysreg(3, 0, 4, 0, 1)
-SPSR_EL1 = _sysreg(3, 0, 4, 0, 0)
-FAR_EL1 = _sysreg(3, 0, 6, 0, 0)
+HLT_SEMIHOSTING = 0xD45E0000  # hlt #0xf000: Arm semihosting's AArch64 trap
+_EXCEPTION_NAMES = {EXCP_UDEF: "undefined instruction", EXCP_SWI: "SVC", EXCP_BKPT: "BRK",
+                    EXCP_PREFETCH_ABORT: "prefetch abort", EXCP_DATA_ABORT: "data abort"}
 
 
 class StopKind(Enum):
@@ -105,19 +88,21 @@ class Engine:
         self.name = name
         self.physmem = physmem
         self.uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
-        self.uc.cpr_write(*SCR_EL3, SCR_SECURE if secure else SCR_NONSECURE)
+        sysregs.reset_higher_els(self.uc, secure)
         self.frame = CallFrame(self.uc)
         self._pc_cell = ctypes.c_uint64()  # PC read straight from the C API: 3x faster than uc.reg_read
         self._pc_ref = ctypes.byref(self._pc_cell)
         self.counter = BlockCounter(self.uc, classifier, clock, native)
+        self.timer = CounterHook(self.uc, clock, classifier.model.core_hz, self.counter.native)
+        self.syndromes = SyndromeReader(self.uc)
         self.clock = clock
+        # Called for ``hlt #0xf000`` (semihosting); it services the call and the PC moves past the HLT.
+        self.semihosting: Callable[[Engine], None] | None = None
         self.trap_handler: TrapHandler | None = None
         self.fault: Fault | None = None
         self.stop_requested = False
         self.mem_fault_classifier: Callable[[int, int], str | None] | None = None
         self._pending_error: BaseException | None = None
-        self._mappings: list[tuple[int, int, int]] = []  # (va, pa, size) of physical memory mapped here
-        self._pa_cache: dict[int, int] = {}  # trap site -> its physical address (-1: not RAM)
         self._intr_cb = _INTR_CB(self._on_intr)  # C keeps a pointer: keep the object alive
         handle = ctypes.c_size_t()
         status = uclib.uc_hook_add(self.uc._uch, ctypes.byref(handle), UC_HOOK_INTR,
@@ -127,16 +112,13 @@ class Engine:
         self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_mem_invalid)
 
     # -- memory ------------------------------------------------------------
-    def map_physical(self, va: int, pa: int, size: int, perms: int = UC_PROT_ALL) -> None:
-        """Map ``size`` bytes of physical memory at ``pa`` into this PE at ``va``."""
-        self.uc.mem_map_ptr(va, size, perms, self.physmem.host_pointer(pa))
-        self._mappings.append((va, pa, size))
+    def map_physical(self, ipa: int, pa: int, size: int, perms: int = UC_PROT_ALL) -> None:
+        """Map ``size`` bytes of physical memory at ``pa`` into this PE's physical space at ``ipa``."""
+        self.uc.mem_map_ptr(ipa, size, perms, self.physmem.host_pointer(pa))
 
-    def unmap(self, va: int, size: int) -> None:
-        self.uc.mem_unmap(va, size)
+    def unmap(self, ipa: int, size: int) -> None:
+        self.uc.mem_unmap(ipa, size)
         self.counter.invalidate()
-        self._mappings = [m for m in self._mappings if m[0] + m[2] <= va or va + size <= m[0]]
-        self._pa_cache.clear()
 
     # -- registers -----------------------------------------------------------
     @property
@@ -155,7 +137,7 @@ class Engine:
         self.frame.write([x0] + [0] * 17)  # a fresh engine's other registers are already zero
         self.uc.reg_write(UC_ARM64_REG_SP, sp)
         self.uc.reg_write(UC_ARM64_REG_PSTATE, PSTATE_EL1H_DAIF_MASKED)
-        self.uc.cpr_write(*VBAR_EL1, 0)  # also rebuilds QEMU's cached PSTATE flags
+        self.uc.cpr_write(*sysregs.VBAR_EL1, 0)  # also rebuilds QEMU's cached PSTATE flags
         self.pc = entry
 
     # -- running -----------------------------------------------------------
@@ -223,59 +205,42 @@ class Engine:
 
     def _on_exception(self, intno: int) -> None:
         pc = self.pc
-        if intno == EXCP_UDEF:
-            self.inject_sync(EC_UNKNOWN << 26 | ESR_IL, pc, "undefined instruction")
-        elif intno == EXCP_SWI:
-            imm = self._instruction(pc - 4) >> 5 & 0xFFFF
-            self.inject_sync(EC_SVC64 << 26 | ESR_IL | imm, pc, "SVC")
-        elif intno == EXCP_BKPT:
-            imm = self._instruction(pc) >> 5 & 0xFFFF
-            self.inject_sync(EC_BRK64 << 26 | ESR_IL | imm, pc, "BRK")
-        else:
-            what = {EXCP_PREFETCH_ABORT: "prefetch abort", EXCP_DATA_ABORT: "data abort"}.get(intno)
-            self.stop_with_fault(Fault(what or f"unexpected exception {intno}", pc))
+        if intno == EXCP_UDEF and self.semihosting is not None and self.instruction_at(pc) == HLT_SEMIHOSTING:
+            self.semihosting(self)
+            self.pc = pc + 4
+            return
+        what = _EXCEPTION_NAMES.get(intno)
+        if what is None:
+            self.stop_with_fault(Fault(f"unexpected exception {intno}", pc))
+            return
+        syndrome = self.syndromes.read()
+        if syndrome is None:
+            self.stop_with_fault(Fault(what, pc, detail="this libunicorn build hides the exception's syndrome"))
+            return
+        far = syndrome.far if syndrome.esr >> 26 in EC_WITH_FAR else None
+        self.counter.cut_short(pc)
+        self.inject_sync(syndrome.esr, pc, what, far)
 
-    def _instruction(self, addr: int) -> int:
-        try:
-            return int.from_bytes(self.uc.mem_read(addr, 4), "little")
-        except UcError:
-            return 0
-
-    def inject_sync(self, esr: int, elr: int, what: str) -> None:
+    def inject_sync(self, esr: int, elr: int, what: str, far: int | None = None) -> None:
         """Take a synchronous exception to the guest's own EL1 vector, as hardware would.
 
-        With no vector table installed (VBAR_EL1 = 0) the guest cannot handle
-        it: the run stops with a fault instead of looping on address 0.
+        The guest cannot take it when it has no vector table (VBAR_EL1 = 0), or
+        when the exception comes from its vector table itself (a handler that
+        faults on entry would loop forever): the run stops with a fault.
         """
-        vbar = self.uc.cpr_read(*VBAR_EL1)
+        vbar = self.uc.cpr_read(*sysregs.VBAR_EL1)
         if vbar == 0:
-            self.stop_with_fault(Fault(f"{what} with no exception vector", elr))
+            self.stop_with_fault(Fault(f"{what} with no exception vector", elr, far))
             return
-        # Unicorn can report PSTATE.IL (bit 20) left over from its own SMC
-        # handling; a real PE taking this exception has IL clear.
-        pstate = self.uc.reg_read(UC_ARM64_REG_PSTATE) & ~PSTATE_IL
-        offset = VECTOR_CURRENT_EL_SPX_SYNC if pstate & 1 else VECTOR_CURRENT_EL_SP0_SYNC
-        self.uc.reg_write(UC_ARM64_REG_PSTATE, PSTATE_EL1H_DAIF_MASKED)
-        self.uc.cpr_write(*SPSR_EL1, pstate)
-        self.uc.cpr_write(*ELR_EL1, elr)
-        self.uc.cpr_write(*ESR_EL1, esr)
-        self.pc = vbar + offset
+        if in_vector_table(self.uc, elr):
+            self.stop_with_fault(Fault(f"{what} in the exception vectors (VBAR_EL1 {vbar:#x})", elr, far))
+            return
+        self.pc = take_exception(self.uc, esr, elr, far)
 
     def instruction_at(self, addr: int) -> int:
-        """The 32-bit instruction word at ``addr``, read from physical memory.
+        """The 32-bit instruction word at virtual address ``addr``, fetched through the guest's translation.
 
-        The address translation is cached per trap site (remapping clears it);
-        the word itself is always read fresh, so rewritten code is seen.
+        Read fresh every time, so rewritten code is seen; 0 (an UNDEF) when nothing is mapped there.
         """
-        pa = self._pa_cache.get(addr)
-        if pa is None:
-            pa = self._pa_cache[addr] = self._to_physical(addr)
-        if pa < 0:
-            return self._instruction(addr)
-        return int.from_bytes(self.physmem.read(pa, 4), "little")
-
-    def _to_physical(self, va: int) -> int:
-        for base, pa, size in self._mappings:
-            if base <= va <= base + size - 4:
-                return pa + (va - base)
-        return -1
+        code = read_virtual(self.uc, addr, 4, execute=True)
+        return int.from_bytes(code, "little") if code is not None else 0

@@ -16,8 +16,9 @@ from emu.el2 import psci
 from emu.el2 import smccc
 from emu.cpu.blockcost import Account, Clock
 from emu.cpu.costmodel import CostModel
-from emu.platform.elf import ElfImage
-from emu.cpu.engine import EC_UNKNOWN, ESR_IL, EXCP_HVC, Engine
+from emu.platform.image import GuestImage
+from emu.cpu.engine import EXCP_HVC, Engine
+from emu.cpu.exceptions import EC_UNKNOWN, ESR_IL
 from emu.el2.smccc import MASK64, FunctionId, decode_fid
 from emu.trace.records import HOP_CALL, Trace, TraceRecord
 from emu.vm import VirtualMachine
@@ -228,7 +229,7 @@ def dict_to_frame(fid: FunctionId, frame: list[int], result: CallResult) -> list
     return smccc.apply_results(fid, frame, result.regs)
 
 
-def symbolize(image: ElfImage, pc: int) -> str | None:
+def symbolize(image: GuestImage, pc: int) -> str | None:
     """``function+0xoff (file:line)`` for a code address of the guest image."""
     name = image.symbols.lookup(pc)
     line = image.source_line(pc)

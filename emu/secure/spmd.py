@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from emu.cpu.blockcost import Account, Clock
 from emu.cpu.costmodel import BlockClassifier, CostModel
-from emu.platform.elf import ElfImage
+from emu.platform.image import GuestImage
 from emu.cpu.engine import Engine, StopKind
 from emu.ffa import constants as ffa
 from emu.platform.physmem import PhysicalMemory, Region
@@ -35,7 +35,7 @@ class SpmcExchange:
 
 
 class SecureWorld:
-    def __init__(self, physmem: PhysicalMemory, region: Region, image: ElfImage, version: int,
+    def __init__(self, physmem: PhysicalMemory, region: Region, image: GuestImage, version: int,
                  classifier: BlockClassifier, clock: Clock, cost: CostModel, native: bool | None = None) -> None:
         image.check_fits(region.pa, region.size, "secure RAM")
         self.image = image

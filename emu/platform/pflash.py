@@ -1,0 +1,58 @@
+"""The two parallel NOR flash banks of QEMU virt (0x0 and 0x04000000, 64 MiB each).
+
+They read as erased flash (0xFF) or as the contents of a file (``--pflash``),
+and are read-only: a write, such as a CFI query command U-Boot's flash probe
+sends, is ignored, so probes find no CFI device and carry on.  Banks are
+backed lazily: a 2 MiB chunk gets host memory and its contents the first time
+the guest touches it, so an untouched flash costs nothing, and reads run at
+memory speed (no callback per access).
+"""
+
+from __future__ import annotations
+
+import mmap
+from pathlib import Path
+
+from emu.platform.image import ImageError, read_file
+
+BANK_SIZE = 64 << 20
+BANK_ADDRESSES = (0x0000_0000, 0x0400_0000)
+FLASH_END = BANK_ADDRESSES[-1] + BANK_SIZE
+CHUNK = 2 << 20
+ERASED = 0xFF
+
+
+class Pflash:
+    """Both banks' contents for one VM; ``chunk(ipa)`` backs the chunk holding ``ipa``."""
+
+    def __init__(self, files: list[Path] | None = None) -> None:
+        files = files or []
+        if len(files) > len(BANK_ADDRESSES):
+            raise ImageError(f"at most {len(BANK_ADDRESSES)} flash images (one per bank)")
+        self._contents = [b""] * len(BANK_ADDRESSES)
+        for bank, path in enumerate(files):
+            data = read_file(Path(path))
+            if len(data) > BANK_SIZE:
+                raise ImageError(f"{path}: {len(data):#x} bytes does not fit a {BANK_SIZE >> 20} MiB flash bank")
+            self._contents[bank] = data
+        self._memory = mmap.mmap(-1, FLASH_END)
+        self._backed: set[int] = set()
+        self.ignored_writes = 0
+
+    @staticmethod
+    def contains(ipa: int) -> bool:
+        return 0 <= ipa < FLASH_END
+
+    def chunk(self, ipa: int) -> tuple[int, memoryview]:
+        """(chunk base, its bytes), filled on first use; the caller maps them read-only."""
+        base = ipa - ipa % CHUNK
+        view = memoryview(self._memory)[base:base + CHUNK]
+        if base not in self._backed:
+            self._backed.add(base)
+            bank = base // BANK_SIZE
+            data = self._contents[bank]
+            offset = base - BANK_ADDRESSES[bank]
+            piece = data[offset:offset + CHUNK]
+            view[:len(piece)] = piece
+            view[len(piece):] = bytes([ERASED]) * (CHUNK - len(piece))
+        return base, view
