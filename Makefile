@@ -55,10 +55,13 @@ $(FIRMWARE_ELF): $(FIRMWARE_SRCS) $(FIRMWARE_HDRS) firmware/link.ld $(HEADER)
 	@mkdir -p $(dir $@)
 	$(ZIGCC) $(AARCH64_CFLAGS) $(DEPFLAGS) -Ifirmware -T firmware/link.ld $(FIRMWARE_SRCS) -o $@
 
+# A folder's own link.ld, if it has one, replaces guests/lib/link.ld (which it may INCLUDE).
+guest_ld = $(firstword $(wildcard $(1)link.ld) guests/lib/link.ld)
+
 define guest_rule
-$(BUILD)/guests/$(notdir $(patsubst %/,%,$(1))).elf: $(wildcard $(1)*.c $(1)*.S $(1)*.h) $(GUEST_LIB_SRCS) $(GUEST_LIB_HDRS) guests/lib/link.ld $(HEADER)
+$(BUILD)/guests/$(notdir $(patsubst %/,%,$(1))).elf: $(wildcard $(1)*.c $(1)*.S $(1)*.h $(1)link.ld) $(GUEST_LIB_SRCS) $(GUEST_LIB_HDRS) guests/lib/link.ld $(HEADER)
 	@mkdir -p $$(dir $$@)
-	$(ZIGCC) $(AARCH64_CFLAGS) $$(DEPFLAGS) -Iguests/lib -T guests/lib/link.ld $(GUEST_LIB_SRCS) $(wildcard $(1)*.c $(1)*.S) -o $$@
+	$(ZIGCC) $(AARCH64_CFLAGS) $$(DEPFLAGS) -Iguests/lib -T $(call guest_ld,$(1)) $(GUEST_LIB_SRCS) $(wildcard $(1)*.c $(1)*.S) -o $$@
 endef
 $(foreach dir,$(GUEST_DIRS),$(eval $(call guest_rule,$(dir))))
 

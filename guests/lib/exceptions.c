@@ -5,6 +5,10 @@
 
 volatile struct exception_record last_exception;
 
+/* The frame being handled; saved and restored around each hook so that an
+ * exception taken inside a hook does not lose the outer one. */
+static struct exception_frame *current_frame;
+
 void install_vectors(void)
 {
     asm volatile("msr vbar_el1, %0\n\tisb" : : "r"(guest_vector_table) : "memory");
@@ -35,6 +39,42 @@ __attribute__((weak)) void guest_sync_exception(uint64_t esr, uint64_t elr,
     guest_record_exception(esr, elr, far, spsr);
 }
 
+__attribute__((weak)) void guest_lower_sync_exception(uint64_t esr,
+                                                      uint64_t elr,
+                                                      uint64_t far,
+                                                      uint64_t spsr)
+{
+    (void)spsr;
+    guest_unexpected_exception(VECTOR_LOWER_A64_SYNC, esr, elr, far);
+}
+
+struct exception_frame *exception_current_frame(void)
+{
+    return current_frame;
+}
+
+void exception_resume_at(uint64_t pc)
+{
+    if (current_frame)
+        current_frame->elr = pc;
+}
+
+void guest_sync_dispatch(struct exception_frame *frame, uint64_t vector_offset,
+                         uint64_t esr, uint64_t far)
+{
+    struct exception_frame *outer = current_frame;
+    uint64_t elr = frame->elr;
+
+    current_frame = frame;
+    if (vector_offset == VECTOR_CUR_SPX_SYNC) {
+        frame->elr = elr + 4;   /* skip the faulting instruction */
+        guest_sync_exception(esr, elr, far, frame->spsr);
+    } else {
+        guest_lower_sync_exception(esr, elr, far, frame->spsr);
+    }
+    current_frame = outer;
+}
+
 static const char *const vector_names[4] = {
     "current EL with SP0",
     "current EL with SPx",
@@ -59,3 +99,6 @@ void guest_unexpected_exception(uint64_t vector_offset, uint64_t esr,
            esr_ec(esr), (unsigned long long)elr, (unsigned long long)far);
     guest_system_off(-1);
 }
+
+_Static_assert(sizeof(struct exception_frame) == 176,
+               "struct exception_frame must match FRAME_SIZE in vectors.S");

@@ -1,11 +1,18 @@
 /*
  * EL1 exception vector table (see exceptions.h).
  *
- * Only "current EL with SPx, synchronous" is handled: it calls the C hook
- * guest_sync_exception(esr, elr, far, spsr) and resumes after the faulting
- * instruction.  Every other entry calls guest_unexpected_exception(), which
- * prints a message and powers off.
+ * Two entries are handled: "current EL with SPx, synchronous" (0x200) and
+ * "lower EL using AArch64, synchronous" (0x400).  Both save x0-x18, x30,
+ * ELR_EL1 and SPSR_EL1 in a struct exception_frame on the SP_EL1 stack and
+ * call guest_sync_dispatch(frame, vector offset, esr, far) (exceptions.c),
+ * which runs the C hook; the eret then resumes from the frame, so the hook
+ * decides where (frame->elr) and in which state (frame->spsr) the guest goes
+ * on.  Every other entry calls guest_unexpected_exception(), which prints a
+ * message and powers off.
  */
+
+/* struct exception_frame: x0-x18, x30, ELR_EL1, SPSR_EL1 (22 slots, 176 bytes). */
+#define FRAME_SIZE  176
 
     .section .text.vectors, "ax"
     .balign 2048
@@ -26,7 +33,10 @@ guest_vector_table:
     b       unexpected_entry
     /* 0x200: current EL with SPx, synchronous */
     .balign 0x80
-    b       sync_current_spx
+    sub     sp, sp, #FRAME_SIZE
+    stp     x0, x1, [sp, #0]
+    mov     x1, #0x200
+    b       sync_common
     .balign 0x80
     mov     x0, #0x280
     b       unexpected_entry
@@ -36,9 +46,12 @@ guest_vector_table:
     .balign 0x80
     mov     x0, #0x380
     b       unexpected_entry
+    /* 0x400: lower EL using AArch64, synchronous (SP is SP_EL1 here) */
     .balign 0x80
-    mov     x0, #0x400
-    b       unexpected_entry
+    sub     sp, sp, #FRAME_SIZE
+    stp     x0, x1, [sp, #0]
+    mov     x1, #0x400
+    b       sync_common
     .balign 0x80
     mov     x0, #0x480
     b       unexpected_entry
@@ -63,15 +76,11 @@ guest_vector_table:
     .balign 0x80
     .size guest_vector_table, . - guest_vector_table
 
-/* Frame: x0-x18, x30, ELR_EL1, SPSR_EL1 (22 slots, 176 bytes). */
-#define FRAME_SIZE  176
-
     .text
     .balign 4
-    .type sync_current_spx, %function
-sync_current_spx:
-    sub     sp, sp, #FRAME_SIZE
-    stp     x0, x1, [sp, #0]
+/* x0 and x1 are saved at [sp], x1 = vector offset. */
+    .type sync_common, %function
+sync_common:
     stp     x2, x3, [sp, #16]
     stp     x4, x5, [sp, #32]
     stp     x6, x7, [sp, #48]
@@ -81,14 +90,16 @@ sync_current_spx:
     stp     x14, x15, [sp, #112]
     stp     x16, x17, [sp, #128]
     stp     x18, x30, [sp, #144]
-    mrs     x0, esr_el1
-    mrs     x1, elr_el1
-    mrs     x2, far_el1
+    mrs     x2, elr_el1
     mrs     x3, spsr_el1
-    stp     x1, x3, [sp, #160]
-    bl      guest_sync_exception
+    stp     x2, x3, [sp, #160]
+    mov     x0, sp
+    mrs     x2, esr_el1
+    mrs     x3, far_el1
+    bl      guest_sync_dispatch
+    /* ELR/SPSR come back from the frame: the hook may have changed them,
+     * and a nested exception inside the hook has overwritten the registers. */
     ldp     x1, x3, [sp, #160]
-    add     x1, x1, #4              /* skip the faulting instruction */
     msr     elr_el1, x1
     msr     spsr_el1, x3
     ldp     x0, x1, [sp, #0]
@@ -103,7 +114,7 @@ sync_current_spx:
     ldp     x18, x30, [sp, #144]
     add     sp, sp, #FRAME_SIZE
     eret
-    .size sync_current_spx, . - sync_current_spx
+    .size sync_common, . - sync_common
 
 /* x0 = vector offset; never returns. */
     .type unexpected_entry, %function
