@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from contextlib import ExitStack, nullcontext
 from pathlib import Path
@@ -20,8 +21,13 @@ from typing import IO
 from emu.platform import memory_map
 from emu.cpu.costmodel import CostModelError, load_cost_model
 from emu.trace.disasm import attach_disassembler, disassemble
-from emu.platform.elf import load_elf
-from emu.platform.image import ImageError
+from emu.platform.boot import BootOptions
+from emu.platform.fdt import to_dtb, to_dts
+from emu.platform.image import ImageError, read_file
+from emu.platform.loaders import load_image
+from emu.platform.pflash import BANK_ADDRESSES
+from emu.platform.virt_tree import VirtTreeParams, build_virt_tree
+from emu.console_input import stdin_input
 from emu.gdbstub import GdbError, serve_gdb
 from emu.machine import DEFAULT_MAX_CYCLES, DEFAULT_QUANTUM, Machine, MachineConfig, RunResult, VmOutcome
 from emu.trace.perfetto import write_perfetto
@@ -90,6 +96,19 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cost-model", metavar="FILE", help="cycle cost model TOML (default: the packaged one)")
     parser.add_argument("--pure-python", action="store_true",
                         help="account cycles in Python even when the native helper is built (same counts, slower)")
+    boot = parser.add_argument_group("boot (as QEMU virt's -kernel, -dtb, -append, -initrd)")
+    boot.add_argument("--dtb", metavar="FILE", type=Path,
+                      help="device tree blob for the guest (default: one generated from the machine; "
+                           "see 'ffa-emu dtb'); its address is in x0 at entry")
+    boot.add_argument("--append", metavar="ARGS", help="kernel command line, in /chosen/bootargs")
+    boot.add_argument("--initrd", metavar="FILE", type=Path,
+                      help="initial ramdisk for a Linux Image, in /chosen/linux,initrd-start/end")
+    boot.add_argument("--load-addr", type=_int, metavar="ADDR",
+                      help="load the image as a raw binary at ADDR (ELF and Linux Image are recognised)")
+    boot.add_argument("--entry", type=_int, metavar="ADDR", help="start at ADDR instead of the image's entry")
+    boot.add_argument("--pflash", action="append", default=[], type=Path, metavar="FILE",
+                      help="contents of flash bank 0 (then 1): read-only, up to 64 MiB each "
+                           "(default: erased flash)")
     parser.add_argument("--rmm-revisions", type=_revisions, metavar="LIST",
                         help="interface revisions the RMM supports, e.g. 1.0,2.0 (default: "
                              + ",".join(version_str(r) for r in DEFAULT_RMM_REVISIONS) + ")")
@@ -120,6 +139,21 @@ def build_parser() -> argparse.ArgumentParser:
                           "ownership, the SPMC's view of transactions); a violation is reported and exits 5")
     run.add_argument("--quiet", "-q", action="store_true",
                      help="do not echo guest consoles, the summary or progress")
+    run.add_argument("--expect", action="append", default=[], metavar="REGEX",
+                     help="fail (exit 1) unless a guest console matches REGEX, for guests that do not "
+                          "report with TAP or semihosting")
+    run.add_argument("--fail-on", action="append", default=[], metavar="REGEX",
+                     help="fail (exit 1) when a guest console matches REGEX (e.g. 'FAIL|panic')")
+    dtb = sub.add_parser("dtb", help="write the device tree the emulated machine gives a guest",
+                         description="Write the generated device tree of the emulated QEMU virt machine, as DTS "
+                                     "text (default) or as a DTB, e.g. to edit it and pass it back with --dtb.")
+    dtb.add_argument("-o", "--output", metavar="FILE", help="write here (default stdout); a .dtb name writes a blob")
+    dtb.add_argument("--format", choices=("dts", "dtb"), help="dts or dtb (default: from the file name, else dts)")
+    dtb.add_argument("--ram-size", type=_argtype(parse_size), default=memory_map.GUEST_RAM_DEFAULT_SIZE,
+                     metavar="SIZE", help="RAM of the VM (default 128M)")
+    dtb.add_argument("--profile", choices=sorted(PROFILES), default="spec",
+                     help="the profile whose PSCI conduit the tree names (default spec)")
+    dtb.add_argument("--append", metavar="ARGS", help="kernel command line, in /chosen/bootargs")
     diff = sub.add_parser(
         "diff", help="run the same guests under two profiles and show where the calls differ",
         description="Run the same guests under two mediator profiles and print, call by call, where "
@@ -155,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "profiles":
         print(render_markdown(), end="")
         return EXIT_OK
-    commands = {"run": _run, "diff": _diff, "trace": _trace}
+    commands = {"run": _run, "diff": _diff, "trace": _trace, "dtb": _dtb}
     try:
         return commands[args.command](args)
     except (UsageError, ImageError, CostModelError, ScenarioError, GdbError, TraceFileError) as exc:
@@ -187,14 +221,45 @@ def _config(args: argparse.Namespace, profile: str | None) -> MachineConfig:
         return load_scenario(args.scenario, **overrides)
     if not args.images:
         raise UsageError("no guest image given (or use --scenario FILE)")
-    specs = [VmSpec(load_elf(path), vm_id=i, endpoint_id=i, ram_size=args.ram_size)
+    boot = _boot_options(args)
+    specs = [VmSpec(load_image(path, args.load_addr, args.entry), vm_id=i, endpoint_id=i, ram_size=args.ram_size,
+                    boot=boot)
              for i, path in enumerate(args.images, start=1)]
     return MachineConfig(vms=specs, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _boot_options(args: argparse.Namespace) -> BootOptions:
+    if len(args.pflash) > len(BANK_ADDRESSES):
+        raise UsageError(f"--pflash: at most {len(BANK_ADDRESSES)} files (flash banks 0 and 1)")
+    return BootOptions(
+        dtb=read_file(args.dtb) if args.dtb else None, dtb_name=str(args.dtb), bootargs=args.append,
+        initrd=read_file(args.initrd) if args.initrd else None, pflash=list(args.pflash))
+
+
+def _dtb(args: argparse.Namespace) -> int:
+    params = VirtTreeParams(memory_map.GUEST_RAM_IPA, args.ram_size, psci_method=PROFILES[args.profile].psci_conduit,
+                            bootargs=args.append)
+    tree = build_virt_tree(params)
+    binary = (args.format or ("dtb" if args.output and args.output.endswith(".dtb") else "dts")) == "dtb"
+    data = to_dtb(tree) if binary else to_dts(tree).encode()
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+        return EXIT_OK
+    try:
+        Path(args.output).write_bytes(data)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:
     config = _config(args, args.profile)
     config.check = args.check
+    for pattern in args.expect + args.fail_on:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise UsageError(f"bad regular expression {pattern!r}: {exc}") from None
     progress = None if args.quiet else progress_for(sys.stderr)
     config.console_stream = None if args.quiet else sys.stdout
     if progress is not None:
@@ -204,6 +269,7 @@ def _run(args: argparse.Namespace) -> int:
         trace_stream = _open_trace(args.trace, stack)
         if trace_stream is sys.stderr and progress is not None:
             trace_stream = progress.wrap(trace_stream)
+        config.console_input = stack.enter_context(stdin_input())
         machine = Machine(config)
         if args.disasm:
             attach_disassembler(machine)
@@ -217,6 +283,7 @@ def _run(args: argparse.Namespace) -> int:
         if trace_stream is not None and args.trace_format == "perfetto":
             write_perfetto(result.trace.records, trace_stream)
     code = report(result, quiet=args.quiet)
+    code = _console_verdict(result, args.expect, args.fail_on, code)
     if report_violations(result):
         return EXIT_VIOLATION
     return code
@@ -271,12 +338,29 @@ def _open_trace(target: str | None, stack: ExitStack) -> IO[str] | None:
 
 
 def exit_code(result: RunResult) -> int:
-    """0 clean and TAP passed, 1 TAP failures, 3 a VM faulted, ran away or hung."""
+    """0 clean and TAP passed, 1 TAP failures, 3 a VM faulted, ran away or hung.
+
+    A guest that ended with semihosting SYS_EXIT gives its own status, as
+    under ``qemu -semihosting`` (the first non-zero one of the VMs).
+    """
     if any(vm.state != "off" for vm in result.vms):
         return EXIT_FAULT
+    statuses = [vm.exit_status for vm in result.vms if vm.exit_status]
+    if statuses:
+        return statuses[0]
     if any(vm.tap.problems for vm in result.vms):
         return EXIT_TAP_FAILED
     return EXIT_OK
+
+
+def _console_verdict(result: RunResult, expect: list[str], fail_on: list[str], code: int) -> int:
+    """Exit 1 when a console misses an --expect pattern or hits a --fail-on one (a clean run only)."""
+    consoles = "\n".join(vm.console for vm in result.vms)
+    problems = [f"no console line matches --expect {p!r}" for p in expect if not re.search(p, consoles, re.M)]
+    problems += [f"a console line matches --fail-on {p!r}" for p in fail_on if re.search(p, consoles, re.M)]
+    for problem in problems:
+        print(f"ffa-emu: {problem}", file=sys.stderr)
+    return EXIT_TAP_FAILED if problems and code == EXIT_OK else code
 
 
 def report(result: RunResult, quiet: bool = False) -> int:

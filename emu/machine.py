@@ -30,6 +30,7 @@ from emu.platform.elf import load_elf
 from emu.platform.image import GuestImage
 from emu.cpu.engine import Fault, StopKind
 from emu.platform.physmem import PhysicalMemory
+from emu.platform.pl011 import InputSource
 from emu.invariants import InvariantChecker
 from emu.tap import TapReport, parse_tap
 from emu.trace.records import Trace
@@ -56,6 +57,7 @@ class MachineConfig:
     spmc_version: int = 0  # FF-A version the SPMC implements; 0: the firmware's build default
     progress: Callable[[int, int], None] | None = None  # called (cycles, traps) between scheduler slices
     check: bool = False  # run the invariant checker (emu.invariants) after every call; see RunResult.violations
+    console_input: InputSource | None = None  # what vm1's UART (and semihosting) receives, as QEMU's serial0
 
 
 @dataclass
@@ -69,6 +71,7 @@ class VmOutcome:
     instructions: int
     cycles: int
     image: GuestImage
+    exit_status: int | None = None  # a semihosting SYS_EXIT's status
 
 
 @dataclass
@@ -102,10 +105,10 @@ class Machine:
         self.el2 = Hypervisor(self.clock, config.cost_model, self.trace, config.symbolize)
         self.rmm = RmmResponder(config.rmm_revisions)
         self.rmm.register(self.el2)
+        if config.profile not in PROFILES:
+            raise ValueError(f"unknown profile {config.profile!r}")
         self.mediator: Mediator | None = None
         if config.spmc_image is not None:
-            if config.profile not in PROFILES:
-                raise ValueError(f"unknown profile {config.profile!r}")
             secure = SecureWorld(self.physmem, self.secure_ram, _spmc_elf(config.spmc_image), config.spmc_version,
                                  self.classifier, self.clock, config.cost_model, config.native)
             self.mediator = Mediator(PROFILES[config.profile], secure, self.physmem, self.hyp_ram,
@@ -117,7 +120,8 @@ class Machine:
         for spec in config.vms:
             region = self.physmem.allocate(f"vm{spec.vm_id}", spec.ram_size)
             console = Console(f"vm{spec.vm_id}", config.console_stream)
-            vm = create_vm(spec, self.physmem, region, self.classifier, self.clock, console, config.native)
+            vm = create_vm(spec, self.physmem, region, self.classifier, self.clock, console, config.native,
+                           config.console_input if not self.vms else None, PROFILES[config.profile].psci_conduit)
             self.el2.attach(vm)
             if self.mediator is not None:
                 self.mediator.attach(vm)
@@ -185,7 +189,7 @@ class Machine:
     def _outcome(self, vm: VirtualMachine) -> VmOutcome:
         text = vm.console.text
         return VmOutcome(vm.name, vm.state, vm.exit_reason, vm.fault, text, parse_tap(text),
-                         vm.engine.counter.instructions, vm.engine.counter.cycles, vm.image)
+                         vm.engine.counter.instructions, vm.engine.counter.cycles, vm.image, vm.exit_status)
 
 
 @contextmanager

@@ -24,7 +24,8 @@ import pytest
 
 from emu.cli import exit_code
 from emu.cpu.costmodel import load_cost_model
-from emu.platform.elf import load_elf
+from emu.platform.boot import BootOptions
+from emu.platform.loaders import load_image
 from emu.trace.golden import compare_golden, golden_name, golden_text
 from emu.machine import Machine, MachineConfig, RunResult, VmOutcome
 from emu.scenario import parse_version
@@ -134,18 +135,22 @@ def spmc_image(pytestconfig: pytest.Config) -> Path:
 
 @pytest.fixture
 def run_guests() -> Callable[..., Outcome]:
-    """``run_guests(*images, ram_size=None, **MachineConfig fields)``.
+    """``run_guests(*images, ram_size=None, boot=None, **MachineConfig fields)``.
 
-    ``cost_model`` may be a TOML path and ``spmc_version`` an ``"X.Y"`` string.
+    Images are ELF files or arm64 Linux Images; ``boot`` is an
+    ``emu.platform.boot.BootOptions`` (device tree, bootargs, initrd, flash)
+    for every VM.  ``cost_model`` may be a TOML path and ``spmc_version`` an
+    ``"X.Y"`` string.
     """
-    def run(*images: Path | str, ram_size: int | None = None, **options) -> Outcome:
+    def run(*images: Path | str, ram_size: int | None = None, boot: BootOptions | None = None,
+            **options) -> Outcome:
         if isinstance(options.get("cost_model"), (str, Path)):
             options["cost_model"] = load_cost_model(options["cost_model"])
         if isinstance(options.get("spmc_version"), str):
             options["spmc_version"] = parse_version(options["spmc_version"], "spmc_version")
         specs = []
         for i, path in enumerate(images, start=1):
-            spec = VmSpec(load_elf(path), vm_id=i, endpoint_id=i)
+            spec = VmSpec(load_image(path), vm_id=i, endpoint_id=i, boot=boot or BootOptions())
             if ram_size is not None:
                 spec.ram_size = ram_size
             specs.append(spec)

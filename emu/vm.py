@@ -1,19 +1,33 @@
-"""A guest VM: its RAM (stage-2 mapped physical chunks), its vCPU, its console."""
+"""A guest VM on the QEMU virt platform: RAM (stage-2 mapped physical chunks), a vCPU and devices.
+
+``create_vm`` wires a VM the way QEMU's virt board is wired: RAM at
+0x40000000, the PL011 at 0x09000000, the two flash banks at 0x0 and
+0x04000000, semihosting on ``hlt #0xf000``, and the image, initrd and device
+tree placed by ``emu.platform.boot``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ctypes
+from dataclasses import dataclass, field
 from typing import Any
 
-from unicorn import UC_PROT_ALL, UcError
+from unicorn import UC_MEM_WRITE_PROT, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UcError
+from unicorn.arm64_const import UC_ARM64_REG_X0, UC_ARM64_REG_X1
 
-from emu.platform import memory_map
 from emu.cpu.blockcost import Clock
-from emu.platform.console import Console, ConsoleFlood
 from emu.cpu.costmodel import BlockClassifier
+from emu.cpu.counters import CNTFRQ_HZ, ticks_per_256
+from emu.cpu.engine import DeviceAction, Engine, Fault
+from emu.cpu.vmem import read_virtual, write_virtual
+from emu.platform import memory_map
+from emu.platform.boot import BootOptions, plan_boot
+from emu.platform.console import Console, ConsoleFlood
 from emu.platform.image import GuestImage
-from emu.cpu.engine import Engine, Fault
+from emu.platform.pflash import Pflash
 from emu.platform.physmem import PhysicalMemory, Region
+from emu.platform.pl011 import InputSource, Pl011
+from emu.platform.semihosting import Semihosting, SemihostingError
 from emu.platform.stage2 import Mapping, Stage2
 
 STAGE2_CHUNK = 2 * memory_map.MiB
@@ -25,6 +39,7 @@ class VmSpec:
     vm_id: int
     endpoint_id: int
     ram_size: int = memory_map.GUEST_RAM_DEFAULT_SIZE
+    boot: BootOptions = field(default_factory=BootOptions)
 
 
 def scattered_mappings(region: Region, ipa: int) -> list[Mapping]:
@@ -54,6 +69,10 @@ class VirtualMachine:
     exit_reason: str = ""
     fault: Fault | None = None
     ffa: Any = None  # per-VM FF-A state, owned by the mediator
+    exit_status: int | None = None  # the status a semihosting SYS_EXIT gave
+    uart: Pl011 | None = None
+    pflash: Pflash | None = None
+    dtb_address: int = 0
 
     @property
     def vm_id(self) -> int:
@@ -88,35 +107,97 @@ class VirtualMachine:
 
 
 def create_vm(spec: VmSpec, physmem: PhysicalMemory, region: Region, classifier: BlockClassifier,
-              clock: Clock, console: Console, native: bool | None = None) -> VirtualMachine:
-    """Build a VM whose RAM is ``region``, load its image, and reset its vCPU."""
-    spec.image.check_fits(memory_map.GUEST_RAM_IPA, spec.ram_size, "guest RAM")
+              clock: Clock, console: Console, native: bool | None = None,
+              console_input: InputSource | None = None, psci_method: str = "hvc") -> VirtualMachine:
+    """Build a VM whose RAM is ``region``, load its image, initrd and device tree, and reset its vCPU."""
+    ram_base = memory_map.GUEST_RAM_IPA
+    spec.image.check_fits(ram_base, spec.ram_size, "guest RAM")
+    plan = plan_boot(spec.image, ram_base, spec.ram_size, spec.boot, psci_method)
     engine = Engine(f"vm{spec.vm_id}", physmem, classifier, clock, secure=False, native=native)
-    stage2 = Stage2(scattered_mappings(region, memory_map.GUEST_RAM_IPA))
+    stage2 = Stage2(scattered_mappings(region, ram_base))
     for m in stage2.mappings:
         engine.map_physical(m.ipa, m.pa, m.size, UC_PROT_ALL)
-    vm = VirtualMachine(spec, engine, stage2, region, console)
-    _map_uart(vm)
+    vm = VirtualMachine(spec, engine, stage2, region, console, dtb_address=plan.dtb_addr)
+    vm.uart = _map_uart(vm, console_input)
+    vm.pflash = Pflash(spec.boot.pflash)
+    if plan.dtb_in_flash:
+        vm.pflash.overlay(plan.dtb_addr, plan.dtb)
+    engine.device_memory = lambda address, access: _flash_access(vm, address, access)
+    engine.semihosting = _semihosting(vm, clock, classifier.model.core_hz, console_input)
     for seg in spec.image.segments:
         vm.write_ipa(seg.vaddr, seg.data + bytes(seg.memsz - len(seg.data)))
-    engine.reset(spec.image.entry)
+    if not plan.dtb_in_flash:
+        vm.write_ipa(plan.dtb_addr, plan.dtb)
+    if plan.initrd is not None and spec.boot.initrd:
+        vm.write_ipa(plan.initrd[0], spec.boot.initrd)
+    engine.reset(spec.image.entry, x0=plan.dtb_addr)
     return vm
 
 
-def _map_uart(vm: VirtualMachine) -> None:
-    flags = memory_map.UART_FR_TXFE | memory_map.UART_FR_RXFE
+def _map_uart(vm: VirtualMachine, console_input: InputSource | None) -> Pl011:
+    def flood(exc: ConsoleFlood) -> None:
+        vm.engine.stop_with_fault(Fault("console flood", vm.engine.pc, detail=str(exc)))
 
-    def read(_uc, offset: int, _size: int, _data) -> int:
-        return flags if offset == memory_map.UART_FR else 0
-
-    def write(_uc, offset: int, _size: int, value: int, _data) -> None:
-        if offset == memory_map.UART_DR:
-            try:
-                vm.console.putc(value)
-            except ConsoleFlood as exc:
-                vm.engine.stop_with_fault(Fault("console flood", vm.engine.pc, detail=str(exc)))
-
+    uart = Pl011(vm.console, flood, console_input)
     try:
-        vm.engine.uc.mmio_map(memory_map.UART_IPA, memory_map.UART_SIZE, read, None, write, None)
+        vm.engine.uc.mmio_map(memory_map.UART_IPA, memory_map.UART_SIZE,
+                              lambda _uc, offset, _size, _data: uart.read(offset), None,
+                              lambda _uc, offset, _size, value, _data: uart.write(offset, value), None)
     except UcError as exc:
         raise RuntimeError(f"cannot map the UART: {exc}") from None
+    return uart
+
+
+def _flash_access(vm: VirtualMachine, address: int, access: int) -> DeviceAction | None:
+    """Back a flash chunk on first touch (read-only); drop writes to flash (no CFI commands)."""
+    flash = vm.pflash
+    if flash is None or not flash.contains(address):
+        return None
+    if access == UC_MEM_WRITE_PROT:
+        flash.ignored_writes += 1
+        return DeviceAction.IGNORE
+    base, host = flash.chunk(address)
+    try:
+        vm.engine.uc.mem_map_ptr(base, len(host), UC_PROT_READ | UC_PROT_EXEC,
+                                 ctypes.addressof(ctypes.c_char.from_buffer(host)))
+    except UcError:
+        return None  # already mapped: a write to it, handled above
+    return DeviceAction.MAP
+
+
+def _semihosting(vm: VirtualMachine, clock: Clock, core_hz: int, console_input: InputSource | None):
+    """The ``hlt #0xf000`` service of one VM; a SYS_EXIT powers it off with the guest's status."""
+    uc = vm.engine.uc
+    pending = bytearray()
+    per_256 = ticks_per_256(core_hz)
+
+    def read(va: int, size: int) -> bytes:
+        data = read_virtual(uc, va, size)
+        if data is None:
+            raise SemihostingError(f"guest address {va:#x} is not mapped")
+        return data
+
+    def write(va: int, data: bytes) -> None:
+        if not write_virtual(uc, va, data):
+            raise SemihostingError(f"guest address {va:#x} is not writable")
+
+    def getc() -> int | None:
+        if not pending and console_input is not None:
+            pending.extend(console_input())
+        return pending.pop(0) if pending else None
+
+    service = Semihosting(read, write, vm.console.putc, getc, lambda: clock.now * per_256 // 256, CNTFRQ_HZ)
+
+    def call(engine: Engine) -> None:
+        op, x1 = engine.uc.reg_read(UC_ARM64_REG_X0) & 0xFFFF_FFFF, engine.uc.reg_read(UC_ARM64_REG_X1)
+        try:
+            result = service.call(op, x1)
+        except SemihostingError as exc:
+            engine.stop_with_fault(Fault("semihosting call with a bad address", engine.pc, detail=str(exc)))
+            return
+        engine.uc.reg_write(UC_ARM64_REG_X0, result)
+        if service.exit is not None:
+            vm.exit_status = service.exit.status
+            vm.power_off(f"semihosting exit {service.exit.status}")
+
+    return call

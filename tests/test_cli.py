@@ -162,7 +162,7 @@ def test_not_elf(tmp_path, capsys) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("not an image\n")
     assert run_cli(["run", str(path)]) == 2
-    assert "not an ELF file" in one_line_error(capsys.readouterr().err)
+    assert "neither an ELF nor an arm64 Linux Image" in one_line_error(capsys.readouterr().err)
 
 
 def test_directory(tmp_path, capsys) -> None:

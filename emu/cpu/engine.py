@@ -51,6 +51,11 @@ _EXCEPTION_NAMES = {EXCP_UDEF: "undefined instruction", EXCP_SWI: "SVC", EXCP_BK
                     EXCP_PREFETCH_ABORT: "prefetch abort", EXCP_DATA_ABORT: "data abort"}
 
 
+class DeviceAction(Enum):
+    MAP = "map"  # the handler mapped memory at the address: retry the access
+    IGNORE = "ignore"  # a write the device drops: the store does nothing
+
+
 class StopKind(Enum):
     TRAP_HANDLED = "trap"  # a handler asked the engine to stop (e.g. power off)
     BUDGET = "budget"  # the cycle budget ran out (quantum or --max-cycles)
@@ -102,6 +107,10 @@ class Engine:
         self.fault: Fault | None = None
         self.stop_requested = False
         self.mem_fault_classifier: Callable[[int, int], str | None] | None = None
+        # Called on an access to unmapped or protected guest-physical memory before it is a fault:
+        # MAP (memory was mapped there: retry), IGNORE (a write the device drops) or None (a fault).
+        self.device_memory: Callable[[int, int], DeviceAction | None] | None = None
+        self._ignored_store: int | None = None
         self._pending_error: BaseException | None = None
         self._intr_cb = _INTR_CB(self._on_intr)  # C keeps a pointer: keep the object alive
         handle = ctypes.c_size_t()
@@ -145,11 +154,18 @@ class Engine:
         """Run from the current PC until stopped, faulted or the machine clock reaches ``deadline``."""
         self.counter.stop_at = deadline
         self.stop_requested = False
-        try:
-            self.uc.emu_start(self.pc, NO_UNTIL)
-        except UcError as exc:
-            if self._pending_error is None:
-                return self._fault_from_error(exc)
+        while True:
+            try:
+                self.uc.emu_start(self.pc, NO_UNTIL)
+            except UcError as exc:
+                if self._ignored_store is not None:  # a write the device drops: go on after the store
+                    pc, self._ignored_store = self._ignored_store, None
+                    self.counter.cut_short(pc + 4)
+                    self.pc = pc + 4
+                    continue
+                if self._pending_error is None:
+                    return self._fault_from_error(exc)
+            break
         if self._pending_error is not None:
             error, self._pending_error = self._pending_error, None
             raise error
@@ -183,6 +199,12 @@ class Engine:
     # -- hooks -------------------------------------------------------------
     def _on_mem_invalid(self, _uc: Uc, access: int, address: int, _size: int, _value: int, _data: object) -> bool:
         pc = self.pc
+        action = self.device_memory(address, access) if self.device_memory is not None else None
+        if action is DeviceAction.MAP:
+            return True
+        if action is DeviceAction.IGNORE:
+            self._ignored_store = pc
+            return False
         kind = _MEM_FAULT_NAMES.get(access, "invalid memory access")
         if self.mem_fault_classifier is not None:
             kind = self.mem_fault_classifier(address, access) or kind

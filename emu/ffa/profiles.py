@@ -138,6 +138,9 @@ class Profile:
     # the mediator itself does not track who owns the host's RX buffer
     lists_caller: bool  # Xen: a 1.2 caller finds its own entry in the partition list
     host_endpoint: int | None  # pKVM: every caller is the host, endpoint 0 (None: the VM's own ID)
+    # The conduit the guest's device tree gives for PSCI (and so for a Linux guest's FF-A driver): a pKVM host
+    # reaches EL2 services by SMC, trapped by the hypervisor (arch/arm64/kvm/hyp/nvhe/hyp-main.c handle_host_smc).
+    psci_conduit: str = "hvc"
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def disposition(self, abi_name: str, smc64: bool) -> Disposition:
@@ -164,7 +167,7 @@ PKVM = Profile(
     rxtx_exact_pages=True, partition_info_cached=False, features_forwarded=True, fragments_allowed=True,
     single_borrower_error=ffa.INVALID_PARAMETERS, require_rw_normal=False, max_pages_per_share=None,
     max_shares_per_vm=None, mem_forward_fn64=True, rx_release_forwarded=True, lists_caller=False,
-    host_endpoint=ffa.HYP_ID,
+    host_endpoint=ffa.HYP_ID, psci_conduit="smc",
 )
 XEN = Profile(
     name="xen", description="Xen (xen/arch/arm/tee/ffa*.c): per-VM state, validates and translates",

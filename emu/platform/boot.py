@@ -8,11 +8,12 @@ and ``arm_load_dtb``), so a guest finds things where it would under
   the kernel and page aligned; the DTB after it, 2 MiB aligned; x0 = DTB;
 * an ELF or raw binary that leaves the start of RAM free: the DTB at the
   start of RAM (U-Boot's qemu-arm board looks for it there), below the image;
-* an image that covers the start of RAM (this project's own guests): QEMU
-  gives no DTB; here it goes in the last 2 MiB of RAM, so such guests can
-  read it too.
+* an image that covers the start of RAM (this project's own guests): at
+  address 0, in flash bank 0, where QEMU's loader leaves it then (its
+  ``dtb_start`` stays 0).
 
-x0 holds the DTB address in every case (QEMU leaves x0 zero for an ELF).  A
+x0 holds the DTB address in every case (QEMU leaves x0 zero for an ELF,
+which is right only in the last case).  A
 user blob (``--dtb``) is fixed up as QEMU fixes it: its memory nodes replaced
 by the machine's, ``/chosen`` given the boot arguments and initrd, ``/psci``
 replaced by the machine's.
@@ -32,6 +33,7 @@ PAGE = 4096
 INITRD_MAX_OFFSET = 128 * MiB
 DTB_ALIGN = 2 * MiB
 DTB_MAX = 2 * MiB
+FLASH_DTB_ADDR = 0  # start of flash bank 0
 
 
 @dataclass
@@ -43,7 +45,6 @@ class BootOptions:
     bootargs: str | None = None
     initrd: bytes | None = None
     pflash: list[Path] = field(default_factory=list)
-    psci_method: str = "hvc"
 
 
 @dataclass
@@ -52,18 +53,17 @@ class BootPlan:
     dtb: bytes
     initrd: tuple[int, int] | None  # (start, end) in guest RAM
 
-    def writes(self, initrd: bytes | None) -> list[tuple[int, bytes]]:
-        out = [(self.dtb_addr, self.dtb)]
-        if self.initrd is not None and initrd:
-            out.append((self.initrd[0], initrd))
-        return out
+    @property
+    def dtb_in_flash(self) -> bool:
+        return self.dtb_addr == FLASH_DTB_ADDR
 
 
 def _align_up(value: int, alignment: int) -> int:
     return (value + alignment - 1) // alignment * alignment
 
 
-def plan_boot(image: GuestImage, ram_base: int, ram_size: int, options: BootOptions) -> BootPlan:
+def plan_boot(image: GuestImage, ram_base: int, ram_size: int, options: BootOptions,
+              psci_method: str = "hvc") -> BootPlan:
     """The DTB (built or fixed up) and the addresses of the DTB and initrd for ``image``."""
     ram_end = ram_base + ram_size
     initrd_range = None
@@ -72,18 +72,13 @@ def plan_boot(image: GuestImage, ram_base: int, ram_size: int, options: BootOpti
     else:
         if options.initrd is not None:
             raise ImageError(f"{image.path}: --initrd is for a Linux Image (QEMU loads none for other images)")
-        if image.low > ram_base or image.high <= ram_base:
-            dtb_addr = ram_base
-        else:
-            dtb_addr = ram_end - DTB_ALIGN
-    params = VirtTreeParams(ram_base, ram_size, psci_method=options.psci_method, bootargs=options.bootargs,
+        dtb_addr = ram_base if image.low > ram_base or image.high <= ram_base else FLASH_DTB_ADDR
+    params = VirtTreeParams(ram_base, ram_size, psci_method=psci_method, bootargs=options.bootargs,
                             initrd=initrd_range)
     blob = _fix_user_tree(options, params) if options.dtb is not None else to_dtb(build_virt_tree(params))
-    limit = image.low if image.kind != "linux" and image.low > dtb_addr else ram_end
-    if dtb_addr + len(blob) > limit or len(blob) > DTB_MAX:
+    limit = image.low if dtb_addr == ram_base and image.low > ram_base else ram_end
+    if len(blob) > DTB_MAX or dtb_addr != FLASH_DTB_ADDR and dtb_addr + len(blob) > limit:
         raise ImageError(f"{image.path}: no room for the {len(blob)}-byte device tree at {dtb_addr:#x}")
-    if image.kind != "linux" and image.low < dtb_addr + len(blob) and dtb_addr < image.high:
-        raise ImageError(f"{image.path}: the image overlaps the device tree at {dtb_addr:#x}")
     return BootPlan(dtb_addr, blob, initrd_range)
 
 

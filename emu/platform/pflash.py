@@ -1,7 +1,8 @@
 """The two parallel NOR flash banks of QEMU virt (0x0 and 0x04000000, 64 MiB each).
 
-They read as erased flash (0xFF) or as the contents of a file (``--pflash``),
-and are read-only: a write, such as a CFI query command U-Boot's flash probe
+They read as QEMU's do: zeros when no file backs a bank (QEMU's pflash with
+no drive; real erased NOR would read 0xFF), or the contents of a file
+(``--pflash``), and they are read-only: a write, such as a CFI query command U-Boot's flash probe
 sends, is ignored, so probes find no CFI device and carry on.  Banks are
 backed lazily: a 2 MiB chunk gets host memory and its contents the first time
 the guest touches it, so an untouched flash costs nothing, and reads run at
@@ -19,7 +20,7 @@ BANK_SIZE = 64 << 20
 BANK_ADDRESSES = (0x0000_0000, 0x0400_0000)
 FLASH_END = BANK_ADDRESSES[-1] + BANK_SIZE
 CHUNK = 2 << 20
-ERASED = 0xFF
+UNBACKED = 0x00
 
 
 class Pflash:
@@ -39,6 +40,16 @@ class Pflash:
         self._backed: set[int] = set()
         self.ignored_writes = 0
 
+    def overlay(self, address: int, data: bytes) -> None:
+        """Place ``data`` in the flash image (the boot loader's DTB in bank 0), before the guest runs."""
+        bank = address // BANK_SIZE
+        if self._backed or not 0 <= address < FLASH_END or address + len(data) > (bank + 1) * BANK_SIZE:
+            raise ValueError("flash overlays go inside one bank, before the guest runs")
+        offset = address - BANK_ADDRESSES[bank]
+        image = bytearray(self._contents[bank].ljust(offset + len(data), bytes([UNBACKED])))
+        image[offset:offset + len(data)] = data
+        self._contents[bank] = bytes(image)
+
     @staticmethod
     def contains(ipa: int) -> bool:
         return 0 <= ipa < FLASH_END
@@ -54,5 +65,5 @@ class Pflash:
             offset = base - BANK_ADDRESSES[bank]
             piece = data[offset:offset + CHUNK]
             view[:len(piece)] = piece
-            view[len(piece):] = bytes([ERASED]) * (CHUNK - len(piece))
+            view[len(piece):] = bytes([UNBACKED]) * (CHUNK - len(piece))
         return base, view

@@ -28,6 +28,10 @@ ERROR = (1 << 64) - 1
 EBADF, ENOENT = 9, 2
 
 
+class SemihostingError(Exception):
+    """A call whose parameter block or buffer is not guest memory the call may use."""
+
+
 @dataclass
 class SemihostingExit:
     status: int
@@ -38,8 +42,8 @@ class SemihostingExit:
 class Semihosting:
     """One VM's semihosting service; ``call(op, x1)`` returns the value for x0."""
 
-    read: Callable[[int, int], bytes]  # (guest virtual address, size) -> bytes
-    write: Callable[[int, bytes], None]
+    read: Callable[[int, int], bytes]  # (guest virtual address, size) -> bytes; SemihostingError if unmapped
+    write: Callable[[int, bytes], None]  # SemihostingError if not writable
     putc: Callable[[int], None]
     getc: Callable[[], int | None]  # the next console input byte, or None
     now_ticks: Callable[[], int]  # emulated time, in ticks of tick_hz
