@@ -40,5 +40,5 @@ void ffa_version_handle(const struct ffa_regs *req, struct ffa_regs *resp)
 /* DIRECT_REQ2 needs FF-A 1.2 on both sides. */
 bool ffa_direct_req2_allowed(void)
 {
-	return spmc.version >= FFA_VERSION_1_2 && spmc.caller_version >= FFA_VERSION_1_2;
+	return spmc_at_least(FFA_VERSION_1_2);
 }

@@ -50,9 +50,14 @@ struct spmc_state {
 };
 extern struct spmc_state spmc;
 
+/*
+ * Is `version` in effect? Both sides must implement it: once the normal world
+ * negotiated an older version, the SPMC answers as that version does
+ * (DEN0077A 13.2: the callee behaves as the negotiated version specifies).
+ */
 static inline bool spmc_at_least(uint32_t version)
 {
-	return spmc.version >= version;
+	return spmc.version >= version && spmc.caller_version >= version;
 }
 
 /* ---- response builders ---- */
