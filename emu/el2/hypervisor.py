@@ -16,11 +16,12 @@ from emu.el2 import psci
 from emu.el2 import smccc
 from emu.cpu.blockcost import Account, Clock
 from emu.cpu.costmodel import CostModel
-from emu.platform.image import GuestImage
 from emu.cpu.engine import EXCP_HVC, Engine
 from emu.cpu.exceptions import EC_UNKNOWN, ESR_IL
+from emu.cpu.vmem import read_virtual
 from emu.el2.smccc import MASK64, FunctionId, decode_fid
 from emu.trace.records import HOP_CALL, Trace, TraceRecord
+from emu.trace.sites import SiteNamer
 from emu.vm import VirtualMachine
 
 
@@ -84,7 +85,7 @@ class Hypervisor:
         transitions = cost.transition
         self._entry_cost = transitions["el1_to_el2"]
         self._exit_cost = transitions["el2_handler"] + transitions["el2_to_el1"]
-        self._sites: dict[tuple[int, int], str | None] = {}  # (vm, pc) -> symbolized calling site
+        self._sites: dict[int, SiteNamer] = {}  # vm id -> its calling-site namer
         self._exact: dict[int, Handler] = {}
         self._ranges: list[tuple[Callable[[int], bool], Handler, Callable[[], int]]] = []
         self._register_core()
@@ -175,11 +176,11 @@ class Hypervisor:
             self.trace.emit(hop)
 
     def _site(self, vm: VirtualMachine, pc: int) -> str | None:
-        key = (vm.vm_id, pc)
-        site = self._sites.get(key, self)
-        if site is self:
-            site = self._sites[key] = symbolize(vm.image, pc)
-        return site
+        namer = self._sites.get(vm.vm_id)
+        if namer is None:
+            uc = vm.engine.uc
+            namer = self._sites[vm.vm_id] = SiteNamer(vm.image, lambda va, size: read_virtual(uc, va, size, True))
+        return namer.name(pc)
 
     # -- SMCCC architecture, standard service and standard hypervisor queries --
     def _register_core(self) -> None:
@@ -228,13 +229,3 @@ def dict_to_frame(fid: FunctionId, frame: list[int], result: CallResult) -> list
         return out
     return smccc.apply_results(fid, frame, result.regs)
 
-
-def symbolize(image: GuestImage, pc: int) -> str | None:
-    """``function+0xoff (file:line)`` for a code address of the guest image."""
-    name = image.symbols.lookup(pc)
-    line = image.source_line(pc)
-    if line:
-        file, lineno = line
-        where = f"{file.rsplit('/', 1)[-1]}:{lineno}"
-        return f"{name} ({where})" if name else where
-    return name
