@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 
-from benchmarks import compute, ffa, mem_share, traps
+from benchmarks import compute, ffa, mem_share, traps, uboot
 from benchmarks.common import Report
 
 # (name, run function taking a Report).  Append new benchmark modules here.
@@ -16,6 +16,7 @@ BENCHMARKS = [
     ("compute", compute.run),
     ("ffa", ffa.run),
     ("mem_share", mem_share.run),
+    ("uboot", uboot.run),
 ]
 
 
