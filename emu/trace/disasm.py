@@ -10,6 +10,7 @@ from __future__ import annotations
 from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
 
 from emu.cpu.engine import Engine
+from emu.cpu.vmem import read_virtual
 from emu.machine import Machine
 from emu.trace.records import HOP_CALL, TraceRecord
 from emu.vm import VirtualMachine
@@ -28,7 +29,7 @@ def trapping_block(engine: Engine) -> list[str]:
     start, size = engine.counter.last_block
     if not start <= trap_pc < start + size:
         start = trap_pc
-    code = bytes(engine.uc.mem_read(start, trap_pc + 4 - start))
+    code = read_virtual(engine.uc, start, trap_pc + 4 - start, execute=True) or b""  # virtual once the MMU is on
     return [f"{start + 4 * i:#x}: {text}" for i, text in enumerate(disassemble(code, start))]
 
 
