@@ -151,7 +151,7 @@ class Machine:
                     runnable.clear()
                     break
                 try:
-                    kind = vm.engine.run(self.clock.now + min(self.config.quantum, remaining))
+                    kind = vm.vcpu.run(self.clock.now + min(self.config.quantum, remaining))
                 except SpmcError as exc:
                     vm.engine.fault = Fault("secure world failure", vm.engine.pc, detail=str(exc))
                     kind = StopKind.FAULT

@@ -24,11 +24,13 @@ from emu.platform import memory_map
 from emu.platform.boot import BootOptions, plan_boot
 from emu.platform.console import Console, ConsoleFlood
 from emu.platform.image import GuestImage
+from emu.platform.gicv3 import GICD_BASE, GICD_SIZE, GICR_BASE, GICR_STRIDE, GicV3
 from emu.platform.pflash import Pflash
 from emu.platform.physmem import PhysicalMemory, Region
 from emu.platform.pl011 import InputSource, Pl011
 from emu.platform.semihosting import Semihosting, SemihostingError
 from emu.platform.stage2 import Mapping, Stage2
+from emu.vcpu_run import InterruptingVcpu
 
 STAGE2_CHUNK = 2 * memory_map.MiB
 
@@ -72,6 +74,8 @@ class VirtualMachine:
     exit_status: int | None = None  # the status a semihosting SYS_EXIT gave
     uart: Pl011 | None = None
     pflash: Pflash | None = None
+    gic: GicV3 | None = None
+    vcpu: InterruptingVcpu | None = None
     dtb_address: int = 0
 
     @property
@@ -119,6 +123,8 @@ def create_vm(spec: VmSpec, physmem: PhysicalMemory, region: Region, classifier:
         engine.map_physical(m.ipa, m.pa, m.size, UC_PROT_ALL)
     vm = VirtualMachine(spec, engine, stage2, region, console, dtb_address=plan.dtb_addr)
     vm.uart = _map_uart(vm, console_input)
+    vm.gic = _map_gic(vm)
+    vm.vcpu = InterruptingVcpu(engine, vm.gic, 0, engine.timer.timer, lambda: clock.now, clock.advance)
     vm.pflash = Pflash(spec.boot.pflash)
     if plan.dtb_in_flash:
         vm.pflash.overlay(plan.dtb_addr, plan.dtb)
@@ -146,6 +152,20 @@ def _map_uart(vm: VirtualMachine, console_input: InputSource | None) -> Pl011:
     except UcError as exc:
         raise RuntimeError(f"cannot map the UART: {exc}") from None
     return uart
+
+
+def _map_gic(vm: VirtualMachine) -> GicV3:
+    gic = GicV3([0])
+    uc = vm.engine.uc
+    try:
+        uc.mmio_map(GICD_BASE, GICD_SIZE, lambda _uc, offset, size, _data: gic.dist_read(offset, size), None,
+                    lambda _uc, offset, size, value, _data: gic.dist_write(offset, size, value), None)
+        uc.mmio_map(GICR_BASE, GICR_STRIDE * len(gic.cpus),
+                    lambda _uc, offset, size, _data: gic.redist_read(offset, size), None,
+                    lambda _uc, offset, size, value, _data: gic.redist_write(offset, size, value), None)
+    except UcError as exc:
+        raise RuntimeError(f"cannot map the GIC: {exc}") from None
+    return gic
 
 
 def _flash_access(vm: VirtualMachine, address: int, access: int) -> DeviceAction | None:

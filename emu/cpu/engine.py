@@ -19,7 +19,9 @@ from unicorn import (
     UC_HOOK_MEM_INVALID, UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED, UC_MEM_WRITE_PROT,
     UC_MEM_WRITE_UNMAPPED, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError,
 )
-from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_PSTATE, UC_ARM64_REG_SP
+from unicorn.arm64_const import (
+    UC_ARM64_REG_PC, UC_ARM64_REG_PSTATE, UC_ARM64_REG_SP, UC_ARM64_REG_X0, UC_ARM64_REG_X29, UC_ARM64_REG_X30,
+)
 from unicorn.unicorn_py3.unicorn import uclib
 
 from emu.cpu import sysregs
@@ -103,6 +105,9 @@ class Engine:
         self.clock = clock
         # Called for ``hlt #0xf000`` (semihosting); it services the call and the PC moves past the HLT.
         self.semihosting: Callable[[Engine], None] | None = None
+        # System registers this CPU lacks but the platform provides (the GIC's ICC_*): (encoding, value or
+        # None for a read) -> the value read, or None when the register is not the platform's either.
+        self.platform_sysreg: Callable[[tuple[int, int, int, int, int], int | None], int | None] | None = None
         self.trap_handler: TrapHandler | None = None
         self.fault: Fault | None = None
         self.stop_requested = False
@@ -227,10 +232,14 @@ class Engine:
 
     def _on_exception(self, intno: int) -> None:
         pc = self.pc
-        if intno == EXCP_UDEF and self.semihosting is not None and self.instruction_at(pc) == HLT_SEMIHOSTING:
-            self.semihosting(self)
-            self.pc = pc + 4
-            return
+        if intno == EXCP_UDEF:
+            insn = self.instruction_at(pc)
+            if self.semihosting is not None and insn == HLT_SEMIHOSTING or self._platform_sysreg(insn):
+                if insn == HLT_SEMIHOSTING:
+                    self.semihosting(self)
+                self.counter.cut_short(pc + 4)  # the block's instructions after this one did not run
+                self.pc = pc + 4
+                return
         what = _EXCEPTION_NAMES.get(intno)
         if what is None:
             self.stop_with_fault(Fault(f"unexpected exception {intno}", pc))
@@ -242,6 +251,20 @@ class Engine:
         far = syndrome.far if syndrome.esr >> 26 in EC_WITH_FAR else None
         self.counter.cut_short(pc)
         self.inject_sync(syndrome.esr, pc, what, far)
+
+    def _platform_sysreg(self, insn: int) -> bool:
+        """Emulate an MRS/MSR of a register the platform provides (it is UNDEFINED on Unicorn's CPU)."""
+        if self.platform_sysreg is None or insn >> 22 != 0x354 or not insn >> 20 & 1:
+            return False
+        rt, read = insn & 0x1F, bool(insn >> 21 & 1)
+        encoding = (2 | insn >> 19 & 1, insn >> 16 & 7, insn >> 12 & 0xF, insn >> 8 & 0xF, insn >> 5 & 7)
+        xt = UC_ARM64_REG_X0 + rt if rt < 29 else (UC_ARM64_REG_X29, UC_ARM64_REG_X30, None)[rt - 29]
+        value = self.platform_sysreg(encoding, None if read else (self.uc.reg_read(xt) if xt else 0))
+        if value is None:
+            return False
+        if read and xt is not None:
+            self.uc.reg_write(xt, value)
+        return True
 
     def inject_sync(self, esr: int, elr: int, what: str, far: int | None = None) -> None:
         """Take a synchronous exception to the guest's own EL1 vector, as hardware would.

@@ -40,6 +40,8 @@ EC_WITH_FAR = frozenset((EC_INSN_ABORT_LOWER, EC_INSN_ABORT, EC_PC_ALIGN, EC_DAT
 PSTATE_EL1H_DAIF_MASKED = 0x3C5
 PSTATE_IL = 1 << 20
 VECTOR_CURRENT_SP0, VECTOR_CURRENT_SPX, VECTOR_LOWER_A64 = 0x000, 0x200, 0x400
+VECTOR_SYNC, VECTOR_IRQ, VECTOR_FIQ = 0x000, 0x080, 0x100  # offsets within each group of four
+PSTATE_I = 1 << 7
 VECTOR_TABLE_SIZE = 0x800
 
 _EXCEPTION = struct.Struct("<IIQI")  # env->exception: syndrome, fsr, vaddress, target_el
@@ -115,8 +117,9 @@ def exception_offset() -> int | None:
     return None
 
 
-def take_exception(uc: Uc, esr: int, elr: int, far: int | None = None) -> int:
-    """Enter the guest's EL1 synchronous vector; returns the new PC (the caller writes it)."""
+def take_exception(uc: Uc, esr: int | None, elr: int, far: int | None = None, kind: int = VECTOR_SYNC) -> int:
+    """Enter the guest's EL1 vector for ``kind`` (synchronous, IRQ, FIQ); returns the new PC (the caller
+    writes it).  ESR and FAR are written for a synchronous exception only."""
     pstate = uc.reg_read(UC_ARM64_REG_PSTATE) & ~PSTATE_IL  # IL can be left over from Unicorn's SMC handling
     from_el0 = (pstate >> 2 & 3) == 0
     on_sp_el0 = from_el0 or not pstate & 1
@@ -127,14 +130,15 @@ def take_exception(uc: Uc, esr: int, elr: int, far: int | None = None) -> int:
     uc.reg_write(UC_ARM64_REG_PSTATE, PSTATE_EL1H_DAIF_MASKED)
     uc.cpr_write(*sysregs.SPSR_EL1, pstate)  # a CP write also rebuilds QEMU's cached PSTATE flags
     uc.cpr_write(*sysregs.ELR_EL1, elr)
-    uc.cpr_write(*sysregs.ESR_EL1, esr)
+    if esr is not None:
+        uc.cpr_write(*sysregs.ESR_EL1, esr)
     if far is not None:
         uc.cpr_write(*sysregs.FAR_EL1, far)
-    return uc.cpr_read(*sysregs.VBAR_EL1) + offset
+    return uc.cpr_read(*sysregs.VBAR_EL1) + offset + kind
 
 
-def current_el(uc: Uc) -> int:
-    return uc.reg_read(UC_ARM64_REG_PSTATE) >> 2 & 3
+def irqs_masked(uc: Uc) -> bool:
+    return bool(uc.reg_read(UC_ARM64_REG_PSTATE) & PSTATE_I)
 
 
 def in_vector_table(uc: Uc, pc: int) -> bool:

@@ -17,6 +17,8 @@
 
 typedef int (*ct_reg_write_fn)(void *uc, int regid, const void *value);
 typedef int (*ct_reg_read_fn)(void *uc, int regid, void *value);
+/* A timer compare register access, served in Python: (write, CRm, op2, value) -> value read. */
+typedef uint64_t (*ct_timer_fn)(uint32_t write, uint32_t crm, uint32_t op2, uint64_t value);
 
 struct ct_cp_reg {
     uint32_t crn, crm, op0, op1, op2;
@@ -35,6 +37,7 @@ struct ct_state {
     int pc_reg;
     ct_reg_write_fn reg_write;
     ct_reg_read_fn reg_read;
+    ct_timer_fn timer;
 };
 
 #define POLL_WINDOW 512      /* cycles between two reads of one polling loop */
@@ -62,12 +65,30 @@ static uint64_t ct_now(void *uc, struct ct_state *s)
     return now;
 }
 
+/* CNTP_* (CRm 2) and CNTV_* (CRm 3) TVAL, CTL, CVAL: the timers that raise interrupts. */
+static int ct_is_timer(const struct ct_cp_reg *cp)
+{
+    return cp->op0 == 3 && cp->op1 == 3 && cp->crn == 14 && (cp->crm == 2 || cp->crm == 3) && cp->op2 <= 2;
+}
+
+uint32_t ct_msr_hook(void *uc, int reg, const struct ct_cp_reg *cp, struct ct_state *s)
+{
+    (void)uc;
+    (void)reg;
+    if (!ct_is_timer(cp) || !s->timer)
+        return 0;
+    s->timer(1, cp->crm, cp->op2, cp->val);
+    return 1;
+}
+
 uint32_t ct_mrs_hook(void *uc, int reg, const struct ct_cp_reg *cp, struct ct_state *s)
 {
     uint64_t value;
     if (cp->op0 != 3 || cp->op1 != 3)
         return 0;
-    if (cp->crn == 14 && cp->crm == 0 && (cp->op2 == 1 || cp->op2 == 2))  /* CNTPCT_EL0, CNTVCT_EL0 */
+    if (ct_is_timer(cp) && s->timer)
+        value = s->timer(0, cp->crm, cp->op2, 0);
+    else if (cp->crn == 14 && cp->crm == 0 && (cp->op2 == 1 || cp->op2 == 2))  /* CNTPCT_EL0, CNTVCT_EL0 */
         value = ct_now(uc, s) * s->ticks_per_256 / 256;
     else if (cp->crn == 9 && cp->crm == 13 && cp->op2 == 0)  /* PMCCNTR_EL0 */
         value = ct_now(uc, s);

@@ -1,0 +1,95 @@
+"""Running a vCPU with interrupts: the generic timer and the GIC between Unicorn runs.
+
+Unicorn has no interrupt input, so interrupts are taken at block boundaries,
+deterministically: the engine is stopped at the cycle a timer fires (its
+deadline is part of the run's budget), the timer's line is raised at the
+GIC, and when the GIC signals an IRQ and PSTATE.I is clear the vCPU enters
+its IRQ vector.  An interrupt that is pending while the guest masks IRQs is
+looked at again every ``RECHECK_CYCLES`` (Unicorn reports no write to DAIF).
+WFI returns control here: the vCPU sleeps until its next timer event by
+advancing the clock (an idle guest costs no host CPU), wakes at once for a
+pending interrupt, and is reported hung when nothing can wake it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from emu.cpu.engine import Engine, StopKind
+from emu.cpu.exceptions import VECTOR_IRQ, irqs_masked, take_exception
+from emu.cpu.generic_timer import GenericTimer
+from emu.platform.gicv3 import ICC_REGISTERS, GicV3, icc_read, icc_write
+
+RECHECK_CYCLES = 2_000
+
+
+@dataclass
+class InterruptingVcpu:
+    """One vCPU (``cpu`` index into the GIC) whose engine runs under ``run``."""
+
+    engine: Engine
+    gic: GicV3
+    cpu: int
+    timer: GenericTimer
+    clock_now: Callable[[], int]
+    advance_clock: Callable[[int], int]
+    waiting: bool = False  # in WFI
+
+    def __post_init__(self) -> None:
+        self.engine.platform_sysreg = self._icc
+
+    def _icc(self, encoding: tuple[int, int, int, int, int], value: int | None) -> int | None:
+        name = ICC_REGISTERS.get(encoding)
+        if name is None:
+            return None
+        self._refresh_lines()
+        if value is None:
+            return icc_read(self.gic, self.cpu, name)
+        icc_write(self.gic, self.cpu, name, value)
+        return 0
+
+    def _refresh_lines(self) -> None:
+        for ppi, level in self.timer.lines():
+            self.gic.set_level(ppi, self.cpu, level)
+
+    def _deliver(self) -> bool:
+        """Take a signalled IRQ now if PSTATE allows; True if one is signalled but masked."""
+        self._refresh_lines()
+        if not self.gic.pending_irq(self.cpu):
+            return False
+        uc = self.engine.uc
+        if irqs_masked(uc):
+            return True
+        self.engine.pc = take_exception(uc, None, self.engine.pc, kind=VECTOR_IRQ)
+        self.waiting = False
+        return False
+
+    def run(self, deadline: int) -> StopKind:
+        """Run until ``deadline`` on the machine clock or a stop the caller must see."""
+        while True:
+            masked_pending = self._deliver()
+            if self.waiting:
+                if masked_pending or self.gic.pending_irq(self.cpu):
+                    self.waiting = False  # WFI wakes for a pending interrupt even with PSTATE.I set
+                else:
+                    wake = self.timer.next_event()
+                    if wake is None:
+                        return StopKind.IDLE
+                    self.advance_clock(min(wake, deadline) - self.clock_now())
+                    if wake > deadline:
+                        return StopKind.BUDGET
+                    continue
+            stop = deadline
+            event = self.timer.next_event()
+            if event is not None:
+                stop = min(stop, event)
+            if masked_pending:
+                stop = min(stop, self.clock_now() + RECHECK_CYCLES)
+            kind = self.engine.run(stop)
+            if kind is StopKind.BUDGET and self.clock_now() < deadline:
+                continue  # a timer event or a recheck, not the caller's deadline
+            if kind is StopKind.IDLE:
+                self.waiting = True
+                continue
+            return kind
