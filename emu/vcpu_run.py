@@ -14,7 +14,7 @@ pending interrupt, and is reported hung when nothing can wake it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from emu.cpu.engine import Engine, StopKind
 from emu.cpu.exceptions import VECTOR_IRQ, irqs_masked, take_exception
@@ -34,6 +34,7 @@ class InterruptingVcpu:
     timer: GenericTimer
     clock_now: Callable[[], int]
     advance_clock: Callable[[int], int]
+    device_lines: list[tuple[int, Callable[[], bool]]] = field(default_factory=list)  # (SPI INTID, its level)
     waiting: bool = False  # in WFI
 
     def __post_init__(self) -> None:
@@ -52,6 +53,8 @@ class InterruptingVcpu:
     def _refresh_lines(self) -> None:
         for ppi, level in self.timer.lines():
             self.gic.set_level(ppi, self.cpu, level)
+        for intid, level in self.device_lines:
+            self.gic.set_level(intid, self.cpu, level())
 
     def _deliver(self) -> bool:
         """Take a signalled IRQ now if PSTATE allows; True if one is signalled but masked."""

@@ -27,6 +27,7 @@ from emu.platform.image import GuestImage
 from emu.platform.gicv3 import GICD_BASE, GICD_SIZE, GICR_BASE, GICR_STRIDE, GicV3
 from emu.platform.pflash import Pflash
 from emu.platform.physmem import PhysicalMemory, Region
+from emu.platform import pl011
 from emu.platform.pl011 import InputSource, Pl011
 from emu.platform.semihosting import Semihosting, SemihostingError
 from emu.platform.stage2 import Mapping, Stage2
@@ -124,7 +125,8 @@ def create_vm(spec: VmSpec, physmem: PhysicalMemory, region: Region, classifier:
     vm = VirtualMachine(spec, engine, stage2, region, console, dtb_address=plan.dtb_addr)
     vm.uart = _map_uart(vm, console_input)
     vm.gic = _map_gic(vm)
-    vm.vcpu = InterruptingVcpu(engine, vm.gic, 0, engine.timer.timer, lambda: clock.now, clock.advance)
+    vm.vcpu = InterruptingVcpu(engine, vm.gic, 0, engine.timer.timer, lambda: clock.now, clock.advance,
+                               [(pl011.INTID, vm.uart.irq_level)])
     vm.pflash = Pflash(spec.boot.pflash)
     if plan.dtb_in_flash:
         vm.pflash.overlay(plan.dtb_addr, plan.dtb)
