@@ -25,6 +25,7 @@ from emu.ffa.profiles import PROFILES
 from emu.secure.spmd import SecureWorld, SpmcError
 from emu.platform.console import Console, ConsoleFlood
 from emu.cpu.costmodel import BlockClassifier, CostModel, load_cost_model
+from emu.el2 import psci_power
 from emu.el2.hypervisor import Hypervisor
 from emu.platform.elf import load_elf
 from emu.platform.image import GuestImage
@@ -103,6 +104,8 @@ class Machine:
         self.secure_ram = self.physmem.allocate("secure", memory_map.SECURE_RAM_SIZE, memory_map.SECURE_RAM_PA)
         self.hyp_ram = self.physmem.allocate("hyp", memory_map.HYP_RAM_SIZE, memory_map.HYP_RAM_PA)
         self.el2 = Hypervisor(self.clock, config.cost_model, self.trace, config.symbolize)
+        for fid, handler in psci_power.HANDLERS.items():
+            self.el2.register(fid, handler)
         self.rmm = RmmResponder(config.rmm_revisions)
         self.rmm.register(self.el2)
         if config.profile not in PROFILES:
@@ -150,17 +153,10 @@ class Machine:
                         stuck.exit_reason = f"stopped at the cycle limit ({limit} cycles)"
                     runnable.clear()
                     break
-                try:
-                    kind = vm.vcpu.run(self.clock.now + min(self.config.quantum, remaining))
-                except SpmcError as exc:
-                    vm.engine.fault = Fault("secure world failure", vm.engine.pc, detail=str(exc))
-                    kind = StopKind.FAULT
-                except ConsoleFlood as exc:  # FFA_CONSOLE_LOG past the console limit (the UART path stops itself)
-                    vm.engine.fault = Fault("console flood", vm.engine.pc, detail=str(exc))
-                    kind = StopKind.FAULT
+                kind = self._run_vm(vm, min(self.config.quantum, remaining))
                 if kind is StopKind.FAULT:
                     vm.state = "fault"
-                    vm.fault = vm.engine.fault
+                    vm.fault = vm.engines[vm.running].fault
                     vm.exit_reason = vm.fault.kind if vm.fault else "fault"
                 elif kind is StopKind.IDLE:
                     vm.state = "idle"
@@ -180,7 +176,7 @@ class Machine:
             vms=[self._outcome(vm) for vm in self.vms],
             trace=self.trace,
             cycles=self.clock.now,
-            instructions=sum(vm.engine.counter.instructions for vm in self.vms),
+            instructions=sum(engine.counter.instructions for vm in self.vms for engine in vm.engines),
             traps=self.el2.traps,
             wall_seconds=wall,
             violations=list(self.checker.violations) if self.checker is not None else [],
@@ -189,7 +185,37 @@ class Machine:
     def _outcome(self, vm: VirtualMachine) -> VmOutcome:
         text = vm.console.text
         return VmOutcome(vm.name, vm.state, vm.exit_reason, vm.fault, text, parse_tap(text),
-                         vm.engine.counter.instructions, vm.engine.counter.cycles, vm.image, vm.exit_status)
+                         sum(e.counter.instructions for e in vm.engines), sum(e.counter.cycles for e in vm.engines),
+                         vm.image, vm.exit_status)
+
+    def _run_vm(self, vm: VirtualMachine, budget: int) -> StopKind:
+        """Each powered vCPU of ``vm`` for ``budget`` cycles in turn, in a fixed order.
+
+        IDLE when every powered vCPU waits with nothing that can wake it;
+        a VM whose vCPUs are all off is off.
+        """
+        waiting = powered = 0
+        for index, vcpu in enumerate(vm.vcpus):
+            if not vcpu.powered:
+                continue
+            powered += 1
+            vm.running = index
+            engine = vcpu.engine
+            try:
+                kind = vcpu.run(self.clock.now + budget)
+            except SpmcError as exc:
+                engine.fault = Fault("secure world failure", engine.pc, detail=str(exc))
+                kind = StopKind.FAULT
+            except ConsoleFlood as exc:  # FFA_CONSOLE_LOG past the console limit (the UART path stops itself)
+                engine.fault = Fault("console flood", engine.pc, detail=str(exc))
+                kind = StopKind.FAULT
+            if kind is StopKind.FAULT or vm.state != "running":
+                return kind
+            waiting += kind is StopKind.IDLE
+        if not powered:
+            vm.state, vm.exit_reason = "off", "every vCPU powered off (PSCI CPU_OFF)"
+            return StopKind.TRAP_HANDLED
+        return StopKind.IDLE if waiting == powered else StopKind.BUDGET
 
 
 @contextmanager

@@ -35,10 +35,25 @@ class InterruptingVcpu:
     clock_now: Callable[[], int]
     advance_clock: Callable[[int], int]
     device_lines: list[tuple[int, Callable[[], bool]]] = field(default_factory=list)  # (SPI INTID, its level)
+    powered: bool = True  # PSCI: on, or off (a secondary before CPU_ON, or after CPU_OFF)
     waiting: bool = False  # in WFI
 
     def __post_init__(self) -> None:
         self.engine.platform_sysreg = self._icc
+
+    def power_on(self, entry: int, context: int) -> None:
+        """PSCI CPU_ON: start at ``entry`` with ``context`` in x0, EL1h, MMU off (DEN0022 6.4)."""
+        self.engine.reset(entry, x0=context)
+        self.powered, self.waiting = True, False
+
+    def power_off(self) -> None:
+        self.powered = False
+        self.engine.request_stop()
+
+    def can_wake(self) -> bool:
+        """A waiting vCPU has an interrupt signalled (PSTATE.I aside) or a timer event ahead."""
+        self._refresh_lines()
+        return self.gic.pending_irq(self.cpu) or self.timer.next_event() is not None
 
     def _icc(self, encoding: tuple[int, int, int, int, int], value: int | None) -> int | None:
         name = ICC_REGISTERS.get(encoding)

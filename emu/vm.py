@@ -19,6 +19,7 @@ from emu.cpu.blockcost import Clock
 from emu.cpu.costmodel import BlockClassifier
 from emu.cpu.counters import CNTFRQ_HZ, ticks_per_256
 from emu.cpu.engine import DeviceAction, Engine, Fault
+from emu.cpu.sysregs import MPIDR_RES1, VMPIDR_EL2
 from emu.cpu.vmem import read_virtual, write_virtual
 from emu.platform import memory_map
 from emu.platform.boot import BootOptions, plan_boot
@@ -31,6 +32,7 @@ from emu.platform import pl011
 from emu.platform.pl011 import InputSource, Pl011
 from emu.platform.semihosting import Semihosting, SemihostingError
 from emu.platform.stage2 import Mapping, Stage2
+from emu.platform.virt_tree import mpidr_affinity
 from emu.vcpu_run import InterruptingVcpu
 
 STAGE2_CHUNK = 2 * memory_map.MiB
@@ -43,6 +45,7 @@ class VmSpec:
     endpoint_id: int
     ram_size: int = memory_map.GUEST_RAM_DEFAULT_SIZE
     boot: BootOptions = field(default_factory=BootOptions)
+    cpus: int = 1
 
 
 def scattered_mappings(region: Region, ipa: int) -> list[Mapping]:
@@ -76,7 +79,8 @@ class VirtualMachine:
     uart: Pl011 | None = None
     pflash: Pflash | None = None
     gic: GicV3 | None = None
-    vcpu: InterruptingVcpu | None = None
+    vcpus: list[InterruptingVcpu] = field(default_factory=list)  # vCPU 0 (``engine``) boots, the others wait
+    running: int = 0  # the vCPU executing now (vCPUs of a VM run one at a time)
     dtb_address: int = 0
 
     @property
@@ -95,10 +99,14 @@ class VirtualMachine:
     def image(self) -> GuestImage:
         return self.spec.image
 
+    @property
+    def engines(self) -> list[Engine]:
+        return [vcpu.engine for vcpu in self.vcpus]
+
     def power_off(self, reason: str) -> None:
         self.state = "off"
         self.exit_reason = reason
-        self.engine.request_stop()
+        self.vcpus[self.running].engine.request_stop()
 
     def read_ipa(self, ipa: int, size: int) -> bytes:
         """Read guest memory through stage 2 (raises TranslationFault)."""
@@ -114,63 +122,58 @@ class VirtualMachine:
 def create_vm(spec: VmSpec, physmem: PhysicalMemory, region: Region, classifier: BlockClassifier,
               clock: Clock, console: Console, native: bool | None = None,
               console_input: InputSource | None = None, psci_method: str = "hvc") -> VirtualMachine:
-    """Build a VM whose RAM is ``region``, load its image, initrd and device tree, and reset its vCPU."""
+    """Build a VM whose RAM is ``region``, load its image, initrd and device tree, and reset vCPU 0."""
     ram_base = memory_map.GUEST_RAM_IPA
     spec.image.check_fits(ram_base, spec.ram_size, "guest RAM")
-    plan = plan_boot(spec.image, ram_base, spec.ram_size, spec.boot, psci_method)
-    engine = Engine(f"vm{spec.vm_id}", physmem, classifier, clock, secure=False, native=native)
+    plan = plan_boot(spec.image, ram_base, spec.ram_size, spec.boot, psci_method, spec.cpus)
     stage2 = Stage2(scattered_mappings(region, ram_base))
-    for m in stage2.mappings:
-        engine.map_physical(m.ipa, m.pa, m.size, UC_PROT_ALL)
-    vm = VirtualMachine(spec, engine, stage2, region, console, dtb_address=plan.dtb_addr)
-    vm.uart = _map_uart(vm, console_input)
-    vm.gic = _map_gic(vm)
-    vm.vcpu = InterruptingVcpu(engine, vm.gic, 0, engine.timer.timer, lambda: clock.now, clock.advance,
-                               [(pl011.INTID, vm.uart.irq_level)])
+    engines = [Engine(f"vm{spec.vm_id}" + (f".{i}" if i else ""), physmem, classifier, clock, secure=False,
+                      native=native) for i in range(spec.cpus)]
+    vm = VirtualMachine(spec, engines[0], stage2, region, console, dtb_address=plan.dtb_addr)
+    vm.uart = Pl011(console, lambda exc: vm.engines[vm.running].stop_with_fault(
+        Fault("console flood", vm.engines[vm.running].pc, detail=str(exc))), console_input)
+    affinities = [mpidr_affinity(i) for i in range(spec.cpus)]
+    vm.gic = GicV3(affinities)
     vm.pflash = Pflash(spec.boot.pflash)
     if plan.dtb_in_flash:
         vm.pflash.overlay(plan.dtb_addr, plan.dtb)
-    engine.device_memory = lambda address, access: _flash_access(vm, address, access)
-    engine.semihosting = _semihosting(vm, clock, classifier.model.core_hz, console_input)
+    semihosting = _semihosting(vm, clock, classifier.model.core_hz, console_input)
+    for index, engine in enumerate(engines):
+        for m in stage2.mappings:
+            engine.map_physical(m.ipa, m.pa, m.size, UC_PROT_ALL)
+        engine.uc.cpr_write(*VMPIDR_EL2, MPIDR_RES1 | affinities[index])
+        _map_devices(engine, vm.uart, vm.gic)
+        engine.device_memory = lambda address, access, engine=engine: _flash_access(vm, engine, address, access)
+        engine.semihosting = semihosting
+        vm.vcpus.append(InterruptingVcpu(engine, vm.gic, index, engine.timer.timer, lambda: clock.now,
+                                         clock.advance, [(pl011.INTID, vm.uart.irq_level)], powered=index == 0))
     for seg in spec.image.segments:
         vm.write_ipa(seg.vaddr, seg.data + bytes(seg.memsz - len(seg.data)))
     if not plan.dtb_in_flash:
         vm.write_ipa(plan.dtb_addr, plan.dtb)
     if plan.initrd is not None and spec.boot.initrd:
         vm.write_ipa(plan.initrd[0], spec.boot.initrd)
-    engine.reset(spec.image.entry, x0=plan.dtb_addr)
+    engines[0].reset(spec.image.entry, x0=plan.dtb_addr)
     return vm
 
 
-def _map_uart(vm: VirtualMachine, console_input: InputSource | None) -> Pl011:
-    def flood(exc: ConsoleFlood) -> None:
-        vm.engine.stop_with_fault(Fault("console flood", vm.engine.pc, detail=str(exc)))
-
-    uart = Pl011(vm.console, flood, console_input)
+def _map_devices(engine: Engine, uart: Pl011, gic: GicV3) -> None:
+    """The PL011 and the GIC's two frames, as MMIO of this vCPU (the devices are the VM's, shared)."""
+    uc = engine.uc
     try:
-        vm.engine.uc.mmio_map(memory_map.UART_IPA, memory_map.UART_SIZE,
-                              lambda _uc, offset, _size, _data: uart.read(offset), None,
-                              lambda _uc, offset, _size, value, _data: uart.write(offset, value), None)
-    except UcError as exc:
-        raise RuntimeError(f"cannot map the UART: {exc}") from None
-    return uart
-
-
-def _map_gic(vm: VirtualMachine) -> GicV3:
-    gic = GicV3([0])
-    uc = vm.engine.uc
-    try:
+        uc.mmio_map(memory_map.UART_IPA, memory_map.UART_SIZE,
+                    lambda _uc, offset, _size, _data: uart.read(offset), None,
+                    lambda _uc, offset, _size, value, _data: uart.write(offset, value), None)
         uc.mmio_map(GICD_BASE, GICD_SIZE, lambda _uc, offset, size, _data: gic.dist_read(offset, size), None,
                     lambda _uc, offset, size, value, _data: gic.dist_write(offset, size, value), None)
         uc.mmio_map(GICR_BASE, GICR_STRIDE * len(gic.cpus),
                     lambda _uc, offset, size, _data: gic.redist_read(offset, size), None,
                     lambda _uc, offset, size, value, _data: gic.redist_write(offset, size, value), None)
     except UcError as exc:
-        raise RuntimeError(f"cannot map the GIC: {exc}") from None
-    return gic
+        raise RuntimeError(f"cannot map the devices: {exc}") from None
 
 
-def _flash_access(vm: VirtualMachine, address: int, access: int) -> DeviceAction | None:
+def _flash_access(vm: VirtualMachine, engine: Engine, address: int, access: int) -> DeviceAction | None:
     """Back a flash chunk on first touch (read-only); drop writes to flash (no CFI commands)."""
     flash = vm.pflash
     if flash is None or not flash.contains(address):
@@ -180,7 +183,7 @@ def _flash_access(vm: VirtualMachine, address: int, access: int) -> DeviceAction
         return DeviceAction.IGNORE
     base, host = flash.chunk(address)
     try:
-        vm.engine.uc.mem_map_ptr(base, len(host), UC_PROT_READ | UC_PROT_EXEC,
+        engine.uc.mem_map_ptr(base, len(host), UC_PROT_READ | UC_PROT_EXEC,
                                  ctypes.addressof(ctypes.c_char.from_buffer(host)))
     except UcError:
         return None  # already mapped: a write to it, handled above
@@ -189,18 +192,17 @@ def _flash_access(vm: VirtualMachine, address: int, access: int) -> DeviceAction
 
 def _semihosting(vm: VirtualMachine, clock: Clock, core_hz: int, console_input: InputSource | None):
     """The ``hlt #0xf000`` service of one VM; a SYS_EXIT powers it off with the guest's status."""
-    uc = vm.engine.uc
     pending = bytearray()
     per_256 = ticks_per_256(core_hz)
 
     def read(va: int, size: int) -> bytes:
-        data = read_virtual(uc, va, size)
+        data = read_virtual(vm.engines[vm.running].uc, va, size)
         if data is None:
             raise SemihostingError(f"guest address {va:#x} is not mapped")
         return data
 
     def write(va: int, data: bytes) -> None:
-        if not write_virtual(uc, va, data):
+        if not write_virtual(vm.engines[vm.running].uc, va, data):
             raise SemihostingError(f"guest address {va:#x} is not writable")
 
     def getc() -> int | None:

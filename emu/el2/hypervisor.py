@@ -105,7 +105,8 @@ class Hypervisor:
         return count
 
     def attach(self, vm: VirtualMachine) -> None:
-        vm.engine.trap_handler = lambda engine, intno: self.on_trap(vm, engine, intno)
+        for engine in vm.engines:
+            engine.trap_handler = lambda engine, intno: self.on_trap(vm, engine, intno)
 
     # -- the trap path --------------------------------------------------------
     def on_trap(self, vm: VirtualMachine, engine: Engine, intno: int) -> None:
@@ -178,8 +179,8 @@ class Hypervisor:
     def _site(self, vm: VirtualMachine, pc: int) -> str | None:
         namer = self._sites.get(vm.vm_id)
         if namer is None:
-            uc = vm.engine.uc
-            namer = self._sites[vm.vm_id] = SiteNamer(vm.image, lambda va, size: read_virtual(uc, va, size, True))
+            namer = self._sites[vm.vm_id] = SiteNamer(
+                vm.image, lambda va, size: read_virtual(vm.engines[vm.running].uc, va, size, True))
         return namer.name(pc)
 
     # -- SMCCC architecture, standard service and standard hypervisor queries --

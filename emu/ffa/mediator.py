@@ -148,7 +148,8 @@ class Mediator:
     def attach(self, vm: VirtualMachine) -> None:
         version = VersionState() if self.profile.version_per_vm else self._host_version
         vm.ffa = VmFfaState(version)
-        vm.engine.mem_fault_classifier = lambda address, _access: self._stage2_fault(vm, address)
+        for engine in vm.engines:
+            engine.mem_fault_classifier = lambda address, _access: self._stage2_fault(vm, address)
 
     def _stage2_fault(self, vm: VirtualMachine, ipa: int) -> str | None:
         handle = self.memory.lent_page_handle(vm, ipa)

@@ -159,7 +159,8 @@ class MemorySharing:
         self.ledger.add(share)
         if share.removes_access:
             for ipa, size in share.ipa_ranges:
-                vm.engine.unmap(ipa, size)
+                for engine in vm.engines:
+                    engine.unmap(ipa, size)
         return mediator.success(*split_handle(handle))
 
     def _validate(self, vm: VirtualMachine, kind: str, tx: Transaction) -> None:
@@ -219,7 +220,8 @@ class MemorySharing:
         if share.removes_access and vm.state == "running":
             for (ipa, size) in share.ipa_ranges:
                 for pa, length in vm.stage2.translate_range(ipa, size):
-                    vm.engine.map_physical(vm.stage2.pa_to_ipa(pa), pa, length)
+                    for engine in vm.engines:
+                        engine.map_physical(vm.stage2.pa_to_ipa(pa), pa, length)
 
     def _frag_rx(self, handle: int, received: int) -> list[int]:
         lo, hi = split_handle(handle)

@@ -63,7 +63,7 @@ def _align_up(value: int, alignment: int) -> int:
 
 
 def plan_boot(image: GuestImage, ram_base: int, ram_size: int, options: BootOptions,
-              psci_method: str = "hvc") -> BootPlan:
+              psci_method: str = "hvc", cpus: int = 1) -> BootPlan:
     """The DTB (built or fixed up) and the addresses of the DTB and initrd for ``image``."""
     ram_end = ram_base + ram_size
     initrd_range = None
@@ -73,7 +73,7 @@ def plan_boot(image: GuestImage, ram_base: int, ram_size: int, options: BootOpti
         if options.initrd is not None:
             raise ImageError(f"{image.path}: --initrd is for a Linux Image (QEMU loads none for other images)")
         dtb_addr = ram_base if image.low > ram_base or image.high <= ram_base else FLASH_DTB_ADDR
-    params = VirtTreeParams(ram_base, ram_size, psci_method=psci_method, bootargs=options.bootargs,
+    params = VirtTreeParams(ram_base, ram_size, cpus=cpus, psci_method=psci_method, bootargs=options.bootargs,
                             initrd=initrd_range)
     blob = _fix_user_tree(options, params) if options.dtb is not None else to_dtb(build_virt_tree(params))
     limit = image.low if dtb_addr == ram_base and image.low > ram_base else ram_end

@@ -77,7 +77,7 @@ static const uint64_t ffa_ids[] = {
 static const uint64_t other_ids[] = {
     SMCCC_VERSION, SMCCC_ARCH_FEATURES, SMCCC_ARCH_SOC_ID, SMCCC_ARCH_WORKAROUND_1, SMCCC_ARCH_WORKAROUND_2,
     SMCCC_ARCH_WORKAROUND_3, 0x8400FF00, 0x8400FF01, 0x8400FF03, 0x8500FF00, 0x8500FF01, 0x8500FF03,
-    PSCI_VERSION, PSCI_FEATURES, 0x84000001, 0xC4000003, 0x8400000C, RMI_VERSION, RSI_VERSION,
+    PSCI_VERSION, PSCI_FEATURES, 0x84000005, 0xC4000003, 0xC4000004, 0x8400000C, RMI_VERSION, RSI_VERSION,
     0x84000150, 0x86000000, 0xC7000000, 0x0,
 };
 
@@ -103,11 +103,13 @@ static uint64_t pick_fid(void)
     return fid;
 }
 
+/* Calls that end the VM or stop the calling vCPU (CPU_OFF, and CPU_SUSPEND with nothing to wake it). */
 static int powers_off(uint64_t fid)
 {
     uint32_t w0 = (uint32_t)fid & ~(1u << 16);
 
-    return w0 == (uint32_t)PSCI_SYSTEM_OFF || w0 == (uint32_t)PSCI_SYSTEM_RESET;
+    return w0 == (uint32_t)PSCI_SYSTEM_OFF || w0 == (uint32_t)PSCI_SYSTEM_RESET || w0 == 0x84000002u ||
+           (w0 & ~0x40000000u) == 0x84000001u;
 }
 
 static uint64_t arg(void)

@@ -15,7 +15,7 @@
 #define PLAN 46
 
 #define SVE_HINT_BIT (1ULL << 16)
-#define PSCI_CPU_SUSPEND_32 0x84000001ULL     /* not implemented */
+#define PSCI_MIGRATE_32 0x84000005ULL         /* not implemented */
 #define UNKNOWN_SIP_SMC64 0xC2001234ULL
 #define UNKNOWN_SIP_SMC32 0x82000042ULL
 #define UNKNOWN_YIELDING 0x01000000ULL
@@ -211,9 +211,9 @@ static void test_psci(void)
                   "PSCI_FEATURES(SYSTEM_OFF) == 0");
     expect_eq_u64(call1(HVC, PSCI_FEATURES, PSCI_VERSION), 0,
                   "PSCI_FEATURES(PSCI_VERSION) == 0");
-    expect_eq_i32(call1(HVC, PSCI_FEATURES, PSCI_CPU_SUSPEND_32),
+    expect_eq_i32(call1(HVC, PSCI_FEATURES, PSCI_MIGRATE_32),
                   SMCCC_RET_NOT_SUPPORTED,
-                  "PSCI_FEATURES(CPU_SUSPEND) == NOT_SUPPORTED");
+                  "PSCI_FEATURES(MIGRATE) == NOT_SUPPORTED");
 }
 
 static void test_unknown(void)
