@@ -41,7 +41,7 @@ from emu.ffa.profiles import PROFILES
 from emu.trace.records import TRACE_FORMATS, TraceFileError, read_jsonl, render_text
 from emu.trace.filter import CallFilter, select
 from emu.trace.stats import function_stats, render_stats
-from emu.vm import VmSpec
+from emu.vm import MAX_CPUS, VmSpec
 
 EXIT_OK, EXIT_TAP_FAILED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 EXIT_INTERNAL = 4  # a bug in the emulator itself (a Python exception no input should reach)
@@ -93,6 +93,8 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
                         help=f"cycles each VM runs before the next is scheduled (default {DEFAULT_QUANTUM})")
     parser.add_argument("--ram-size", type=_argtype(parse_size), default=memory_map.GUEST_RAM_DEFAULT_SIZE,
                         metavar="SIZE", help="RAM per VM, e.g. 128M (default 128M); must be a multiple of 2M")
+    parser.add_argument("--cpus", type=_int, default=1, metavar="N",
+                        help="vCPUs per VM (default 1); vCPU 0 boots, the others wait for PSCI CPU_ON")
     parser.add_argument("--cost-model", metavar="FILE", help="cycle cost model TOML (default: the packaged one)")
     parser.add_argument("--pure-python", action="store_true",
                         help="account cycles in Python even when the native helper is built (same counts, slower)")
@@ -222,8 +224,10 @@ def _config(args: argparse.Namespace, profile: str | None) -> MachineConfig:
     if not args.images:
         raise UsageError("no guest image given (or use --scenario FILE)")
     boot = _boot_options(args)
+    if not 1 <= args.cpus <= MAX_CPUS:
+        raise UsageError(f"--cpus must be 1..{MAX_CPUS}")
     specs = [VmSpec(load_image(path, args.load_addr, args.entry), vm_id=i, endpoint_id=i, ram_size=args.ram_size,
-                    boot=boot)
+                    boot=boot, cpus=args.cpus)
              for i, path in enumerate(args.images, start=1)]
     return MachineConfig(vms=specs, **{k: v for k, v in overrides.items() if v is not None})
 

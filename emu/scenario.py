@@ -26,15 +26,15 @@ from typing import Any
 
 from emu.platform import memory_map
 from emu.cpu.costmodel import load_cost_model
-from emu.platform.elf import load_elf
+from emu.platform.loaders import load_image
 from emu.ffa.profiles import PROFILES
 from emu.machine import MachineConfig
 from emu.secure.rmm_abi import parse_revisions
-from emu.vm import VmSpec
+from emu.vm import MAX_CPUS, VmSpec
 
 _TOP_KEYS = {"profile", "max_cycles", "quantum", "cost_model", "rmm_revisions", "spmc", "vm"}
 _SPMC_KEYS = {"image", "version"}
-_VM_KEYS = {"image", "id", "ram"}
+_VM_KEYS = {"image", "id", "ram", "cpus"}
 _SIZE_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 
@@ -133,7 +133,7 @@ def _vms(tables: Any, base: Path) -> list[VmSpec]:
         _unknown(table, _VM_KEYS, where)
         if "image" not in table:
             raise ScenarioError(f"{where}image: missing")
-        image = load_elf(base / _expect(table["image"], str, f"{where}image"))
+        image = load_image(base / _expect(table["image"], str, f"{where}image"))
         endpoint = _expect(table.get("id", index + 1), int, f"{where}id")
         if not 0 <= endpoint < 0x8000:
             raise ScenarioError(f"{where}id: a VM endpoint ID is 0..0x7fff (bit 15 marks secure endpoints)")
@@ -141,5 +141,8 @@ def _vms(tables: Any, base: Path) -> list[VmSpec]:
             raise ScenarioError(f"{where}id: duplicate VM id {endpoint}")
         seen.add(endpoint)
         ram = parse_size(table.get("ram", memory_map.GUEST_RAM_DEFAULT_SIZE), f"{where}ram")
-        specs.append(VmSpec(image, vm_id=index + 1, endpoint_id=endpoint, ram_size=ram))
+        cpus = _expect(table.get("cpus", 1), int, f"{where}cpus")
+        if not 1 <= cpus <= MAX_CPUS:
+            raise ScenarioError(f"{where}cpus: must be 1..{MAX_CPUS}")
+        specs.append(VmSpec(image, vm_id=index + 1, endpoint_id=endpoint, ram_size=ram, cpus=cpus))
     return specs

@@ -36,6 +36,7 @@ from emu.platform.virt_tree import mpidr_affinity
 from emu.vcpu_run import InterruptingVcpu
 
 STAGE2_CHUNK = 2 * memory_map.MiB
+MAX_CPUS = 8  # vCPUs per VM: each is a Unicorn instance, and they share one host core's time
 
 
 @dataclass
