@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from emu.platform import memory_map
-from emu.cpu.costmodel import CostModelError, load_cost_model
+from emu.cpu.costmodel import CPUS, CostModelError, load_cost_model
 from emu.trace.disasm import attach_disassembler, disassemble
 from emu.platform.boot import BootOptions
 from emu.platform.fdt import to_dtb, to_dts
@@ -96,6 +96,9 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpus", type=_int, default=1, metavar="N",
                         help="vCPUs per VM (default 1); vCPU 0 boots, the others wait for PSCI CPU_ON")
     parser.add_argument("--cost-model", metavar="FILE", help="cycle cost model TOML (default: the packaged one)")
+    parser.add_argument("--cpu", choices=CPUS,
+                        help="time guest code on this core's pipeline, with its EL2/EL3 costs (instead of "
+                             "--cost-model; see docs/cycles.md)")
     parser.add_argument("--pure-python", action="store_true",
                         help="account cycles in Python even when the native helper is built (same counts, slower)")
     boot = parser.add_argument_group("boot (as QEMU virt's -kernel, -dtb, -append, -initrd)")
@@ -210,11 +213,14 @@ def _config(args: argparse.Namespace, profile: str | None) -> MachineConfig:
     """The machine to build, from a scenario file or from the images and options."""
     if args.max_cycles is not None and args.max_cycles <= 0 or args.quantum is not None and args.quantum <= 0:
         raise UsageError("--max-cycles and --quantum must be positive")
+    if args.cpu and args.cost_model:
+        raise UsageError("give --cpu or --cost-model, not both")
     overrides = {
         "max_cycles": args.max_cycles, "quantum": args.quantum, "profile": profile,
         "spmc_version": args.spmc_version, "rmm_revisions": args.rmm_revisions,
         "native": False if args.pure_python else None,
         "cost_model": load_cost_model(args.cost_model) if args.cost_model else None,
+        "cpu": args.cpu,
         "spmc_image": Path(args.spmc) if args.spmc else None,
     }
     if args.scenario:

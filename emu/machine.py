@@ -24,7 +24,7 @@ from emu.ffa.mediator import Mediator, ffa_unavailable
 from emu.ffa.profiles import PROFILES
 from emu.secure.spmd import SecureWorld, SpmcError
 from emu.platform.console import Console, ConsoleFlood
-from emu.cpu.costmodel import BlockClassifier, CostModel, load_cost_model
+from emu.cpu.costmodel import BlockClassifier, CostModel, load_cost_model, load_cpu_model
 from emu.el2 import psci_power
 from emu.el2.hypervisor import Hypervisor
 from emu.platform.elf import load_elf
@@ -45,6 +45,7 @@ DEFAULT_MAX_CYCLES = 20_000_000_000
 class MachineConfig:
     vms: list[VmSpec]
     cost_model: CostModel = field(default_factory=load_cost_model)
+    cpu: str | None = None  # a core model by name (emu.cpu.costmodel.CPUS): replaces cost_model
     max_cycles: int = DEFAULT_MAX_CYCLES
     quantum: int = DEFAULT_QUANTUM
     native: bool | None = None  # None: the C block hook when built, else pure Python
@@ -97,13 +98,14 @@ class Machine:
         self.config = config
         self.clock = Clock()
         self.trace = Trace(keep=config.keep_trace)
-        self.classifier = BlockClassifier(config.cost_model)
+        self.cost_model = load_cpu_model(config.cpu) if config.cpu else config.cost_model
+        self.classifier = BlockClassifier(self.cost_model)
         total = memory_map.VM_RAM_PA - memory_map.PHYS_BASE + sum(
             _align(spec.ram_size) for spec in config.vms)
         self.physmem = PhysicalMemory(total)
         self.secure_ram = self.physmem.allocate("secure", memory_map.SECURE_RAM_SIZE, memory_map.SECURE_RAM_PA)
         self.hyp_ram = self.physmem.allocate("hyp", memory_map.HYP_RAM_SIZE, memory_map.HYP_RAM_PA)
-        self.el2 = Hypervisor(self.clock, config.cost_model, self.trace, config.symbolize)
+        self.el2 = Hypervisor(self.clock, self.cost_model, self.trace, config.symbolize)
         for fid, handler in psci_power.HANDLERS.items():
             self.el2.register(fid, handler)
         self.rmm = RmmResponder(config.rmm_revisions)
@@ -113,9 +115,9 @@ class Machine:
         self.mediator: Mediator | None = None
         if config.spmc_image is not None:
             secure = SecureWorld(self.physmem, self.secure_ram, _spmc_elf(config.spmc_image), config.spmc_version,
-                                 self.classifier, self.clock, config.cost_model, config.native)
+                                 self.classifier, self.clock, self.cost_model, config.native)
             self.mediator = Mediator(PROFILES[config.profile], secure, self.physmem, self.hyp_ram,
-                                     config.cost_model, self.el2.account, self.trace)
+                                     self.cost_model, self.el2.account, self.trace)
             self.el2.register_range(is_ffa_fid, self.mediator.handle, self.mediator.implemented)
         else:
             self.el2.register_range(is_ffa_fid, ffa_unavailable, lambda: 0)

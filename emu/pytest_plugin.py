@@ -139,8 +139,8 @@ def run_guests() -> Callable[..., Outcome]:
 
     Images are ELF files or arm64 Linux Images; ``boot`` is an
     ``emu.platform.boot.BootOptions`` (device tree, bootargs, initrd, flash)
-    for every VM.  ``cost_model`` may be a TOML path and ``spmc_version`` an
-    ``"X.Y"`` string.
+    for every VM.  ``cost_model`` may be a TOML path, ``cpu`` a core model
+    name (``emu.cpu.costmodel.CPUS``) and ``spmc_version`` an ``"X.Y"`` string.
     """
     def run(*images: Path | str, ram_size: int | None = None, boot: BootOptions | None = None,
             **options) -> Outcome:

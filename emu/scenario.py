@@ -4,6 +4,7 @@
     max_cycles = 100000000          # optional
     quantum = 200000                # optional
     cost_model = "my-core.toml"     # optional
+    cpu = "cortex-a72"              # optional, instead of cost_model: cortex-a72 | neoverse-n1 | cortex-a55
     rmm_revisions = "1.0,2.0"       # optional
 
     [spmc]
@@ -25,14 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from emu.platform import memory_map
-from emu.cpu.costmodel import load_cost_model
+from emu.cpu.costmodel import CPUS, load_cost_model
 from emu.platform.loaders import load_image
 from emu.ffa.profiles import PROFILES
 from emu.machine import MachineConfig
 from emu.secure.rmm_abi import parse_revisions
 from emu.vm import MAX_CPUS, VmSpec
 
-_TOP_KEYS = {"profile", "max_cycles", "quantum", "cost_model", "rmm_revisions", "spmc", "vm"}
+_TOP_KEYS = {"profile", "max_cycles", "quantum", "cost_model", "cpu", "rmm_revisions", "spmc", "vm"}
 _SPMC_KEYS = {"image", "version"}
 _VM_KEYS = {"image", "id", "ram", "cpus"}
 _SIZE_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
@@ -104,6 +105,12 @@ def load_scenario(path: str | Path, **overrides: Any) -> MachineConfig:
             options[key] = data[key]
     if "cost_model" in data:
         options["cost_model"] = load_cost_model(base / _expect(data["cost_model"], str, "cost_model"))
+    if "cpu" in data:
+        if "cost_model" in data:
+            raise ScenarioError("cpu: give cpu or cost_model, not both")
+        if _expect(data["cpu"], str, "cpu") not in CPUS:
+            raise ScenarioError(f"cpu: unknown cpu {data['cpu']!r} (one of {', '.join(CPUS)})")
+        options["cpu"] = data["cpu"]
     if "rmm_revisions" in data:
         try:
             options["rmm_revisions"] = parse_revisions(_expect(data["rmm_revisions"], str, "rmm_revisions"))
@@ -118,7 +125,10 @@ def load_scenario(path: str | Path, **overrides: Any) -> MachineConfig:
         if "version" in spmc:
             options["spmc_version"] = parse_version(spmc["version"], "spmc.version")
     options["vms"] = _vms(data.get("vm"), base)
-    options.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if "cost_model" in given:
+        options.pop("cpu", None)  # a cost model from the command line replaces the scenario's cpu
+    options.update(given)
     return MachineConfig(**options)
 
 

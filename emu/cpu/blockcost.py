@@ -1,7 +1,10 @@
 """Per-block cycle accounting for one Unicorn engine.
 
 Each executed basic block is charged the sum of its instructions' costs; a
-block's costs are computed once, on first sight, by ``BlockClassifier``.  The
+block's costs are computed once, on first sight, by ``BlockClassifier``.
+Costs are counted in fixed point (``FRAC_BITS`` fractional bits), since a
+scheduled core model charges fractions of a cycle: whole cycles reach the
+counters and the clock, the remainder carries to the engine's next block.  The
 hot path runs in C (``native/blockcost.c``) when the helper library has been
 built, else in an identical pure-Python hook: both give the same counts.
 
@@ -24,6 +27,13 @@ from emu.cpu.vmem import read_virtual
 
 NATIVE_LIBRARY = nativelib.LIBRARY
 UNLIMITED = (1 << 64) - 1
+FRAC_BITS = 12  # as BC_FRAC_BITS in native/blockcost.c
+ONE = 1 << FRAC_BITS
+
+
+def fixed(costs: list[int] | list[float]) -> list[int]:
+    """Per-instruction cycle costs in fixed point: what the counters add up."""
+    return [round(cost * ONE) for cost in costs]
 
 
 class Clock:
@@ -67,6 +77,7 @@ class _State(ctypes.Structure):
         ("last_addr", ctypes.c_uint64),
         ("last_size", ctypes.c_uint32),
         ("stopped", ctypes.c_uint32),
+        ("frac", ctypes.c_uint64),
         # the rest of the C struct is private to the library
     ]
 
@@ -101,7 +112,7 @@ class BlockCounter:
         self._uc = uc
         self._classifier = classifier
         self._clock = clock
-        self.block_costs: dict[int, list[int]] = {}  # block address -> per-instruction costs
+        self.block_costs: dict[int, list[int] | list[float]] = {}  # block address -> per-instruction cycles
         lib = _load_native() if native is not False else None
         if native and lib is None:
             raise RuntimeError(f"native block-cost helper not built ({NATIVE_LIBRARY})")
@@ -122,7 +133,7 @@ class BlockCounter:
                 raise RuntimeError(f"uc_hook_add(UC_HOOK_BLOCK) failed with status {status}")
         else:
             self._s = _State(stop_at=UNLIMITED)
-            self._table: dict[int, tuple[int, int, int]] = {}  # addr -> (size, cost, insns)
+            self._table: dict[int, tuple[int, int, int]] = {}  # addr -> (size, fixed-point cost, insns)
             uc.hook_add(UC_HOOK_BLOCK, self._py_hook)
 
     def __del__(self) -> None:
@@ -171,11 +182,11 @@ class BlockCounter:
         costs = self.block_costs.get(start)
         if costs is None:
             return
-        skipped = costs[(pc - start) // 4:]
-        refund = sum(skipped)
-        s.cycles -= refund
+        skipped = fixed(costs[(pc - start) // 4:])
+        cycles, s.frac = divmod(s.cycles * ONE + s.frac - sum(skipped), ONE)
+        self._clock.advance(cycles - s.cycles)
+        s.cycles = cycles
         s.insns -= len(skipped)
-        self._clock.advance(-refund)
         s.last_size = pc - start
 
     def invalidate(self) -> None:
@@ -197,7 +208,7 @@ class BlockCounter:
 
     def _on_miss(self, addr: int, size: int, cost_out, insns_out) -> None:
         costs = self._costs_of(addr, size)
-        cost_out[0] = sum(costs)
+        cost_out[0] = sum(fixed(costs))
         insns_out[0] = len(costs)
 
     def _py_hook(self, _uc: Uc, addr: int, size: int, _data: object) -> None:
@@ -209,11 +220,12 @@ class BlockCounter:
         entry = self._table.get(addr)
         if entry is None or entry[0] != size:
             costs = self._costs_of(addr, size)
-            entry = (size, sum(costs), len(costs))
+            entry = (size, sum(fixed(costs)), len(costs))
             self._table[addr] = entry
         _size, cost, insns = entry
-        s.cycles += cost
+        whole, s.frac = divmod(s.frac + cost, ONE)
+        s.cycles += whole
         s.insns += insns
-        self._clock.advance(cost)
+        self._clock.advance(whole)
         s.last_addr = addr
         s.last_size = size

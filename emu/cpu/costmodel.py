@@ -7,23 +7,32 @@ source of each number.
 
 from __future__ import annotations
 
-import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
 
-INSTRUCTION_CLASSES = (
-    "alu", "multiply", "divide", "load", "store", "load_pair", "store_pair", "branch",
-    "fp_simd", "system", "barrier", "exception", "hint",
-)
+from emu.cpu.iclass import INSTRUCTION_CLASSES, classify
+from emu.cpu.pipeline import CoreTiming, PipelineError, parse_core
+from emu.cpu.scheduler import BlockDecoder, schedule
+
+__all__ = ["INSTRUCTION_CLASSES", "TRANSITIONS", "EL2_WORK", "CPUS", "BlockClassifier", "CostModel",
+           "CostModelError", "classify", "load_cost_model", "load_cpu_model"]
+
 TRANSITIONS = (
     "el1_to_el2", "el2_to_el1", "el2_handler", "el2_copy_per_64_bytes",
     "el2_to_el3", "el3_world_switch", "el3_to_el2",
 )
+# Work the EL2 mediator does per unit (a page, a constituent, a call): a core model's [el2_work] table.
+EL2_WORK = (
+    "ffa_call", "memory_transaction", "constituent", "translate_page", "map_page", "unmap_page",
+    "tlb_invalidate",
+)
+# --cpu names: each is a core model file in emu/data, scheduled per block (see emu.cpu.scheduler).
+CPUS = ("cortex-a72", "neoverse-n1", "cortex-a55")
 
 
 class CostModelError(Exception):
@@ -40,20 +49,40 @@ class CostModel:
     transition: dict[str, int]
     source: str
     core_hz: int = DEFAULT_CORE_HZ  # cycles per second, for the generic timer
+    core: CoreTiming | None = None  # a pipeline to schedule blocks on; None: sum per-class cycles
+    el2_work: dict[str, int] = field(default_factory=dict)  # EL2 cycles per unit of work; absent: free
+    platform: str = ""  # where the EL3 figures were measured
 
     def copy_cost(self, nbytes: int) -> int:
         """Cycles the mediator spends copying ``nbytes`` between buffers."""
         return (nbytes + 63) // 64 * self.transition["el2_copy_per_64_bytes"]
 
+    def work_cost(self, kind: str, units: int = 1) -> int:
+        """Cycles EL2 spends on ``units`` of ``kind`` (one of ``EL2_WORK``); 0 in a model without the table."""
+        if kind not in EL2_WORK:
+            raise KeyError(f"unknown EL2 work kind {kind!r}")
+        return self.el2_work.get(kind, 0) * units
+
 
 DEFAULT_MODEL_NAME = "cost_model.toml"
+
+
+def load_cpu_model(cpu: str) -> CostModel:
+    """The packaged core model for ``--cpu`` (one of ``CPUS``)."""
+    if cpu not in CPUS:
+        raise CostModelError(f"unknown cpu {cpu!r} (one of {', '.join(CPUS)})")
+    return _packaged(f"{cpu}.toml")
+
+
+@cache
+def _packaged(name: str) -> CostModel:
+    return _parse(resources.files("emu.data").joinpath(name).read_text(), f"<packaged {name}>")
 
 
 def load_cost_model(path: str | Path | None = None) -> CostModel:
     """Load a cost model file; ``None`` loads the packaged default."""
     if path is None:
-        text = resources.files("emu.data").joinpath(DEFAULT_MODEL_NAME).read_text()
-        source = f"<default {DEFAULT_MODEL_NAME}>"
+        return _packaged(DEFAULT_MODEL_NAME)
     else:
         try:
             text = Path(path).read_text(encoding="utf-8")
@@ -62,6 +91,10 @@ def load_cost_model(path: str | Path | None = None) -> CostModel:
         except UnicodeDecodeError:
             raise CostModelError(f"{path}: not valid TOML: not UTF-8 text") from None
         source = str(path)
+    return _parse(text, source)
+
+
+def _parse(text: str, source: str) -> CostModel:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -69,12 +102,27 @@ def load_cost_model(path: str | Path | None = None) -> CostModel:
     meta = data.get("model", {})
     if not isinstance(meta, dict):
         raise CostModelError(f"{source}: model must be a [model] table")
+    name = str(meta.get("name", source))
+    core = None
+    if "pipeline" in data:
+        if not isinstance(data["pipeline"], dict) or not isinstance(data.get("instruction"), dict):
+            raise CostModelError(f"{source}: pipeline and instruction must be tables")
+        try:
+            core = parse_core(name, data["pipeline"], data["instruction"])
+        except PipelineError as exc:
+            raise CostModelError(f"{source}: {exc}") from None
+        instruction = {cls: core.timing[cls].latency for cls in INSTRUCTION_CLASSES}
+    else:
+        instruction = _table(data, "instruction", INSTRUCTION_CLASSES, source)
     return CostModel(
-        name=str(meta.get("name", source)),
-        instruction=_table(data, "instruction", INSTRUCTION_CLASSES, source),
+        name=name,
+        instruction=instruction,
         transition=_table(data, "transition", TRANSITIONS, source),
         source=source,
         core_hz=_core_hz(meta, source),
+        core=core,
+        el2_work=_table(data, "el2_work", EL2_WORK, source) if "el2_work" in data else {},
+        platform=str(meta.get("platform", "")),
     )
 
 
@@ -104,62 +152,24 @@ def _table(data: dict, section: str, keys: tuple[str, ...], source: str) -> dict
     return out
 
 
-_LOAD_PAIR = ("ldp", "ldnp", "ldpsw", "ldxp", "ldaxp")
-_STORE_PAIR = ("stp", "stnp", "stxp", "stlxp")
-_BRANCHES = frozenset(("b", "bl", "br", "blr", "ret", "cbz", "cbnz", "tbz", "tbnz", "braa", "brab", "braaz",
-                       "brabz", "blraa", "blrab", "blraaz", "blrabz", "retaa", "retab"))
-_MULTIPLY = frozenset(("mul", "madd", "msub", "mneg", "smull", "umull", "smulh", "umulh", "smaddl",
-                       "umaddl", "smsubl", "umsubl", "smnegl", "umnegl"))
-_DIVIDE = frozenset(("sdiv", "udiv"))
-_SYSTEM = frozenset(("mrs", "msr", "sys", "sysl", "at", "tlbi", "ic", "dc"))
-_BARRIER = frozenset(("dmb", "dsb", "isb", "sb", "ssbb", "pssbb"))
-_EXCEPTION = frozenset(("hvc", "smc", "svc", "brk", "hlt", "eret", "eretaa", "eretab", "udf"))
-_HINT = frozenset(("nop", "yield", "wfi", "wfe", "sev", "sevl", "hint", "pacia", "autia", "bti",
-                   "paciasp", "autiasp", "pacibsp", "autibsp", "paciaz", "autiaz", "pacibz", "autibz",
-                   "xpaclri", "csdb"))
-_SIMD_OPERAND = re.compile(r"[vqdshb]\d")
-
-
-@cache
-def classify(mnemonic: str, op_str: str = "") -> str:
-    """The cost class of one instruction, from its capstone mnemonic."""
-    m = mnemonic.lower()
-    if m.startswith("b.") or m in _BRANCHES:
-        return "branch"
-    if m in _MULTIPLY:
-        return "multiply"
-    if m in _DIVIDE:
-        return "divide"
-    if m in _EXCEPTION:
-        return "exception"
-    if m in _SYSTEM:
-        return "system"
-    if m in _BARRIER:
-        return "barrier"
-    if m in _HINT:
-        return "hint"
-    if m.startswith(_LOAD_PAIR):
-        return "load_pair"
-    if m.startswith(_STORE_PAIR):
-        return "store_pair"
-    if m.startswith(("ld", "cas", "swp", "prf")):
-        return "load"
-    if m.startswith("st"):
-        return "store"
-    if m.startswith(("f", "scvtf", "ucvtf")) or _SIMD_OPERAND.match(op_str):
-        return "fp_simd"
-    return "alu"
-
-
 class BlockClassifier:
-    """Turns a basic block's bytes into per-instruction cycle costs."""
+    """Turns a basic block's bytes into per-instruction cycle costs.
+
+    With a core model (``model.core``) the block is scheduled on that core's
+    pipeline (``emu.cpu.scheduler``) and costs are fractions of a cycle;
+    otherwise each instruction costs its class's whole cycles.
+    """
 
     def __init__(self, model: CostModel) -> None:
         self.model = model
         self._cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
+        self._decoder = BlockDecoder() if model.core is not None else None
+        self._scheduled: dict[bytes, list[float]] = {}  # code -> costs: identical code schedules alike
 
-    def instruction_costs(self, address: int, code: bytes) -> list[int]:
+    def instruction_costs(self, address: int, code: bytes) -> list[int] | list[float]:
         """One cost per 4-byte instruction slot; undecodable words count as ALU."""
+        if self._decoder is not None:
+            return self._schedule(address, code)
         table = self.model.instruction
         size = len(code) // 4 * 4
         costs = [table["alu"]] * (size // 4)
@@ -170,4 +180,10 @@ class BlockClassifier:
                 costs[(insn_addr - address) // 4] = table[classify(mnemonic, op_str)]
                 end = insn_addr - address + insn_size
             pos = end + 4 if end < size else end
+        return costs
+
+    def _schedule(self, address: int, code: bytes) -> list[float]:
+        costs = self._scheduled.get(code)
+        if costs is None:
+            costs = self._scheduled[code] = schedule(self._decoder.decode(address, code), self.model.core)
         return costs

@@ -5,17 +5,24 @@
  * by block address, filled by a Python callback the first time a block is
  * seen (the classification itself stays in Python, in one place).
  *
+ * Costs are fixed point, BC_FRAC_BITS fractional bits: a scheduled core
+ * model charges fractions of a cycle per block.  Whole cycles go to the
+ * counters and the clock; the remainder carries to the engine's next block.
+ *
  * emu/blockcost.py holds the identical pure-Python fallback.
  */
 #include <stdint.h>
 #include <stdlib.h>
+
+#define BC_FRAC_BITS 12
+#define BC_FRAC_MASK ((1ull << BC_FRAC_BITS) - 1)
 
 typedef void (*bc_miss_fn)(uint64_t addr, uint32_t size, uint64_t *cost, uint32_t *insns);
 typedef int (*bc_stop_fn)(void *uc);
 
 struct bc_entry {
     uint64_t addr;
-    uint64_t cost;
+    uint64_t cost;       /* fixed point, BC_FRAC_BITS fractional bits */
     uint32_t size;
     uint32_t insns;
 };
@@ -28,6 +35,7 @@ struct bc_state {
     uint64_t last_addr;  /* the block most recently charged (to refund a fault's unrun tail) */
     uint32_t last_size;
     uint32_t stopped;    /* set when the budget stopped the engine */
+    uint64_t frac;       /* fraction of a cycle charged but not yet counted (fixed point) */
     bc_miss_fn miss;
     bc_stop_fn stop;
     uint64_t mask;
@@ -116,9 +124,11 @@ void bc_hook(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
         e->cost = cost;
         e->insns = insns;
     }
-    s->cycles += e->cost;
+    uint64_t owed = s->frac + e->cost;
+    s->frac = owed & BC_FRAC_MASK;
+    s->cycles += owed >> BC_FRAC_BITS;
     s->insns += e->insns;
-    *s->clock += e->cost;
+    *s->clock += owed >> BC_FRAC_BITS;
     s->last_addr = addr;
     s->last_size = size;
 }
