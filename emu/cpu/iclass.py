@@ -28,6 +28,7 @@ _HINT = frozenset(("nop", "yield", "wfi", "wfe", "sev", "sevl", "hint", "pacia",
                    "xpaclri", "csdb"))
 _SIMD_OPERAND = re.compile(r"[vqdshb]\d")
 _FP_DIVIDE = ("fdiv", "fsqrt")
+_WIDENING = frozenset(("smull", "umull", "smaddl", "umaddl", "smsubl", "umsubl", "smnegl", "umnegl"))
 
 
 @cache
@@ -65,8 +66,8 @@ def refine(cls: str, mnemonic: str, shifted: bool, wide_dest: bool) -> str:
     """The finer class a core model times: shifted/extended ALU operands, 64-bit multiplies, FP divides."""
     if cls == "alu" and shifted:
         return "alu_shift"
-    if cls == "multiply" and wide_dest and not mnemonic.endswith("l"):
-        return "multiply_wide"  # X-form MUL/MADD/UMULH; the widening ...L forms take W sources
+    if cls == "multiply" and wide_dest and mnemonic not in _WIDENING:
+        return "multiply_wide"  # X-form MUL/MADD/UMULH; the widening ...L forms multiply W registers
     if cls == "fp_simd" and mnemonic.startswith(_FP_DIVIDE):
         return "fp_divide"
     return cls

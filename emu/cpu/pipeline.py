@@ -26,6 +26,7 @@ class Timing:
     unit: str  # the pipeline it issues to
     occupancy: int = 1  # cycles it holds that pipeline (1: fully pipelined)
     serialize: bool = False  # waits for every older instruction and holds back every younger one
+    alu_latency: int | None = None  # latency as an ALU instruction consuming the result sees it (forwarding)
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,9 @@ def parse_core(name: str, pipeline: dict, instruction: dict) -> CoreTiming:
             raise PipelineError(f"instruction.{cls}.unit must name a pipeline.units entry")
         timing[cls] = Timing(_count(entry, "latency", f"instruction.{cls}.latency"), unit,
                              _positive(entry, "occupancy", f"instruction.{cls}.occupancy", default=1),
-                             bool(entry.get("serialize", False)))
+                             bool(entry.get("serialize", False)),
+                             _count(entry, "alu_latency", f"instruction.{cls}.alu_latency")
+                             if "alu_latency" in entry else None)
     return CoreTiming(name, order == "in-order", width, window, units, timing)
 
 

@@ -8,7 +8,8 @@ order), its reorder window (out of order) or in-order issue, and its
 execution pipelines (a reservation table: each pipeline takes ``count``
 instructions a cycle, an instruction holds one for ``occupancy`` cycles).
 An instruction issues once its source registers are ready, and its result
-is ready ``latency`` cycles later.  Loads and stores go through the
+is ready ``latency`` cycles later (``alu_latency`` for an ALU consumer, where
+the core forwards ALU results to ALU instructions sooner).  Loads and stores go through the
 load/store pipelines; like llvm-mca by default, a load is not held back by
 an older store (no aliasing).  Instructions retire in order.
 
@@ -32,6 +33,7 @@ from emu.cpu.iclass import classify, refine
 from emu.cpu.pipeline import CoreTiming
 
 MIN_REPETITIONS = 4
+_ALU = frozenset(("alu", "alu_shift"))
 FLAGS = "nzcv"
 _COMPARES = frozenset(("cmp", "cmn", "tst"))  # capstone reports their first source as a destination
 _FLAGLESS_BRANCHES = frozenset(("cbz", "cbnz", "tbz", "tbnz"))  # capstone reports them reading NZCV
@@ -157,7 +159,8 @@ def _simulate(stream: list[Op], core: CoreTiming) -> list[int]:
     """Retire cycle of each instruction of ``stream``, scheduled on ``core``."""
     timing, width, window, in_order = core.timing, core.issue_width, core.window, core.in_order
     pipes = _Pipelines(core)
-    ready: dict[str, int] = {}
+    ready: dict[str, int] = {}  # register -> cycle its value is ready
+    ready_alu: dict[str, int] = {}  # the same, as an ALU instruction sees it
     retired: list[int] = []
     front = 0  # cycle the front end is in, and how many it has sent this cycle
     sent = 0
@@ -172,8 +175,9 @@ def _simulate(stream: list[Op], core: CoreTiming) -> list[int]:
         if sent == width:
             front, sent = front + 1, 0
         t = max(front, fence)
+        seen = ready_alu if op.cls in _ALU else ready
         for reg in op.reads:
-            t = max(t, ready.get(reg, 0))
+            t = max(t, seen.get(reg, 0))
         if t_class.serialize:
             t = max(t, last_retire)
         if in_order:
@@ -186,10 +190,12 @@ def _simulate(stream: list[Op], core: CoreTiming) -> list[int]:
             if t > front:
                 front, sent = t, 1
         done = t + t_class.latency
+        forwarded = done if t_class.alu_latency is None else t + t_class.alu_latency
         for reg in op.writes:
             ready[reg] = done
+            ready_alu[reg] = forwarded
         for reg in op.updates:
-            ready[reg] = t + 1
+            ready[reg] = ready_alu[reg] = t + 1
         if t_class.serialize:
             fence = done
         retire = max(done, last_retire)
