@@ -119,6 +119,7 @@ class Machine:
             self.mediator = Mediator(PROFILES[config.profile], secure, self.physmem, self.hyp_ram,
                                      self.cost_model, self.el2.account, self.trace)
             self.el2.register_range(is_ffa_fid, self.mediator.handle, self.mediator.implemented)
+            self.el2.attribute(secure.account)
         else:
             self.el2.register_range(is_ffa_fid, ffa_unavailable, lambda: 0)
         self.vms: list[VirtualMachine] = []

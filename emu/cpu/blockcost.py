@@ -56,15 +56,17 @@ class Clock:
 
 
 class Account:
-    """Cycles spent outside any engine's instructions (EL2 and EL3 work)."""
+    """Cycles spent outside any engine's instructions (EL2 and EL3 work), in total and by kind."""
 
     def __init__(self, name: str, clock: Clock) -> None:
         self.name = name
         self.cycles = 0
+        self.by_kind: dict[str, int] = {}  # what the cycles went on (a transition, a kind of EL2 work)
         self._clock = clock
 
-    def charge(self, cycles: int) -> None:
+    def charge(self, cycles: int, kind: str = "other") -> None:
         self.cycles += cycles
+        self.by_kind[kind] = self.by_kind.get(kind, 0) + cycles
         self._clock.advance(cycles)
 
 

@@ -82,9 +82,11 @@ class Hypervisor:
         self.symbolize = symbolize
         self.traps = 0
         self.checker = None  # an emu.invariants.InvariantChecker when the machine runs with check=True
+        self._accounts = [self.account]  # where a call's cycles are attributed (see attribute())
         transitions = cost.transition
         self._entry_cost = transitions["el1_to_el2"]
-        self._exit_cost = transitions["el2_handler"] + transitions["el2_to_el1"]
+        self._handler_cost = transitions["el2_handler"]
+        self._exit_cost = transitions["el2_to_el1"]
         self._sites: dict[int, SiteNamer] = {}  # vm id -> its calling-site namer
         self._exact: dict[int, Handler] = {}
         self._ranges: list[tuple[Callable[[int], bool], Handler, Callable[[], int]]] = []
@@ -104,6 +106,10 @@ class Hypervisor:
             count += sum(count_fn() for _owns, _handler, count_fn in self._ranges)
         return count
 
+    def attribute(self, account: Account) -> None:
+        """Show ``account``'s charges (e.g. EL3's) in each call's breakdown; the rest of a call is the SPMC's."""
+        self._accounts.append(account)
+
     def attach(self, vm: VirtualMachine) -> None:
         for engine in vm.engines:
             engine.trap_handler = lambda engine, intno: self.on_trap(vm, engine, intno)
@@ -113,23 +119,25 @@ class Hypervisor:
         self.traps += 1
         conduit = "hvc" if intno == EXCP_HVC else "smc"
         start = self.clock.now
-        self.account.charge(self._entry_cost)
+        before = self._charged()
+        self.account.charge(self._entry_cost, "entry_exit")
         call_pc = engine.pc - 4
         imm = engine.instruction_at(call_pc) >> 5 & 0xFFFF
         frame = engine.frame.read()
         if imm != 0:
             # Xen's behaviour: SMCCC uses immediate 0 only; anything else is UNDEFINED.
             engine.inject_sync(EC_UNKNOWN << 26 | ESR_IL, call_pc, f"{conduit} #{imm}")
-            self.account.charge(self.cost.transition["el2_to_el1"])
+            self.account.charge(self._exit_cost, "entry_exit")
             self._record(vm, self.trace.next_seq(), conduit, imm, decode_fid(frame[0]), frame, None, start,
-                         call_pc, "UNDEF injected", [])
+                         call_pc, "UNDEF injected", [], before=before)
             return
-        out = self.handle_frame(vm, conduit, frame, self.trace.next_seq(), start, call_pc)
+        out = self.handle_frame(vm, conduit, frame, self.trace.next_seq(), start, call_pc, before)
         if out != frame:
             engine.frame.write(out)
 
     def handle_frame(self, vm: VirtualMachine, conduit: str, frame: list[int], seq: int | None = None,
-                     start: int | None = None, call_pc: int | None = None) -> list[int]:
+                     start: int | None = None, call_pc: int | None = None,
+                     before: dict[str, int] | None = None) -> list[int]:
         """Handle one SMCCC call frame of ``vm`` and return the frame the VM gets back.
 
         The trap path uses it after decoding the trap; tests and fuzzers call
@@ -139,12 +147,16 @@ class Hypervisor:
             seq = self.trace.next_seq()
         if start is None:
             start = self.clock.now
+        if before is None:
+            before = self._charged()
         fid = decode_fid(frame[0])
         call = Call(vm, fid, frame, smccc.call_args(fid, frame), conduit, seq)
         result = self.dispatch(call)
-        self.account.charge(self._exit_cost)
+        self.account.charge(self._handler_cost, "handler")
+        self.account.charge(self._exit_cost, "entry_exit")
         out = dict_to_frame(fid, frame, result)
-        self._record(vm, seq, conduit, 0, fid, frame, out, start, call_pc, result.note, call.hops, call.args)
+        self._record(vm, seq, conduit, 0, fid, frame, out, start, call_pc, result.note, call.hops, call.args,
+                     before)
         if self.checker is not None:
             self.checker.after_call(vm, fid, frame, out, seq)
         return out
@@ -160,9 +172,23 @@ class Hypervisor:
             return UNKNOWN
         return handler(call)
 
+    def _charged(self) -> dict[str, int]:
+        """Cycles charged so far, by account and kind ("el2.handler", "el3.smc", ...)."""
+        return {f"{a.name}.{kind}": cycles for a in self._accounts for kind, cycles in a.by_kind.items()}
+
+    def _breakdown(self, before: dict[str, int], start: int) -> dict[str, int]:
+        """Where a call's cycles went since ``before``: each account's kinds, and the SPMC's instructions."""
+        out = {key: cycles - before.get(key, 0) for key, cycles in self._charged().items()
+               if cycles != before.get(key, 0)}
+        spmc = self.clock.now - start - sum(out.values())  # nothing but the secure world runs during a call
+        if spmc:
+            out["spmc"] = spmc
+        return out
+
     def _record(self, vm: VirtualMachine, seq: int, conduit: str, imm: int, fid: FunctionId, frame: list[int],
                 out: list[int] | None, start: int, call_pc: int | None, note: str | None,
-                hops: list[TraceRecord], args: list[int] | None = None) -> None:
+                hops: list[TraceRecord], args: list[int] | None = None,
+                before: dict[str, int] | None = None) -> None:
         if args is None:
             args = smccc.call_args(fid, frame)
         results = decode.defined_results(fid, out) if out is not None else []
@@ -171,6 +197,7 @@ class Hypervisor:
             args=decode.defined_args(fid, args), results=results, cycle_start=start, cycle_end=self.clock.now,
             error=decode.error_of(results), note=note, text_pending=True,
             site=self._site(vm, call_pc) if self.symbolize and call_pc is not None else None,
+            cycles_by=self._breakdown(before, start) if before is not None else None,
         )
         self.trace.emit(rec)
         for hop in hops:

@@ -139,7 +139,7 @@ class Mediator:
         finally:
             if release:
                 call_spmc([ffa.FFA_RX_RELEASE])
-        self.account.charge(self.cost.copy_cost(count * size))
+        self.account.charge(self.cost.copy_cost(count * size), "copy")
         known = {p.endpoint_id: p.uuid for p in self.partitions}
         return [PartitionInfo(e.endpoint_id, e.exec_contexts, e.properties, known.get(e.endpoint_id, e.uuid))
                 if size == ffa.PARTITION_INFO_SIZE_V1_0 else e for e in entries]
@@ -176,6 +176,7 @@ class Mediator:
 
     # -- dispatch ---------------------------------------------------------------------
     def handle(self, call: Call) -> CallResult:
+        self.account.charge(self.cost.work_cost("ffa_call"), "ffa_call")
         route = self._routes.get(call.fid.value)
         if route is None:
             route = self._routes[call.fid.value] = self._route(call.fid.value)
@@ -402,7 +403,7 @@ class Mediator:
         if len(data) > buffers.size:
             raise FfaError(ffa.NO_MEMORY)
         vm.write_ipa(buffers.rx_ipa, data)
-        self.account.charge(self.cost.copy_cost(len(data)))
+        self.account.charge(self.cost.copy_cost(len(data)), "copy")
         buffers.rx_held_by_vm = tracks_rx
         return self.success(len(entries), size)
 

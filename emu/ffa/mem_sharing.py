@@ -135,11 +135,14 @@ class MemorySharing:
             call.note = f"descriptor refused: {exc}"
             raise FfaError(exc.code) from None
         call.note = f"{kind} {tx.summary()}"
+        self._charge("memory_transaction")
+        self._charge("constituent", len(tx.ranges))
         self._validate(vm, kind, tx)
         try:
             pa_ranges = self._translate(vm, tx.ranges)
         except TranslationFault:
             raise FfaError(ffa.INVALID_PARAMETERS) from None
+        self._charge("translate_page", tx.total_pages)
         pa_pages = [r.address + i * PAGE_SIZE for r in pa_ranges for i in range(r.pages)]  # in descriptor order
         buffers = vm.ffa.buffers
         try:
@@ -161,6 +164,8 @@ class MemorySharing:
             for ipa, size in share.ipa_ranges:
                 for engine in vm.engines:
                     engine.unmap(ipa, size)
+            self._charge("unmap_page", len(pa_pages))
+            self._charge("tlb_invalidate", len(pa_pages))
         return mediator.success(*split_handle(handle))
 
     def _validate(self, vm: VirtualMachine, kind: str, tx: Transaction) -> None:
@@ -222,6 +227,7 @@ class MemorySharing:
                 for pa, length in vm.stage2.translate_range(ipa, size):
                     for engine in vm.engines:
                         engine.map_physical(vm.stage2.pa_to_ipa(pa), pa, length)
+            self._charge("map_page", len(share.pa_pages))
 
     def _frag_rx(self, handle: int, received: int) -> list[int]:
         lo, hi = split_handle(handle)
@@ -230,7 +236,11 @@ class MemorySharing:
         return out
 
     def _charge_copy(self, nbytes: int) -> None:
-        self.mediator.account.charge(self.mediator.cost.copy_cost(nbytes))
+        self.mediator.account.charge(self.mediator.cost.copy_cost(nbytes), "copy")
+
+    def _charge(self, kind: str, units: int = 1) -> None:
+        """EL2 work of ``kind`` (emu.cpu.costmodel.EL2_WORK), ``units`` times."""
+        self.mediator.account.charge(self.mediator.cost.work_cost(kind, units), kind)
 
     @staticmethod
     def _pages(vm: VirtualMachine, ipa_ranges: list[tuple[int, int]]) -> list[int]:

@@ -60,12 +60,14 @@ class SecureWorld:
     def call(self, request: list[int]) -> SpmcExchange:
         """Forward x0-x17 to the SPMC and return its response (EL2 -> EL3 -> S-EL1 and back)."""
         transitions = self.cost.transition
-        self.account.charge(transitions["el2_to_el3"] + transitions["el3_world_switch"])
+        self.account.charge(transitions["el2_to_el3"], "smc")
+        self.account.charge(transitions["el3_world_switch"], "world_switch")
         entered = self.clock.now
         self.engine.frame.write(request)
         response = self._run()
         left = self.clock.now
-        self.account.charge(transitions["el3_world_switch"] + transitions["el3_to_el2"])
+        self.account.charge(transitions["el3_world_switch"], "world_switch")
+        self.account.charge(transitions["el3_to_el2"], "smc")
         self.calls += 1
         return SpmcExchange(list(request), response, entered, left)
 

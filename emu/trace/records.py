@@ -40,6 +40,9 @@ class TraceRecord:
     site: str | None = None  # symbolized calling site
     note: str | None = None  # what the handler did beyond the result (e.g. "UNDEF injected")
     disasm: list[str] | None = None  # the trapping block, "addr: mnemonic ops" per instruction (--disasm)
+    # Where a call's cycles went: "el2.<kind>" (entry_exit, handler, copy, translate_page, ...),
+    # "el3.<kind>" (smc, world_switch) and "spmc" (the secure world's instructions); they sum to the span.
+    cycles_by: dict[str, int] | None = None
     # Set on records the emulator makes: their text is decoded from the registers when first
     # needed (Trace.records or a sink), which keeps string formatting off the trap path.
     text_pending: bool = field(default=False, repr=False, compare=False)
