@@ -10,6 +10,9 @@ with one track (thread) per VM, one for EL2 and one for the SPMC:
 - SPMC track: the time the secure world spent on a forwarded call
   (from the end of ``el2->spmc`` to the start of ``spmc->el2``).
 
+A call's slices carry its cycle breakdown (``cycles_by``: EL1<->EL2 entry
+and exit, each kind of EL2 work, EL3, the SPMC) in their arguments.
+
 A flow (arrows in the UI) links the hops of one forwarded call: VM call ->
 ``el2->spmc`` -> SPMC -> ``spmc->el2``.  1 cycle counts as 1 ns, so
 timestamps (microseconds) are cycles / 1000.
@@ -48,7 +51,7 @@ def _flow(ph: str, flow_id: int, tid: int, at: int) -> dict[str, Any]:
 def _args(rec: TraceRecord) -> dict[str, Any]:
     args: dict[str, Any] = {"seq": rec.seq, "fid": f"{rec.fid:#010x}", "conduit": rec.conduit,
                             "args": rec.args_text, "result": rec.result_text, "cycles": rec.cycle_end - rec.cycle_start}
-    for key in ("error", "site", "note"):
+    for key in ("error", "site", "note", "cycles_by"):
         value = getattr(rec, key)
         if value is not None:
             args[key] = value
