@@ -7,13 +7,14 @@ import platform
 import sys
 import time
 
-from benchmarks import compute, ffa, mem_share, traps, uboot
+from benchmarks import compute, cores, ffa, mem_share, traps, uboot
 from benchmarks.common import Report
 
 # (name, run function taking a Report).  Append new benchmark modules here.
 BENCHMARKS = [
     ("traps", traps.run),
     ("compute", compute.run),
+    ("cores", cores.run),
     ("ffa", ffa.run),
     ("mem_share", mem_share.run),
     ("uboot", uboot.run),
