@@ -7,12 +7,14 @@ import struct
 
 import pytest
 
+from emu.cli import main
 from emu.cpu.costmodel import CPUS, EL2_WORK, BlockClassifier, CostModelError, load_cost_model, load_cpu_model
 from emu.cpu.scheduler import BlockDecoder
 from emu.ffa import constants as ffa
 from emu.harness import Harness
 from emu.machine import MachineConfig
 from emu.platform.elf import load_elf
+from emu.scenario import ScenarioError, load_scenario
 from emu.trace.records import render_text
 from emu.trace.stats import function_stats, render_stats
 from emu.vm import VmSpec
@@ -170,3 +172,24 @@ def test_breakdown_sums_to_the_call_and_shows_in_stats(spmc_image, guest_image, 
     text = render_stats(function_stats(out.records))
     assert "where the cycles go" in text and "el2.translate_page" in text
     assert "cycles_by" not in render_text(share)  # text trace lines are unchanged
+
+
+def test_cli_cpu_option(guest_image, capsys) -> None:
+    hello = str(guest_image("hello"))
+    assert main(["run", "--cpu", "neoverse-n1", hello]) == 0
+    n1 = capsys.readouterr().err
+    assert main(["run", hello]) == 0
+    default = capsys.readouterr().err
+    cycles = lambda text: int(text.split("cycles ")[1].split(",")[0])
+    assert cycles(n1) < cycles(default)
+    assert main(["run", "--cpu", "cortex-a55", "--cost-model", "x.toml", hello]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_scenario_cpu_key(tmp_path, guest_image) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(f'cpu = "cortex-a55"\n[[vm]]\nimage = "{guest_image("hello")}"\n')
+    assert load_scenario(path).cpu == "cortex-a55"
+    path.write_text(f'cpu = "pentium"\n[[vm]]\nimage = "{guest_image("hello")}"\n')
+    with pytest.raises(ScenarioError, match="cpu: unknown cpu"):
+        load_scenario(path)
