@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+from importlib import resources
 
 import pytest
 
@@ -123,7 +124,7 @@ def test_cpu_and_cost_model_files(tmp_path) -> None:
     with pytest.raises(CostModelError, match="unknown cpu"):
         load_cpu_model("cortex-x1")
     broken = tmp_path / "core.toml"
-    text = (load_cpu_model.__globals__["resources"].files("emu.data") / "cortex-a72.toml").read_text()
+    text = resources.files("emu.data").joinpath("cortex-a72.toml").read_text()
     broken.write_text(text.replace('unit = "load", source', 'unit = "agu", source', 1))
     with pytest.raises(CostModelError, match="instruction.load.unit"):
         load_cost_model(broken)
