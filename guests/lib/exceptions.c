@@ -75,6 +75,29 @@ void guest_sync_dispatch(struct exception_frame *frame, uint64_t vector_offset,
     current_frame = outer;
 }
 
+__attribute__((weak)) void guest_irq(struct exception_frame *frame)
+{
+    uint64_t vector_offset = (frame->spsr & SPSR_M_MASK) == SPSR_M_EL0T
+                                 ? VECTOR_LOWER_A64_IRQ
+                                 : VECTOR_CUR_SPX_IRQ;
+
+    printf("\nunexpected exception: IRQ (vector 0x%03llx, no guest_irq hook) "
+           "elr=0x%016llx spsr=0x%08llx\n",
+           (unsigned long long)vector_offset, (unsigned long long)frame->elr,
+           (unsigned long long)frame->spsr);
+    guest_system_off(-1);
+}
+
+void guest_irq_dispatch(struct exception_frame *frame, uint64_t vector_offset)
+{
+    struct exception_frame *outer = current_frame;
+
+    (void)vector_offset;    /* frame->spsr tells the hook where it came from */
+    current_frame = frame;
+    guest_irq(frame);
+    current_frame = outer;
+}
+
 static const char *const vector_names[4] = {
     "current EL with SP0",
     "current EL with SPx",
