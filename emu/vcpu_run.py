@@ -5,7 +5,9 @@ deterministically: the engine is stopped at the cycle a timer fires (its
 deadline is part of the run's budget), the timer's line is raised at the
 GIC, and when the GIC signals an IRQ and PSTATE.I is clear the vCPU enters
 its IRQ vector.  An interrupt that is pending while the guest masks IRQs is
-looked at again every ``RECHECK_CYCLES`` (Unicorn reports no write to DAIF).
+looked at again at the next block boundary (Unicorn reports no write to
+DAIF, but QEMU ends a translation block after one, so the interrupt is taken
+right after the instruction that unmasks it, as on QEMU).
 WFI returns control here: the vCPU sleeps until its next timer event by
 advancing the clock (an idle guest costs no host CPU), wakes at once for a
 pending interrupt, and is reported hung when nothing can wake it.
@@ -21,7 +23,8 @@ from emu.cpu.exceptions import VECTOR_IRQ, irqs_masked, take_exception
 from emu.cpu.generic_timer import GenericTimer
 from emu.platform.gicv3 import ICC_REGISTERS, GicV3, icc_read, icc_write
 
-RECHECK_CYCLES = 2_000
+ISR_I = 1 << 7
+RECHECK_CYCLES = 1  # the next block: QEMU ends a block at a write to DAIF, so this is right after it
 
 
 @dataclass
@@ -40,6 +43,13 @@ class InterruptingVcpu:
 
     def __post_init__(self) -> None:
         self.engine.platform_sysreg = self._icc
+        self.engine.timer.isr = lambda: ISR_I if self.gic.pending_irq(self.cpu) else 0
+
+    def recheck(self) -> None:
+        """The GIC's state changed under a running vCPU: stop at the next block to look for an IRQ."""
+        self.engine.counter.stop_at = min(self.engine.counter.stop_at, self.clock_now())
+
+
 
     def power_on(self, entry: int, context: int) -> None:
         """PSCI CPU_ON: start at ``entry`` with ``context`` in x0, EL1h, MMU off (DEN0022 6.4)."""
@@ -52,20 +62,20 @@ class InterruptingVcpu:
 
     def can_wake(self) -> bool:
         """A waiting vCPU has an interrupt signalled (PSTATE.I aside) or a timer event ahead."""
-        self._refresh_lines()
         return self.gic.pending_irq(self.cpu) or self.timer.next_event() is not None
 
     def _icc(self, encoding: tuple[int, int, int, int, int], value: int | None) -> int | None:
         name = ICC_REGISTERS.get(encoding)
         if name is None:
             return None
-        self._refresh_lines()
         if value is None:
             return icc_read(self.gic, self.cpu, name)
         icc_write(self.gic, self.cpu, name, value)
+        self.recheck()  # a new mask, an EOI or an SGI may let an interrupt in
         return 0
 
-    def _refresh_lines(self) -> None:
+    def sample_lines(self) -> None:
+        """Drive this vCPU's timer PPIs and the devices' SPIs into the GIC as they are now."""
         for ppi, level in self.timer.lines():
             self.gic.set_level(ppi, self.cpu, level)
         for intid, level in self.device_lines:
@@ -73,7 +83,6 @@ class InterruptingVcpu:
 
     def _deliver(self) -> bool:
         """Take a signalled IRQ now if PSTATE allows; True if one is signalled but masked."""
-        self._refresh_lines()
         if not self.gic.pending_irq(self.cpu):
             return False
         uc = self.engine.uc

@@ -9,6 +9,7 @@ tree placed by ``emu.platform.boot``.
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,11 +144,12 @@ def create_vm(spec: VmSpec, physmem: PhysicalMemory, region: Region, classifier:
         for m in stage2.mappings:
             engine.map_physical(m.ipa, m.pa, m.size, UC_PROT_ALL)
         engine.uc.cpr_write(*VMPIDR_EL2, MPIDR_RES1 | affinities[index])
-        _map_devices(engine, vm.uart, vm.gic)
+        _map_devices(engine, vm.uart, vm.gic, lambda: vm.vcpus[vm.running].recheck())
         engine.device_memory = lambda address, access, engine=engine: _flash_access(vm, engine, address, access)
         engine.semihosting = semihosting
         vm.vcpus.append(InterruptingVcpu(engine, vm.gic, index, engine.timer.timer, lambda: clock.now,
                                          clock.advance, [(pl011.INTID, vm.uart.irq_level)], powered=index == 0))
+    vm.gic.sample_lines = lambda: [vcpu.sample_lines() for vcpu in vm.vcpus]
     for seg in spec.image.segments:
         vm.write_ipa(seg.vaddr, seg.data + bytes(seg.memsz - len(seg.data)))
     if not plan.dtb_in_flash:
@@ -158,18 +160,26 @@ def create_vm(spec: VmSpec, physmem: PhysicalMemory, region: Region, classifier:
     return vm
 
 
-def _map_devices(engine: Engine, uart: Pl011, gic: GicV3) -> None:
-    """The PL011 and the GIC's two frames, as MMIO of this vCPU (the devices are the VM's, shared)."""
+def _map_devices(engine: Engine, uart: Pl011, gic: GicV3, recheck: Callable[[], None]) -> None:
+    """The PL011 and the GIC's two frames, as MMIO of this vCPU (the devices are the VM's, shared).
+
+    A write to the GIC may let an interrupt in: ``recheck`` has the running vCPU look at once.
+    """
     uc = engine.uc
+
+    def gic_write(write: Callable[[int, int, int], None], offset: int, size: int, value: int) -> None:
+        write(offset, size, value)
+        recheck()
+
     try:
         uc.mmio_map(memory_map.UART_IPA, memory_map.UART_SIZE,
                     lambda _uc, offset, _size, _data: uart.read(offset), None,
                     lambda _uc, offset, _size, value, _data: uart.write(offset, value), None)
         uc.mmio_map(GICD_BASE, GICD_SIZE, lambda _uc, offset, size, _data: gic.dist_read(offset, size), None,
-                    lambda _uc, offset, size, value, _data: gic.dist_write(offset, size, value), None)
+                    lambda _uc, offset, size, value, _data: gic_write(gic.dist_write, offset, size, value), None)
         uc.mmio_map(GICR_BASE, GICR_STRIDE * len(gic.cpus),
                     lambda _uc, offset, size, _data: gic.redist_read(offset, size), None,
-                    lambda _uc, offset, size, value, _data: gic.redist_write(offset, size, value), None)
+                    lambda _uc, offset, size, value, _data: gic_write(gic.redist_write, offset, size, value), None)
     except UcError as exc:
         raise RuntimeError(f"cannot map the devices: {exc}") from None
 

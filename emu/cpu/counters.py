@@ -12,6 +12,7 @@ for runs without the native library.
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 
 from unicorn import UC_HOOK_INSN, Uc
 from unicorn.arm64_const import UC_ARM64_INS_MRS, UC_ARM64_INS_MSR, UC_ARM64_REG_PC
@@ -34,10 +35,13 @@ class _State(ctypes.Structure):
         ("skipped", ctypes.c_uint64), ("poll_pc", ctypes.c_uint64), ("poll_clock", ctypes.c_uint64),
         ("skip", ctypes.c_uint64), ("poll_count", ctypes.c_uint32), ("pc_reg", ctypes.c_int),
         ("reg_write", ctypes.c_void_p), ("reg_read", ctypes.c_void_p), ("timer", ctypes.c_void_p),
+        ("isr", ctypes.c_void_p),
     ]
 
 
 _TIMER_CB = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint64)
+_ISR_CB = ctypes.CFUNCTYPE(ctypes.c_uint64)
+ISR_EL1 = (3, 0, 12, 1, 0)
 
 
 def ticks_per_256(core_hz: int) -> int:
@@ -63,6 +67,10 @@ class CounterHook:
         self.timer = GenericTimer(lambda: clock.now * per_256 // 256, lambda ticks: -(-ticks * 256 // per_256))
         self._timer_cb = _TIMER_CB(self.timer.access)  # C holds the pointer: keep it alive
         self._state.timer = ctypes.cast(self._timer_cb, ctypes.c_void_p)
+        # ISR_EL1's value: the platform's interrupt controller sets it (bit 7 I, bit 6 F).
+        self.isr: Callable[[], int] = lambda: 0
+        self._isr_cb = _ISR_CB(lambda: self.isr())
+        self._state.isr = ctypes.cast(self._isr_cb, ctypes.c_void_p)
         lib = nativelib.load() if native else None
         if lib is not None:
             self._state.reg_write = ctypes.cast(uclib.uc_reg_write, ctypes.c_void_p)
@@ -89,6 +97,9 @@ class CounterHook:
         return True
 
     def _py_mrs(self, uc: Uc, reg: int, cp, _data: object) -> bool:
+        if (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2) == ISR_EL1:
+            uc.reg_write(reg, self.isr())
+            return True
         if cp.op0 != 3 or cp.op1 != 3:
             return False
         if _is_timer(cp):

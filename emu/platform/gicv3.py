@@ -15,6 +15,7 @@ deliverable to a vCPU (``pending_irq``), which one does an acknowledge take
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 GICD_BASE, GICD_SIZE = 0x0800_0000, 0x1_0000
@@ -37,7 +38,8 @@ GICR_WAKER_PROCESSOR_SLEEP, GICR_WAKER_CHILDREN_ASLEEP = 1 << 1, 1 << 2
 # Peripheral and component ID registers, 0xFFD0-0xFFFC: GICv3 (PIDR2.ArchRev = 3), QEMU's values
 ID_BASE = 0xFFD0
 ID_BYTES = (0x44, 0x00, 0x00, 0x00, 0x92, 0xB4, 0x3B, 0x00, 0x0D, 0xF0, 0x05, 0xB1)
-IIDR_VALUE = 0x0100_143B  # implementer Arm (0x43B), product GICv3 as QEMU reports it
+IIDR_VALUE = 0x43B  # implementer Arm, as QEMU's GICD_IIDR and GICR_IIDR read
+GICR_IIDR, GICR_TYPER = 0x0004, 0x0008  # the redistributor's layout differs from the distributor's
 
 
 @dataclass
@@ -65,7 +67,7 @@ class CpuInterface:
     banked: list[_Irq] = field(default_factory=lambda: [_Irq(edge=i < 16) for i in range(32)])
     waker: int = GICR_WAKER_PROCESSOR_SLEEP | GICR_WAKER_CHILDREN_ASLEEP
     pmr: int = 0
-    bpr1: int = 0
+    bpr1: int = 3  # the minimum with 5 priority bits (8 - PRIbits), QEMU's reset value
     ctlr: int = 0
     sre: int = 0x7  # SRE, DFB, DIB: the system register interface is always on (as QEMU)
     igrpen0: bool = False
@@ -84,6 +86,7 @@ class GicV3:
         self.cpus = [CpuInterface(i, aff) for i, aff in enumerate(affinities)]
         self.spis = [_Irq() for _ in range(NUM_IRQS - 32)]
         self.ctlr = GICD_CTLR_DS
+        self.sample_lines: Callable[[], None] = lambda: None  # brings level inputs (timers, devices) up to date
 
     # -- interrupt lines and state --------------------------------------------------------
     def irq(self, intid: int, cpu: int) -> _Irq | None:
@@ -121,6 +124,7 @@ class GicV3:
 
     def pending_irq(self, cpu: int) -> bool:
         """Would an IRQ be signalled to this vCPU (PSTATE.I aside)?"""
+        self.sample_lines()
         c = self.cpus[cpu]
         if not c.igrpen1:
             return False
@@ -156,6 +160,7 @@ class GicV3:
 
     # -- distributor MMIO --------------------------------------------------------------------
     def dist_read(self, offset: int, size: int) -> int:
+        self.sample_lines()
         if offset == CTLR:
             return self.ctlr
         if offset == TYPER:
@@ -183,16 +188,17 @@ class GicV3:
 
     # -- redistributor MMIO -------------------------------------------------------------------
     def redist_read(self, offset: int, size: int) -> int:
+        self.sample_lines()
         cpu, frame = divmod(offset, GICR_STRIDE)
         if cpu >= len(self.cpus):
             return 0
         c = self.cpus[cpu]
         if frame >= SGI_FRAME:
             return self._bank_read(frame - SGI_FRAME, size, lambda n: c.banked[n] if n < 32 else None)
-        if frame == TYPER or frame == TYPER + 4:
+        if frame in (GICR_TYPER, GICR_TYPER + 4):
             typer = c.affinity << 32 | c.index << 8 | (1 << 4 if cpu == len(self.cpus) - 1 else 0)
-            return typer >> 32 if frame == TYPER + 4 else typer & (0xFFFF_FFFF if size < 8 else (1 << 64) - 1)
-        if frame == IIDR:
+            return typer >> 32 if frame == GICR_TYPER + 4 else typer & (0xFFFF_FFFF if size < 8 else (1 << 64) - 1)
+        if frame == GICR_IIDR:
             return IIDR_VALUE
         if frame == WAKER:
             return c.waker
@@ -310,7 +316,7 @@ def icc_write(gic: GicV3, cpu: int, name: str, value: int) -> None:
     elif name == "DIR":
         gic.deactivate(cpu, value & 0xFF_FFFF)
     elif name in ("BPR0", "BPR1"):
-        c.bpr1 = value & 7
+        c.bpr1 = max(value & 7, 8 - PRIORITY_BITS)
     elif name == "CTLR":
         c.ctlr = value & ICC_CTLR_RW
     elif name == "IGRPEN0":

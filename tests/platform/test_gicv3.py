@@ -5,7 +5,7 @@ from __future__ import annotations
 from emu.cpu.generic_timer import CRM_VIRTUAL, CTL_ENABLE, CTL_IMASK, CTL_ISTATUS, OP2_CTL, OP2_CVAL, OP2_TVAL, \
     PPI_VIRTUAL, GenericTimer
 from emu.platform.gicv3 import (
-    GICR_STRIDE, ICENABLER, ICFGR, IPRIORITYR, ISENABLER, SGI_FRAME, SPURIOUS, TYPER, WAKER, GicV3, icc_read,
+    GICR_STRIDE, GICR_TYPER, ICENABLER, ICFGR, IPRIORITYR, ISENABLER, SGI_FRAME, SPURIOUS, TYPER, WAKER, GicV3, icc_read,
     icc_write,
 )
 
@@ -24,8 +24,9 @@ def test_identification_and_wake() -> None:
     gic = GicV3([0, 1])
     assert gic.dist_read(0xFFE8, 4) >> 4 == 3  # PIDR2.ArchRev: GICv3
     assert gic.dist_read(TYPER, 4) & 0x1F == 288 // 32 - 1  # ITLinesNumber
-    assert gic.redist_read(GICR_STRIDE + TYPER, 8) >> 4 & 1 == 1  # the last redistributor says so
-    assert gic.redist_read(TYPER, 8) >> 4 & 1 == 0
+    assert gic.redist_read(GICR_STRIDE + GICR_TYPER, 8) >> 4 & 1 == 1  # the last redistributor says so
+    assert gic.redist_read(GICR_TYPER, 8) >> 4 & 1 == 0
+    assert gic.redist_read(GICR_STRIDE + GICR_TYPER + 4, 4) == 1  # Aff0 of the second vCPU
     gic.redist_write(WAKER, 4, 0)
     assert gic.redist_read(WAKER, 4) == 0  # ProcessorSleep cleared -> ChildrenAsleep cleared
 

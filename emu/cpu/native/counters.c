@@ -19,6 +19,8 @@ typedef int (*ct_reg_write_fn)(void *uc, int regid, const void *value);
 typedef int (*ct_reg_read_fn)(void *uc, int regid, void *value);
 /* A timer compare register access, served in Python: (write, CRm, op2, value) -> value read. */
 typedef uint64_t (*ct_timer_fn)(uint32_t write, uint32_t crm, uint32_t op2, uint64_t value);
+/* ISR_EL1, served in Python: the interrupts pending at this PE (Unicorn has no interrupt lines). */
+typedef uint64_t (*ct_isr_fn)(void);
 
 struct ct_cp_reg {
     uint32_t crn, crm, op0, op1, op2;
@@ -38,6 +40,7 @@ struct ct_state {
     ct_reg_write_fn reg_write;
     ct_reg_read_fn reg_read;
     ct_timer_fn timer;
+    ct_isr_fn isr;
 };
 
 #define POLL_WINDOW 512      /* cycles between two reads of one polling loop */
@@ -84,6 +87,11 @@ uint32_t ct_msr_hook(void *uc, int reg, const struct ct_cp_reg *cp, struct ct_st
 uint32_t ct_mrs_hook(void *uc, int reg, const struct ct_cp_reg *cp, struct ct_state *s)
 {
     uint64_t value;
+    if (cp->op0 == 3 && cp->op1 == 0 && cp->crn == 12 && cp->crm == 1 && cp->op2 == 0 && s->isr) {  /* ISR_EL1 */
+        value = s->isr();
+        s->reg_write(uc, reg, &value);
+        return 1;
+    }
     if (cp->op0 != 3 || cp->op1 != 3)
         return 0;
     if (ct_is_timer(cp) && s->timer)
