@@ -272,6 +272,8 @@ def _id_register(offset: int) -> int:
 ICC_REGISTERS = {
     (3, 0, 4, 6, 0): "PMR", (3, 0, 12, 8, 0): "IAR0", (3, 0, 12, 8, 1): "EOIR0", (3, 0, 12, 8, 2): "HPPIR0",
     (3, 0, 12, 8, 3): "BPR0", (3, 0, 12, 9, 0): "AP1R0", (3, 0, 12, 11, 1): "DIR", (3, 0, 12, 11, 3): "RPR",
+    # Active priorities: with 5 priority bits only AP1R0 holds state; the others read as zero, ignore writes
+    **{(3, 0, 12, 8, 4 + n): f"AP0R{n}" for n in range(4)}, **{(3, 0, 12, 9, n): f"AP1R{n}" for n in range(1, 4)},
     (3, 0, 12, 11, 5): "SGI1R", (3, 0, 12, 11, 6): "ASGI1R", (3, 0, 12, 11, 7): "SGI0R",
     (3, 0, 12, 12, 0): "IAR1", (3, 0, 12, 12, 1): "EOIR1", (3, 0, 12, 12, 2): "HPPIR1", (3, 0, 12, 12, 3): "BPR1",
     (3, 0, 12, 12, 4): "CTLR", (3, 0, 12, 12, 5): "SRE", (3, 0, 12, 12, 6): "IGRPEN0", (3, 0, 12, 12, 7): "IGRPEN1",
