@@ -1,0 +1,60 @@
+"""The Linux kernel's FF-A driver (drivers/firmware/arm_ffa) probing through the mediator.
+
+Build a kernel with ``tools/build-linux.sh SRC_DIR OUT_DIR`` (a Debian
+``linux-source-6.12`` tree or kernel.org's) and set
+``FFA_EMU_LINUX=OUT_DIR/arch/arm64/boot/Image``; ``tools/build-initramfs.sh
+DIR`` makes an initramfs with a static ``/init`` for
+``FFA_EMU_LINUX_INITRD=DIR/initramfs.cpio.gz``.  The driver's probe (driver.c
+ffa_init): FFA_VERSION, ID_GET, FEATURES(RXTX_MAP), RXTX_MAP,
+PARTITION_INFO_GET; it needs SMCCC 1.2 (ffa_transport_init) and takes its
+conduit from the PSCI node of the device tree.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from emu import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+LINUX = os.environ.get("FFA_EMU_LINUX")
+INITRD = os.environ.get("FFA_EMU_LINUX_INITRD")
+needs_linux = pytest.mark.skipif(not LINUX, reason="FFA_EMU_LINUX does not name a kernel Image "
+                                                   "(build one with tools/build-linux.sh)")
+
+
+def boot(capsys, tmp_path, *options: str) -> tuple[int, str, str]:
+    trace = tmp_path / "trace.txt"
+    code = cli.main(["run", "--spmc", str(ROOT / "build" / "firmware" / "spmc.elf"), "--append",
+                     "console=ttyAMA0 panic=-1", "--trace", str(trace), *options, LINUX])
+    return code, capsys.readouterr().out, trace.read_text()
+
+
+@needs_linux
+@pytest.mark.parametrize("profile, conduit, firmware", [("spec", "hvc", "1.2"), ("xen", "hvc", "1.2"),
+                                                        ("pkvm", "smc", "1.1")])
+def test_arm_ffa_probes_through_the_mediator(profile, conduit, firmware, spmc_image, capsys, tmp_path) -> None:
+    """Under pkvm the driver's 1.1 goes to the SPMC and comes back as the firmware's version
+    (arch/arm64/kvm/hyp/nvhe/ffa.c do_ffa_version); spec and Xen answer their own 1.2."""
+    code, console, trace = boot(capsys, tmp_path, "--profile", profile)
+    assert code == 0, console[-3000:]  # panic=-1: PSCI SYSTEM_RESET after the missing root fs
+    assert "ARM FF-A: Driver version 1.1" in console
+    assert f"ARM FF-A: Firmware version {firmware} found" in console
+    assert "VFS: Unable to mount root fs" in console
+    assert f"vm1 {conduit} FFA_PARTITION_INFO_GET(0x0, 0x0, 0x0, 0x0, 0x0) = FFA_SUCCESS(w2=0x2" in trace
+
+
+@needs_linux
+def test_two_boots_are_identical(spmc_image, capsys, tmp_path) -> None:
+    runs = [boot(capsys, tmp_path) for _ in range(2)]
+    assert runs[0] == runs[1]  # console timestamps and the trace's cycle stamps included
+
+
+@needs_linux
+@pytest.mark.skipif(not INITRD, reason="FFA_EMU_LINUX_INITRD does not name an initramfs (tools/build-initramfs.sh)")
+def test_user_space(spmc_image, capsys, tmp_path) -> None:
+    code, console, _ = boot(capsys, tmp_path, "--initrd", INITRD)
+    assert code == 0 and "init: hello from user space" in console
