@@ -38,6 +38,9 @@ from emu.vcpu_run import InterruptingVcpu
 
 STAGE2_CHUNK = 2 * memory_map.MiB
 MAX_CPUS = 8  # vCPUs per VM: each is a Unicorn instance, and they share one host core's time
+# Unicorn's memory map costs grow with the cube of its region count (2048 regions take 2 s to map, 8192 take
+# three minutes), so a VM's RAM is mapped in at most this many chunks: 2 MiB up to 512 MiB of RAM, larger above.
+MAX_STAGE2_CHUNKS = 256
 
 
 @dataclass
@@ -51,18 +54,23 @@ class VmSpec:
 
 
 def scattered_mappings(region: Region, ipa: int) -> list[Mapping]:
-    """Map RAM in 2 MiB chunks with each pair of neighbours swapped.
+    """Map RAM in chunks (2 MiB, or the power-of-two multiple that keeps them within ``MAX_STAGE2_CHUNKS``)
+    with each pair of neighbours swapped; a tail shorter than a chunk is mapped as it lies.
 
-    IPA-contiguous memory is then not PA-contiguous at every other 2 MiB
+    IPA-contiguous memory is then not PA-contiguous at every other chunk
     boundary, so a mediator that forgets to translate page by page is caught.
     """
-    chunks = region.size // STAGE2_CHUNK
-    if region.size % STAGE2_CHUNK or chunks < 2:
-        return [Mapping(ipa, region.pa, region.size)]
+    chunk = STAGE2_CHUNK
+    while region.size // chunk > MAX_STAGE2_CHUNKS:
+        chunk *= 2
+    chunks = region.size // chunk
     mappings = []
     for i in range(chunks):
         j = i ^ 1 if (i ^ 1) < chunks else i
-        mappings.append(Mapping(ipa + i * STAGE2_CHUNK, region.pa + j * STAGE2_CHUNK, STAGE2_CHUNK))
+        mappings.append(Mapping(ipa + i * chunk, region.pa + j * chunk, chunk))
+    rest = region.size - chunks * chunk
+    if rest:
+        mappings.append(Mapping(ipa + chunks * chunk, region.pa + chunks * chunk, rest))
     return mappings
 
 

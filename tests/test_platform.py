@@ -319,3 +319,29 @@ def test_budget_stop_and_resume(native) -> None:
     assert engine.run(engine.counter.cycles + 10) is StopKind.BUDGET
     assert engine.counter.cycles == 16 and engine.counter.instructions == 16
     assert engine.pc == CODE_BASE + 20
+
+
+# -- stage 2 -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size, chunk", [(16 << 20, 2 << 20), (512 << 20, 2 << 20), (1 << 30, 4 << 20),
+                                         (16 << 30, 64 << 20), ((16 << 30) + (6 << 20), 64 << 20)])
+def test_ram_is_mapped_in_few_swapped_chunks(size: int, chunk: int) -> None:
+    """At most MAX_STAGE2_CHUNKS (+ a short tail): Unicorn took minutes to map 16 GiB in 2 MiB chunks."""
+    from emu.platform.physmem import Region
+    from emu.platform.stage2 import Stage2
+    from emu.vm import MAX_STAGE2_CHUNKS, scattered_mappings
+
+    region = Region("vm1", 0x1_0120_0000, size)
+    mappings = scattered_mappings(region, 0x4000_0000)
+    assert len(mappings) <= MAX_STAGE2_CHUNKS + 1
+    assert [m.size for m in mappings[:2]] == [chunk, chunk]
+    assert sum(m.size for m in mappings) == size
+    by_pa = sorted(mappings, key=lambda m: m.pa)
+    assert [m.pa for m in by_pa] == [region.pa] + [m.pa + m.size for m in by_pa[:-1]]  # the region, once
+    stage2 = Stage2(mappings)
+    assert stage2.translate(0x4000_0000) == region.pa + chunk  # neighbours swapped
+    assert stage2.translate_range(0x4000_0000 + chunk - 4096, 8192) == [(region.pa + 2 * chunk - 4096, 4096),
+                                                                        (region.pa, 4096)]
+    last = mappings[-1]
+    assert stage2.pa_to_ipa(last.pa + 4096) == last.ipa + 4096
+    assert stage2.pa_to_ipa(region.end) is None

@@ -8,6 +8,7 @@ and must not assume IPA-contiguous means PA-contiguous.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from emu.platform.memory_map import PAGE_SIZE
@@ -39,11 +40,14 @@ class Stage2:
         for a, b in zip(self.mappings, self.mappings[1:]):
             if a.ipa_end > b.ipa:
                 raise ValueError("stage-2 mappings overlap")
+        self._ipas = [m.ipa for m in self.mappings]
+        self._by_pa = sorted(self.mappings, key=lambda m: m.pa)
+        self._pas = [m.pa for m in self._by_pa]
 
     def _find(self, ipa: int) -> Mapping:
-        for m in self.mappings:
-            if m.ipa <= ipa < m.ipa_end:
-                return m
+        index = bisect_right(self._ipas, ipa) - 1
+        if index >= 0 and ipa < self.mappings[index].ipa_end:
+            return self.mappings[index]
         raise TranslationFault(f"IPA {ipa:#x} is not mapped")
 
     def translate(self, ipa: int) -> int:
@@ -77,7 +81,8 @@ class Stage2:
         return True
 
     def pa_to_ipa(self, pa: int) -> int | None:
-        for m in self.mappings:
-            if m.pa <= pa < m.pa + m.size:
-                return m.ipa + (pa - m.pa)
+        index = bisect_right(self._pas, pa) - 1
+        if index >= 0 and pa < self._by_pa[index].pa + self._by_pa[index].size:
+            m = self._by_pa[index]
+            return m.ipa + (pa - m.pa)
         return None
