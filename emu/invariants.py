@@ -36,6 +36,7 @@ from unicorn import UcError
 from emu.el2 import psci
 from emu.el2 import smccc
 from emu.ffa import constants as ffa
+from emu.ffa.stub_partitions import SPMC_TXN_SLOTS
 from emu.platform.memory_map import PAGE_SIZE
 from emu.secure.rmm_abi import RMI_VERSION, RSI_VERSION
 from emu.el2.smccc import MASK32, MASK64, FunctionId
@@ -81,7 +82,6 @@ SUCCESS_REGS = {
 # The SPMC's transaction table (firmware/mem.h): struct mem_txn fields used here.
 TXN_HANDLE, TXN_DESC, TXN_LENGTH, TXN_STATE = 0, 8, 24, 28
 TXN_FRAGMENTING, TXN_COMMITTED = 1, 2
-MEM_TXN_SLOTS = 32
 
 
 @dataclass(frozen=True)
@@ -227,9 +227,9 @@ class InvariantChecker:
                     problems.append(("ledger", f"page {pa:#x} is in handles {page_owner[pa]:#x} and {handle:#x}"))
                     break
                 page_owner[pa] = handle
-        if ledger._page_handle != page_owner:  # noqa: SLF001 - the checker reads the ledger's index
-            problems.append(("ledger", f"page index has {len(ledger._page_handle)} pages, "  # noqa: SLF001
-                                       f"the shares {len(page_owner)}"))
+        indexed = ledger.indexed_pages()
+        if indexed != page_owner:
+            problems.append(("ledger", f"page index has {len(indexed)} pages, the shares {len(page_owner)}"))
         for vm in self.machine.vms:
             problems += self._vm_problems(vm, page_owner)
         problems += self._spmc_problems(ledger, vms)
@@ -305,17 +305,17 @@ class InvariantChecker:
             return None
         symbols = mediator.secure.image.symbols
         for start, size, name in symbols.entries:
-            if name == "txns" and size and size % MEM_TXN_SLOTS == 0:
-                return start, size // MEM_TXN_SLOTS
+            if name == "txns" and size and size % SPMC_TXN_SLOTS == 0:
+                return start, size // SPMC_TXN_SLOTS
         return None
 
     def spmc_transactions(self) -> tuple[dict[int, tuple[int, list[int], set[int]]], list[int]]:
         """The SPMC's committed transactions {handle: (sender, receivers, pages)} and fragmenting handles."""
         base, stride = self._spmc_table
         physmem = self.machine.physmem
-        table = physmem.read(base, stride * MEM_TXN_SLOTS)
+        table = physmem.read(base, stride * SPMC_TXN_SLOTS)
         committed, fragmenting = {}, []
-        for slot in range(MEM_TXN_SLOTS):
+        for slot in range(SPMC_TXN_SLOTS):
             off = slot * stride
             handle, desc, length, state = struct.unpack_from("<QQ8xIB", table, off)
             if state == TXN_FRAGMENTING:

@@ -27,7 +27,7 @@
 #include "spmc.h"
 
 /* Transaction store. */
-#define MEM_TXN_SLOTS 32
+#define MEM_TXN_SLOTS SPMC_TXN_SLOTS
 #define MEM_DESC_MAX (16U * 1024U) /* longest descriptor (total length) accepted */
 /* A 1.0 descriptor grows by at most 16 bytes when stored in the 1.1 layout. */
 #define MEM_DESC_BUF_SIZE (MEM_DESC_MAX + 16U)

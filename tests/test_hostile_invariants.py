@@ -102,7 +102,7 @@ def test_catches_a_page_in_two_transactions(images) -> None:
     handle = lend(h)
     ledger = h.machine.mediator.memory.ledger
     share = ledger.shares[handle]
-    twin = type(share)(handle + 100, share.vm_name, "share", [], list(share.pa_pages), share.receivers,
+    twin = type(share)(handle + 100, share.vm_name, "share", [], list(share.pa_ranges), share.receivers,
                        share.transaction)
     ledger.shares[twin.handle] = twin
     assert "ledger" in rules(h)

@@ -92,6 +92,7 @@ class Mediator:
         self.tx_pa = hyp_region.pa
         self.rx_pa = hyp_region.pa + PAGE_SIZE
         self._host_version = VersionState()  # pKVM keeps one version for the whole host
+        self.vm_count = 0  # VMs attached
         self._handlers: dict[str, Callable[[Call], list[int]]] = {
             "VERSION": self._version, "FEATURES": self._features, "ID_GET": self._id_get,
             "SPM_ID_GET": self._spm_id_get, "RXTX_MAP": self._rxtx_map, "RXTX_UNMAP": self._rxtx_unmap,
@@ -148,6 +149,7 @@ class Mediator:
     def attach(self, vm: VirtualMachine) -> None:
         version = VersionState() if self.profile.version_per_vm else self._host_version
         vm.ffa = VmFfaState(version)
+        self.vm_count += 1
         for engine in vm.engines:
             engine.mem_fault_classifier = lambda address, _access: self._stage2_fault(vm, address)
 

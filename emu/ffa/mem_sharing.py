@@ -9,10 +9,19 @@ own and in no other transaction, writes the rewritten descriptor into its own
 TX buffer (in fragments when it does not fit) and forwards it.  Only on the
 SPMC's success does it record ownership and, for LEND/DONATE, take the
 pages out of the VM's stage 2; any failure leaves every page as it was.
+
+Whatever a guest claims, the work of a call follows the size of what it
+sent: a fragmented descriptor is bounded by the profile (length, fragments:
+NO_MEMORY beyond) before any byte is buffered; ranges are checked against the
+VM's RAM, against one another (sorted, not expanded to pages) and against
+the RX/TX buffers before anything is done per page, and the ledger holds
+ranges.  Each VM may hold at most its share of the SPMC's transaction slots,
+so one VM cannot starve another.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any, Protocol
 
 from emu.el2.hypervisor import Call
@@ -21,6 +30,7 @@ from emu.ffa import descriptors
 from emu.ffa.descriptors import DescriptorError, Range, Transaction
 from emu.ffa.errors import FfaError
 from emu.ffa.memory import Ledger, OwnershipError, PendingTransaction, Share
+from emu.ffa.stub_partitions import SPMC_TXN_SLOTS
 from emu.platform.memory_map import PAGE_SIZE
 from emu.el2.smccc import MASK32
 from emu.platform.stage2 import TranslationFault
@@ -37,6 +47,7 @@ class MediatorCore(Protocol):
     account: Any
     partitions: Any
     tx_pa: int
+    vm_count: int  # VMs attached: the SPMC's transaction slots are split between them
 
     def spmc_call(self, call: Call | None, regs: list[int]) -> list[int]: ...
     def success(self, *values: int, wide: bool = False) -> list[int]: ...
@@ -79,8 +90,11 @@ class MemorySharing:
         self._charge_copy(fragment)
         if fragment == total:
             return self._commit(call, kind, call.fid.smc64, bytes(data))
-        if not self.mediator.profile.fragments_allowed:
+        profile = self.mediator.profile
+        if not profile.fragments_allowed:
             raise FfaError(ffa.NOT_SUPPORTED)
+        if total > profile.descriptor_limit(buffers.size):
+            raise FfaError(ffa.NO_MEMORY)  # as pKVM (nvhe/ffa.c __do_ffa_mem_xfer): nothing is buffered
         handle = ffa.MEM_HANDLE_HYPERVISOR | self._next_provisional
         self._next_provisional += 1
         vm.ffa.pending[handle] = PendingTransaction(kind, call.fid.smc64, total, bytearray(data))
@@ -98,6 +112,11 @@ class MemorySharing:
                 len(pending.data) + fragment > pending.total:
             del vm.ffa.pending[handle]  # a bad fragment aborts the whole transaction
             raise FfaError(ffa.INVALID_PARAMETERS)
+        max_fragments = self.mediator.profile.max_fragments
+        if max_fragments is not None and pending.fragments >= max_fragments:
+            del vm.ffa.pending[handle]  # it cannot complete: Hafnium frees it (ffa_memory_send_continue_validate)
+            raise FfaError(ffa.NO_MEMORY)
+        pending.fragments += 1
         pending.data += vm.read_ipa(buffers.tx_ipa, fragment)
         self._charge_copy(fragment)
         if len(pending.data) < pending.total:
@@ -138,18 +157,11 @@ class MemorySharing:
         self._charge("memory_transaction")
         self._charge("constituent", len(tx.ranges))
         self._validate(vm, kind, tx)
-        try:
-            pa_ranges = self._translate(vm, tx.ranges)
-        except TranslationFault:
-            raise FfaError(ffa.INVALID_PARAMETERS) from None
+        self._check_ranges(vm, tx.ranges)
+        pa_ranges = self._translate(vm, tx.ranges)
         self._charge("translate_page", tx.total_pages)
-        pa_pages = [r.address + i * PAGE_SIZE for r in pa_ranges for i in range(r.pages)]  # in descriptor order
-        buffers = vm.ffa.buffers
         try:
-            self.ledger.check_free(pa_pages)
-            if buffers is not None and set(pa_pages) & set(self._pages(vm, [(buffers.tx_ipa, buffers.size),
-                                                                             (buffers.rx_ipa, buffers.size)])):
-                raise OwnershipError("the VM's RX/TX buffers cannot be shared")
+            self.ledger.check_free((r.address, r.size) for r in pa_ranges)
         except OwnershipError:
             raise FfaError(ffa.DENIED) from None
         forwarded = Transaction(tx.sender, tx.attributes, tx.flags, 0, tx.tag, tx.receivers, pa_ranges)
@@ -157,15 +169,15 @@ class MemorySharing:
         if answer[0] != ffa.FFA_SUCCESS:
             return answer
         handle = (answer[2] & MASK32) | (answer[3] & MASK32) << 32
-        share = Share(handle, vm.name, kind, [(r.address, r.size) for r in tx.ranges], pa_pages,
-                      [r.endpoint_id for r in tx.receivers], forwarded)
+        share = Share(handle, vm.name, kind, [(r.address, r.size) for r in tx.ranges],
+                      [(r.address, r.size) for r in pa_ranges], [r.endpoint_id for r in tx.receivers], forwarded)
         self.ledger.add(share)
         if share.removes_access:
             for ipa, size in share.ipa_ranges:
                 for engine in vm.engines:
                     engine.unmap(ipa, size)
-            self._charge("unmap_page", len(pa_pages))
-            self._charge("tlb_invalidate", len(pa_pages))
+            self._charge("unmap_page", tx.total_pages)
+            self._charge("tlb_invalidate", tx.total_pages)
         return mediator.success(*split_handle(handle))
 
     def _validate(self, vm: VirtualMachine, kind: str, tx: Transaction) -> None:
@@ -186,13 +198,33 @@ class MemorySharing:
             raise FfaError(ffa.INVALID_PARAMETERS)
         if profile.max_pages_per_share is not None and tx.total_pages > profile.max_pages_per_share:
             raise FfaError(ffa.NO_MEMORY)
-        if profile.max_shares_per_vm is not None and \
-                len(self.ledger.of_vm(vm.name)) >= profile.max_shares_per_vm:
-            raise FfaError(ffa.NO_MEMORY)
+        if len(self.ledger.of_vm(vm.name)) >= self._transaction_quota():
+            raise FfaError(ffa.NO_MEMORY)  # as Hafnium out of share states (src/ffa_memory.c ffa_memory_send)
+
+    def _transaction_quota(self) -> int:
+        """Transactions one VM may hold: its share of the SPMC's slots, within the profile's own limit."""
+        quota = SPMC_TXN_SLOTS // max(self.mediator.vm_count, 1)
+        limit = self.mediator.profile.max_shares_per_vm
+        return quota if limit is None else min(quota, limit)
+
+    @staticmethod
+    def _check_ranges(vm: VirtualMachine, ranges: list[Range]) -> None:
+        """The ranges lie in the VM's RAM (INVALID_PARAMETERS), name no page twice and not the VM's RX/TX
+        buffers (DENIED): checked on the sorted ranges, before anything is done per page."""
+        if not all(vm.stage2.contains(r.address, r.size) for r in ranges):
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        spans = sorted((r.address, r.address + r.size) for r in ranges)
+        if any(end > start for (_, end), (start, _) in zip(spans, spans[1:])):
+            raise FfaError(ffa.DENIED)  # a page named twice
+        buffers = vm.ffa.buffers
+        if buffers is not None:
+            for start in (buffers.tx_ipa, buffers.rx_ipa):
+                if _overlaps(spans, start, start + buffers.size):
+                    raise FfaError(ffa.DENIED)  # the VM's RX/TX buffers cannot be shared
 
     @staticmethod
     def _translate(vm: VirtualMachine, ranges: list[Range]) -> list[Range]:
-        """IPA ranges to PA ranges through stage 2, page by page, merged where contiguous."""
+        """IPA ranges to PA ranges through stage 2, a stage-2 chunk at a time, merged where contiguous."""
         out: list[Range] = []
         for r in ranges:
             for pa, size in vm.stage2.translate_range(r.address, r.size):
@@ -227,7 +259,7 @@ class MemorySharing:
                 for pa, length in vm.stage2.translate_range(ipa, size):
                     for engine in vm.engines:
                         engine.map_physical(vm.stage2.pa_to_ipa(pa), pa, length)
-            self._charge("map_page", len(share.pa_pages))
+            self._charge("map_page", sum(size for _pa, size in share.pa_ranges) // PAGE_SIZE)
 
     def _frag_rx(self, handle: int, received: int) -> list[int]:
         lo, hi = split_handle(handle)
@@ -242,14 +274,10 @@ class MemorySharing:
         """EL2 work of ``kind`` (emu.cpu.costmodel.EL2_WORK), ``units`` times."""
         self.mediator.account.charge(self.mediator.cost.work_cost(kind, units), kind)
 
-    @staticmethod
-    def _pages(vm: VirtualMachine, ipa_ranges: list[tuple[int, int]]) -> list[int]:
-        return [pa + off for ipa, size in ipa_ranges for pa, n in vm.stage2.translate_range(ipa, size)
-                for off in range(0, n, PAGE_SIZE)]
-
     def in_transaction(self, vm: VirtualMachine, ipa_ranges: list[tuple[int, int]]) -> bool:
         """Whether any page of these IPA ranges is shared, lent or donated."""
-        return any(self.ledger.handle_of_page(pa) is not None for pa in self._pages(vm, ipa_ranges))
+        return any(self.ledger.holder(pa, pa + size) is not None
+                   for ipa, length in ipa_ranges for pa, size in vm.stage2.translate_range(ipa, length))
 
     def lent_page_handle(self, vm: VirtualMachine, ipa: int) -> int | None:
         """The handle of a lent/donated page a guest touched (for stage-2 fault reports)."""
@@ -261,3 +289,9 @@ class MemorySharing:
         if handle is not None and self.ledger.shares[handle].removes_access:
             return handle
         return None
+
+
+def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether ``[start, end)`` meets one of the sorted, disjoint ``spans``."""
+    index = bisect_right(spans, (start, end)) - 1
+    return any(lo < end and start < hi for lo, hi in spans[max(index, 0):index + 2])

@@ -4,11 +4,15 @@ A VM owns the pages of its RAM.  A successful MEM_SHARE/LEND/DONATE puts
 pages in a transaction under a handle; a page can be in one transaction at
 a time, and only the VM that sent it can reclaim it.  The ledger is the
 mediator's record of that, and what the tests and ``--check`` compare
-against the SPMC's view.
+against the SPMC's view.  It holds physical ranges, not pages, in a sorted
+index: every operation costs the number of ranges (times a logarithm),
+whatever the pages they span.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right, insort
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from emu.ffa.descriptors import PAGE, Transaction
@@ -24,9 +28,14 @@ class Share:
     vm_name: str
     kind: str  # "share" | "lend" | "donate"
     ipa_ranges: list[tuple[int, int]]  # (ipa, size) as the VM named them
-    pa_pages: list[int]  # physical page addresses, in descriptor order
+    pa_ranges: list[tuple[int, int]]  # (pa, size) backing them, in descriptor order
     receivers: list[int]
     transaction: Transaction
+
+    @property
+    def pa_pages(self) -> list[int]:
+        """Every physical page, in descriptor order (for checks and tests: it costs the pages)."""
+        return [pa + offset for pa, size in self.pa_ranges for offset in range(0, size, PAGE)]
 
     @property
     def removes_access(self) -> bool:
@@ -42,40 +51,63 @@ class PendingTransaction:
     smc64: bool
     total: int
     data: bytearray = field(default_factory=bytearray)
+    fragments: int = 1  # received so far
 
 
 class Ledger:
     def __init__(self) -> None:
-        self._page_handle: dict[int, int] = {}
         self.shares: dict[int, Share] = {}
+        # Every range in a transaction, sorted and disjoint: (start, end, handle), with the starts alone
+        # for bisect.
+        self._spans: list[tuple[int, int, int]] = []
+        self._starts: list[int] = []
 
-    def check_free(self, pa_pages: list[int]) -> None:
-        if len(set(pa_pages)) != len(pa_pages):
-            raise OwnershipError("a page is named twice")
-        for pa in pa_pages:
-            if pa in self._page_handle:
-                raise OwnershipError(f"page {pa:#x} is already in transaction {self._page_handle[pa]:#x}")
+    def holder(self, start: int, end: int) -> int | None:
+        """The handle of a transaction holding a page of ``[start, end)``, if any."""
+        index = bisect_right(self._starts, start) - 1  # the last span starting at or below start
+        for span in self._spans[max(index, 0):index + 2]:
+            if span[0] < end and start < span[1]:
+                return span[2]
+        return None
+
+    def check_free(self, pa_ranges: Iterable[tuple[int, int]]) -> None:
+        """Raise OwnershipError if the ranges overlap one another or a transaction."""
+        ordered = sorted(pa_ranges)
+        for (first, size), (second, _) in zip(ordered, ordered[1:]):
+            if first + size > second:
+                raise OwnershipError(f"page {second:#x} is named twice")
+        for start, size in ordered:
+            handle = self.holder(start, start + size)
+            if handle is not None:
+                raise OwnershipError(f"a page of {start:#x}+{size:#x} is already in transaction {handle:#x}")
 
     def add(self, share: Share) -> None:
-        self.check_free(share.pa_pages)
+        self.check_free(share.pa_ranges)
         if share.handle in self.shares:
             raise OwnershipError(f"handle {share.handle:#x} is already in use")
-        for pa in share.pa_pages:
-            self._page_handle[pa] = share.handle
+        for start, size in share.pa_ranges:
+            insort(self._spans, (start, start + size, share.handle))
+            insort(self._starts, start)
         self.shares[share.handle] = share
 
     def remove(self, handle: int) -> Share:
         share = self.shares.pop(handle)
-        for pa in share.pa_pages:
-            del self._page_handle[pa]
+        for start, _size in share.pa_ranges:
+            index = bisect_right(self._starts, start) - 1
+            del self._spans[index], self._starts[index]
         return share
 
     def of_vm(self, vm_name: str) -> list[Share]:
         return [s for s in self.shares.values() if s.vm_name == vm_name]
 
     def handle_of_page(self, pa: int) -> int | None:
-        return self._page_handle.get(pa & ~(PAGE - 1))
+        page = pa & ~(PAGE - 1)
+        return self.holder(page, page + PAGE)
+
+    def indexed_pages(self) -> dict[int, int]:
+        """page -> handle, from the index alone (what ``--check`` compares with the shares)."""
+        return {page: handle for start, end, handle in self._spans for page in range(start, end, PAGE)}
 
     def snapshot(self) -> dict[int, tuple[str, int]]:
         """page -> (owner VM, handle) for every page in a transaction."""
-        return {pa: (self.shares[h].vm_name, h) for pa, h in self._page_handle.items()}
+        return {pa: (self.shares[h].vm_name, h) for pa, h in self.indexed_pages().items()}

@@ -65,6 +65,15 @@ def _abi_rows(profiles: list[Profile]) -> list[tuple[str, list[str]]]:
     return rows
 
 
+def _descriptor_bound(profile: Profile) -> str:
+    if not profile.fragments_allowed:
+        return "one TX buffer"
+    bounds = [f"{profile.max_descriptor_length} bytes"] if profile.max_descriptor_length is not None else []
+    if profile.max_fragments is not None:
+        bounds.append(f"{profile.max_fragments} fragments")
+    return " and ".join(bounds) + " (NO_MEMORY beyond)"
+
+
 def render_markdown() -> str:
     profiles = list(PROFILES.values())
     header = "| case | " + " | ".join(f"`{p.name}`" for p in profiles) + " |"
@@ -94,6 +103,7 @@ def render_markdown() -> str:
          if p.rx_release_forwarded else "tracked by the mediator (BUSY until FFA_RX_RELEASE)"),
         ("the caller in its own partition list", lambda p: "yes, for 1.2 callers" if p.lists_caller else "no"),
         ("memory descriptor in fragments", lambda p: "yes" if p.fragments_allowed else "no (NOT_SUPPORTED)"),
+        ("a fragmented descriptor, at most", _descriptor_bound),
         ("borrowers per transaction", lambda p: "any" if p.single_borrower_error is None
          else f"one ({ffa.ERROR_NAMES[p.single_borrower_error]} otherwise)"),
         ("the caller's endpoint ID", lambda p: "the VM's own" if p.host_endpoint is None

@@ -23,6 +23,14 @@ class Disposition(Enum):
 
 H, F, R = Disposition.HANDLE, Disposition.FORWARD, Disposition.REFUSE
 
+# Hafnium's fragment bound (build/toolchain/platform.gni plat_max_fragments): the 21st fragment of a
+# transaction frees it and answers NO_MEMORY (src/ffa_memory.c ffa_memory_send_continue_validate).
+HAFNIUM_MAX_FRAGMENTS = 20
+# pKVM copies a whole descriptor into ffa_desc_buf, whose pages hyp_ffa_proxy_pages() sizes for a region
+# header, one EMAD, a composite and SG_MAX_SEGMENTS (2048) ranges: 48 + 16 + 16 + 2048 * 16 bytes, rounded up
+# to 9 pages (arch/arm64/include/asm/kvm_pkvm.h); a longer one is NO_MEMORY (nvhe/ffa.c __do_ffa_mem_xfer).
+PKVM_DESCRIPTOR_BUFFER = -(-(48 + 16 + 16 + 2048 * 16) // 4096) * 4096
+
 
 @dataclass
 class VersionState:
@@ -129,6 +137,9 @@ class Profile:
     partition_info_cached: bool  # Xen: answered from the list cached at boot, no SPMC round trip
     features_forwarded: bool  # pKVM: FEATURES goes to the firmware unless refused or MEM_SHARE/LEND
     fragments_allowed: bool  # a VM may send a descriptor in several fragments
+    max_fragments: int | None  # fragments one transaction may take (NO_MEMORY beyond; None: no bound of its own)
+    max_descriptor_length: int | None  # longest descriptor a VM may announce (NO_MEMORY beyond; None: no bound
+    # of its own)
     single_borrower_error: int | None  # the error for more than one receiver (None: any number allowed)
     require_rw_normal: bool  # Xen: RW, normal write-back inner-shareable memory only
     max_pages_per_share: int | None
@@ -143,6 +154,17 @@ class Profile:
     psci_conduit: str = "hvc"
     notes: tuple[str, ...] = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        if self.fragments_allowed and self.max_fragments is None and self.max_descriptor_length is None:
+            raise ValueError(f"profile {self.name}: fragmented descriptors need a bound")
+
+    def descriptor_limit(self, tx_size: int) -> int:
+        """The longest descriptor a VM whose TX buffer holds ``tx_size`` bytes may send in fragments."""
+        bounds = [self.max_descriptor_length] if self.max_descriptor_length is not None else []
+        if self.max_fragments is not None:
+            bounds.append(self.max_fragments * tx_size)
+        return min(bounds)
+
     def disposition(self, abi_name: str, smc64: bool) -> Disposition:
         short = ffa.abi_short(abi_name)
         if smc64 and short + "64" in self.abis:
@@ -155,7 +177,8 @@ SPEC = Profile(
     abis=_SPEC, negotiate=negotiate_spec, version_per_vm=True, before_version_error=None,
     lock_on_first_other_call=True, error_sign_extended=False, write_all_registers=False,
     zero_x8_x17_from_1_2=False, check_direct_sender=True, rxtx_max_pages=63, rxtx_exact_pages=False,
-    partition_info_cached=False, features_forwarded=False, fragments_allowed=True, single_borrower_error=None,
+    partition_info_cached=False, features_forwarded=False, fragments_allowed=True,
+    max_fragments=HAFNIUM_MAX_FRAGMENTS, max_descriptor_length=None, single_borrower_error=None,
     require_rw_normal=False, max_pages_per_share=None, max_shares_per_vm=None, mem_forward_fn64=False,
     rx_release_forwarded=False, lists_caller=False, host_endpoint=None,
 )
@@ -165,7 +188,7 @@ PKVM = Profile(
     before_version_error=ffa.INVALID_PARAMETERS, lock_on_first_other_call=False, error_sign_extended=True,
     write_all_registers=True, zero_x8_x17_from_1_2=False, check_direct_sender=False, rxtx_max_pages=1,
     rxtx_exact_pages=True, partition_info_cached=False, features_forwarded=True, fragments_allowed=True,
-    single_borrower_error=ffa.INVALID_PARAMETERS, require_rw_normal=False, max_pages_per_share=None,
+    max_fragments=None, max_descriptor_length=PKVM_DESCRIPTOR_BUFFER, single_borrower_error=ffa.INVALID_PARAMETERS, require_rw_normal=False, max_pages_per_share=None,
     max_shares_per_vm=None, mem_forward_fn64=True, rx_release_forwarded=True, lists_caller=False,
     host_endpoint=ffa.HYP_ID, psci_conduit="smc",
 )
@@ -174,8 +197,8 @@ XEN = Profile(
     abis=_XEN, negotiate=negotiate_xen, version_per_vm=True, before_version_error=ffa.NOT_SUPPORTED,
     lock_on_first_other_call=True, error_sign_extended=False, write_all_registers=False,
     zero_x8_x17_from_1_2=True, check_direct_sender=True, rxtx_max_pages=1, rxtx_exact_pages=False,
-    partition_info_cached=True, features_forwarded=False, fragments_allowed=False,
-    single_borrower_error=ffa.NOT_SUPPORTED,
+    partition_info_cached=True, features_forwarded=False, fragments_allowed=False, max_fragments=None,
+    max_descriptor_length=None, single_borrower_error=ffa.NOT_SUPPORTED,
     require_rw_normal=True, max_pages_per_share=256, max_shares_per_vm=32, mem_forward_fn64=False,
     rx_release_forwarded=False, lists_caller=True, host_endpoint=None,
 )

@@ -35,6 +35,10 @@ PARTITIONS = (ECHO_SP, SERVICE_SP)
 # The echo SP answers a direct request with every payload register + ECHO_DELTA.
 ECHO_DELTA = 1
 
+# Memory transactions the SPMC stub holds at once (its transaction table, firmware/mem_share.c); the
+# mediator splits them into per-VM quotas.
+SPMC_TXN_SLOTS = 32
+
 # The service SP's protocol: the command is the first payload register (x3 for
 # DIRECT_REQ, x4 for DIRECT_REQ2); answers come back in the same registers.
 SERVICE_PROTOCOL = {

@@ -41,6 +41,13 @@ class Stage2:
             if a.ipa_end > b.ipa:
                 raise ValueError("stage-2 mappings overlap")
         self._ipas = [m.ipa for m in self.mappings]
+        self._extents: list[list[int]] = []  # IPA-contiguous runs of mappings: [start, end]
+        for m in self.mappings:
+            if self._extents and self._extents[-1][1] == m.ipa:
+                self._extents[-1][1] = m.ipa_end
+            else:
+                self._extents.append([m.ipa, m.ipa_end])
+        self._extent_starts = [start for start, _end in self._extents]
         self._by_pa = sorted(self.mappings, key=lambda m: m.pa)
         self._pas = [m.pa for m in self._by_pa]
 
@@ -74,11 +81,11 @@ class Stage2:
         return runs
 
     def contains(self, ipa: int, size: int) -> bool:
-        try:
-            self.translate_range(ipa, size)
-        except TranslationFault:
+        """Whether all of ``[ipa, ipa + size)`` is mapped (in time logarithmic in the mappings)."""
+        if size <= 0 or ipa < 0:
             return False
-        return True
+        index = bisect_right(self._extent_starts, ipa) - 1
+        return index >= 0 and ipa + size <= self._extents[index][1]
 
     def pa_to_ipa(self, pa: int) -> int | None:
         index = bisect_right(self._pas, pa) - 1
