@@ -18,6 +18,7 @@ from contextlib import ExitStack, nullcontext
 from pathlib import Path
 from typing import IO
 
+from emu.limits import LimitError, check_vm_count
 from emu.platform import memory_map
 from emu.cpu.costmodel import CPUS, CostModelError, load_cost_model
 from emu.trace.disasm import attach_disassembler, disassemble
@@ -26,6 +27,7 @@ from emu.platform.fdt import to_dtb, to_dts
 from emu.platform.image import ImageError, read_file
 from emu.platform.loaders import load_image
 from emu.platform.pflash import BANK_ADDRESSES
+from emu.platform.physmem import HostMemoryError
 from emu.platform.virt_tree import VirtTreeParams, build_virt_tree
 from emu.console_input import stdin_input
 from emu.gdbstub import GdbError, serve_gdb
@@ -197,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"run": _run, "diff": _diff, "trace": _trace, "dtb": _dtb}
     try:
         return commands[args.command](args)
-    except (UsageError, ImageError, CostModelError, ScenarioError, GdbError, TraceFileError) as exc:
+    except (UsageError, ImageError, CostModelError, ScenarioError, GdbError, TraceFileError, LimitError,
+            HostMemoryError) as exc:
         print(f"ffa-emu: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -229,6 +232,7 @@ def _config(args: argparse.Namespace, profile: str | None) -> MachineConfig:
         return load_scenario(args.scenario, **overrides)
     if not args.images:
         raise UsageError("no guest image given (or use --scenario FILE)")
+    check_vm_count(len(args.images))
     boot = _boot_options(args)
     if not 1 <= args.cpus <= MAX_CPUS:
         raise UsageError(f"--cpus must be 1..{MAX_CPUS}")

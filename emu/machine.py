@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from emu import limits
 from emu.platform import memory_map
 from emu.secure.rmm import RmmResponder
 from emu.secure.rmm_abi import DEFAULT_RMM_REVISIONS
@@ -95,6 +96,8 @@ class Machine:
     def __init__(self, config: MachineConfig) -> None:
         if not config.vms:
             raise ValueError("a machine needs at least one VM")
+        limits.check_vm_count(len(config.vms))
+        limits.check_guest_ram([spec.ram_size for spec in config.vms])
         self.config = config
         self.clock = Clock()
         self.trace = Trace(keep=config.keep_trace)

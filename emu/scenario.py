@@ -25,6 +25,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from emu.limits import LimitError, check_vm_count
 from emu.platform import memory_map
 from emu.cpu.costmodel import CPUS, load_cost_model
 from emu.platform.loaders import load_image
@@ -136,6 +137,10 @@ def _vms(tables: Any, base: Path) -> list[VmSpec]:
     if tables is None:
         raise ScenarioError("vm: at least one [[vm]] table is needed")
     tables = _expect(tables, list, "vm")
+    try:
+        check_vm_count(len(tables))  # before loading thousands of images
+    except LimitError as exc:
+        raise ScenarioError(f"vm: {exc}") from None
     specs, seen = [], set()
     for index, table in enumerate(tables):
         where = f"vm[{index}]."

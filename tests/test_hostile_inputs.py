@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,10 @@ SCENARIOS = {
     "RAM too small for the image": ('[[vm]]\nimage = "GUEST"\nram = "2M"\n[[vm]]\nimage = "GUEST"\nram = "3M"\n',
                                     "vm[1].ram: must be a positive multiple of 2M"),
     "not TOML": ('[[vm]\nimage = \n', "not valid TOML"),
+    "thousands of VMs": ('[[vm]]\nimage = "GUEST"\n' * 5000, "vm: 5000 VMs, more than the 32 a machine may have"),
+    "64G of RAM": ('[[vm]]\nimage = "GUEST"\nram = "64G"\n', "vm1: 64G of RAM, more than the 16G"),
+    "more RAM than a machine has": ('[[vm]]\nimage = "GUEST"\nram = "8G"\n' * 3,
+                                    "24G of guest RAM in 3 VMs, more than the 16G a machine may have"),
 }
 
 
@@ -73,3 +78,35 @@ def test_bad_scenario_one_line_naming_the_key(what: str, guest_image, tmp_path, 
     assert err.count("\n") == 1 and err.startswith("ffa-emu: "), err
     assert expected in err, err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--ram-size", "64G"], "vm1: 64G of RAM, more than the 16G of guest RAM a machine may have"),
+    (["--ram-size", "6G", "EXTRA", "EXTRA"], "18G of guest RAM in 3 VMs, more than the 16G a machine may have"),
+    (["EXTRA"] * 32, "33 VMs, more than the 32 a machine may have"),
+])
+def test_machine_too_large_one_line_exit_2(argv: list[str], expected: str, guest_image, capsys) -> None:
+    hello = str(guest_image("hello"))
+    code = cli.main(["run", "--quiet", *[hello if a == "EXTRA" else a for a in argv], hello])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_USAGE, err
+    assert err.count("\n") == 1 and err.startswith(f"ffa-emu: {expected}"), err
+
+
+def test_host_refusing_the_memory_is_one_line_exit_2(guest_image, capsys, monkeypatch) -> None:
+    def refuse(*_args):
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr("emu.platform.physmem.mmap.mmap", refuse)
+    code = cli.main(["run", "--quiet", str(guest_image("hello"))])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_USAGE
+    assert err.count("\n") == 1 and "would not reserve" in err and "Cannot allocate memory" in err, err
+
+
+def test_16g_of_ram_starts_at_once(guest_image, capsys) -> None:
+    """It took three minutes to map 16 GiB in 8192 chunks of 2 MiB into Unicorn."""
+    started = time.perf_counter()
+    code = cli.main(["run", "--quiet", "--ram-size", "16G", str(guest_image("hello"))])
+    assert code == cli.EXIT_OK, capsys.readouterr().err
+    assert time.perf_counter() - started < 20

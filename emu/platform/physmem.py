@@ -18,6 +18,10 @@ class PhysicalAccessError(Exception):
     """An access outside emulated physical memory."""
 
 
+class HostMemoryError(Exception):
+    """The host would not reserve the emulated physical memory."""
+
+
 @dataclass(frozen=True)
 class Region:
     name: str
@@ -44,7 +48,11 @@ class PhysicalMemory:
             raise ValueError("physical memory size must be a positive multiple of the page size")
         self.base = PHYS_BASE
         self.size = size
-        self._buffer = mmap.mmap(-1, size)
+        try:
+            self._buffer = mmap.mmap(-1, size)
+        except OSError as exc:
+            raise HostMemoryError(f"the host would not reserve {size >> 20} MiB for the emulated physical "
+                                  f"memory: {exc.strerror}") from None
         self._view = memoryview(self._buffer)
         self._host = ctypes.addressof(ctypes.c_char.from_buffer(self._buffer))
         self.regions: list[Region] = []
