@@ -91,6 +91,9 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
                         help="FF-A version the SPMC implements (default: the firmware's build default, 1.2)")
     parser.add_argument("--max-cycles", type=_int, metavar="N",
                         help=f"stop a run that exceeds N cycles, exit 3 (default {DEFAULT_MAX_CYCLES})")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="stop a run that takes longer than SECONDS of wall-clock time, exit 3 (checked "
+                             "between scheduler slices)")
     parser.add_argument("--quantum", type=_int, metavar="N",
                         help=f"cycles each VM runs before the next is scheduled (default {DEFAULT_QUANTUM})")
     parser.add_argument("--ram-size", type=_argtype(parse_size), default=memory_map.GUEST_RAM_DEFAULT_SIZE,
@@ -218,8 +221,10 @@ def _config(args: argparse.Namespace, profile: str | None) -> MachineConfig:
         raise UsageError("--max-cycles and --quantum must be positive")
     if args.cpu and args.cost_model:
         raise UsageError("give --cpu or --cost-model, not both")
+    if args.timeout is not None and not args.timeout > 0:
+        raise UsageError("--timeout must be a positive number of seconds")
     overrides = {
-        "max_cycles": args.max_cycles, "quantum": args.quantum, "profile": profile,
+        "max_cycles": args.max_cycles, "quantum": args.quantum, "timeout": args.timeout, "profile": profile,
         "spmc_version": args.spmc_version, "rmm_revisions": args.rmm_revisions,
         "native": False if args.pure_python else None,
         "cost_model": load_cost_model(args.cost_model) if args.cost_model else None,
@@ -269,6 +274,8 @@ def _dtb(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     config = _config(args, args.profile)
     config.check = args.check
+    # Text and jsonl traces stream as the run goes; only a Perfetto timeline needs every record at the end.
+    config.keep_trace = args.trace is not None and args.trace_format == "perfetto"
     for pattern in args.expect + args.fail_on:
         try:
             re.compile(pattern)
@@ -396,6 +403,8 @@ def describe_stop(vm: VmOutcome) -> str:
     """One line saying why a VM stopped: PC, symbol, instruction, fault address."""
     if vm.state == "runaway":
         return f"{vm.name}: runaway guest: {vm.exit_reason}"
+    if vm.state == "timeout":
+        return f"{vm.name}: timeout: {vm.exit_reason}"
     if vm.state == "idle":
         return f"{vm.name}: guest hung: {vm.exit_reason}"
     fault = vm.fault

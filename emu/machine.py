@@ -59,6 +59,7 @@ class MachineConfig:
     # (an GuestImage already loaded saves parsing the firmware again for every machine, e.g. when fuzzing)
     spmc_version: int = 0  # FF-A version the SPMC implements; 0: the firmware's build default
     progress: Callable[[int, int], None] | None = None  # called (cycles, traps) between scheduler slices
+    timeout: float | None = None  # wall-clock seconds a run may take (checked between slices); None: no bound
     check: bool = False  # run the invariant checker (emu.invariants) after every call; see RunResult.violations
     console_input: InputSource | None = None  # what vm1's UART (and semihosting) receives, as QEMU's serial0
 
@@ -66,7 +67,7 @@ class MachineConfig:
 @dataclass
 class VmOutcome:
     name: str
-    state: str  # off | fault | runaway | idle
+    state: str  # off | fault | runaway | idle | timeout
     exit_reason: str
     fault: Fault | None
     console: str
@@ -149,15 +150,15 @@ class Machine:
         if self.mediator is not None:
             self.mediator.boot()
         runnable = list(self.vms)
-        limit = self.config.max_cycles
+        limit, timeout = self.config.max_cycles, self.config.timeout
         while runnable:
             for vm in list(runnable):
                 remaining = limit - self.clock.now
                 if remaining <= 0:
-                    for stuck in runnable:
-                        stuck.state = "runaway"
-                        stuck.exit_reason = f"stopped at the cycle limit ({limit} cycles)"
-                    runnable.clear()
+                    _stop_all(runnable, "runaway", f"stopped at the cycle limit ({limit} cycles)")
+                    break
+                if timeout is not None and time.perf_counter() - started >= timeout:
+                    _stop_all(runnable, "timeout", f"stopped after {timeout:g} s of wall-clock time (--timeout)")
                     break
                 kind = self._run_vm(vm, min(self.config.quantum, remaining))
                 if kind is StopKind.FAULT:
@@ -224,13 +225,20 @@ class Machine:
         return StopKind.IDLE if waiting == powered else StopKind.BUDGET
 
 
+def _stop_all(runnable: list[VirtualMachine], state: str, reason: str) -> None:
+    for vm in runnable:
+        vm.state = state
+        vm.exit_reason = reason
+    runnable.clear()
+
+
 @contextmanager
 def _fewer_gc_passes() -> Iterator[None]:
     """Run with the cyclic GC collecting less often.
 
-    A run keeps hundreds of thousands of trace records, none in a reference
-    cycle; with the default thresholds the collector rescans all of them
-    every ~70,000 allocations, which costs a fifth of the trap rate.
+    A run that keeps its trace holds hundreds of thousands of records, none in
+    a reference cycle; with the default thresholds the collector rescans all
+    of them every ~70,000 allocations, which costs a fifth of the trap rate.
     """
     old = gc.get_threshold()
     gc.set_threshold(50_000, 20, 100)

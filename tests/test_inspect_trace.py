@@ -123,3 +123,31 @@ def test_unreadable_trace_file_is_one_line_exit_2(tmp_path: Path, capsys) -> Non
     err = capsys.readouterr().err
     assert err.startswith(f"ffa-emu: {bad}: line 1: not a trace record") and err.count("\n") == 1
     assert main(["trace", str(tmp_path / "missing.jsonl")]) == 2
+
+
+# -- streaming: the command line keeps no records it does not need -------------------------------
+@pytest.mark.parametrize("trace_args, kept", [
+    ([], False), (["--trace", "FILE"], False), (["--trace", "FILE", "--trace-format", "jsonl"], False),
+    (["--trace", "-"], False), (["--trace", "FILE", "--trace-format", "perfetto"], True),
+])
+def test_run_keeps_records_only_for_perfetto(trace_args, kept, guest_image, spmc_image, tmp_path, monkeypatch,
+                                             capsys) -> None:
+    from emu.machine import Machine
+
+    results = []
+    run = Machine.run
+    monkeypatch.setattr(Machine, "run", lambda self: results.append(run(self)) or results[-1])
+    argv = [str(tmp_path / "t") if a == "FILE" else a for a in trace_args]
+    assert main(["run", "-q", "--spmc", str(spmc_image), *argv, str(guest_image("ffa_demo"))]) == 0
+    assert bool(results[0].trace.records) is kept
+    written = (tmp_path / "t").read_text() if "FILE" in trace_args else capsys.readouterr().err
+    assert ("FFA_MSG_SEND_DIRECT_REQ" in written) is bool(trace_args)  # streamed all the same
+
+
+def test_timeout_stops_the_run_exit_3(guest_image, capsys) -> None:
+    code = main(["run", "-q", "--timeout", "0.3", "--max-cycles", str(1 << 50), str(guest_image("spin"))])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert err == "ffa-emu: vm1: timeout: stopped after 0.3 s of wall-clock time (--timeout)\n"
+    assert main(["run", "-q", "--timeout", "0", str(guest_image("spin"))]) == 2
+    assert capsys.readouterr().err == "ffa-emu: --timeout must be a positive number of seconds\n"
