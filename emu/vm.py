@@ -223,6 +223,7 @@ def _semihosting(vm: VirtualMachine, clock: Clock, core_hz: int, console_input: 
     def write(va: int, data: bytes) -> None:
         if not write_virtual(vm.engines[vm.running].uc, va, data):
             raise SemihostingError(f"guest address {va:#x} is not writable")
+        vm.engine.code.virtual_written(va, len(data))
 
     def getc() -> int | None:
         if not pending and console_input is not None:

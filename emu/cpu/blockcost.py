@@ -17,6 +17,7 @@ scheduler's quantum and ``--max-cycles`` stay deterministic.
 from __future__ import annotations
 
 import ctypes
+from bisect import bisect_left, insort
 
 from unicorn import UC_HOOK_BLOCK, Uc
 from unicorn.unicorn_py3.unicorn import uclib
@@ -27,6 +28,7 @@ from emu.cpu.vmem import read_virtual
 
 NATIVE_LIBRARY = nativelib.LIBRARY
 UNLIMITED = (1 << 64) - 1
+MAX_BLOCK_BYTES = 512 * 4  # a translated block holds at most QEMU's TCG_MAX_INSNS (512) instructions
 FRAC_BITS = 12  # as BC_FRAC_BITS in native/blockcost.c
 ONE = 1 << FRAC_BITS
 
@@ -103,6 +105,8 @@ def _load_native() -> ctypes.CDLL | None:
         lib.bc_create.argtypes = [_MISS, ctypes.c_void_p, ctypes.c_void_p]
         lib.bc_destroy.argtypes = [ctypes.POINTER(_State)]
         lib.bc_clear.argtypes = [ctypes.POINTER(_State)]
+        lib.bc_invalidate_range.argtypes = [ctypes.POINTER(_State), ctypes.c_uint64, ctypes.c_uint64]
+        lib.bc_invalidate_range.restype = ctypes.c_uint64
         _native_lib = lib
     return _native_lib
 
@@ -115,6 +119,7 @@ class BlockCounter:
         self._classifier = classifier
         self._clock = clock
         self.block_costs: dict[int, list[int] | list[float]] = {}  # block address -> per-instruction cycles
+        self._starts: list[int] = []  # the same addresses, sorted: the blocks a range may hold, by bisect
         lib = _load_native() if native is not False else None
         if native and lib is None:
             raise RuntimeError(f"native block-cost helper not built ({NATIVE_LIBRARY})")
@@ -194,10 +199,30 @@ class BlockCounter:
     def invalidate(self) -> None:
         """Forget cached block costs (after code was rewritten or remapped)."""
         self.block_costs.clear()
+        self._starts.clear()
         if self.native:
             self._lib.bc_clear(self._state)
         else:
             self._table.clear()
+
+    def invalidate_range(self, start: int, end: int) -> None:
+        """Forget the costs of blocks overlapping ``[start, end)`` (block addresses: the PE's own).
+
+        Every cached block is in ``block_costs`` (each was classified on a miss), so the candidates
+        are found by bisect and the native table is swept only when one of them overlaps.
+        """
+        lo, hi = bisect_left(self._starts, start - MAX_BLOCK_BYTES), bisect_left(self._starts, end)
+        doomed = [a for a in self._starts[lo:hi] if a + 4 * len(self.block_costs[a]) > start]
+        if not doomed:
+            return
+        for addr in doomed:
+            del self.block_costs[addr]
+        self._starts[lo:hi] = [a for a in self._starts[lo:hi] if a in self.block_costs]
+        if self.native:
+            self._lib.bc_invalidate_range(self._state, start, end)
+        else:
+            for addr in doomed:
+                del self._table[addr]
 
     # -- classification ----------------------------------------------------
     def _costs_of(self, addr: int, size: int) -> list[int]:
@@ -205,6 +230,8 @@ class BlockCounter:
         if code is None:
             raise RuntimeError(f"block at {addr:#x} ran but cannot be fetched")
         costs = self._classifier.instruction_costs(addr, code)
+        if addr not in self.block_costs:
+            insort(self._starts, addr)
         self.block_costs[addr] = costs
         return costs
 

@@ -26,6 +26,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 
 from emu.cpu import sysregs
 from emu.cpu.blockcost import BlockCounter, Clock
+from emu.cpu.codecache import CodeCache
 from emu.cpu.costmodel import BlockClassifier
 from emu.cpu.counters import CounterHook
 from emu.cpu.exceptions import (
@@ -100,6 +101,8 @@ class Engine:
         self._pc_cell = ctypes.c_uint64()  # PC read straight from the C API: 3x faster than uc.reg_read
         self._pc_ref = ctypes.byref(self._pc_cell)
         self.counter = BlockCounter(self.uc, classifier, clock, native)
+        self.code = CodeCache(self.uc, self.counter)
+        physmem.add_write_listener(self.code.physical_written)
         self.timer = CounterHook(self.uc, clock, classifier.model.core_hz, self.counter.native)
         self.syndromes = SyndromeReader(self.uc)
         self.clock = clock
@@ -129,10 +132,11 @@ class Engine:
     def map_physical(self, ipa: int, pa: int, size: int, perms: int = UC_PROT_ALL) -> None:
         """Map ``size`` bytes of physical memory at ``pa`` into this PE's physical space at ``ipa``."""
         self.uc.mem_map_ptr(ipa, size, perms, self.physmem.host_pointer(pa))
+        self.code.mapped(ipa, pa, size)
 
     def unmap(self, ipa: int, size: int) -> None:
         self.uc.mem_unmap(ipa, size)
-        self.counter.invalidate()
+        self.code.unmapped(ipa, size)
 
     # -- registers -----------------------------------------------------------
     @property

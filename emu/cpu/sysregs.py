@@ -28,6 +28,7 @@ SPSR_EL1: SysReg = (3, 0, 4, 0, 0)
 FAR_EL1: SysReg = (3, 0, 6, 0, 0)
 VMPIDR_EL2: SysReg = (3, 4, 0, 0, 5)  # what MPIDR_EL1 reads at EL1: each vCPU's affinity
 MPIDR_RES1 = 1 << 31
+CTR_EL0: SysReg = (3, 3, 0, 0, 1)
 
 SCR_NS, SCR_HCE, SCR_RW, SCR_APK, SCR_API = 1 << 0, 1 << 8, 1 << 10, 1 << 16, 1 << 17
 SCR_NONSECURE = SCR_NS | SCR_HCE | SCR_RW | SCR_APK | SCR_API

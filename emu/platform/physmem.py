@@ -3,12 +3,16 @@
 Every Unicorn instance (each VM's vCPU, the SPMC) maps slices of this one
 buffer with ``mem_map_ptr``, so a write by one is seen by all without copies.
 The buffer is an anonymous mapping: untouched pages cost no host memory.
+Engines cache translated code, so every write made outside an engine's own
+instructions is announced to the write listeners (``written``): those made
+here, and those another engine made (reported by its write tracker).
 """
 
 from __future__ import annotations
 
 import ctypes
 import mmap
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from emu.platform.memory_map import PAGE_SIZE, PHYS_BASE, REGION_ALIGN
@@ -57,6 +61,7 @@ class PhysicalMemory:
         self._host = ctypes.addressof(ctypes.c_char.from_buffer(self._buffer))
         self.regions: list[Region] = []
         self._next = PHYS_BASE
+        self._write_listeners: list[Callable[[int, int], None]] = []
 
     @property
     def end(self) -> int:
@@ -88,6 +93,16 @@ class PhysicalMemory:
         self._check(pa, len(data))
         offset = pa - self.base
         self._view[offset:offset + len(data)] = data
+        self.written(pa, len(data))
+
+    def add_write_listener(self, listener: Callable[[int, int], None]) -> None:
+        """``listener(pa, size)`` hears of every write announced through ``written``."""
+        self._write_listeners.append(listener)
+
+    def written(self, pa: int, size: int) -> None:
+        """``[pa, pa + size)`` was written other than by the instructions of an engine mapping it."""
+        for listener in self._write_listeners:
+            listener(pa, size)
 
     def _check(self, pa: int, size: int) -> None:
         if size < 0 or pa < self.base or pa + size > self.end:

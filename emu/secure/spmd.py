@@ -14,7 +14,9 @@ from emu.cpu.blockcost import Account, Clock
 from emu.cpu.costmodel import BlockClassifier, CostModel
 from emu.platform.image import GuestImage
 from emu.cpu.engine import Engine, StopKind
+from emu.cpu.writetrack import WriteTracker
 from emu.ffa import constants as ffa
+from emu.platform import memory_map
 from emu.platform.physmem import PhysicalMemory, Region
 
 SPMC_CALL_BUDGET = 5_000_000  # cycles one SPMC call may take before it is declared hung
@@ -44,6 +46,9 @@ class SecureWorld:
         self.account = Account("el3", clock)
         self.engine = Engine("spmc", physmem, classifier, clock, secure=True, native=native)
         self.engine.map_physical(physmem.base, physmem.base, physmem.size)
+        # What the secure world writes into VM RAM (a partition filling a share) must reach the VMs' code.
+        self._physmem = physmem
+        self._writes = WriteTracker(self.engine.uc, memory_map.VM_RAM_PA, physmem.end, self.engine.counter.native)
         for seg in image.segments:
             physmem.write(seg.vaddr, seg.data + bytes(seg.memsz - len(seg.data)))
         self.engine.trap_handler = self._on_smc
@@ -73,7 +78,11 @@ class SecureWorld:
 
     def _run(self) -> list[int]:
         self._response = None
-        kind = self.engine.run(self.clock.now + SPMC_CALL_BUDGET)
+        try:
+            kind = self.engine.run(self.clock.now + SPMC_CALL_BUDGET)
+        finally:
+            for pa, size in self._writes.take():
+                self._physmem.written(pa, size)
         if kind is StopKind.FAULT:
             fault = self.engine.fault
             where = self.image.symbols.lookup(fault.pc) if fault else None

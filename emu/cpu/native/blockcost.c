@@ -9,7 +9,7 @@
  * model charges fractions of a cycle per block.  Whole cycles go to the
  * counters and the clock; the remainder carries to the engine's next block.
  *
- * emu/blockcost.py holds the identical pure-Python fallback.
+ * emu/cpu/blockcost.py holds the identical pure-Python fallback.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -98,6 +98,38 @@ void bc_clear(struct bc_state *s)
     for (uint64_t i = 0; i <= s->mask; i++)
         s->table[i].size = 0;
     s->used = 0;
+}
+
+/*
+ * Forget the blocks overlapping [start, end) (their code was rewritten);
+ * returns how many.  Open addressing cannot leave holes in a probe chain, so
+ * the survivors are rehashed into a fresh table of the same size (or, if
+ * that cannot be allocated, every block is forgotten: slower, still right).
+ */
+uint64_t bc_invalidate_range(struct bc_state *s, uint64_t start, uint64_t end)
+{
+    uint64_t removed = 0;
+    for (uint64_t i = 0; i <= s->mask; i++) {
+        struct bc_entry *e = &s->table[i];
+        if (e->size && e->addr < end && e->addr + e->size > start) {
+            e->size = 0;
+            removed++;
+        }
+    }
+    if (!removed)
+        return 0;
+    struct bc_entry *fresh = calloc(s->mask + 1, sizeof(*fresh));
+    if (!fresh) {
+        bc_clear(s);
+        return removed;
+    }
+    for (uint64_t i = 0; i <= s->mask; i++)
+        if (s->table[i].size)
+            *bc_slot(fresh, s->mask, s->table[i].addr) = s->table[i];
+    free(s->table);
+    s->table = fresh;
+    s->used -= removed;
+    return removed;
 }
 
 void bc_hook(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)

@@ -1,0 +1,118 @@
+"""An engine's cached code, kept true to memory that someone else rewrites.
+
+Unicorn translates guest code into blocks and keeps them; the block-cost
+table (``blockcost.py``) keeps each block's cycle cost, keyed by address and
+size.  Unicorn notices the stores its own engine makes to code and
+translates again, but not a write anyone else makes: the mediator filling a
+VM's RX buffer, the secure world writing shared memory, the emulator
+loading an image or serving semihosting.  Those writes come here, and the
+blocks and costs of the written range are dropped (``uc.ctl_remove_cache``,
+which takes the address code runs at, and ``BlockCounter.invalidate_range``).
+
+A physical write is found in the engine's mappings (address -> PA).  With
+the guest's MMU off the mapped address is the one code runs at, so only the
+written range is dropped, one mapping (one Unicorn RAM block) at a time;
+with the MMU on, the virtual addresses of a physical page are not known
+here, so everything is dropped (a flush costs ~20 us; blocks are translated
+again as they run).
+
+Self-modifying code: the guest's own stores reach Unicorn, but a block
+rewritten at the same address and size would keep its old cost, so the
+guest's ``ic ivau`` (seen by a SYS instruction hook) drops the costs of its
+cache line, and ``ic iallu``/``ic ialluis`` every cost.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right, insort
+
+from unicorn import UC_HOOK_INSN, Uc
+from unicorn.arm64_const import UC_ARM64_INS_SYS
+
+from emu.cpu import sysregs
+from emu.cpu.blockcost import BlockCounter
+
+PAGE = 4096
+# SYS encodings (op0, op1, CRn, CRm, op2) of the instruction cache maintenance the guest does
+IC_IVAU = (1, 3, 7, 5, 1)
+IC_IALL = {(1, 0, 7, 5, 0), (1, 0, 7, 1, 0)}  # IC IALLU, IC IALLUIS
+
+
+class CodeCache:
+    """Drops the translated blocks and block costs of one engine where its memory was rewritten."""
+
+    def __init__(self, uc: Uc, counter: BlockCounter) -> None:
+        self._uc = uc
+        self._counter = counter
+        self._maps: list[tuple[int, int, int]] = []  # (pa, size, address in the engine), sorted by pa
+        ctr = uc.cpr_read(*sysregs.CTR_EL0)
+        self._line = 4 << (ctr & 0xF)  # CTR_EL0.IminLine: log2 of the words in the smallest I-cache line
+        uc.hook_add(UC_HOOK_INSN, self._on_sys, None, 1, 0, UC_ARM64_INS_SYS)
+
+    # -- what the engine maps --------------------------------------------------------------------
+    def mapped(self, address: int, pa: int, size: int) -> None:
+        """``[address, +size)`` now shows physical ``pa``: costs cached for what was there go."""
+        insort(self._maps, (pa, size, address))
+        self._drop_costs(address, address + size)
+
+    def unmapped(self, address: int, size: int) -> None:
+        end = address + size
+        kept: list[tuple[int, int, int]] = []
+        for pa, length, start in self._maps:
+            stop = start + length
+            if stop <= address or start >= end:
+                kept.append((pa, length, start))
+                continue
+            if start < address:
+                kept.append((pa, address - start, start))
+            if stop > end:
+                kept.append((pa + (end - start), stop - end, end))
+        self._maps = sorted(kept)
+        self._drop_costs(address, end)
+
+    # -- writes the engine did not make ----------------------------------------------------------
+    def physical_written(self, pa: int, size: int) -> None:
+        """Physical memory ``[pa, pa + size)`` was written from outside this engine."""
+        end = pa + size
+        first = max(bisect_right(self._maps, (pa, 1 << 64)) - 1, 0)
+        hits = []
+        for map_pa, length, address in self._maps[first:]:
+            if map_pa >= end:
+                break
+            if map_pa + length > pa:
+                lo, hi = max(pa, map_pa), min(end, map_pa + length)
+                hits.append((address + lo - map_pa, address + hi - map_pa))
+        if not hits:
+            return
+        if self._mmu_on():
+            self._uc.ctl_flush_tb()
+            self._counter.invalidate()
+            return
+        for lo, hi in hits:  # within one mapping: one Unicorn RAM block, contiguous behind the address
+            self._uc.ctl_remove_cache(lo, hi)
+            self._counter.invalidate_range(lo, hi)
+
+    def virtual_written(self, va: int, size: int) -> None:
+        """``[va, va + size)`` was written through the engine's own translation, not by its code."""
+        for page in range(va & ~(PAGE - 1), va + size, PAGE):  # each page may lie in another RAM block
+            self._uc.ctl_remove_cache(page, page + PAGE)
+        self._counter.invalidate_range(va, va + size)
+
+    # -- internals -------------------------------------------------------------------------------
+    def _mmu_on(self) -> bool:
+        return bool(self._uc.cpr_read(*sysregs.SCTLR_EL1) & 1)
+
+    def _drop_costs(self, address: int, end: int) -> None:
+        if self._mmu_on():
+            self._counter.invalidate()  # costs are keyed by virtual address
+        else:
+            self._counter.invalidate_range(address, end)
+
+    def _on_sys(self, _uc: Uc, _reg: int, cp, _data: object) -> bool:
+        op = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
+        if op == IC_IVAU:
+            line = cp.val & ~(self._line - 1)
+            self._counter.invalidate_range(line, line + self._line)
+        elif op in IC_IALL:
+            self._counter.invalidate()
+        return False  # the instruction itself runs as usual

@@ -1,0 +1,78 @@
+"""Code rewritten behind a VM's back (by the service SP, by the mediator, by the guest itself) runs as
+rewritten and is charged as what runs: guests/ffa_mem_code under every profile, with --check."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from ffa_helpers import PROFILES
+from unicorn import UC_HOOK_CODE
+
+from emu.cpu import blockcost
+from emu.machine import Machine, MachineConfig
+from emu.platform.elf import load_elf
+from emu.platform.memory_map import GUEST_RAM_IPA
+from emu.platform.physmem import PhysicalMemory
+from emu.vm import VmSpec
+
+RX_IPA = GUEST_RAM_IPA + 0x40_1000  # guests/ffa_mem_share/mem_guest.h MEM_RX_IPA
+ECHO_ENTRY_WORD = 0x0004_8001  # the partition entry the guest executes: an undefined instruction
+
+
+def run_recording(image, spmc, profile: str, native: bool | None = None):
+    """Run the guest with a per-instruction hook recording each instruction word as it executes."""
+    machine = Machine(MachineConfig(vms=[VmSpec(load_elf(image), 1, 1)], spmc_image=spmc, profile=profile,
+                                    check=True, native=native))
+    executed: list[tuple[int, int]] = []
+
+    def record(uc, address, _size, _data) -> None:
+        executed.append((address, struct.unpack("<I", uc.mem_read(address, 4))[0]))
+
+    machine.vms[0].engine.uc.hook_add(UC_HOOK_CODE, record)
+    return machine, machine.run(), executed
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_rewritten_code_runs_and_is_charged_as_it_runs(profile: str, guest_image, spmc_image) -> None:
+    machine, result, executed = run_recording(guest_image("ffa_mem_code"), spmc_image, profile)
+    vm = result.vms[0]
+    assert vm.state == "off" and vm.tap.has_tap and not vm.tap.problems, vm.console
+    assert result.violations == []
+    # Every instruction charged at the cost of the word that ran, but the undefined one (taken, not run).
+    ran = [(address, word) for address, word in executed if (address, word) != (RX_IPA, ECHO_ENTRY_WORD)]
+    assert len(ran) == len(executed) - 1
+    costs = machine.classifier.instruction_costs
+    assert vm.instructions == len(ran)
+    assert vm.cycles == sum(costs(address, struct.pack("<I", word))[0] for address, word in ran)
+
+
+@pytest.mark.skipif(not blockcost.native_available(), reason="native helper not built")
+def test_native_and_python_charge_rewritten_code_alike(guest_image, spmc_image) -> None:
+    runs = [run_recording(guest_image("ffa_mem_code"), spmc_image, "spec", native)[1] for native in (True, False)]
+    assert (runs[0].cycles, runs[0].instructions) == (runs[1].cycles, runs[1].instructions)
+
+
+def test_a_write_reaches_only_the_engines_mapping_it(guest_image, spmc_image) -> None:
+    """The SPMC's writes into one VM's RAM drop that VM's blocks, not the other VM's."""
+    machine = Machine(MachineConfig(vms=[VmSpec(load_elf(guest_image("hello")), i, i) for i in (1, 2)],
+                                    spmc_image=spmc_image))
+    machine.run()
+    vm1, vm2 = machine.vms
+    entry = vm1.image.entry
+    before = [dict(vm.engine.counter.block_costs) for vm in machine.vms]
+    assert entry in before[0] and entry in before[1]
+    pa = vm1.stage2.translate(entry)
+    machine.physmem.written(pa, 4)
+    assert entry not in vm1.engine.counter.block_costs
+    assert vm2.engine.counter.block_costs == before[1]
+    assert {a: c for a, c in before[0].items() if a != entry} == vm1.engine.counter.block_costs
+
+
+def test_physical_memory_tells_every_listener() -> None:
+    physmem = PhysicalMemory(1 << 21)
+    heard: list[tuple[int, int]] = []
+    physmem.add_write_listener(lambda pa, size: heard.append((pa, size)))
+    physmem.write(physmem.base + 8, b"abcd")
+    physmem.written(physmem.base + 4096, 4096)
+    assert heard == [(physmem.base + 8, 4), (physmem.base + 4096, 4096)]
