@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import IO
 
 from emu.trace.decode import fill_text
@@ -48,13 +48,14 @@ class TraceRecord:
     text_pending: bool = field(default=False, repr=False, compare=False)
 
     def to_json(self) -> str:
-        data = asdict(self)
-        del data["text_pending"]
-        return json.dumps({k: v for k, v in data.items() if v is not None}, separators=(",", ":"))
+        return json.dumps({k: v for k in _JSON_FIELDS if (v := getattr(self, k)) is not None}, separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, data: dict) -> TraceRecord:
         return cls(**{k: data.get(k) for k in cls.__slots__ if k in data})
+
+
+_JSON_FIELDS = tuple(f.name for f in fields(TraceRecord) if f.name != "text_pending")  # in declaration order
 
 
 def render_text(rec: TraceRecord, cycles: bool = True) -> str:
