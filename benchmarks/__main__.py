@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 
-from benchmarks import compute, cores, ffa, mem_share, traps, uboot
+from benchmarks import compute, cores, ffa, mem_share, memory, traps, uboot
 from benchmarks.common import Report
 
 # (name, run function taking a Report).  Append new benchmark modules here.
@@ -18,6 +18,7 @@ BENCHMARKS = [
     ("ffa", ffa.run),
     ("mem_share", mem_share.run),
     ("uboot", uboot.run),
+    ("memory", memory.run),
 ]
 
 

@@ -9,7 +9,9 @@
 #include "ffa_emu_abi.h"
 #include "smccc.h"
 
+#ifndef CALLS
 #define CALLS 100000u
+#endif
 
 int main(void)
 {
