@@ -1,8 +1,9 @@
 """The native hook library (``native/*.c``, built by ``make`` with zig cc): found and loaded once.
 
-It holds the per-block cycle accounting hook and the counter (MRS) hook;
-both have pure-Python fallbacks giving identical counts, used when the
-library is not built or ``FFA_EMU_PURE_PYTHON`` is set.
+It holds the per-block cycle accounting hook, the counter (MRS) hook and
+the write tracker (the pages the SPMC writes in VM RAM); each has a
+pure-Python fallback giving identical results, used when the library is not
+built or ``FFA_EMU_PURE_PYTHON`` is set.
 """
 
 from __future__ import annotations
