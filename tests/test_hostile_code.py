@@ -76,3 +76,55 @@ def test_physical_memory_tells_every_listener() -> None:
     physmem.write(physmem.base + 8, b"abcd")
     physmem.written(physmem.base + 4096, 4096)
     assert heard == [(physmem.base + 8, 4), (physmem.base + 4096, 4096)]
+
+
+# -- one engine, without a guest image: what each kind of write drops -------------------------
+CODE = 0x4000_0000
+MOV_X0_1, MOV_X0_2, UDIV_X0, WFI = 0xD280_0020, 0xD280_0040, 0x9AC1_0800, 0xD503_207F
+
+
+def engine_running(words: list[int], native: bool):
+    from emu.cpu.blockcost import Clock
+    from emu.cpu.costmodel import BlockClassifier, load_cost_model
+    from emu.cpu.engine import Engine
+
+    physmem = PhysicalMemory(2 << 20)
+    engine = Engine("t", physmem, BlockClassifier(load_cost_model()), Clock(), native=native)
+    engine.map_physical(CODE, physmem.base, 2 << 20)
+    physmem.write(physmem.base, b"".join(w.to_bytes(4, "little") for w in words))
+    return physmem, engine
+
+
+def rerun(engine) -> tuple[int, int]:
+    """Run from CODE to the WFI; (x0, cycles of this run)."""
+    from unicorn.arm64_const import UC_ARM64_REG_X0
+
+    before = engine.counter.cycles
+    engine.reset(CODE)
+    engine.run(1 << 40)
+    return engine.uc.reg_read(UC_ARM64_REG_X0), engine.counter.cycles - before
+
+
+@pytest.mark.parametrize("native", [pytest.param(True, marks=pytest.mark.skipif(
+    not blockcost.native_available(), reason="native helper not built")), False])
+@pytest.mark.parametrize("how", ["physical", "virtual"])
+def test_each_kind_of_write_reaches_the_engine(native: bool, how: str) -> None:
+    physmem, engine = engine_running([MOV_X0_1, WFI], native)
+    assert rerun(engine) == (1, 2)  # mov + wfi: ALU + hint
+    new = b"".join(w.to_bytes(4, "little") for w in (UDIV_X0, WFI))  # same block size, 12x the cost
+    if how == "physical":
+        physmem.write(physmem.base, new)  # as the mediator or a loader writes
+    else:
+        from emu.cpu.vmem import write_virtual
+
+        assert write_virtual(engine.uc, CODE, new)  # as semihosting writes, through the guest's translation
+        engine.code.virtual_written(CODE, len(new))
+    assert rerun(engine)[1] == 12 + 1
+
+
+def test_a_physical_write_under_the_guests_mmu_drops_everything(monkeypatch) -> None:
+    physmem, engine = engine_running([MOV_X0_2, WFI], native=False)
+    assert rerun(engine) == (2, 2)
+    monkeypatch.setattr(engine.code, "_mmu_on", lambda: True)  # addresses are virtual: the page's are unknown
+    physmem.written(physmem.base + (1 << 20), 4)  # a page far from the code
+    assert engine.counter.block_costs == {}
