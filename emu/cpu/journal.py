@@ -1,0 +1,114 @@
+"""The pages of one address range an engine writes, and (optionally) what they held before.
+
+A ``UC_HOOK_MEM_WRITE`` limited to the range: Unicorn calls it before each
+store, so the first write to a page since the last ``commit()`` can save the
+page as it was, and ``rollback()`` puts every saved page back.  The SPMD
+journals the secure RAM this way (an SPMC call is all or nothing); the
+invariant checker only lists the normal-world pages the SPMC wrote.  The
+hot path is ``native/journal.c``; without the native library an identical
+Python hook is used.  Addresses are the engine's own (the SPMC's are
+physical addresses: it maps physical memory one to one).
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+from unicorn import UC_HOOK_MEM_WRITE, Uc
+from unicorn.unicorn_py3.unicorn import uclib
+
+from emu.cpu import nativelib
+from emu.platform.memory_map import PAGE_SIZE
+from emu.platform.physmem import PhysicalMemory
+
+
+class _State(ctypes.Structure):
+    _fields_ = [
+        ("lo", ctypes.c_uint64), ("pages", ctypes.c_uint64), ("host", ctypes.c_void_p),
+        ("saved", ctypes.c_void_p), ("dirty", ctypes.c_void_p), ("list", ctypes.POINTER(ctypes.c_uint32)),
+        ("count", ctypes.c_uint64),
+    ]
+
+
+def _load() -> ctypes.CDLL | None:
+    lib = nativelib.load()
+    if lib is None:
+        return None
+    lib.pj_create.restype = ctypes.POINTER(_State)
+    lib.pj_create.argtypes = [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_int]
+    for name in ("pj_destroy", "pj_commit", "pj_rollback"):
+        getattr(lib, name).argtypes = [ctypes.POINTER(_State)]
+    return lib
+
+
+class PageJournal:
+    """Pages of ``[address, address + size)`` that ``uc`` wrote since the last commit.
+
+    ``keep``: save each page's contents before its first write, for ``rollback()``.
+    ``native``: use the C hook (None: when the library is built).
+    """
+
+    def __init__(self, uc: Uc, physmem: PhysicalMemory, address: int, size: int, keep: bool,
+                 native: bool | None = None) -> None:
+        if address % PAGE_SIZE or size % PAGE_SIZE or size <= 0:
+            raise ValueError("a journal covers whole pages")
+        self.address = address
+        self.keep = keep
+        self._physmem = physmem
+        lib = _load() if native is not False else None
+        if native and lib is None:
+            raise RuntimeError(f"native hook library not built ({nativelib.LIBRARY})")
+        self._lib = lib
+        last = address + size - 1
+        if lib is not None:
+            self._state = lib.pj_create(address, size // PAGE_SIZE, physmem.host_pointer(address), int(keep))
+            if not self._state:
+                raise MemoryError("pj_create failed")
+            handle = ctypes.c_size_t()
+            status = uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_MEM_WRITE,
+                                       ctypes.cast(lib.pj_hook, ctypes.c_void_p),
+                                       ctypes.cast(self._state, ctypes.c_void_p),
+                                       ctypes.c_uint64(address), ctypes.c_uint64(last))
+            if status:
+                raise RuntimeError(f"uc_hook_add(UC_HOOK_MEM_WRITE) failed with status {status}")
+        else:
+            self._saved: dict[int, bytes | None] = {}  # page address -> old contents, in first-write order
+            self._end = address + size
+            uc.hook_add(UC_HOOK_MEM_WRITE, self._py_hook, None, address, last)
+
+    def __del__(self) -> None:
+        if getattr(self, "_lib", None) is not None and getattr(self, "_state", None):
+            self._lib.pj_destroy(self._state)
+            self._state = None
+
+    def written(self) -> list[int]:
+        """Addresses of the pages written since the last commit or rollback, in first-write order."""
+        if self._lib is None:
+            return list(self._saved)
+        s = self._state.contents
+        return [self.address + s.list[i] * PAGE_SIZE for i in range(s.count)]
+
+    def commit(self) -> None:
+        """Forget the written pages: their contents now stand."""
+        if self._lib is None:
+            self._saved.clear()
+        else:
+            self._lib.pj_commit(self._state)
+
+    def rollback(self) -> None:
+        """Put every written page back as it was at the last commit."""
+        if not self.keep:
+            raise RuntimeError("this journal does not keep old contents")
+        if self._lib is None:
+            for page, data in self._saved.items():
+                self._physmem.write(page, data)
+            self._saved.clear()
+        else:
+            self._lib.pj_rollback(self._state)
+
+    def _py_hook(self, _uc: Uc, _access: int, address: int, size: int, _value: int, _data: object) -> None:
+        first = address & ~(PAGE_SIZE - 1)
+        last = (address + max(size, 1) - 1) & ~(PAGE_SIZE - 1)  # a store may straddle two pages
+        for page in (first,) if last == first else (first, last):
+            if self.address <= page < self._end and page not in self._saved:
+                self._saved[page] = self._physmem.read(page, PAGE_SIZE) if self.keep else None

@@ -1,0 +1,96 @@
+/*
+ * Pages written in one physical range, as a UC_HOOK_MEM_WRITE callback in
+ * C.  Unicorn calls a write hook before the store happens, so the first
+ * write to a page since the last pj_commit() can save the page as it was
+ * (when the journal keeps old contents); pj_commit() forgets the pages,
+ * pj_rollback() copies the saved ones back.  The SPMD keeps the secure
+ * RAM's old contents (an SPMC call is all or nothing); the invariant
+ * checker only lists the normal-world pages the SPMC wrote.
+ *
+ * emu/cpu/journal.py holds the identical pure-Python fallback.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PJ_PAGE 4096u
+
+struct pj_state {
+    uint64_t lo;        /* first physical address watched */
+    uint64_t pages;     /* pages watched from lo */
+    uint8_t *host;      /* host address backing lo */
+    uint8_t *saved;     /* pages * PJ_PAGE old contents, by page index; NULL: list pages only */
+    uint8_t *dirty;     /* one flag a page */
+    uint32_t *list;     /* indices of the written pages, in first-write order */
+    uint64_t count;     /* entries in list */
+};
+
+void pj_destroy(struct pj_state *s)
+{
+    if (s) {
+        free(s->saved);
+        free(s->dirty);
+        free(s->list);
+        free(s);
+    }
+}
+
+struct pj_state *pj_create(uint64_t lo, uint64_t pages, uint8_t *host, int keep)
+{
+    struct pj_state *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->lo = lo;
+    s->pages = pages;
+    s->host = host;
+    s->dirty = calloc(pages, 1);
+    s->list = malloc(pages * sizeof(*s->list));
+    s->saved = keep ? malloc(pages * PJ_PAGE) : NULL; /* untouched pages cost no host memory */
+    if (!s->dirty || !s->list || (keep && !s->saved)) {
+        pj_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void pj_touch(struct pj_state *s, uint64_t page)
+{
+    if (page >= s->pages || s->dirty[page])
+        return;
+    if (s->saved)
+        memcpy(s->saved + page * PJ_PAGE, s->host + page * PJ_PAGE, PJ_PAGE);
+    s->dirty[page] = 1;
+    s->list[s->count++] = (uint32_t)page;
+}
+
+void pj_hook(void *uc, int type, uint64_t addr, int size, int64_t value, struct pj_state *s)
+{
+    (void)uc;
+    (void)type;
+    (void)value;
+    if (addr < s->lo || size <= 0)
+        return;
+    uint64_t first = (addr - s->lo) / PJ_PAGE;
+    uint64_t last = (addr - s->lo + (uint64_t)size - 1) / PJ_PAGE; /* a store may straddle two pages */
+    pj_touch(s, first);
+    if (last != first)
+        pj_touch(s, last);
+}
+
+void pj_commit(struct pj_state *s)
+{
+    for (uint64_t i = 0; i < s->count; i++)
+        s->dirty[s->list[i]] = 0;
+    s->count = 0;
+}
+
+void pj_rollback(struct pj_state *s)
+{
+    for (uint64_t i = 0; i < s->count; i++) {
+        uint64_t page = s->list[i];
+        if (s->saved)
+            memcpy(s->host + page * PJ_PAGE, s->saved + page * PJ_PAGE, PJ_PAGE);
+        s->dirty[page] = 0;
+    }
+    s->count = 0;
+}
