@@ -1,8 +1,9 @@
 """Command line: ``ffa-emu run|diff|trace|profiles``.
 
 ``run`` exit codes: 0 every guest ended cleanly and its TAP passed; 1 TAP
-failures; 2 bad usage or bad input; 3 a guest faulted, ran away or hung;
-4 an internal error (a bug: reported in one line, never a traceback);
+failures; 2 bad usage or bad input (an SPMC firmware that does not boot
+included); 3 a guest faulted, ran away or hung; 4 an internal error (a bug:
+reported in one line, never a traceback);
 5 ``--check`` found an invariant violation (it wins over 0, 1 and 3).
 ``diff``: 0 the two profiles gave the same calls and ends, 1 they differ,
 2 bad usage.  ``trace``: 0, or 2 for an unreadable file.
@@ -36,6 +37,7 @@ from emu.trace.perfetto import write_perfetto
 from emu.trace.diff import render_diff
 from emu.progress import progress_for
 from emu.secure.rmm_abi import DEFAULT_RMM_REVISIONS, parse_revisions
+from emu.secure.spmd import SPMC_CALL_BUDGET, SpmcError
 from emu.el2.smccc import version_str
 from emu.scenario import ScenarioError, load_scenario, parse_size, parse_version
 from emu.ffa.profile_table import render_markdown
@@ -96,6 +98,9 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
                              "between scheduler slices)")
     parser.add_argument("--quantum", type=_int, metavar="N",
                         help=f"cycles each VM runs before the next is scheduled (default {DEFAULT_QUANTUM})")
+    parser.add_argument("--spmc-budget", type=_int, metavar="N",
+                        help="cycles one call may run in the SPMC before it is aborted and rolled back "
+                             f"(FFA_ERROR(ABORTED); default {SPMC_CALL_BUDGET})")
     parser.add_argument("--ram-size", type=_argtype(parse_size), default=memory_map.GUEST_RAM_DEFAULT_SIZE,
                         metavar="SIZE", help="RAM per VM, e.g. 128M (default 128M); must be a multiple of 2M")
     parser.add_argument("--cpus", type=_int, default=1, metavar="N",
@@ -203,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except (UsageError, ImageError, CostModelError, ScenarioError, GdbError, TraceFileError, LimitError,
-            HostMemoryError) as exc:
+            HostMemoryError, SpmcError) as exc:
         print(f"ffa-emu: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -217,14 +222,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _config(args: argparse.Namespace, profile: str | None) -> MachineConfig:
     """The machine to build, from a scenario file or from the images and options."""
-    if args.max_cycles is not None and args.max_cycles <= 0 or args.quantum is not None and args.quantum <= 0:
-        raise UsageError("--max-cycles and --quantum must be positive")
+    if any(value is not None and value <= 0 for value in (args.max_cycles, args.quantum, args.spmc_budget)):
+        raise UsageError("--max-cycles, --quantum and --spmc-budget must be positive")
     if args.cpu and args.cost_model:
         raise UsageError("give --cpu or --cost-model, not both")
     if args.timeout is not None and not args.timeout > 0:
         raise UsageError("--timeout must be a positive number of seconds")
     overrides = {
-        "max_cycles": args.max_cycles, "quantum": args.quantum, "timeout": args.timeout, "profile": profile,
+        "max_cycles": args.max_cycles, "quantum": args.quantum, "timeout": args.timeout,
+        "spmc_budget": args.spmc_budget, "profile": profile,
         "spmc_version": args.spmc_version, "rmm_revisions": args.rmm_revisions,
         "native": False if args.pure_python else None,
         "cost_model": load_cost_model(args.cost_model) if args.cost_model else None,

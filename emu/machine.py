@@ -23,7 +23,7 @@ from emu.cpu.blockcost import Clock
 from emu.ffa.constants import is_ffa_fid
 from emu.ffa.mediator import Mediator, ffa_unavailable
 from emu.ffa.profiles import PROFILES
-from emu.secure.spmd import SecureWorld, SpmcError
+from emu.secure.spmd import SPMC_CALL_BUDGET, SecureWorld
 from emu.platform.console import Console, ConsoleFlood
 from emu.cpu.costmodel import BlockClassifier, CostModel, load_cost_model, load_cpu_model
 from emu.el2 import psci_power
@@ -58,6 +58,7 @@ class MachineConfig:
     spmc_image: Path | GuestImage | None = None  # None: no secure world, FF-A calls answer NOT_SUPPORTED
     # (an GuestImage already loaded saves parsing the firmware again for every machine, e.g. when fuzzing)
     spmc_version: int = 0  # FF-A version the SPMC implements; 0: the firmware's build default
+    spmc_budget: int = SPMC_CALL_BUDGET  # cycles one call may run in the SPMC before it is aborted
     progress: Callable[[int, int], None] | None = None  # called (cycles, traps) between scheduler slices
     timeout: float | None = None  # wall-clock seconds a run may take (checked between slices); None: no bound
     check: bool = False  # run the invariant checker (emu.invariants) after every call; see RunResult.violations
@@ -119,7 +120,8 @@ class Machine:
         self.mediator: Mediator | None = None
         if config.spmc_image is not None:
             secure = SecureWorld(self.physmem, self.secure_ram, _spmc_elf(config.spmc_image), config.spmc_version,
-                                 self.classifier, self.clock, self.cost_model, config.native)
+                                 self.classifier, self.clock, self.cost_model, config.native,
+                                 budget=config.spmc_budget, limit=config.max_cycles)
             self.mediator = Mediator(PROFILES[config.profile], secure, self.physmem, self.hyp_ram,
                                      self.cost_model, self.el2.account, self.trace)
             self.el2.register_range(is_ffa_fid, self.mediator.handle, self.mediator.implemented)

@@ -35,9 +35,11 @@ def _image(path: str):
 class MemHarness(Harness):
     """A Harness with N VMs (endpoint IDs 1..N) and a spy on what reaches the SPMC."""
 
-    def __init__(self, image: Path, spmc: Path, profile: str, vms: int = 1, check: bool = False) -> None:
+    def __init__(self, image: Path, spmc: Path, profile: str, vms: int = 1, **options) -> None:
+        """``options``: more MachineConfig fields (``check``, ``spmc_budget``, ...)."""
         specs = [VmSpec(_image(str(image)), i, i, RAM) for i in range(1, vms + 1)]
-        super().__init__(MachineConfig(vms=specs, spmc_image=spmc, profile=profile, keep_trace=False, check=check))
+        options.setdefault("keep_trace", False)
+        super().__init__(MachineConfig(vms=specs, spmc_image=spmc, profile=profile, **options))
         self.to_spmc: list[list[int]] = []
         secure = self.machine.mediator.secure
         real = secure.call

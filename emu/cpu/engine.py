@@ -113,6 +113,7 @@ class Engine:
         self.platform_sysreg: Callable[[tuple[int, int, int, int, int], int | None], int | None] | None = None
         self.trap_handler: TrapHandler | None = None
         self.fault: Fault | None = None
+        self.exceptions_taken = 0  # synchronous exceptions taken to the PE's own vectors
         self.stop_requested = False
         self.mem_fault_classifier: Callable[[int, int], str | None] | None = None
         # Called on an access to unmapped or protected guest-physical memory before it is a fault:
@@ -284,6 +285,7 @@ class Engine:
         if in_vector_table(self.uc, elr):
             self.stop_with_fault(Fault(f"{what} in the exception vectors (VBAR_EL1 {vbar:#x})", elr, far))
             return
+        self.exceptions_taken += 1
         self.pc = take_exception(self.uc, esr, elr, far)
 
     def instruction_at(self, addr: int) -> int:

@@ -21,7 +21,7 @@ from emu.ffa.mem_sharing import MemorySharing
 from emu.ffa.memory import PendingTransaction
 from emu.ffa.partition_info import PartitionInfo, entry_size_for, unpack_entries, uuid_from_regs, uuid_from_words
 from emu.ffa.profiles import Disposition, Profile, VersionState
-from emu.secure.spmd import SecureWorld
+from emu.secure.spmd import SecureWorld, SpmcError, SpmcExchange
 from emu.platform.physmem import PhysicalMemory, Region
 from emu.platform.memory_map import PAGE_SIZE
 from emu.el2.smccc import MASK32, MASK64, SMC32_REGS, SMC64, decode_fid, to_signed
@@ -111,15 +111,23 @@ class Mediator:
 
     # -- boot ------------------------------------------------------------------
     def boot(self) -> None:
-        """Negotiate with the SPMC, map the mediator's RX/TX pair, cache the partition list."""
+        """Negotiate with the SPMC, map the mediator's RX/TX pair, cache the partition list.
+
+        Raises SpmcError when the secure world does not boot or refuses any of these.
+        """
         self.secure.boot()
         answer = self._boot_call([ffa.FFA_VERSION, self.own_version])
         if to_signed(answer[0], 32) < 0 or ffa.version_major(answer[0]) != 1:
-            raise RuntimeError(f"SPMC refused FF-A version negotiation (answered {answer[0]:#x})")
+            raise SpmcError(f"SPMC refused FF-A version negotiation (answered {answer[0]:#x})")
         self.firmware_version = answer[0] & MASK32
         self.version = min(self.firmware_version, self.own_version)
-        self._boot_call([ffa.FFA_FN64_RXTX_MAP, self.tx_pa, self.rx_pa, 1])
-        self.partitions = self._fetch_partitions(self._boot_call)
+        answer = self._boot_call([ffa.FFA_FN64_RXTX_MAP, self.tx_pa, self.rx_pa, 1])
+        if answer[0] != ffa.FFA_SUCCESS:
+            raise SpmcError(f"SPMC refused the mediator's RXTX_MAP ({decode.error_of(answer) or hex(answer[0])})")
+        try:
+            self.partitions = self._fetch_partitions(self._boot_call)
+        except FfaError as err:
+            raise SpmcError(f"SPMC refused PARTITION_INFO_GET at boot ({err})") from None
         if self.version >= ffa.VERSION_1_1:
             answer = self._boot_call([ffa.FFA_SPM_ID_GET])
             if answer[0] == ffa.FFA_SUCCESS:
@@ -228,22 +236,23 @@ class Mediator:
         """Forward one frame to the SPMC, recording both hops in the trace."""
         start = self.secure.clock.now
         exchange = self.secure.call(request)
-        self._hops(call, request, exchange.response, start, exchange.entered, exchange.left)
+        self._hops(call, exchange, start)
         return exchange.response
 
-    def _hops(self, call: Call | None, request: list[int], response: list[int], start: int, entered: int,
-              left: int) -> None:
+    def _hops(self, call: Call | None, exchange: SpmcExchange, start: int) -> None:
+        request, response = exchange.request, exchange.response
         fid = decode_fid(request[0])
         name = decode.fid_name(fid.raw)
         seq = call.seq if call is not None else 0
         vm = call.vm.name if call is not None else "el2"
         wide = response[0] in _WIDE_RESPONSES
+        note = None if exchange.aborted is None else f"aborted and rolled back: {exchange.aborted}"
         to_spmc = TraceRecord(seq=seq, vm=vm, hop=HOP_TO_SPMC, conduit="smc", imm=0, fid=fid.raw, name=name,
                               args=decode.defined_args(fid, request), results=[], cycle_start=start,
-                              cycle_end=entered, text_pending=True)
+                              cycle_end=exchange.entered, text_pending=True)
         from_spmc = TraceRecord(seq=seq, vm=vm, hop=HOP_FROM_SPMC, conduit="smc", imm=0, fid=fid.raw, name=name,
-                                args=[], results=response[:FRAME if wide else 8], cycle_start=left,
-                                cycle_end=self.secure.clock.now, error=decode.error_of(response),
+                                args=[], results=response[:FRAME if wide else 8], cycle_start=exchange.left,
+                                cycle_end=self.secure.clock.now, error=decode.error_of(response), note=note,
                                 text_pending=True)
         if call is not None:
             call.hops += [to_spmc, from_spmc]

@@ -62,6 +62,10 @@ _FORWARD_IDS = {
 }
 
 
+def _is_aborted(answer: list[int]) -> bool:
+    return answer[0] == ffa.FFA_ERROR and answer[2] & MASK32 == ffa.ABORTED & MASK32
+
+
 def split_handle(handle: int) -> tuple[int, int]:
     return handle & MASK32, handle >> 32
 
@@ -240,18 +244,27 @@ class MemorySharing:
         self._charge_copy(len(chunk))
         answer = mediator.spmc_call(call, [fid, len(desc), len(chunk), 0, 0])
         sent = len(chunk)
-        while answer[0] == ffa.FFA_MEM_FRAG_RX and sent < len(desc):
-            if answer[3] & MASK32 != sent:
-                break
+        while answer[0] == ffa.FFA_MEM_FRAG_RX:
+            lo, hi = answer[1] & MASK32, answer[2] & MASK32
+            if sent >= len(desc) or answer[3] & MASK32 != sent:
+                self._abandon(call, lo, hi)
+                return mediator.error(ffa.ABORTED)  # the SPMC broke the fragment protocol
             chunk = desc[sent:sent + PAGE_SIZE]
             mediator.physmem.write(mediator.tx_pa, chunk)
             self._charge_copy(len(chunk))
-            answer = mediator.spmc_call(call, [ffa.FFA_MEM_FRAG_TX, answer[1] & MASK32, answer[2] & MASK32,
-                                               len(chunk)])
+            answer = mediator.spmc_call(call, [ffa.FFA_MEM_FRAG_TX, lo, hi, len(chunk)])
+            if _is_aborted(answer):
+                self._abandon(call, lo, hi)  # rolled back: the SPMC still waits for this fragment
+                return answer
             sent += len(chunk)
         if answer[0] not in (ffa.FFA_SUCCESS, ffa.FFA_ERROR):
-            return mediator.error(ffa.ABORTED)  # the SPMC broke the fragment protocol
+            return mediator.error(ffa.ABORTED)  # not an answer to a transaction
         return answer  # success, or the SPMC's error passed through as it came
+
+    def _abandon(self, call: Call, lo: int, hi: int) -> None:
+        """Drop a half-sent transaction at the SPMC: an empty fragment is an error, and any error in
+        FFA_MEM_FRAG_TX drops the transaction (firmware/mem_share.c, mem_frag_tx)."""
+        self.mediator.spmc_call(call, [ffa.FFA_MEM_FRAG_TX, lo, hi, 0])
 
     def _restore(self, vm: VirtualMachine, share: Share) -> None:
         if share.removes_access and vm.state == "running":

@@ -4,26 +4,43 @@ The SPMD stands for EL3's SPM dispatcher: it carries a call's x0-x17 from
 the normal world into the SPMC (as the return of the SPMC's last SMC) and
 takes the SPMC's next SMC back as the response.  The SPMC is trusted: its
 engine maps all of physical memory at physical addresses.
+
+Every call is a transaction.  Between calls the SPMC waits at its exchange
+point (the SMC it answers from, where it booted into FFA_MSG_WAIT); the SPMD
+keeps the engine's context there and journals every page of the secure RAM
+the call writes.  A call that faults, takes an exception, stops anywhere
+else or runs out of its cycle budget is rolled back to that point (context
+and secure RAM as they were) and answered FFA_ERROR(ABORTED) (-8 in
+DEN0077A's error codes), as Hafnium answers a direct request to a partition
+that aborted (src/api.c, api_ffa_msg_send_direct_req: a receiver vCPU in
+VCPU_STATE_ABORTED gets ffa_error(FFA_ABORTED)); no later call resumes it,
+and the next call runs normally.  Writes the
+aborted call made to normal-world memory (pages shared with an SP) stand, as
+they would on hardware.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from emu.cpu.blockcost import Account, Clock
+from emu.cpu.blockcost import UNLIMITED, Account, Clock
 from emu.cpu.costmodel import BlockClassifier, CostModel
-from emu.platform.image import GuestImage
 from emu.cpu.engine import Engine, StopKind
+from emu.cpu.journal import PageJournal
 from emu.cpu.writetrack import WriteTracker
+from emu.el2.smccc import MASK32
 from emu.ffa import constants as ffa
 from emu.platform import memory_map
+from emu.platform.image import GuestImage
 from emu.platform.physmem import PhysicalMemory, Region
 
-SPMC_CALL_BUDGET = 5_000_000  # cycles one SPMC call may take before it is declared hung
+SPMC_CALL_BUDGET = 5_000_000  # default cycles one call may run in the SPMC before it is aborted
+FRAME = 18
 
 
 class SpmcError(Exception):
-    """The secure world misbehaved (did not boot, faulted, or hung)."""
+    """The secure world did not boot (no readiness message, a fault or a hang during its init)."""
 
 
 @dataclass
@@ -34,15 +51,27 @@ class SpmcExchange:
     response: list[int]
     entered: int  # clock when the request reached the SPMC
     left: int  # clock when the response left the SPMC
+    aborted: str | None = None  # why the call was rolled back (the response is then FFA_ERROR(ABORTED))
+
+
+def aborted_response() -> list[int]:
+    """FFA_ERROR(ABORTED): w1 and every other register zero."""
+    out = [0] * FRAME
+    out[0] = ffa.FFA_ERROR
+    out[2] = ffa.ABORTED & MASK32
+    return out
 
 
 class SecureWorld:
     def __init__(self, physmem: PhysicalMemory, region: Region, image: GuestImage, version: int,
-                 classifier: BlockClassifier, clock: Clock, cost: CostModel, native: bool | None = None) -> None:
+                 classifier: BlockClassifier, clock: Clock, cost: CostModel, native: bool | None = None,
+                 budget: int = SPMC_CALL_BUDGET, limit: int = UNLIMITED) -> None:
         image.check_fits(region.pa, region.size, "secure RAM")
         self.image = image
         self.clock = clock
         self.cost = cost
+        self.budget = budget  # cycles one call may take
+        self.limit = limit  # the machine clock no call may run past (the run's cycle limit)
         self.account = Account("el3", clock)
         self.engine = Engine("spmc", physmem, classifier, clock, secure=True, native=native)
         self.engine.map_physical(physmem.base, physmem.base, physmem.size)
@@ -51,16 +80,26 @@ class SecureWorld:
         self._writes = WriteTracker(self.engine.uc, memory_map.VM_RAM_PA, physmem.end, self.engine.counter.native)
         for seg in image.segments:
             physmem.write(seg.vaddr, seg.data + bytes(seg.memsz - len(seg.data)))
+        self.journal = PageJournal(self.engine.uc, physmem, region.pa, region.size, keep=True,
+                                   native=self.engine.counter.native)
         self.engine.trap_handler = self._on_smc
         self.engine.reset(image.entry, x0=version)
         self._response: list[int] | None = None
+        self._saved = self.engine.uc.context_save()
+        self.exchange_pc: int | None = None  # where the SPMC waits for the next request, once booted
+        self.observer: Callable[[SpmcExchange], None] | None = None  # sees every exchange (the checker)
         self.calls = 0
+        self.aborted = 0
 
     def boot(self) -> None:
-        """Run the SPMC's init until it signals readiness with FFA_MSG_WAIT."""
-        message = self._run()
-        if message[0] & 0xFFFF_FFFF != ffa.FFA_MSG_WAIT:
-            raise SpmcError(f"SPMC did not signal readiness: first SMC had x0={message[0]:#x}")
+        """Run the SPMC's init until it signals readiness with FFA_MSG_WAIT: its exchange point."""
+        kind = self._run()
+        if self._response is None:
+            raise SpmcError(f"SPMC did not boot: {self._stop_reason(kind)}")
+        if self._response[0] & MASK32 != ffa.FFA_MSG_WAIT:
+            raise SpmcError(f"SPMC did not signal readiness: first SMC had x0={self._response[0]:#x}")
+        self.exchange_pc = self.engine.pc
+        self._commit()
 
     def call(self, request: list[int]) -> SpmcExchange:
         """Forward x0-x17 to the SPMC and return its response (EL2 -> EL3 -> S-EL1 and back)."""
@@ -69,28 +108,69 @@ class SecureWorld:
         self.account.charge(transitions["el3_world_switch"], "world_switch")
         entered = self.clock.now
         self.engine.frame.write(request)
-        response = self._run()
+        exceptions = self.engine.exceptions_taken
+        kind = self._run()
+        aborted = self._abort_reason(kind, exceptions)
+        if aborted is None:
+            response = self._response
+            self._commit()
+        else:
+            response = aborted_response()
+            self._roll_back()
         left = self.clock.now
         self.account.charge(transitions["el3_world_switch"], "world_switch")
         self.account.charge(transitions["el3_to_el2"], "smc")
         self.calls += 1
-        return SpmcExchange(list(request), response, entered, left)
+        exchange = SpmcExchange(list(request), response, entered, left, aborted)
+        if self.observer is not None:
+            self.observer(exchange)
+        return exchange
 
-    def _run(self) -> list[int]:
+    @property
+    def idle(self) -> bool:
+        """At the exchange point with nothing uncommitted: how the SPMC must be between calls."""
+        return self.exchange_pc is not None and self.engine.pc == self.exchange_pc and \
+            self.engine.fault is None and not self.journal.written()
+
+    def _run(self) -> StopKind:
         self._response = None
         try:
-            kind = self.engine.run(self.clock.now + SPMC_CALL_BUDGET)
+            return self.engine.run(min(self.clock.now + self.budget, self.limit))
         finally:
-            for pa, size in self._writes.take():
+            for pa, size in self._writes.take():  # what reached VM RAM must reach the VMs' code caches
                 self._physmem.written(pa, size)
+
+    def _abort_reason(self, kind: StopKind, exceptions: int) -> str | None:
+        """Why the call cannot stand, or None when the SPMC answered from its exchange point."""
+        if self._response is None:
+            return self._stop_reason(kind)
+        if self.engine.exceptions_taken != exceptions:
+            return "the SPMC took an exception"
+        if self.engine.pc != self.exchange_pc:
+            return f"the SPMC answered from {self.engine.pc:#x}, not from its exchange point"
+        return None
+
+    def _stop_reason(self, kind: StopKind) -> str:
         if kind is StopKind.FAULT:
             fault = self.engine.fault
             where = self.image.symbols.lookup(fault.pc) if fault else None
-            raise SpmcError(f"SPMC fault: {fault.kind if fault else '?'} at pc {fault.pc if fault else 0:#x}"
-                            + (f" <{where}>" if where else ""))
-        if self._response is None:
-            raise SpmcError(f"SPMC did not answer within {SPMC_CALL_BUDGET} cycles (stopped: {kind.value})")
-        return self._response
+            return (f"SPMC fault: {fault.kind if fault else '?'} at pc {fault.pc if fault else 0:#x}"
+                    + (f" <{where}>" if where else ""))
+        if kind is StopKind.BUDGET:
+            if self.clock.now >= self.limit:
+                return "the run's cycle limit was reached in the SPMC"
+            return f"no answer within {self.budget} cycles"
+        return f"the SPMC stopped without answering ({kind.value})"
+
+    def _commit(self) -> None:
+        self.journal.commit()
+        self.engine.uc.context_update(self._saved)
+
+    def _roll_back(self) -> None:
+        self.journal.rollback()
+        self.engine.uc.context_restore(self._saved)
+        self.engine.fault = None
+        self.aborted += 1
 
     def _on_smc(self, engine: Engine, _intno: int) -> None:
         self._response = engine.frame.read()
