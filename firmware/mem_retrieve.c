@@ -6,8 +6,9 @@
  *   FFA_FN64_RXTX_MAP(x1 = TX, x2 = RX, w3 = 1 page): the SP's buffer pair,
  *       page-aligned SP memory inside the secure RAM.
  *   FFA_MEM_RETRIEVE_REQ(w1 = total length, w2 = fragment length, x3 = w4
- *       = 0): a retrieve request (1.1 transaction descriptor: the handle,
- *       the caller as a receiver; flags bits 4:3 = type or 0) in the TX
+ *       = 0): a retrieve request (1.1 transaction descriptor: the sender,
+ *       i.e. the lender the SP retrieves from, the handle, the caller as a
+ *       receiver; flags bits 4:3 = type or 0) in the TX
  *       buffer -> FFA_MEM_RETRIEVE_RESP(w1 = total length, w2 = fragment
  *       length): the stored descriptor (canonical 1.1 layout), its first
  *       PAGE_SIZE bytes in the RX buffer, which the SP then owns.
@@ -18,7 +19,9 @@
  *   FFA_MEM_RELINQUISH: relinquish descriptor in TX (handle u64 @0, flags
  *       u32 @8, endpoint count u32 @12 = 1, endpoint u16 @16 = the caller).
  *
- * A retrieve fails if the SP is not a receiver or already holds the
+ * A retrieve fails with DENIED if the request names another sender than
+ * the transaction's (as Hafnium's ffa_memory_retrieve_validate in
+ * src/ffa_memory.c), if the SP is not a receiver or if it already holds the
  * handle (retrieved, not relinquished).
  */
 #include "mem.h"
@@ -97,9 +100,9 @@ static uint32_t txn_type(uint32_t fid)
 	}
 }
 
-/* The handle of a retrieve request, if it names the caller as a receiver. */
+/* The sender, handle and type of a retrieve request, if it names the caller as a receiver. */
 static int32_t parse_retrieve_req(const uint8_t *req, uint32_t length, uint16_t caller,
-				  uint64_t *handle, uint32_t *type)
+				  uint16_t *sender, uint64_t *handle, uint32_t *type)
 {
 	uint64_t emad_size, emad_offset, count;
 
@@ -111,6 +114,7 @@ static int32_t parse_retrieve_req(const uint8_t *req, uint32_t length, uint16_t 
 	if (emad_size < MEM_EMAD_SIZE || emad_size % 16 != 0 || emad_offset < MEM_HDR_SIZE_V1_1 ||
 	    emad_offset % 16 != 0 || count == 0 || emad_offset + count * emad_size > length)
 		return FFA_RET_INVALID_PARAMETERS;
+	*sender = ld16(req, MEM_HDR_SENDER);
 	*handle = ld64(req, MEM_HDR_HANDLE);
 	*type = (ld32(req, MEM_HDR_FLAGS) >> MEM_RETRIEVE_TYPE_SHIFT) & MEM_RETRIEVE_TYPE_MASK;
 	for (uint64_t i = 0; i < count; i++) {
@@ -125,6 +129,7 @@ static void sp_retrieve_req(uint16_t caller, const struct ffa_regs *req, struct 
 	struct sp_mbox *mbox = mbox_find(caller);
 	uint32_t total = (uint32_t)req->x[1];
 	uint32_t type;
+	uint16_t sender;
 	uint64_t handle;
 	struct mem_txn *txn;
 	int32_t ret;
@@ -143,7 +148,7 @@ static void sp_retrieve_req(uint16_t caller, const struct ffa_regs *req, struct 
 		ffa_error(resp, FFA_RET_BUSY);
 		return;
 	}
-	ret = parse_retrieve_req(mbox->tx, total, caller, &handle, &type);
+	ret = parse_retrieve_req(mbox->tx, total, caller, &sender, &handle, &type);
 	if (ret != 0) {
 		ffa_error(resp, ret);
 		return;
@@ -154,7 +159,7 @@ static void sp_retrieve_req(uint16_t caller, const struct ffa_regs *req, struct 
 		return;
 	}
 	index = mem_txn_receiver(txn, caller);
-	if (index < 0 || txn->retrieved[index]) {
+	if (sender != txn->info.sender || index < 0 || txn->retrieved[index]) {
 		ffa_error(resp, FFA_RET_DENIED);
 		return;
 	}

@@ -6,14 +6,22 @@
  * FFA_MEM_FRAG_RX), works on the pages at their physical addresses (the
  * MMU is off) and relinquishes.
  *
+ * It acts on a handle only for the endpoint that shared the memory with
+ * it: the sender of the direct request is the sender its retrieve request
+ * names, and the SPMC refuses the retrieve (DENIED) when the transaction's
+ * sender is another endpoint.  A handle it holds is relinquished only when
+ * the endpoint it holds it for asks.
+ *
  *   MEM_CHECKSUM [handle] -> [64-bit wrapping sum of every little-endian
  *       64-bit word of every page in descriptor order, total pages]
  *   MEM_FILL [handle, pattern] -> [pages]: word i (counted across all pages
  *       in descriptor order) = pattern + i; needs RW data access, else
  *       SERVICE_ERR_DENIED
- *   MEM_RETRIEVE [handle] -> [pages], the handle stays retrieved
- *   MEM_RELINQUISH [handle] -> [0], or SERVICE_ERR_NOT_HELD
- *   a failed retrieve -> [SERVICE_ERR_NO_HANDLE]
+ *   MEM_RETRIEVE [handle] -> [pages], the handle stays retrieved (held)
+ *   MEM_RELINQUISH [handle] -> [0], or SERVICE_ERR_NOT_HELD when the SP
+ *       does not hold the handle for the requester
+ *   a failed retrieve -> [SERVICE_ERR_NO_HANDLE, the FF-A error code of the
+ *       call that failed (the retrieve's DENIED for another's handle)]
  *
  * Values are 64-bit. With FN64 requests each is one payload register. An
  * SMC32 request carries 32-bit registers, so every value after the command
@@ -25,6 +33,14 @@
 static uint8_t svc_tx[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE), section(".bss.noinit.svc_tx")));
 static uint8_t svc_rx[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE), section(".bss.noinit.svc_rx")));
 static bool svc_mapped;
+
+/* The handles MEM_RETRIEVE holds, each with the endpoint it holds it for (one a transaction at most). */
+struct held_handle {
+	uint64_t handle;
+	uint16_t owner;
+	bool used;
+};
+static struct held_handle held[MEM_TXN_SLOTS];
 
 #define WORDS_PER_PAGE (PAGE_SIZE / sizeof(uint64_t))
 
@@ -72,16 +88,23 @@ static void regs_set(struct ffa_regs *regs, uint64_t x0, uint64_t x1, uint64_t x
 	regs->x[3] = x3;
 }
 
-static bool map_buffers(uint16_t self)
+/* The FF-A error code of a failed call (an unexpected answer counts as INVALID_PARAMETERS). */
+static int32_t error_of(const struct ffa_regs *regs)
+{
+	return regs->x[0] == FFA_ERROR ? (int32_t)regs->x[2] : FFA_RET_INVALID_PARAMETERS;
+}
+
+/* Map the SP's RX/TX pair once; 0 or the FF-A error code. */
+static int32_t map_buffers(uint16_t self)
 {
 	struct ffa_regs regs;
 
 	if (svc_mapped)
-		return true;
+		return 0;
 	regs_set(&regs, FFA_FN64_RXTX_MAP, (uintptr_t)svc_tx, (uintptr_t)svc_rx, 1);
 	ffa_call(self, &regs);
 	svc_mapped = regs.x[0] == FFA_SUCCESS;
-	return svc_mapped;
+	return svc_mapped ? 0 : error_of(&regs);
 }
 
 static void rx_release(uint16_t self)
@@ -160,17 +183,23 @@ static bool parse_response(struct retrieved *m)
 	return (uint64_t)m->first + (uint64_t)m->range_count * MEM_CONS_SIZE == m->length;
 }
 
-/* Retrieve `handle`; on success the first fragment is in svc_rx. */
-static bool retrieve(uint16_t self, uint64_t handle, struct retrieved *m)
+/*
+ * Retrieve `handle` as shared by `sender`; 0 (the first fragment is in
+ * svc_rx) or the FF-A error code of the call that failed.
+ */
+static int32_t retrieve(uint16_t self, uint16_t sender, uint64_t handle, struct retrieved *m)
 {
 	struct ffa_regs regs;
 	uint32_t len = MEM_CANON_FIRST(1) - MEM_COMP_SIZE; /* header + one EMAD */
+	int32_t ret;
 
 	*m = (struct retrieved){ .handle = handle, .self = self };
-	if (!map_buffers(self))
-		return false;
+	ret = map_buffers(self);
+	if (ret != 0)
+		return ret;
 	for (uint32_t off = 0; off < len; off += 8)
 		st64(svc_tx, off, 0);
+	st16(svc_tx, MEM_HDR_SENDER, sender);
 	st64(svc_tx, MEM_HDR_HANDLE, handle);
 	st32(svc_tx, MEM_HDR_EMAD_SIZE, MEM_EMAD_SIZE);
 	st32(svc_tx, MEM_HDR_COUNT, 1);
@@ -179,15 +208,15 @@ static bool retrieve(uint16_t self, uint64_t handle, struct retrieved *m)
 	regs_set(&regs, FFA_MEM_RETRIEVE_REQ, len, len, 0);
 	ffa_call(self, &regs);
 	if (regs.x[0] != FFA_MEM_RETRIEVE_RESP)
-		return false;
+		return error_of(&regs);
 	m->rx_held = true;
 	m->length = (uint32_t)regs.x[1];
 	m->frag_len = (uint32_t)regs.x[2];
 	if (!parse_response(m)) {
 		retrieved_end(m, true);
-		return false;
+		return FFA_RET_INVALID_PARAMETERS;
 	}
-	return true;
+	return 0;
 }
 
 /* Constituent i (in order), pulling the next fragment when needed. */
@@ -265,16 +294,26 @@ static uint16_t self_id(const struct sp_call *call)
 	return call->sp->id;
 }
 
+/* Retrieve the handle in the request for its sender; on failure answer the error. */
+static bool retrieve_for(struct sp_call *call, struct retrieved *m)
+{
+	int32_t ret = retrieve(self_id(call), call->sender, arg64(call, 1), m);
+
+	if (ret != 0) {
+		ret64(call, 0, SERVICE_ERR_NO_HANDLE);
+		ret64(call, 1, (uint32_t)ret);
+	}
+	return ret == 0;
+}
+
 void service_cmd_mem_checksum(struct sp_call *call)
 {
 	struct retrieved m;
 	uint64_t sum = 0;
 	bool read;
 
-	if (!retrieve(self_id(call), arg64(call, 1), &m)) {
-		ret64(call, 0, SERVICE_ERR_NO_HANDLE);
+	if (!retrieve_for(call, &m))
 		return;
-	}
 	read = each_range(&m, sum_words, &sum);
 	retrieved_end(&m, true);
 	if (!read) {
@@ -291,10 +330,8 @@ void service_cmd_mem_fill(struct sp_call *call)
 	uint64_t next = arg64(call, 2);
 	bool written;
 
-	if (!retrieve(self_id(call), arg64(call, 1), &m)) {
-		ret64(call, 0, SERVICE_ERR_NO_HANDLE);
+	if (!retrieve_for(call, &m))
 		return;
-	}
 	if ((m.perms & MEM_PERM_DATA_MASK) != MEM_PERM_DATA_RW) {
 		retrieved_end(&m, true);
 		ret64(call, 0, SERVICE_ERR_DENIED);
@@ -305,25 +342,51 @@ void service_cmd_mem_fill(struct sp_call *call)
 	ret64(call, 0, written ? m.total_pages : SERVICE_ERR_NO_HANDLE);
 }
 
+/* The entry holding `handle` for `owner`, or NULL. */
+static struct held_handle *held_by(uint64_t handle, uint16_t owner)
+{
+	for (uint32_t i = 0; i < MEM_TXN_SLOTS; i++) {
+		if (held[i].used && held[i].handle == handle && held[i].owner == owner)
+			return &held[i];
+	}
+	return NULL;
+}
+
+static struct held_handle *held_free(void)
+{
+	for (uint32_t i = 0; i < MEM_TXN_SLOTS; i++) {
+		if (!held[i].used)
+			return &held[i];
+	}
+	return NULL;
+}
+
 void service_cmd_mem_retrieve(struct sp_call *call)
 {
 	struct retrieved m;
+	struct held_handle *slot = held_free();
 
-	if (!retrieve(self_id(call), arg64(call, 1), &m)) {
+	if (slot == NULL) { /* an entry a transaction: full only if the SPMC broke its own slot limit */
 		ret64(call, 0, SERVICE_ERR_NO_HANDLE);
+		ret64(call, 1, (uint32_t)FFA_RET_NO_MEMORY);
 		return;
 	}
+	if (!retrieve_for(call, &m))
+		return;
 	retrieved_end(&m, false);
+	*slot = (struct held_handle){ .handle = m.handle, .owner = call->sender, .used = true };
 	ret64(call, 0, m.total_pages);
 }
 
 void service_cmd_mem_relinquish(struct sp_call *call)
 {
 	uint16_t self = self_id(call);
+	struct held_handle *h = held_by(arg64(call, 1), call->sender);
 
-	if (!map_buffers(self) || !relinquish(self, arg64(call, 1))) {
+	if (h == NULL || map_buffers(self) != 0 || !relinquish(self, h->handle)) {
 		ret64(call, 0, SERVICE_ERR_NOT_HELD);
 		return;
 	}
+	h->used = false;
 	ret64(call, 0, 0);
 }

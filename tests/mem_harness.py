@@ -84,8 +84,9 @@ class MemHarness(Harness):
         return next(name for name, value in ffa.ERRORS.items() if value & MASK32 == code)
 
     def service(self, vm: int, command: str, handle: int, arg: int = 0) -> int:
-        """A service SP memory command from VM ``vm`` (index); returns x3 of the DIRECT_RESP."""
-        endpoint = self.vm(vm).endpoint_id
+        """A service SP memory command from VM ``vm`` (index), sent as its endpoint as the mediator sees it
+        (pKVM: the host's, 0, the sender of its descriptors); returns x3 of the DIRECT_RESP."""
+        endpoint = self.machine.mediator.caller_id(self.vm(vm))
         answer = self.call(vm, ffa.FFA_FN64_MSG_SEND_DIRECT_REQ, endpoint << 16 | SERVICE, 0,
                            SERVICE_PROTOCOL[command], handle, arg)
         assert answer[0] == ffa.FFA_FN64_MSG_SEND_DIRECT_RESP, answer[:4]

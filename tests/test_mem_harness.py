@@ -35,6 +35,7 @@ from mem_harness import (
 
 from emu.ffa import constants as ffa
 from emu.ffa import descriptors as d
+from emu.ffa.stub_partitions import SERVICE_PROTOCOL
 from emu.platform.memory_map import PAGE_SIZE
 
 MASK32 = (1 << 32) - 1
@@ -208,6 +209,46 @@ def test_reclaim_before_relinquish(make, profile: str) -> None:
     assert h.service(0, "SERVICE_CMD_MEM_RELINQUISH", handle) == 0
     assert h.reclaim(0, handle)[0] == ffa.FFA_SUCCESS and h.ledger.snapshot() == {}
     refused(h, h.reclaim(0, handle), "INVALID_PARAMETERS", [])
+
+
+def ask(h: MemHarness, vm: int, sender: int, command: str, handle: int) -> tuple[int, int]:
+    """A service SP command from VM ``vm`` naming ``sender`` in w1; (x3, x4) of its DIRECT_RESP."""
+    answer = h.call(vm, ffa.FFA_FN64_MSG_SEND_DIRECT_REQ, sender << 16 | SERVICE, 0, SERVICE_PROTOCOL[command],
+                    handle, 0x77)
+    assert answer[0] == ffa.FFA_FN64_MSG_SEND_DIRECT_RESP and answer[1] & MASK32 == SERVICE << 16 | sender
+    return answer[3], answer[4]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_sp_acts_only_for_the_sender(make, profile: str) -> None:
+    """vm2 asks the service SP to work on vm1's handle, as itself (under pKVM, whose mediator forwards the direct
+    request as written, as endpoint 2 while vm1's descriptor names the host, 0): the SP names the requester as
+    the lender in its retrieve request, and the SPMC refuses it, DENIED (Hafnium: ffa_memory_retrieve_validate,
+    src/ffa_memory.c).  Nothing was retrieved, written or held; vm1's own commands and RECLAIM work."""
+    h = make(profile, vms=2)
+    h.vm(0).write_ipa(BASE, bytes(range(256)) * 16)
+    handle = handle_of(h.send_memory(0, SHARE, tx([(BASE, 1)])))
+    denied = (SERVICE_PROTOCOL["SERVICE_ERR_NO_HANDLE"], ffa.DENIED & MASK32)
+    for command in ("SERVICE_CMD_MEM_CHECKSUM", "SERVICE_CMD_MEM_FILL", "SERVICE_CMD_MEM_RETRIEVE"):
+        assert ask(h, 1, 2, command, handle) == denied, command
+    assert ask(h, 1, 2, "SERVICE_CMD_MEM_RELINQUISH", handle) == (SERVICE_PROTOCOL["SERVICE_ERR_NOT_HELD"], 0)
+    assert h.vm(0).read_ipa(BASE, PAGE_SIZE) == bytes(range(256)) * 16
+    words = struct.unpack("<512Q", bytes(range(256)) * 16)
+    assert h.service(0, "SERVICE_CMD_MEM_CHECKSUM", handle) == sum(words) % (1 << 64)
+    assert h.reclaim(0, handle)[0] == ffa.FFA_SUCCESS and h.ledger.snapshot() == {}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_sp_releases_a_hold_only_for_its_holder(make, profile: str) -> None:
+    h = make(profile, vms=2)
+    handle = handle_of(h.send_memory(0, SHARE, tx([(BASE, 2)])))
+    own = h.machine.mediator.caller_id(h.vm(0))
+    assert ask(h, 0, own, "SERVICE_CMD_MEM_RETRIEVE", handle) == (2, 0)
+    assert ask(h, 1, 2, "SERVICE_CMD_MEM_RELINQUISH", handle) == (SERVICE_PROTOCOL["SERVICE_ERR_NOT_HELD"], 0)
+    refused(h, h.reclaim(0, handle), "DENIED", ["FFA_MEM_RECLAIM"])  # still held for vm1
+    assert ask(h, 0, own, "SERVICE_CMD_MEM_RELINQUISH", handle) == (0, 0)  # released on its holder's request
+    assert ask(h, 0, own, "SERVICE_CMD_MEM_RELINQUISH", handle) == (SERVICE_PROTOCOL["SERVICE_ERR_NOT_HELD"], 0)
+    assert h.reclaim(0, handle)[0] == ffa.FFA_SUCCESS
 
 
 # -- teardown ---------------------------------------------------------------------------

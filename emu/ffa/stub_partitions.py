@@ -44,14 +44,17 @@ SPMC_TXN_SLOTS = 32
 SERVICE_PROTOCOL = {
     "SERVICE_CMD_PING": 1,  # -> [SERVICE_PING_MAGIC, requests served so far]
     "SERVICE_CMD_SUM": 2,  # [cmd, a, b, c, d] -> [a + b + c + d]
-    # Memory commands take a 64-bit handle in the second payload register.
+    # Memory commands take a 64-bit handle in the second payload register.  The SP acts on a handle only
+    # for the endpoint that shared it: it retrieves naming the direct request's sender as the lender.
     "SERVICE_CMD_MEM_CHECKSUM": 3,  # retrieve, checksum, relinquish -> [checksum, pages]
     "SERVICE_CMD_MEM_FILL": 4,  # [cmd, handle, pattern]: retrieve, word i = pattern + i, relinquish -> [pages]
-    "SERVICE_CMD_MEM_RETRIEVE": 5,  # retrieve and hold -> [pages]
-    "SERVICE_CMD_MEM_RELINQUISH": 6,  # relinquish a held handle -> [0]
+    "SERVICE_CMD_MEM_RETRIEVE": 5,  # retrieve and hold for the requester -> [pages]
+    "SERVICE_CMD_MEM_RELINQUISH": 6,  # relinquish a handle held for the requester -> [0]
     "SERVICE_PING_MAGIC": 0x5049_4E47,  # "PING"
     "SERVICE_ERR_UNKNOWN_CMD": 0xFFFF_FFFF,
-    "SERVICE_ERR_NO_HANDLE": 0xFFFF_FFFE,  # retrieve failed: unknown handle or not a receiver
+    # retrieve failed (unknown handle, another endpoint's, not a receiver, already held) ->
+    # [SERVICE_ERR_NO_HANDLE, the FF-A error code the SPMC answered as 32 bits, e.g. DENIED]
+    "SERVICE_ERR_NO_HANDLE": 0xFFFF_FFFE,
     "SERVICE_ERR_DENIED": 0xFFFF_FFFD,  # the SP lacks the permission the command needs
-    "SERVICE_ERR_NOT_HELD": 0xFFFF_FFFC,  # relinquish of a handle the SP does not hold
+    "SERVICE_ERR_NOT_HELD": 0xFFFF_FFFC,  # relinquish of a handle the SP does not hold for the requester
 }
