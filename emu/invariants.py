@@ -19,6 +19,10 @@ Two kinds:
   through the firmware's symbol table, so nothing it does changes) holds the
   same handles, pages, sender and receivers as the mediator's ledger, and no
   half-sent (fragmenting) transaction between two calls.
+* **the secure world across calls** (``emu/invariants_secure.py``): the SPMC
+  idle at its exchange point, each response answering its request, who may
+  retrieve, hold and act on each handle, and no VM's private page changed
+  but by the VM itself.
 
 The checker only reads state: with it on, traces and cycle counts are the
 same as with it off.  Violations are recorded, not raised, so a campaign can
@@ -27,7 +31,6 @@ count them; ``Violation.text`` is one line.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,7 +41,9 @@ from emu.el2 import smccc
 from emu.ffa import constants as ffa
 from emu.ffa.stub_partitions import SPMC_TXN_SLOTS
 from emu.platform.memory_map import PAGE_SIZE
+from emu.invariants_secure import SecureWorldAudit
 from emu.secure.rmm_abi import RMI_VERSION, RSI_VERSION
+from emu.secure.txn_table import SpmcTransaction, TransactionTable
 from emu.el2.smccc import MASK32, MASK64, FunctionId
 
 from emu.vm import VirtualMachine
@@ -79,16 +84,12 @@ SUCCESS_REGS = {
     "MEM_DONATE": 4, "MEM_FRAG_TX": 4, "PARTITION_INFO_GET_REGS": FRAME,
 }
 
-# The SPMC's transaction table (firmware/mem.h): struct mem_txn fields used here.
-TXN_HANDLE, TXN_DESC, TXN_LENGTH, TXN_STATE = 0, 8, 24, 28
-TXN_FRAGMENTING, TXN_COMMITTED = 1, 2
-
 
 @dataclass(frozen=True)
 class Violation:
     seq: int  # the call after which it was seen (0: outside any call)
     vm: str
-    rule: str  # "registers" | "buffers" | "ledger" | "stage2" | "spmc"
+    rule: str  # "registers" | "buffers" | "ledger" | "stage2" | "spmc" | "idle" | "exchange" | "handles" | "private"
     detail: str
 
     @property
@@ -105,7 +106,9 @@ class InvariantChecker:
         self.violations: list[Violation] = []
         self.limit = limit
         self.checked_calls = 0
-        self._spmc_table = self._find_spmc_table()
+        mediator = machine.mediator
+        self._spmc_table = TransactionTable.find(mediator.secure.image, machine.physmem) if mediator else None
+        self._audit = SecureWorldAudit(mediator, machine.vms) if mediator else None
 
     # -- entry points ----------------------------------------------------------------------
     def after_call(self, vm: VirtualMachine, fid: FunctionId, frame: list[int], out: list[int], seq: int) -> None:
@@ -113,10 +116,11 @@ class InvariantChecker:
         self.checked_calls += 1
         for detail in self.register_problems(vm, fid, frame, out):
             self._add(seq, vm.name, "registers", detail)
-        self.check_state(seq, vm.name)
+        self.check_state(seq, vm.name, vm)
 
-    def check_state(self, seq: int = 0, where: str = "machine") -> None:
-        for rule, detail in self.state_problems():
+    def check_state(self, seq: int = 0, where: str = "machine", caller: VirtualMachine | None = None) -> None:
+        """Check the machine's state; the calls since the last check were ``caller``'s (None: the mediator's)."""
+        for rule, detail in self.state_problems(caller):
             self._add(seq, where, rule, detail)
 
     def _add(self, seq: int, vm: str, rule: str, detail: str) -> None:
@@ -201,7 +205,7 @@ class InvariantChecker:
         return problems
 
     # -- state -----------------------------------------------------------------------------
-    def state_problems(self) -> list[tuple[str, str]]:
+    def state_problems(self, caller: VirtualMachine | None = None) -> list[tuple[str, str]]:
         mediator = self.machine.mediator
         if mediator is None:
             return []
@@ -232,7 +236,15 @@ class InvariantChecker:
             problems.append(("ledger", f"page index has {len(indexed)} pages, the shares {len(page_owner)}"))
         for vm in self.machine.vms:
             problems += self._vm_problems(vm, page_owner)
-        problems += self._spmc_problems(ledger, vms)
+        committed = None
+        if self._spmc_table is not None:
+            try:
+                committed, fragmenting = self.spmc_transactions()
+            except Exception as exc:  # noqa: BLE001 - a corrupt table is itself a finding
+                problems.append(("spmc", f"cannot read the SPMC's transaction table: {exc}"))
+            else:
+                problems += self._spmc_problems(ledger, vms, committed, fragmenting)
+        problems += self._audit.problems(caller, committed)
         return problems
 
     def _vm_problems(self, vm: VirtualMachine, page_owner: dict[int, int]) -> list[tuple[str, str]]:
@@ -299,53 +311,17 @@ class InvariantChecker:
         return []
 
     # -- the SPMC's view -------------------------------------------------------------------------
-    def _find_spmc_table(self) -> tuple[int, int] | None:
-        mediator = self.machine.mediator
-        if mediator is None:
-            return None
-        symbols = mediator.secure.image.symbols
-        for start, size, name in symbols.entries:
-            if name == "txns" and size and size % SPMC_TXN_SLOTS == 0:
-                return start, size // SPMC_TXN_SLOTS
-        return None
-
-    def spmc_transactions(self) -> tuple[dict[int, tuple[int, list[int], set[int]]], list[int]]:
-        """The SPMC's committed transactions {handle: (sender, receivers, pages)} and fragmenting handles."""
-        base, stride = self._spmc_table
-        physmem = self.machine.physmem
-        table = physmem.read(base, stride * SPMC_TXN_SLOTS)
-        committed, fragmenting = {}, []
-        for slot in range(SPMC_TXN_SLOTS):
-            off = slot * stride
-            handle, desc, length, state = struct.unpack_from("<QQ8xIB", table, off)
-            if state == TXN_FRAGMENTING:
-                fragmenting.append(handle)
-            if state != TXN_COMMITTED:
-                continue
-            data = physmem.read(desc, length)
-            sender, count = struct.unpack_from("<H", data, 0)[0], struct.unpack_from("<I", data, 28)[0]
-            receivers = [struct.unpack_from("<H", data, 48 + 16 * i)[0] for i in range(count)]
-            composite = 48 + 16 * count
-            range_count = struct.unpack_from("<I", data, composite + 4)[0]
-            pages: set[int] = set()
-            for i in range(range_count):
-                address, n = struct.unpack_from("<QI", data, composite + 16 + 16 * i)
-                pages.update(range(address, address + n * PAGE_SIZE, PAGE_SIZE))
-            committed[handle] = (sender, receivers, pages)
-        return committed, fragmenting
+    def spmc_transactions(self) -> tuple[dict[int, SpmcTransaction], list[int]]:
+        """The SPMC's committed transactions by handle, and its fragmenting handles."""
+        return self._spmc_table.read()
 
     def _sender_id(self, vm: VirtualMachine) -> int:
         """The endpoint ID a VM's transactions carry (pKVM: every caller is the host)."""
         caller_id = getattr(self.machine.mediator, "caller_id", None)
         return caller_id(vm) if caller_id is not None else vm.endpoint_id
 
-    def _spmc_problems(self, ledger, vms: dict) -> list[tuple[str, str]]:
-        if self._spmc_table is None:
-            return []
-        try:
-            committed, fragmenting = self.spmc_transactions()
-        except Exception as exc:  # noqa: BLE001 - a corrupt table is itself a finding
-            return [("spmc", f"cannot read the SPMC's transaction table: {exc}")]
+    def _spmc_problems(self, ledger, vms: dict, committed: dict[int, SpmcTransaction],
+                       fragmenting: list[int]) -> list[tuple[str, str]]:
         problems = []
         if fragmenting:
             problems.append(("spmc", f"the SPMC holds half-sent transactions {[hex(h) for h in fragmenting]}"))
@@ -359,16 +335,16 @@ class InvariantChecker:
                                      f"not in the ledger"))
         for handle in sorted(mine & theirs):
             share = ledger.shares[handle]
-            sender, receivers, pages = committed[handle]
+            txn = committed[handle]
             vm = vms.get(share.vm_name)
             expected = self._sender_id(vm) if vm is not None else None
-            if vm is not None and sender != expected:
-                problems.append(("spmc", f"handle {handle:#x}: sender {sender:#x} at the SPMC, {vm.name} "
+            if vm is not None and txn.sender != expected:
+                problems.append(("spmc", f"handle {handle:#x}: sender {txn.sender:#x} at the SPMC, {vm.name} "
                                          f"({expected:#x}) in the ledger"))
-            if sorted(receivers) != sorted(share.receivers):
-                problems.append(("spmc", f"handle {handle:#x}: receivers {receivers} at the SPMC, "
+            if sorted(txn.receivers) != sorted(share.receivers):
+                problems.append(("spmc", f"handle {handle:#x}: receivers {list(txn.receivers)} at the SPMC, "
                                          f"{share.receivers} in the ledger"))
-            if pages != set(share.pa_pages):
+            if txn.pages != set(share.pa_pages):
                 problems.append(("spmc", f"handle {handle:#x}: the SPMC and the ledger name different pages"))
         return problems
 

@@ -153,7 +153,20 @@ struct mem_txn {
 	bool donated;        /* a DONATE that a borrower retrieved: ownership moved */
 	struct mem_desc_info info;
 	bool retrieved[MEM_MAX_RECEIVERS]; /* per receiver (info.receivers order) */
+	uint32_t retrievals; /* retrieve requests granted so far, all receivers (an audit count) */
 };
+
+/*
+ * emu/secure/txn_table.py reads the transaction table (the `txns` symbol) from the
+ * SPMC's memory with these offsets: keep them in step.
+ */
+_Static_assert(offsetof(struct mem_txn, handle) == 0, "emu/secure/txn_table.py: TXN_HANDLE");
+_Static_assert(offsetof(struct mem_txn, desc) == 8, "emu/secure/txn_table.py: TXN_DESC");
+_Static_assert(offsetof(struct mem_txn, length) == 24, "emu/secure/txn_table.py: TXN_LENGTH");
+_Static_assert(offsetof(struct mem_txn, state) == 28, "emu/secure/txn_table.py: TXN_STATE");
+_Static_assert(offsetof(struct mem_txn, retrieved) == 72, "emu/secure/txn_table.py: TXN_RETRIEVED");
+_Static_assert(offsetof(struct mem_txn, retrievals) == 76, "emu/secure/txn_table.py: TXN_RETRIEVALS");
+_Static_assert(sizeof(struct mem_txn) == 80, "emu/secure/txn_table.py: the table's stride");
 
 /* A committed transaction by handle, or NULL. */
 struct mem_txn *mem_txn_committed(uint64_t handle);

@@ -164,6 +164,7 @@ static void sp_retrieve_req(uint16_t caller, const struct ffa_regs *req, struct 
 		return;
 	}
 	txn->retrieved[index] = true;
+	txn->retrievals++;
 	if (txn->fid == FFA_MEM_DONATE)
 		txn->donated = true;
 	resp->x[0] = FFA_MEM_RETRIEVE_RESP;

@@ -154,7 +154,129 @@ def test_reads_the_spmc_table(images) -> None:
     h.setup_ffa(0)
     handle = lend(h, kind=ffa.FFA_MEM_SHARE)
     committed, fragmenting = h.machine.checker.spmc_transactions()
-    sender, receivers, pages = committed[handle]
-    assert (sender, receivers, fragmenting) == (h.machine.checker._sender_id(h.vm(0)), [0x8001], [])
-    assert pages == set(h.machine.mediator.memory.ledger.shares[handle].pa_pages)
+    txn = committed[handle]
+    assert (txn.sender, txn.receivers, fragmenting) == (h.machine.checker._sender_id(h.vm(0)), (0x8001,), [])
+    assert txn.pages == set(h.machine.mediator.memory.ledger.shares[handle].pa_pages)
+    assert (txn.held, txn.retrievals) == ((), 0)
     assert TX_IPA  # the descriptor went through the VM's TX buffer
+
+
+# -- the secure world across calls (emu/invariants_secure.py) -------------------------------------------------
+SERVICE = 0x8002
+CHECKSUM, FILL, RETRIEVE = 3, 4, 5  # SERVICE_CMD_MEM_*
+
+
+def service(h: Harness, vm: int, command: int, handle: int, *args: int) -> list[int]:
+    endpoint = h.machine.mediator.caller_id(h.vm(vm))
+    return h.call(vm, ffa.FFA_FN64_MSG_SEND_DIRECT_REQ, endpoint << 16 | SERVICE, 0, command, handle, *args)
+
+
+def share_with_service(h: Harness, access: int = d.DATA_RW, pages: int = 1) -> int:
+    tx = d.Transaction(h.machine.mediator.caller_id(h.vm(0)), d.NORMAL_WB_INNER, 0, 0, 0,
+                       [d.Receiver(SERVICE, access)], [d.Range(PAGE, pages)])
+    answer = h.send_memory(0, ffa.FFA_MEM_SHARE, tx)
+    assert answer[0] == ffa.FFA_SUCCESS
+    return handle_of(answer)
+
+
+def spmc_record(h: Harness, handle: int) -> tuple[int, int]:
+    """Where the SPMC keeps ``handle``: its ``struct mem_txn`` (info.sender at 32) and its descriptor (the
+    canonical layout: the first EMAD's permissions at 50)."""
+    table = h.machine.checker._spmc_table  # noqa: SLF001 - the test plants a corruption where the checker reads
+    for slot in range(32):
+        address = table.base + slot * table.stride
+        entry = h.machine.physmem.read(address, 16)
+        if int.from_bytes(entry[:8], "little") == handle:
+            return address, int.from_bytes(entry[8:], "little")
+    raise AssertionError(f"handle {handle:#x} not at the SPMC")
+
+
+def test_catches_an_spmc_away_from_its_exchange_point(images) -> None:
+    h = harness(images)
+    secure = h.machine.mediator.secure
+    secure.engine.pc = secure.exchange_pc + 4
+    assert rules(h) == {"idle"}
+
+
+def test_catches_a_resumed_half_done_call(images, monkeypatch) -> None:
+    """The bug of issue 11, planted back: an aborted call left mid-loop.  The checker sees the SPMC away from its
+    exchange point, then the next VM's call (every register aimed at its own page) resuming the fill loop and
+    writing that private page."""
+    from emu.secure.spmd import SecureWorld
+
+    monkeypatch.setattr(SecureWorld, "_roll_back", lambda self: setattr(self.engine, "fault", None))
+    h = harness(images)
+    h.machine.mediator.secure.budget = 100_000
+    h.setup_ffa(0)
+    h.setup_ffa(1)
+    handle = share_with_service(h, pages=256)
+    assert service(h, 0, FILL, handle, 7)[2] == ffa.ABORTED & 0xFFFF_FFFF
+    assert {v.rule for v in h.machine.checker.violations} == {"idle"}
+    victim = h.vm(1).stage2.translate(PAGE)
+    before = h.machine.physmem.read(victim - PAGE_SIZE, 2 * PAGE_SIZE)
+    h.call(1, ffa.FFA_FN64_MSG_SEND_DIRECT_REQ, 2 << 16 | SERVICE, 0, *[victim] * 15)
+    assert h.machine.physmem.read(victim - PAGE_SIZE, 2 * PAGE_SIZE) != before  # the stale loop wrote there
+    assert "private" in {v.rule for v in h.machine.checker.violations}
+    assert any("private page" in v.text and "during a call of vm2" in v.text for v in h.machine.checker.violations)
+
+
+def test_catches_an_answer_to_another_request(images) -> None:
+    h = harness(images)
+    secure = h.machine.mediator.secure
+    smc = secure.engine.trap_handler
+
+    def swapped_endpoints(engine, intno):
+        smc(engine, intno)
+        if secure._response[0] == ffa.FFA_MSG_SEND_DIRECT_RESP:  # noqa: SLF001 - the SPMC "answers" wrongly
+            secure._response[1] = 1 << 16 | 0x8001  # noqa: SLF001 - the request's endpoints, not swapped
+
+    secure.engine.trap_handler = swapped_endpoints
+    h.call(0, ffa.FFA_MSG_SEND_DIRECT_REQ, 1 << 16 | 0x8001, 0, 1, 2, 3, 4, 5)
+    assert rules(h) == {"exchange"}
+    assert "answered for endpoints 0x18001" in h.machine.checker.violations[0].text
+
+
+def test_catches_a_direct_response_to_a_reclaim(images) -> None:
+    h = harness(images)
+    h.setup_ffa(0)
+    handle = share_with_service(h)
+    secure = h.machine.mediator.secure
+    smc = secure.engine.trap_handler
+
+    def stale(engine, intno):
+        smc(engine, intno)
+        secure._response[0] = ffa.FFA_MSG_SEND_DIRECT_RESP  # noqa: SLF001 - what a resumed direct request sends
+
+    secure.engine.trap_handler = stale
+    h.call(0, ffa.FFA_MEM_RECLAIM, handle & 0xFFFF_FFFF, handle >> 32, 0)
+    assert rules(h) == {"exchange", "spmc"}  # and the mediator, refused, kept a handle the SPMC dropped
+    assert any("FFA_MEM_RECLAIM answered FFA_MSG_SEND_DIRECT_RESP" in v.text for v in h.machine.checker.violations)
+
+
+@pytest.mark.parametrize("command, rule_text", [
+    (CHECKSUM, "was retrieved by [32770] during a call of vm2"),
+    (FILL, "of vm1's handle"),
+    (RETRIEVE, "was retrieved by [32770] during a call of vm2"),
+])
+def test_catches_a_retrieve_for_another_endpoint(images, command: int, rule_text: str) -> None:
+    """The SPMC's record of vm1's share corrupted to name vm2 as its sender: the SPMC then lets the SP work on it
+    for vm2, and the checker, which knows whose share it is from the mediator's ledger, sees it."""
+    h = harness(images)
+    h.setup_ffa(0)
+    h.setup_ffa(1)
+    handle = share_with_service(h)
+    h.machine.physmem.write(spmc_record(h, handle)[0] + 32, (2).to_bytes(2, "little"))
+    answer = service(h, 1, command, handle, 7)
+    assert answer[0] == ffa.FFA_FN64_MSG_SEND_DIRECT_RESP and answer[3] in (0, 1)  # the SP did it
+    assert "handles" in rules(h)
+    assert any(rule_text in v.text for v in h.machine.checker.violations)
+
+
+def test_catches_a_write_to_a_read_only_share(images) -> None:
+    h = harness(images)
+    h.setup_ffa(0)
+    handle = share_with_service(h, access=d.DATA_RO)
+    h.machine.physmem.write(spmc_record(h, handle)[1] + 50, bytes([d.DATA_RW]))  # the SPMC's EMAD says RW
+    assert service(h, 0, FILL, handle, 7)[3] == 1
+    assert rules(h) == {"handles"}
+    assert "shared read-only" in h.machine.checker.violations[0].text

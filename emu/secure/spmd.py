@@ -16,7 +16,7 @@ that aborted (src/api.c, api_ffa_msg_send_direct_req: a receiver vCPU in
 VCPU_STATE_ABORTED gets ffa_error(FFA_ABORTED)); no later call resumes it,
 and the next call runs normally.  Writes the
 aborted call made to normal-world memory (pages shared with an SP) stand, as
-they would on hardware.
+they would on hardware; each exchange lists the VM RAM pages the SPMC wrote.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class SpmcExchange:
     entered: int  # clock when the request reached the SPMC
     left: int  # clock when the response left the SPMC
     aborted: str | None = None  # why the call was rolled back (the response is then FFA_ERROR(ABORTED))
+    vm_pages_written: tuple[int, ...] = ()  # VM RAM pages the SPMC stored to during the call, first-write order
 
 
 def aborted_response() -> list[int]:
@@ -80,8 +81,10 @@ class SecureWorld:
         self._writes = WriteTracker(self.engine.uc, memory_map.VM_RAM_PA, physmem.end, self.engine.counter.native)
         for seg in image.segments:
             physmem.write(seg.vaddr, seg.data + bytes(seg.memsz - len(seg.data)))
-        self.journal = PageJournal(self.engine.uc, physmem, region.pa, region.size, keep=True,
-                                   native=self.engine.counter.native)
+        native = self.engine.counter.native
+        self.journal = PageJournal(self.engine.uc, physmem, region.pa, region.size, keep=True, native=native)
+        self._vm_writes = PageJournal(self.engine.uc, physmem, memory_map.VM_RAM_PA,
+                                      physmem.end - memory_map.VM_RAM_PA, keep=False, native=native)
         self.engine.trap_handler = self._on_smc
         self.engine.reset(image.entry, x0=version)
         self._response: list[int] | None = None
@@ -99,6 +102,7 @@ class SecureWorld:
         if self._response[0] & MASK32 != ffa.FFA_MSG_WAIT:
             raise SpmcError(f"SPMC did not signal readiness: first SMC had x0={self._response[0]:#x}")
         self.exchange_pc = self.engine.pc
+        self._vm_writes.commit()
         self._commit()
 
     def call(self, request: list[int]) -> SpmcExchange:
@@ -111,6 +115,8 @@ class SecureWorld:
         exceptions = self.engine.exceptions_taken
         kind = self._run()
         aborted = self._abort_reason(kind, exceptions)
+        written = tuple(self._vm_writes.written())
+        self._vm_writes.commit()
         if aborted is None:
             response = self._response
             self._commit()
@@ -121,7 +127,7 @@ class SecureWorld:
         self.account.charge(transitions["el3_world_switch"], "world_switch")
         self.account.charge(transitions["el3_to_el2"], "smc")
         self.calls += 1
-        exchange = SpmcExchange(list(request), response, entered, left, aborted)
+        exchange = SpmcExchange(list(request), response, entered, left, aborted, written)
         if self.observer is not None:
             self.observer(exchange)
         return exchange
