@@ -212,9 +212,6 @@ class Machine:
             engine = vcpu.engine
             try:
                 kind = vcpu.run(self.clock.now + budget)
-            except SpmcError as exc:
-                engine.fault = Fault("secure world failure", engine.pc, detail=str(exc))
-                kind = StopKind.FAULT
             except ConsoleFlood as exc:  # FFA_CONSOLE_LOG past the console limit (the UART path stops itself)
                 engine.fault = Fault("console flood", engine.pc, detail=str(exc))
                 kind = StopKind.FAULT
