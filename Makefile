@@ -1,5 +1,7 @@
 # ffa-emu: build the Python environment, the native cycle helper, the SPMC
 # stub firmware and every guest image; run the demo, the tests, the benchmarks.
+# The native helper and the firmware are built by tools/ffabuild.py, as the
+# wheel's build hooks (setup.py) build them; guests share its AArch64 flags.
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,15 +11,13 @@ ZIG_CACHE := $(abspath $(BUILD)/zig-cache)
 export ZIG_GLOBAL_CACHE_DIR := $(ZIG_CACHE)
 export ZIG_LOCAL_CACHE_DIR := $(ZIG_CACHE)
 ZIGCC := $(PY) -m ziglang cc
+FFABUILD := $(PY) tools/ffabuild.py
 
 HEADER := $(BUILD)/include/ffa_emu_abi.h
 ABI_SOURCES := emu/cheader.py emu/platform/memory_map.py emu/el2/smccc.py emu/el2/psci.py emu/secure/rmm_abi.py \
                emu/ffa/constants.py emu/ffa/stub_partitions.py
 
-AARCH64_CFLAGS := -target aarch64-freestanding-none -mcpu=cortex_a72 -O2 -g \
-    -ffreestanding -nostdlib -fno-builtin -mgeneral-regs-only -mstrict-align \
-    -fno-sanitize=all -fno-unwind-tables -fno-asynchronous-unwind-tables \
-    -fno-stack-protector -Wall -Wextra -Werror -I$(BUILD)/include
+AARCH64_CFLAGS := $(shell $(PYTHON) tools/ffabuild.py cflags) -I$(BUILD)/include
 
 DEPFLAGS = -MMD -MP -MT $@ -MF $@.d
 
@@ -30,7 +30,7 @@ GUEST_ELFS := $(addprefix $(BUILD)/guests/,$(addsuffix .elf,$(GUEST_NAMES)))
 
 FIRMWARE_SRCS := $(wildcard firmware/*.c firmware/*.S)
 FIRMWARE_HDRS := $(wildcard firmware/*.h)
-FIRMWARE_ELF := $(BUILD)/firmware/spmc.elf
+FIRMWARE_ELF := emu/data/spmc.elf
 
 NATIVE_LIB := emu/cpu/native/libcpuhooks.so
 NATIVE_SRCS := $(wildcard emu/cpu/native/*.c)
@@ -39,7 +39,7 @@ NATIVE_SRCS := $(wildcard emu/cpu/native/*.c)
 all: $(VENV)/.installed $(NATIVE_LIB) $(FIRMWARE_ELF) $(GUEST_ELFS)
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -48,12 +48,12 @@ $(VENV)/.installed: pyproject.toml
 $(HEADER): $(ABI_SOURCES) $(VENV)/.installed
 	$(PY) -m emu.cheader $@
 
-$(NATIVE_LIB): $(NATIVE_SRCS) $(VENV)/.installed
-	$(ZIGCC) -shared -fPIC -O2 -Wall -Werror -o $@ $(NATIVE_SRCS)
+$(NATIVE_LIB): $(NATIVE_SRCS) tools/ffabuild.py $(VENV)/.installed
+	$(FFABUILD) native $@
 
-$(FIRMWARE_ELF): $(FIRMWARE_SRCS) $(FIRMWARE_HDRS) firmware/link.ld $(HEADER)
-	@mkdir -p $(dir $@)
-	$(ZIGCC) $(AARCH64_CFLAGS) $(DEPFLAGS) -Ifirmware -T firmware/link.ld $(FIRMWARE_SRCS) -o $@
+$(FIRMWARE_ELF): $(FIRMWARE_SRCS) $(FIRMWARE_HDRS) firmware/link.ld tools/ffabuild.py $(HEADER)
+	@mkdir -p $(BUILD)/firmware
+	$(FFABUILD) firmware --include $(BUILD)/include $@ -- -MMD -MP -MT $@ -MF $(BUILD)/firmware/spmc.elf.d
 
 # A folder's own link.ld, if it has one, replaces guests/lib/link.ld (which it may INCLUDE).
 guest_ld = $(firstword $(wildcard $(1)link.ld) guests/lib/link.ld)
@@ -69,7 +69,7 @@ $(foreach dir,$(GUEST_DIRS),$(eval $(call guest_rule,$(dir))))
 -include $(wildcard $(BUILD)/guests/*.d $(BUILD)/firmware/*.d)
 
 run: all
-	$(PY) -m emu run --spmc $(FIRMWARE_ELF) --trace - $(BUILD)/guests/ffa_demo.elf
+	$(PY) -m emu run --trace - $(BUILD)/guests/ffa_demo.elf
 
 test: all
 	$(PY) -m pytest -q
@@ -85,4 +85,4 @@ bench: all
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(BUILD) $(NATIVE_LIB)
+	rm -rf $(BUILD) $(NATIVE_LIB) $(FIRMWARE_ELF)

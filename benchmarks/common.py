@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from emu.platform.elf import load_elf
 from emu.machine import Machine, MachineConfig, RunResult
+from emu.secure.firmware import BUNDLED
 from emu.vm import VmSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,12 @@ def guest(name: str) -> Path:
     path = BUILD / "guests" / f"{name}.elf"
     build(str(path.relative_to(ROOT)))
     return path
+
+
+def spmc() -> Path:
+    """The bundled SPMC stub firmware, built when missing or stale."""
+    build(str(BUNDLED.relative_to(ROOT)))
+    return BUNDLED
 
 
 def machine(image: Path, **options) -> Machine:

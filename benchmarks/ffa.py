@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.common import BUILD, Report, best_of, build, guest, timed_run
+from benchmarks.common import Report, best_of, guest, spmc, timed_run
 
 ROUND_TRIP_AIM = 25_000  # round trips per second, tracing and cycle accounting on
 EXPECTED_CALLS = 20_000  # benchmarks/guests/bench_direct_req2/main.c
@@ -11,9 +11,7 @@ EXPECTED_CALLS = 20_000  # benchmarks/guests/bench_direct_req2/main.c
 def run(report: Report) -> None:
     report.section("FF-A: bench_direct_req2 (20000 x DIRECT_REQ2 to the echo SP, x0-x17 both ways), best of 3")
     image = guest("bench_direct_req2")
-    spmc = BUILD / "firmware" / "spmc.elf"
-    build(str(spmc.relative_to(BUILD.parent)))
-    seconds, result = best_of(3, lambda: timed_run(image, spmc_image=spmc, profile="spec"))
+    seconds, result = best_of(3, lambda: timed_run(image, spmc_image=spmc(), profile="spec"))
     vm = result.vms[0]
     if vm.state != "off" or f"calls={EXPECTED_CALLS} errors=0" not in vm.console:
         report.note(f"bench_direct_req2 did not finish cleanly: {vm.state} {vm.exit_reason} {vm.console!r}")

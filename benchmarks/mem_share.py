@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.common import BUILD, Report, best_of, build, guest, timed_run
+from benchmarks.common import Report, best_of, guest, spmc, timed_run
 
 EXPECTED = 200  # benchmarks/guests/bench_mem_share/main.c: TRANSACTIONS
 
@@ -11,10 +11,9 @@ def run(report: Report) -> None:
     report.section(f"mem_share: bench_mem_share ({EXPECTED} x MEM_SHARE + MEM_RECLAIM of 64 scattered pages, "
                    "spec profile), best of 3")
     image = guest("bench_mem_share")
-    spmc = BUILD / "firmware" / "spmc.elf"
-    build(str(spmc.relative_to(BUILD.parent)))
+    firmware = spmc()
     for keep in (True, False):
-        seconds, result = best_of(3, lambda keep=keep: timed_run(image, spmc_image=spmc, profile="spec",
+        seconds, result = best_of(3, lambda keep=keep: timed_run(image, spmc_image=firmware, profile="spec",
                                                                     keep_trace=keep))
         vm = result.vms[0]
         if vm.state != "off" or f"transactions={EXPECTED} errors=0" not in vm.console:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.common import BUILD, ROOT, Report, Stopwatch, build
+from benchmarks.common import ROOT, Report, Stopwatch, spmc
 
 AIM_SECONDS = 0.35
 RUNS = 5
@@ -38,9 +38,7 @@ def run(report: Report) -> None:
     if not image or not Path(image).exists():
         report.note("skipped: set FFA_EMU_UBOOT to a U-Boot built by tools/build-uboot.sh")
         return
-    spmc = BUILD / "firmware" / "spmc.elf"
-    build(str(spmc.relative_to(ROOT)))
-    seconds, output = _best([sys.executable, "-m", "emu", "run", "--spmc", str(spmc), image])
+    seconds, output = _best([sys.executable, "-m", "emu", "run", "--spmc", str(spmc()), image])
     summary = re.search(r"instructions (\d+), cycles (\d+).*wall ([\d.]+) s", output)
     if "SP response:" not in output or summary is None:
         report.note(f"U-Boot did not finish its FF-A commands: {output[-500:]!r}")

@@ -12,7 +12,6 @@ reported in one line, never a traceback);
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from contextlib import ExitStack, nullcontext
@@ -36,6 +35,7 @@ from emu.machine import DEFAULT_MAX_CYCLES, DEFAULT_QUANTUM, Machine, MachineCon
 from emu.trace.perfetto import write_perfetto
 from emu.trace.diff import render_diff
 from emu.progress import progress_for
+from emu.secure.firmware import ENV_VAR, default_spmc
 from emu.secure.rmm_abi import DEFAULT_RMM_REVISIONS, parse_revisions
 from emu.secure.spmd import SPMC_CALL_BUDGET, SpmcError
 from emu.el2.smccc import version_str
@@ -86,9 +86,11 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="*", metavar="GUEST.elf", help="guest images; one VM each (vm1, vm2, ...)")
     parser.add_argument("--scenario", metavar="FILE",
                         help="a TOML scenario (VMs, SPMC, profile, ...) instead of images")
-    parser.add_argument("--spmc", metavar="FILE", default=os.environ.get("FFA_EMU_SPMC"),
-                        help="SPMC stub firmware ELF (default: $FFA_EMU_SPMC); without one, FF-A calls "
-                             "answer NOT_SUPPORTED")
+    spmc = parser.add_mutually_exclusive_group()
+    spmc.add_argument("--spmc", metavar="FILE",
+                      help=f"SPMC firmware ELF (default: ${ENV_VAR}, else the stub firmware bundled with ffa-emu)")
+    spmc.add_argument("--no-spmc", action="store_true",
+                      help="run without a secure world: every FF-A call answers NOT_SUPPORTED")
     parser.add_argument("--spmc-version", type=_argtype(parse_version), metavar="X.Y",
                         help="FF-A version the SPMC implements (default: the firmware's build default, 1.2)")
     parser.add_argument("--max-cycles", type=_int, metavar="N",
@@ -240,17 +242,23 @@ def _config(args: argparse.Namespace, profile: str | None) -> MachineConfig:
     if args.scenario:
         if args.images:
             raise UsageError("give guest images or --scenario, not both")
-        return load_scenario(args.scenario, **overrides)
-    if not args.images:
+        config = load_scenario(args.scenario, **overrides)
+    elif not args.images:
         raise UsageError("no guest image given (or use --scenario FILE)")
-    check_vm_count(len(args.images))
-    boot = _boot_options(args)
-    if not 1 <= args.cpus <= MAX_CPUS:
-        raise UsageError(f"--cpus must be 1..{MAX_CPUS}")
-    specs = [VmSpec(load_image(path, args.load_addr, args.entry), vm_id=i, endpoint_id=i, ram_size=args.ram_size,
-                    boot=boot, cpus=args.cpus)
-             for i, path in enumerate(args.images, start=1)]
-    return MachineConfig(vms=specs, **{k: v for k, v in overrides.items() if v is not None})
+    else:
+        check_vm_count(len(args.images))
+        boot = _boot_options(args)
+        if not 1 <= args.cpus <= MAX_CPUS:
+            raise UsageError(f"--cpus must be 1..{MAX_CPUS}")
+        specs = [VmSpec(load_image(path, args.load_addr, args.entry), vm_id=i, endpoint_id=i,
+                        ram_size=args.ram_size, boot=boot, cpus=args.cpus)
+                 for i, path in enumerate(args.images, start=1)]
+        config = MachineConfig(vms=specs, **{k: v for k, v in overrides.items() if v is not None})
+    if args.no_spmc:
+        config.spmc_image = None
+    elif config.spmc_image is None:
+        config.spmc_image = default_spmc()
+    return config
 
 
 def _boot_options(args: argparse.Namespace) -> BootOptions:
@@ -328,6 +336,9 @@ def report_violations(result: RunResult, shown: int = 10) -> bool:
 def _diff(args: argparse.Namespace) -> int:
     if len(args.profile) != 2:
         raise UsageError("diff compares two profiles: give --profile twice")
+    if args.no_spmc:
+        raise UsageError("diff compares how profiles mediate FF-A calls, which needs a secure world: "
+                         "drop --no-spmc")
     names = (args.profile[0], args.profile[1])
     runs = tuple(Machine(_config(args, profile)).run() for profile in names)
     text, differs = render_diff(names, runs)

@@ -32,11 +32,11 @@ from emu.platform.image import GuestImage, ImageError
 from emu.ffa import constants as ffa
 from emu.ffa.profiles import PROFILES
 from emu.machine import Machine, MachineConfig
+from emu.secure.firmware import default_spmc
 from emu.trace.records import HOP_CALL, TraceRecord
 from emu.vm import VmSpec
 
 DEFAULT_GUEST = Path("build/guests/fuzz.elf")
-DEFAULT_SPMC = Path("build/firmware/spmc.elf")
 SPMC_VERSIONS = (ffa.VERSION_1_2, ffa.VERSION_1_1, ffa.VERSION_1_0)
 VMS_PER_RUN = 2
 FUZZ_RAM = 16 << 20  # the fuzz guest needs little RAM; small VMs build faster
@@ -142,9 +142,9 @@ def run_seed(image_path: Path | GuestImage, spmc: Path | GuestImage, profile: st
 
 
 def campaign(calls: int, seed: int, profiles: list[str], calls_per_run: int = 4000, guest: Path = DEFAULT_GUEST,
-             spmc: Path = DEFAULT_SPMC, check: bool = True, log=None) -> list[ProfileStats]:
+             spmc: Path | None = None, check: bool = True, log=None) -> list[ProfileStats]:
     out = []
-    guest_image, spmc_image = load_elf(guest), load_elf(spmc)
+    guest_image, spmc_image = load_elf(guest), load_elf(spmc or default_spmc())
     for profile in profiles:
         stats = ProfileStats(profile)
         started = time.perf_counter()
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls-per-run", type=int, default=4000,
                         help="calls per machine before a fresh one with new seeds (default 4000)")
     parser.add_argument("--guest", type=Path, default=DEFAULT_GUEST, help=f"fuzz guest image (default {DEFAULT_GUEST})")
-    parser.add_argument("--spmc", type=Path, default=DEFAULT_SPMC, help=f"SPMC firmware (default {DEFAULT_SPMC})")
+    parser.add_argument("--spmc", type=Path, help="SPMC firmware (default: $FFA_EMU_SPMC, else the bundled one)")
     parser.add_argument("--no-check", action="store_true", help="do not run the invariant checker")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress line (never shown in a pipe)")
     parser.add_argument("--show", type=int, default=5, help="problems to print per profile (default 5)")

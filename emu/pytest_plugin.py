@@ -3,7 +3,7 @@
 Fixtures:
 - ``guest_image(name)``: path of ``build/guests/<name>.elf``, built through
   ``make`` when missing or stale (when the project has a Makefile).
-- ``spmc_image``: path of the SPMC stub firmware (``build/firmware/spmc.elf``).
+- ``spmc_image``: path of the SPMC firmware (``$FFA_EMU_SPMC``, else the bundled stub).
 - ``run_guests(*images, **machine_options)``: run a machine to its end and
   return an ``Outcome`` (exit code, console, TAP, trace helpers).
   ``Outcome.check_tap(subtests)`` reports each guest TAP line as its own
@@ -25,10 +25,12 @@ import pytest
 from emu.cli import exit_code
 from emu.cpu.costmodel import load_cost_model
 from emu.platform.boot import BootOptions
+from emu.platform.image import ImageError
 from emu.platform.loaders import load_image
 from emu.trace.golden import compare_golden, golden_name, golden_text
 from emu.machine import Machine, MachineConfig, RunResult, VmOutcome
 from emu.scenario import parse_version
+from emu.secure.firmware import default_spmc
 from emu.tap import TapReport
 from emu.trace.records import HOP_CALL, TraceRecord
 from emu.vm import VmSpec
@@ -122,15 +124,12 @@ def guest_image(pytestconfig: pytest.Config) -> Callable[[str], Path]:
 
 
 @pytest.fixture(scope="session")
-def spmc_image(pytestconfig: pytest.Config) -> Path:
-    """The SPMC stub firmware, built through make when the project has a Makefile."""
-    root = _project_root(pytestconfig)
-    path = root / pytestconfig.getoption("--ffa-build-dir") / "firmware" / "spmc.elf"
-    if (root / "Makefile").exists():
-        make(root, str(path.relative_to(root)))
-    if not path.exists():
-        pytest.fail(f"SPMC image {path} not found", pytrace=False)
-    return path
+def spmc_image() -> Path:
+    """The SPMC firmware: ``$FFA_EMU_SPMC`` when set, else the stub firmware bundled with ffa-emu."""
+    try:
+        return default_spmc()
+    except ImageError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture

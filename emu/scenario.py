@@ -7,8 +7,8 @@
     cpu = "cortex-a72"              # optional, instead of cost_model: cortex-a72 | neoverse-n1 | cortex-a55
     rmm_revisions = "1.0,2.0"       # optional
 
-    [spmc]
-    image = "build/firmware/spmc.elf"
+    [spmc]                          # optional
+    image = "my-spmc.elf"           # optional: the bundled SPMC stub firmware by default
     version = "1.1"                 # optional: the FF-A version the SPMC implements
 
     [[vm]]
@@ -120,9 +120,8 @@ def load_scenario(path: str | Path, **overrides: Any) -> MachineConfig:
     if "spmc" in data:
         spmc = _expect(data["spmc"], dict, "spmc")
         _unknown(spmc, _SPMC_KEYS, "spmc.")
-        if "image" not in spmc:
-            raise ScenarioError("spmc.image: missing")
-        options["spmc_image"] = base / _expect(spmc["image"], str, "spmc.image")
+        if "image" in spmc:
+            options["spmc_image"] = base / _expect(spmc["image"], str, "spmc.image")
         if "version" in spmc:
             options["spmc_version"] = parse_version(spmc["version"], "spmc.version")
     options["vms"] = _vms(data.get("vm"), base)

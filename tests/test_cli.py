@@ -51,7 +51,7 @@ def one_line_error(stderr: str) -> str:
 
 # -- run ----------------------------------------------------------------------------
 
-def test_run_hello(images, capsys, run_guests) -> None:
+def test_run_hello(images, capsys, run_guests, spmc_image) -> None:
     assert run_cli(["run", str(images["hello"])]) == 0
     out, err = capsys.readouterr()
     assert "vm1| Hello from an AArch64 guest at EL1\n" in out
@@ -59,7 +59,7 @@ def test_run_hello(images, capsys, run_guests) -> None:
     assert "vm1| PSCI version 1.1\n" in out
     instructions, cycles, traps = summary(err)
     assert "SYSTEM_OFF" in err
-    ref = run_guests(images["hello"])
+    ref = run_guests(images["hello"], spmc_image=spmc_image)  # the bundled SPMC is the default
     assert (instructions, cycles, traps) == (ref.result.instructions, ref.result.cycles, ref.result.traps)
 
 
@@ -84,7 +84,8 @@ def test_run_smccc_tap_passes(images, capsys) -> None:
 
 def test_trace_jsonl_file(images, tmp_path, capsys, run_guests) -> None:
     trace = tmp_path / "trace.jsonl"
-    assert run_cli(["run", "-q", "--trace", str(trace), "--trace-format", "jsonl", str(images["hello"])]) == 0
+    assert run_cli(["run", "-q", "--no-spmc", "--trace", str(trace), "--trace-format", "jsonl",
+                    str(images["hello"])]) == 0
     lines = trace.read_text().splitlines()
     records = [json.loads(line) for line in lines]
     assert [r["name"] for r in records] == ["SMCCC_VERSION", "PSCI_VERSION", "PSCI_SYSTEM_OFF"]
@@ -104,7 +105,7 @@ def test_trace_jsonl_file(images, tmp_path, capsys, run_guests) -> None:
 
 
 def test_trace_text_to_stderr(images, capsys, run_guests) -> None:
-    assert run_cli(["run", "--trace", "-", str(images["hello"])]) == 0
+    assert run_cli(["run", "--no-spmc", "--trace", "-", str(images["hello"])]) == 0
     err = capsys.readouterr().err
     matches = [TEXT_LINE.match(line) for line in err.splitlines()]
     matches = [m for m in matches if m]
@@ -114,6 +115,44 @@ def test_trace_text_to_stderr(images, capsys, run_guests) -> None:
     assert int(matches[0].group(2)) == ref.cycle_end - ref.cycle_start
     assert re.search(r"^\[ *\d+\] vm1 hvc PSCI_SYSTEM_OFF\(\)", err, re.M)
     summary(err)
+
+
+# -- the SPMC: bundled by default, $FFA_EMU_SPMC, --spmc, --no-spmc ------------------------------
+
+def _boot_hops(capsys, *argv: str) -> int:
+    capsys.readouterr()
+    assert run_cli(["run", "-q", "--trace", "-", *argv]) == 0
+    return capsys.readouterr().err.count("el2   \\_ el2->spmc")
+
+
+def test_the_bundled_spmc_is_the_default(images, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("FFA_EMU_SPMC", raising=False)
+    assert _boot_hops(capsys, str(images["hello"])) > 0  # the mediator's boot traffic with the secure world
+    assert _boot_hops(capsys, "--no-spmc", str(images["hello"])) == 0
+
+
+def test_spmc_from_the_environment_and_the_option(images, capsys, monkeypatch, tmp_path) -> None:
+    missing = tmp_path / "other-spmc.elf"
+    monkeypatch.setenv("FFA_EMU_SPMC", str(missing))
+    assert run_cli(["run", "-q", str(images["hello"])]) == 2
+    line = one_line_error(capsys.readouterr().err)
+    assert str(missing) in line and "no such file" in line
+    assert run_cli(["run", "-q", "--spmc", str(missing.with_name("x.elf")), str(images["hello"])]) == 2
+    assert "x.elf: no such file" in one_line_error(capsys.readouterr().err)  # --spmc wins over the environment
+    assert _boot_hops(capsys, "--no-spmc", str(images["hello"])) == 0
+
+
+def test_a_missing_bundled_spmc_says_what_to_do(images, capsys, monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("FFA_EMU_SPMC", raising=False)
+    monkeypatch.setattr("emu.secure.firmware.BUNDLED", tmp_path / "spmc.elf")
+    assert run_cli(["run", "-q", str(images["hello"])]) == 2
+    line = one_line_error(capsys.readouterr().err)
+    assert "bundled SPMC firmware" in line and "--no-spmc" in line
+
+
+def test_spmc_and_no_spmc_exclude_each_other(images, capsys) -> None:
+    assert run_cli(["run", "--no-spmc", "--spmc", "x.elf", str(images["hello"])]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
 
 
 def test_trace_file_unwritable(images, tmp_path, capsys) -> None:

@@ -69,3 +69,9 @@ def test_report_shows_raw_registers_when_texts_agree_and_different_ends() -> Non
 def test_diff_needs_two_profiles(guest_image, capsys) -> None:
     assert main(["diff", "--profile", "xen", str(guest_image("hello"))]) == 2
     assert "give --profile twice" in capsys.readouterr().err
+
+
+def test_diff_refuses_to_compare_without_a_secure_world(guest_image, capsys) -> None:
+    assert main(["diff", "--no-spmc", "--profile", "spec", "--profile", "pkvm", str(guest_image("ffa_demo"))]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs a secure world" in err

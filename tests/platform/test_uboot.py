@@ -48,7 +48,7 @@ def test_build_script_names_the_echo_partition() -> None:
 
 
 def run_uboot(capsys, *options: str) -> tuple[int, str]:
-    code = cli.main(["run", "--spmc", str(ROOT / "build" / "firmware" / "spmc.elf"), *options, UBOOT])
+    code = cli.main(["run", *options, UBOOT])
     return code, capsys.readouterr().out
 
 
