@@ -13,13 +13,11 @@ conduit from the PSCI node of the device tree.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 from emu import cli
 
-ROOT = Path(__file__).resolve().parents[2]
 LINUX = os.environ.get("FFA_EMU_LINUX")
 INITRD = os.environ.get("FFA_EMU_LINUX_INITRD")
 needs_linux = pytest.mark.skipif(not LINUX, reason="FFA_EMU_LINUX does not name a kernel Image "
@@ -27,9 +25,8 @@ needs_linux = pytest.mark.skipif(not LINUX, reason="FFA_EMU_LINUX does not name 
 
 
 def boot(capsys, tmp_path, *options: str) -> tuple[int, str, str]:
-    trace = tmp_path / "trace.txt"
-    code = cli.main(["run", "--spmc", str(ROOT / "build" / "firmware" / "spmc.elf"), "--append",
-                     "console=ttyAMA0 panic=-1", "--trace", str(trace), *options, LINUX])
+    trace = tmp_path / "trace.txt"  # the bundled SPMC stub is the default secure world
+    code = cli.main(["run", "--append", "console=ttyAMA0 panic=-1", "--trace", str(trace), *options, LINUX])
     return code, capsys.readouterr().out, trace.read_text()
 
 
