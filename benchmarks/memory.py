@@ -1,12 +1,13 @@
 """Peak memory of long runs: the command line streams its trace, so memory stays flat with the run's length.
 
-Each run is its own ``python -m emu run`` process; its peak resident set comes from ``os.wait4``
-(``ru_maxrss``), so nothing of the benchmark process itself is counted.
+Each run is its own process running ``ffa-emu run`` (``python -m benchmarks.memory run ...`` is that
+command line, then the peak).  The peak is the process's own high-water mark, ``VmHWM`` in
+``/proc/self/status``: ``ru_maxrss`` would not do, as Linux carries the parent's high-water mark into a
+child across fork and exec.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -21,16 +22,14 @@ FLAT = 1.10  # a run ten times longer may peak at most this much higher
 
 def peak_rss(image: Path, trace: Path | None) -> tuple[int, float]:
     """(peak resident bytes, wall seconds) of one quiet command-line run of ``image``."""
-    argv = [sys.executable, "-m", "emu", "run", "-q", str(image)]
+    argv = [sys.executable, "-m", "benchmarks.memory", "run", "-q", str(image)]
     if trace is not None:
         argv += ["--trace", str(trace), "--trace-format", "jsonl"]
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode:
-        sys.exit(f"benchmarks: {' '.join(argv)} exited {proc.returncode}")
-    return usage.ru_maxrss * 1024, time.perf_counter() - started  # ru_maxrss is in KiB on Linux
+        sys.exit(f"benchmarks: {' '.join(argv)} exited {proc.returncode}: {proc.stderr.strip()}")
+    return int(proc.stdout.split()[-1]) * 1024, time.perf_counter() - started
 
 
 def run(report: Report) -> None:
@@ -47,3 +46,16 @@ def run(report: Report) -> None:
             ratio = peaks[1] / peaks[0]
             report.figure(f"peak_growth_{'jsonl' if trace else 'none'}", f"1M / 100k calls, {label}", ratio, "x",
                           "flat" if ratio <= FLAT else f"NOT flat (more than {FLAT}x)")
+
+
+def _high_water_kib() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1])
+
+
+if __name__ == "__main__":  # the child: the command line, then its own peak in KiB on the last line
+    from emu import cli
+
+    code = cli.main(sys.argv[1:])
+    print(_high_water_kib())
+    sys.exit(code)
