@@ -9,7 +9,7 @@ in hypervisor memory, never through a guest's pages.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from emu.trace import decode
 from emu.cpu.blockcost import Account
@@ -193,12 +193,15 @@ class Mediator:
         short, disposition, handler, since_minor = route
         if short is None:
             return self._reply(call, self.error(ffa.NOT_SUPPORTED))
-        if short != "VERSION":
+        hinted = call.fid.sve_hint and not self.profile.sve_hint_masked
+        if short != "VERSION" or hinted:
             version = call.vm.ffa.version
             if not version.negotiated and self.profile.before_version_error is not None:
                 return self._reply(call, self.error(self.profile.before_version_error))
             if self.profile.lock_on_first_other_call and not version.locked:
                 version.locked = True
+        if hinted:  # Xen compares the whole w0 (ffa.c ffa_handle_call): a hinted ID is no ID it knows
+            return self._reply(call, self.error(ffa.NOT_SUPPORTED))
         try:
             if disposition is Disposition.REFUSE:
                 raise FfaError(ffa.NOT_SUPPORTED)
@@ -286,7 +289,7 @@ class Mediator:
             regs = {i: response[i] for i in range(count)}
         else:
             regs = {i: response[i] & MASK32 for i in range(SMC32_REGS)}
-        if profile.zero_x8_x17_from_1_2 and self.vm_version(call.vm) >= ffa.VERSION_1_2:
+        if profile.zero_x8_x17_from_1_2 and call.vm.ffa.version.locked and self.vm_version(call.vm) >= ffa.VERSION_1_2:
             for i in range(SMC32_REGS, FRAME):
                 regs.setdefault(i, 0)
             return CallResult(regs, raw=True, note=call.note)
@@ -320,6 +323,9 @@ class Mediator:
 
     def _features(self, call: Call) -> list[int]:
         w1 = call.args[1] & MASK32
+        extra = dict(self.profile.extra_features)
+        if w1 in extra:
+            return self.success(extra[w1])
         if not w1 >> 31:
             raise FfaError(ffa.NOT_SUPPORTED)  # feature IDs: no notifications or interrupts modelled
         name = ffa.NAMES.get(w1)
@@ -342,27 +348,33 @@ class Mediator:
 
     def _rxtx_map(self, call: Call) -> list[int]:
         state: VmFfaState = call.vm.ffa
-        if state.buffers is not None:
+        strict = self.profile.rxtx_refuses_overlap
+        if strict and state.buffers is not None:
             raise FfaError(ffa.DENIED)
-        tx, rx, pages = call.args[1], call.args[2], call.args[3] & ffa.RXTX_PAGE_COUNT_MASK
+        # The whole of w3 is the page count (pKVM do_ffa_rxtx_map, Xen ffa_handle_rxtx_map): no masking.
+        tx, rx, pages = call.args[1], call.args[2], call.args[3] & MASK32
         limit = self.profile.rxtx_max_pages
         if pages == 0 or pages > limit or (self.profile.rxtx_exact_pages and pages != limit):
             raise FfaError(ffa.INVALID_PARAMETERS)
         size = pages * PAGE_SIZE
-        if tx % PAGE_SIZE or rx % PAGE_SIZE or tx < rx + size and rx < tx + size:
+        if tx % PAGE_SIZE or rx % PAGE_SIZE or strict and tx < rx + size and rx < tx + size:
             raise FfaError(ffa.INVALID_PARAMETERS)
+        if state.buffers is not None:
+            raise FfaError(ffa.DENIED)  # Xen checks this after the count and the alignment
         stage2 = call.vm.stage2
         if not stage2.contains(tx, size) or not stage2.contains(rx, size):
             raise FfaError(ffa.INVALID_PARAMETERS)
-        if self.memory.in_transaction(call.vm, [(tx, size), (rx, size)]):
+        if strict and self.memory.in_transaction(call.vm, [(tx, size), (rx, size)]):
             raise FfaError(ffa.DENIED)  # pages the VM has shared, lent or donated
         state.buffers = RxTx(tx, rx, pages)
         return self.success()
 
     def _rxtx_unmap(self, call: Call) -> list[int]:
         state: VmFfaState = call.vm.ffa
-        if (call.args[1] >> 16) & 0xFFFF or state.buffers is None:
+        if self.profile.rxtx_unmap_checks_w1 and (call.args[1] >> 16) & 0xFFFF or state.buffers is None:
             raise FfaError(ffa.INVALID_PARAMETERS)
+        if self.profile.rxtx_unmap_denied_while_rx_held and state.buffers.rx_held_by_vm:
+            raise FfaError(ffa.DENIED)
         state.buffers = None
         return self.success()
 
@@ -383,9 +395,11 @@ class Mediator:
         return self.success()
 
     def _matching(self, uuid: tuple[int, int, int, int]) -> list[PartitionInfo]:
+        """The partitions a UUID names; for a specific UUID the entries' UUID field is zero (DEN0077A
+        13.8: it is implied by the request; Hafnium api_partition_info_get, Xen ffa_partinfo.c)."""
         if uuid == (0, 0, 0, 0):
             return list(self.partitions)
-        found = [p for p in self.partitions if p.uuid == uuid]
+        found = [replace(p, uuid=(0, 0, 0, 0)) for p in self.partitions if p.uuid == uuid]
         if not found:
             raise FfaError(ffa.INVALID_PARAMETERS)
         return found
@@ -393,10 +407,17 @@ class Mediator:
     def _partition_info_get(self, call: Call) -> list[int]:
         vm = call.vm
         uuid = uuid_from_words(call.args[1:5])
-        count_only = bool(call.args[5] & ffa.PARTITION_INFO_FLAG_COUNT_ONLY)
+        flags = call.args[5] & MASK32
+        version = self.vm_version(vm)
+        strict_1_0 = self.profile.partition_info_v1_0_strict and version < ffa.VERSION_1_1
+        if flags & ~ffa.PARTITION_INFO_FLAG_COUNT_ONLY or flags and strict_1_0:
+            raise FfaError(ffa.INVALID_PARAMETERS)  # reserved flag bits (Xen: and any flag from a 1.0 caller)
+        count_only = bool(flags)
         buffers = vm.ffa.buffers
         tracks_rx = not self.profile.rx_release_forwarded
-        if not count_only and (buffers is None or tracks_rx and buffers.rx_held_by_vm):
+        if not count_only and buffers is None:
+            raise FfaError(self.profile.partition_info_no_buffer_error)
+        if not count_only and tracks_rx and buffers.rx_held_by_vm:
             raise FfaError(ffa.BUSY)
         if self.profile.partition_info_cached:
             entries = self._matching(uuid) + self._own_entry(vm, uuid)
@@ -407,22 +428,25 @@ class Mediator:
             return self.success(answer[2] & MASK32, 0)
         else:
             entries = self._fetch_partitions(lambda regs: self.spmc_call(call, regs), uuid, release=tracks_rx)
+            if uuid != (0, 0, 0, 0):
+                entries = [replace(e, uuid=(0, 0, 0, 0)) for e in entries]
         if count_only:
             return self.success(len(entries), 0)
-        size = entry_size_for(self.vm_version(vm))
+        size = entry_size_for(version)
         data = b"".join(entry.pack(size) for entry in entries)
         if len(data) > buffers.size:
             raise FfaError(ffa.NO_MEMORY)
         vm.write_ipa(buffers.rx_ipa, data)
         self.account.charge(self.cost.copy_cost(len(data)), "copy")
         buffers.rx_held_by_vm = tracks_rx
-        return self.success(len(entries), size)
+        return self.success(len(entries), 0 if strict_1_0 else size)  # Xen: w3 is MBZ for a 1.0 caller
 
     def _own_entry(self, vm: VirtualMachine, uuid: tuple[int, int, int, int]) -> list[PartitionInfo]:
         """Xen lists the calling VM itself to callers of FF-A 1.2 (for a nil UUID query)."""
         if not self.profile.lists_caller or uuid != (0, 0, 0, 0) or self.vm_version(vm) < ffa.VERSION_1_2:
             return []
-        return [PartitionInfo(vm.endpoint_id, 1, ffa.PARTITION_PROP_DIRECT_REQ_SEND | ffa.PARTITION_PROP_IS_AARCH64)]
+        # Xen ffa_partinfo.c ffa_get_vm_partinfo: one execution context per vCPU
+        return [PartitionInfo(vm.endpoint_id, len(vm.vcpus), self.profile.own_entry_properties)]
 
     def _partition_info_get_regs(self, call: Call) -> list[int]:
         if self.vm_version(call.vm) < ffa.VERSION_1_2:
@@ -431,8 +455,15 @@ class Mediator:
         uuid = uuid_from_regs(x[1], x[2])
         entries = self._matching(uuid) + self._own_entry(call.vm, uuid)
         start, tag = x[3] & 0xFFFF, (x[3] >> 16) & 0xFFFF
-        if tag:
+        current = self.profile.info_regs_tag
+        if current is None:
+            if tag:
+                raise FfaError(ffa.RETRY)
+        elif start == 0 and tag:  # Xen ffa_handle_partition_info_get_regs: a first call carries no tag
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        elif start and tag != current:
             raise FfaError(ffa.RETRY)
+        tag = current or 0
         if start >= len(entries):
             raise FfaError(ffa.INVALID_PARAMETERS)
         chosen = entries[start:start + ffa.PARTITION_INFO_REGS_MAX_ENTRIES]
@@ -447,9 +478,12 @@ class Mediator:
     def _check_endpoints(self, call: Call) -> None:
         w1 = call.args[1] & MASK32
         sender, receiver = w1 >> 16, w1 & 0xFFFF
-        if self.profile.check_direct_sender and sender != self.caller_id(call.vm):
+        caller = self.caller_id(call.vm)
+        if self.profile.check_direct_sender and (sender != caller or receiver == caller):
             raise FfaError(ffa.INVALID_PARAMETERS)
-        if receiver not in {p.endpoint_id for p in self.partitions}:
+        if not receiver & ffa.SECURE_ID_BIT:
+            raise FfaError(self.profile.direct_vm_receiver_error)  # Xen ffa_msg.c: NOT_SUPPORTED
+        if receiver not in {p.endpoint_id for p in self.partitions} and not self.profile.direct_unknown_sp_forwarded:
             raise FfaError(ffa.INVALID_PARAMETERS)
 
     def _direct_req(self, call: Call) -> list[int]:

@@ -152,6 +152,18 @@ class Profile:
     # The conduit the guest's device tree gives for PSCI (and so for a Linux guest's FF-A driver): a pKVM host
     # reaches EL2 services by SMC, trapped by the hypervisor (arch/arm64/kvm/hyp/nvhe/hyp-main.c handle_host_smc).
     psci_conduit: str = "hvc"
+    release: str = ""  # the code this profile models, e.g. "Xen 4.22.0"
+    sve_hint_masked: bool = True  # SMCCC 1.3: bit 16 of w0 is a hint the callee ignores (Xen does not mask it)
+    extra_features: tuple[tuple[int, int], ...] = ()  # (function or feature ID, w2) FEATURES also answers SUCCESS
+    rxtx_refuses_overlap: bool = True  # RXTX_MAP: TX/RX overlapping, or pages in a share, are refused
+    rxtx_unmap_checks_w1: bool = True  # RXTX_UNMAP: a non-zero ID in w1[31:16] is INVALID_PARAMETERS
+    rxtx_unmap_denied_while_rx_held: bool = False  # Xen 4.22: DENIED while the VM owns its RX buffer
+    partition_info_no_buffer_error: int = ffa.BUSY  # PARTITION_INFO_GET with no RX/TX pair mapped
+    info_regs_tag: int | None = None  # PARTITION_INFO_GET_REGS: the tag the mediator reports (Xen: 1)
+    direct_vm_receiver_error: int = ffa.INVALID_PARAMETERS  # a direct request to a non-secure endpoint
+    direct_unknown_sp_forwarded: bool = False  # a secure ID that is no known SP goes to the SPMC to decide
+    own_entry_properties: int = ffa.PARTITION_PROP_DIRECT_REQ_SEND | ffa.PARTITION_PROP_IS_AARCH64
+    partition_info_v1_0_strict: bool = False  # Xen: a 1.0 caller must pass flags 0 and gets w3 = 0 (MBZ)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -181,6 +193,7 @@ SPEC = Profile(
     max_fragments=HAFNIUM_MAX_FRAGMENTS, max_descriptor_length=None, single_borrower_error=None,
     require_rw_normal=False, max_pages_per_share=None, max_shares_per_vm=None, mem_forward_fn64=False,
     rx_release_forwarded=False, lists_caller=False, host_endpoint=None,
+    release="Arm DEN0077A FF-A 1.2, Hafnium v2.15's choices",
 )
 PKVM = Profile(
     name="pkvm", description="Linux pKVM (arch/arm64/kvm/hyp/nvhe/ffa.c): one host, mostly pass-through",
@@ -190,7 +203,7 @@ PKVM = Profile(
     rxtx_exact_pages=True, partition_info_cached=False, features_forwarded=True, fragments_allowed=True,
     max_fragments=None, max_descriptor_length=PKVM_DESCRIPTOR_BUFFER, single_borrower_error=ffa.INVALID_PARAMETERS, require_rw_normal=False, max_pages_per_share=None,
     max_shares_per_vm=None, mem_forward_fn64=True, rx_release_forwarded=True, lists_caller=False,
-    host_endpoint=ffa.HYP_ID, psci_conduit="smc",
+    host_endpoint=ffa.HYP_ID, psci_conduit="smc", release="Linux v6.18",
 )
 XEN = Profile(
     name="xen", description="Xen (xen/arch/arm/tee/ffa*.c): per-VM state, validates and translates",
@@ -201,5 +214,18 @@ XEN = Profile(
     max_descriptor_length=None, single_borrower_error=ffa.NOT_SUPPORTED,
     require_rw_normal=True, max_pages_per_share=256, max_shares_per_vm=32, mem_forward_fn64=False,
     rx_release_forwarded=False, lists_caller=True, host_endpoint=None,
+    release="Xen 4.22.0", sve_hint_masked=False,
+    # ffa.c handle_features: ERROR, SUCCESS, INTERRUPT and the notification ABIs are answered by Xen itself;
+    # the notification-pending and schedule-receiver interrupts are SGIs 8 and 9 (public/arch-arm.h).
+    extra_features=((ffa.FFA_ERROR, 0), (ffa.FFA_SUCCESS, 0), (ffa.FFA_FN64_SUCCESS, 0), (ffa.FFA_INTERRUPT, 0),
+                    (ffa.FFA_NOTIFICATION_BIND, 0), (ffa.FFA_NOTIFICATION_UNBIND, 0),
+                    (ffa.FFA_NOTIFICATION_SET, 0), (ffa.FFA_NOTIFICATION_GET, 0),
+                    (ffa.FFA_NOTIFICATION_INFO_GET, 0), (ffa.FFA_FN64_NOTIFICATION_INFO_GET, 0),
+                    (ffa.FEATURE_ID_NPI, 8), (ffa.FEATURE_ID_SRI, 9)),
+    rxtx_refuses_overlap=False, rxtx_unmap_checks_w1=False, rxtx_unmap_denied_while_rx_held=True,
+    partition_info_no_buffer_error=ffa.DENIED, info_regs_tag=1, direct_vm_receiver_error=ffa.NOT_SUPPORTED,
+    direct_unknown_sp_forwarded=True, partition_info_v1_0_strict=True,
+    own_entry_properties=ffa.PARTITION_PROP_DIRECT_REQ_SEND | ffa.PARTITION_PROP_INDIRECT_MSG
+    | ffa.PARTITION_PROP_NOTIFICATIONS | ffa.PARTITION_PROP_IS_AARCH64,
 )
 PROFILES = {p.name: p for p in (SPEC, PKVM, XEN)}
