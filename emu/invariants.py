@@ -5,15 +5,18 @@ Two kinds:
 * **register rules** of one call: what a call returns must follow the SMCCC
   convention it was made with and the FF-A rules as the active profile
   applies them (SMC32: upper halves of w0-w7 zero and x8-x17 preserved;
-  SMC64: x8-x17 preserved, or zeroed by Xen once a VM negotiated 1.2, unless
-  the response itself uses them; FFA_ERROR's reserved registers zero and a
+  SMC64: x8-x17 preserved, or zeroed by Xen once a VM's version is locked
+  (its first non-VERSION call) at 1.2 or above, unless the response itself
+  uses them; under a profile that does not mask the SVE hint (Xen), a
+  hinted FF-A ID is refused with NOT_SUPPORTED; FFA_ERROR's reserved registers zero and a
   known error code in w2; SMCCC (non-FF-A) calls preserve every register
   they do not define).  pKVM writes x0-x17 on every return, SMC32 or not,
   and sign-extends its own error codes: a documented deviation, accepted
   under the ``pkvm`` profile.
 * **state** of the machine: a VM's RX/TX buffers and its shared pages are its
   own RAM; no physical page is in two transactions, and none is both in a
-  transaction and an RX/TX buffer; a handle belongs to one VM and names the
+  transaction and an RX/TX buffer (nor TX in RX) unless the profile lets
+  RXTX_MAP take such pages (Xen); a handle belongs to one VM and names the
   pages the ledger says; pages lent or donated are exactly the ones missing
   from the VM's stage 2; the SPMC's transaction table (read from its memory
   through the firmware's symbol table, so nothing it does changes) holds the
@@ -54,6 +57,7 @@ class MachineParts(Protocol):
 
     el2: Any
     mediator: Any
+    profile: Any  # emu.ffa.profiles.Profile
     physmem: Any
     vms: list[VirtualMachine]
 
@@ -134,9 +138,14 @@ class InvariantChecker:
         if len(out) != FRAME or any(not 0 <= v <= MASK64 for v in out):
             return [f"the returned frame is not 18 64-bit registers: {out!r}"]
         owner_ffa = ffa.is_ffa_fid(fid.value) and not fid.reserved_bits_set
-        if owner_ffa:
+        if owner_ffa and not self._ffa_unknown():
             return self._ffa_register_problems(vm, fid, frame, out)
         return self._smccc_register_problems(fid, frame, out)
+
+    def _ffa_unknown(self) -> bool:
+        """FF-A IDs are unknown SMCCC functions: Xen without a usable SPMC has no mediator (ffa.c ffa_probe)."""
+        mediator = self.machine.mediator
+        return self.machine.profile.unknown_without_firmware and (mediator is None or not mediator.available)
 
     def _smccc_register_problems(self, fid: FunctionId, frame: list[int], out: list[int]) -> list[str]:
         problems = []
@@ -164,7 +173,11 @@ class InvariantChecker:
         name = ffa.NAMES.get(fid.value, f"{fid.raw:#x}")
         problems: list[str] = []
         w0 = out[0] & MASK32
-        if fid.value == ffa.FFA_VERSION:
+        # Xen compares the whole w0 (ffa.c ffa_handle_call): an ID with the SVE hint is no ID it knows.
+        hinted = fid.sve_hint and profile is not None and not profile.sve_hint_masked
+        if hinted and not (w0 == ffa.FFA_ERROR and smccc.to_signed(out[2], 32) == ffa.NOT_SUPPORTED):
+            problems.append(f"{name}: the SVE-hinted ID {fid.raw:#x} is not refused with NOT_SUPPORTED")
+        if fid.value == ffa.FFA_VERSION and not hinted:
             if w0 >> 31 and smccc.to_signed(w0, 32) != ffa.NOT_SUPPORTED:
                 problems.append(f"FFA_VERSION: w0 {w0:#x} is neither a version nor NOT_SUPPORTED")
             payload = 1
@@ -196,7 +209,8 @@ class InvariantChecker:
                 problems.append(f"{name}: x{i} = {out[i]:#x} in a reserved (MBZ) register of {w0:#x}")
                 break
         if not raw and upper == SMC32_REGS:
-            zeroed = profile is not None and profile.zero_x8_x17_from_1_2 and \
+            # Xen ffa_private.h ffa_set_regs: only once the VM's version is published (locked) and >= 1.2
+            zeroed = profile is not None and profile.zero_x8_x17_from_1_2 and vm.ffa.version.locked and \
                 mediator.vm_version(vm) >= ffa.VERSION_1_2
             want = [0] * (FRAME - SMC32_REGS) if zeroed else frame[SMC32_REGS:]
             if out[SMC32_REGS:] != want:
@@ -273,6 +287,8 @@ class InvariantChecker:
                     if not vm.ram.contains(pa, n):
                         problems.append(("buffers", f"{vm.name}: {label} buffer {ipa:#x} maps outside its RAM"))
                     pages += range(pa, pa + n, PAGE_SIZE)
+            if not self.machine.profile.rxtx_refuses_overlap:
+                return problems  # Xen maps any RW RAM pair (ffa_rxtx.c ffa_handle_rxtx_map)
             if len(set(pages)) != len(pages):
                 problems.append(("buffers", f"{vm.name}: TX and RX buffers overlap"))
             shared = sorted(set(pages) & page_owner.keys())

@@ -117,23 +117,24 @@ class Machine:
         self.rmm.register(self.el2)
         if config.profile not in PROFILES:
             raise ValueError(f"unknown profile {config.profile!r}")
+        self.profile = PROFILES[config.profile]
         self.mediator: Mediator | None = None
         if config.spmc_image is not None:
             secure = SecureWorld(self.physmem, self.secure_ram, _spmc_elf(config.spmc_image), config.spmc_version,
                                  self.classifier, self.clock, self.cost_model, config.native,
                                  budget=config.spmc_budget, limit=config.max_cycles)
-            self.mediator = Mediator(PROFILES[config.profile], secure, self.physmem, self.hyp_ram,
+            self.mediator = Mediator(self.profile, secure, self.physmem, self.hyp_ram,
                                      self.cost_model, self.el2.account, self.trace)
             self.el2.register_range(is_ffa_fid, self.mediator.handle, self.mediator.implemented)
             self.el2.attribute(secure.account)
         else:
-            self.el2.register_range(is_ffa_fid, ffa_unavailable, lambda: 0)
+            self.el2.register_range(is_ffa_fid, ffa_unavailable(self.profile), lambda: 0)
         self.vms: list[VirtualMachine] = []
         for spec in config.vms:
             region = self.physmem.allocate(f"vm{spec.vm_id}", spec.ram_size)
             console = Console(f"vm{spec.vm_id}", config.console_stream)
             vm = create_vm(spec, self.physmem, region, self.classifier, self.clock, console, config.native,
-                           config.console_input if not self.vms else None, PROFILES[config.profile].psci_conduit)
+                           config.console_input if not self.vms else None, self.profile.psci_conduit)
             self.el2.attach(vm)
             if self.mediator is not None:
                 self.mediator.attach(vm)

@@ -70,6 +70,17 @@ static uint64_t uuid_pair(uint32_t lo, uint32_t hi)
 }
 
 /*
+ * The UUID words of an entry answering a query for `uuid`: the partition's
+ * for the Nil UUID, zero for a specific one (which the caller already knows;
+ * Hafnium api.c api_ffa_fill_partitions_info_array: "If the ABI has
+ * specified an UUID, then do not write it").
+ */
+static uint64_t entry_uuid_pair(const struct sp_desc *sp, const uint32_t uuid[4], unsigned half)
+{
+	return uuid_is_nil(uuid) ? uuid_pair(sp->uuid[2 * half], sp->uuid[2 * half + 1]) : 0;
+}
+
+/*
  * FFA_PARTITION_INFO_GET(w1-w4 = UUID, w5 flags): SUCCESS with w2 = count
  * and w3 = entry size (0 when only counting); the entries (8 bytes for a
  * 1.0 caller, 24 from 1.1) go to the RX buffer, which the caller then owns.
@@ -111,8 +122,8 @@ void ffa_partition_info_get_handle(const struct ffa_regs *req, struct ffa_regs *
 			continue;
 		*out++ = entry_word0(sp);
 		if (size == FFA_PARTITION_INFO_SIZE_V1_1) {
-			*out++ = uuid_pair(sp->uuid[0], sp->uuid[1]);
-			*out++ = uuid_pair(sp->uuid[2], sp->uuid[3]);
+			*out++ = entry_uuid_pair(sp, uuid, 0);
+			*out++ = entry_uuid_pair(sp, uuid, 1);
 		}
 	}
 	nwd_mbox.rx_consumer_owned = true;
@@ -160,8 +171,8 @@ void ffa_partition_info_get_regs_handle(const struct ffa_regs *req, struct ffa_r
 		if (index++ < start)
 			continue;
 		resp->x[reg++] = entry_word0(sp);
-		resp->x[reg++] = uuid_pair(sp->uuid[0], sp->uuid[1]);
-		resp->x[reg++] = uuid_pair(sp->uuid[2], sp->uuid[3]);
+		resp->x[reg++] = entry_uuid_pair(sp, uuid, 0);
+		resp->x[reg++] = entry_uuid_pair(sp, uuid, 1);
 		returned++;
 	}
 

@@ -19,8 +19,13 @@ SUPPORTED = {
     # pKVM refuses the 32-bit RXTX_MAP, DIRECT_REQ2, CONSOLE_LOG and PARTITION_INFO_GET_REGS and asks the
     # firmware about the rest (the stub SPMC does not implement RUN or YIELD).
     "pkvm": _COMMON | {"FFA_RX_ACQUIRE", "FFA_SPM_ID_GET"},
-    # Xen: no SPM_ID_GET, RX_ACQUIRE or CONSOLE_LOG; RUN is forwarded.
-    "xen": _COMMON | {"FFA_RXTX_MAP", "FFA_RUN", "FFA_FN64_PARTITION_INFO_GET_REGS", "FFA_FN64_MSG_SEND_DIRECT_REQ2"},
+    # Xen answers from its own table (xen/arch/arm/tee/ffa.c handle_features): also ERROR, SUCCESS, INTERRUPT and
+    # the notification ABIs; no SPM_ID_GET, RX_ACQUIRE or CONSOLE_LOG; RUN only if the SPMC reported it at boot
+    # (ffa_fw_supports_fid), which the stub does not.
+    "xen": _COMMON | {"FFA_RXTX_MAP", "FFA_FN64_PARTITION_INFO_GET_REGS", "FFA_FN64_MSG_SEND_DIRECT_REQ2",
+                      "FFA_ERROR", "FFA_SUCCESS", "FFA_FN64_SUCCESS", "FFA_INTERRUPT", "FFA_NOTIFICATION_BIND",
+                      "FFA_NOTIFICATION_UNBIND", "FFA_NOTIFICATION_SET", "FFA_NOTIFICATION_GET",
+                      "FFA_NOTIFICATION_INFO_GET", "FFA_FN64_NOTIFICATION_INFO_GET"},
 }
 RXTX_MAP_MAX_PAGES = {"spec": 63, "pkvm": 63, "xen": 1}  # w2[31:16]; pKVM reports the firmware's value
 FEATURE_IDS = [ffa.FEATURE_ID_NPI, ffa.FEATURE_ID_SRI, ffa.FEATURE_ID_MEI]
@@ -39,8 +44,9 @@ def test_features_table(guest_image, spmc_image, run_guests, profile: str) -> No
     answers = {fid: c for fid, c in answers.items() if "_MEM_" not in ffa.NAMES.get(fid, "")}
     supported = {ffa.NAMES[fid] for fid, c in answers.items() if fid in ffa.NAMES and is_success(c)}
     assert supported == SUPPORTED[profile]
+    offered_ids = {ffa.FEATURE_ID_NPI, ffa.FEATURE_ID_SRI} if profile == "xen" else set()  # test_xen_feature_ids
     for fid, c in answers.items():
-        if fid not in ffa.NAMES or ffa.NAMES[fid] not in SUPPORTED[profile]:
+        if fid not in offered_ids and (fid not in ffa.NAMES or ffa.NAMES[fid] not in SUPPORTED[profile]):
             assert is_error(c, "NOT_SUPPORTED"), (hex(fid), c.result_text)
 
 
@@ -68,11 +74,29 @@ def test_rxtx_map_properties(guest_image, spmc_image, run_guests, profile: str) 
     assert diag(out, "RXTX_MAP64:") == f"RXTX_MAP64: min buffer field 0, max pages {RXTX_MAP_MAX_PAGES[profile]}"
 
 
+def test_xen_feature_ids(guest_image, spmc_image, run_guests) -> None:
+    """Xen's FEATURES gives the notification interrupts' SGIs: NPI 8 and SRI 9 (ffa.c handle_features,
+    GUEST_FFA_NOTIF_PEND_INTR_ID and GUEST_FFA_SCHEDULE_RECV_INTR_ID in public/arch-arm.h); MEI is NOT_SUPPORTED."""
+    answers = _features(run_ok(run_guests, guest_image, spmc_image, "ffa_features", profile="xen"))
+    npi, sri, mei = (answers[fid] for fid in FEATURE_IDS)
+    assert is_success(npi) and npi.results[2:4] == [8, 0]
+    assert is_success(sri) and sri.results[2:4] == [9, 0]
+    assert is_error(mei, "NOT_SUPPORTED")
+
+
+# What each mediator refuses itself among MSG_SEND2, NOTIFICATION_BIND, the bogus ID and the feature IDs.
+LOCALLY_REFUSED = {
+    "spec": (ffa.FFA_MSG_SEND2, ffa.FFA_NOTIFICATION_BIND, BOGUS, *FEATURE_IDS),
+    "pkvm": (ffa.FFA_MSG_SEND2, ffa.FFA_NOTIFICATION_BIND, BOGUS, *FEATURE_IDS),
+    "xen": (ffa.FFA_MSG_SEND2, BOGUS, ffa.FEATURE_ID_MEI),
+}
+
+
 @pytest.mark.parametrize("profile", PROFILES)
 def test_features_error_encoding(guest_image, spmc_image, run_guests, profile: str) -> None:
     answers = _features(run_ok(run_guests, guest_image, spmc_image, "ffa_features", profile=profile))
     # Refused by the mediator itself: pKVM writes a 64-bit -1, Xen and the spec 0xFFFFFFFF.
-    for fid in (ffa.FFA_MSG_SEND2, ffa.FFA_NOTIFICATION_BIND, BOGUS, *FEATURE_IDS):
+    for fid in LOCALLY_REFUSED[profile]:
         assert answers[fid].results[2] == local_error(profile, "NOT_SUPPORTED")
     if profile == "pkvm":
         # ... but an error pKVM passes through from the firmware keeps the firmware's 32-bit encoding.
@@ -110,13 +134,16 @@ def test_features_consistent_with_older_spmc_spec(guest_image, spmc_image, run_g
     run_ok(run_guests, guest_image, spmc_image, "ffa_features", profile="spec", spmc_version=spmc_version)
 
 
-@pytest.mark.parametrize("profile", ["pkvm", "xen"])
-@pytest.mark.parametrize("spmc_version", [V1_0, ffa.VERSION_1_1], ids=["spmc-1.0", "spmc-1.1"])
+@pytest.mark.parametrize("profile, spmc_version", [("pkvm", V1_0), ("pkvm", ffa.VERSION_1_1),
+                                                   ("xen", ffa.VERSION_1_1)],
+                         ids=["pkvm-spmc-1.0", "pkvm-spmc-1.1", "xen-spmc-1.1"])
 def test_features_with_older_spmc(guest_image, spmc_image, run_guests, profile: str, spmc_version: int) -> None:
+    """DIRECT_REQ2 needs a 1.2 SPMC everywhere (Xen: the SPMC's FEATURES at boot, ffa_fw_supports_fid).  Xen
+    offers its 1.2 VM PARTITION_INFO_GET_REGS from its own list whatever the SPMC (handle_features checks only
+    the VM's version); pKVM refuses it; 1.1 ABIs only with a 1.1 SPMC (Xen never offers SPM_ID_GET)."""
     out = run_ok(run_guests, guest_image, spmc_image, "ffa_features", profile=profile, spmc_version=spmc_version)
     answers = _features(out)
     assert is_error(answers[ffa.FFA_FN64_MSG_SEND_DIRECT_REQ2], "NOT_SUPPORTED")
-    assert is_error(answers[ffa.FFA_FN64_PARTITION_INFO_GET_REGS], "NOT_SUPPORTED")
-    # 1.1 ABIs: only with a 1.1 SPMC (Xen never offers SPM_ID_GET).
+    assert is_success(answers[ffa.FFA_FN64_PARTITION_INFO_GET_REGS]) == (profile == "xen")
     assert is_success(answers[ffa.FFA_SPM_ID_GET]) == (profile == "pkvm" and spmc_version == ffa.VERSION_1_1)
     assert is_success(answers[ffa.FFA_VERSION])

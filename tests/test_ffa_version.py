@@ -75,9 +75,10 @@ def test_two_vms_keep_their_own_version(guest_image, spmc_image, run_guests, pro
     out = run_ok(run_guests, guest_image, spmc_image, *order, profile=profile)
     for vm, guest in zip(("vm1", "vm2"), order):
         v10 = guest.endswith("v10")
-        # Both answer their own 1.2 and record the caller's version: entries follow the caller.
+        # Both answer their own 1.2 and record the caller's version: entries follow the caller.  Xen leaves w3 = 0
+        # for a 1.0 caller (ffa_partinfo.c ffa_handle_partition_info_get), which then implies 8-byte entries.
         assert _version_answer(out, vm) == V1_2
-        assert _entry_size(out, vm) == (8 if v10 else 24)
+        assert _entry_size(out, vm) == ((0 if profile == "xen" else 8) if v10 else 24)
         (id_get,) = out.calls(name="FFA_ID_GET", vm=vm)
         assert id_get.results[2] == int(vm[-1])
     # The SPMC never hears the VMs' versions: the mediator translates 24-byte entries for the 1.0 VM.
@@ -108,7 +109,11 @@ def test_two_vms_pkvm_higher_first(guest_image, spmc_image, run_guests) -> None:
     assert "FFA_VERSION(1.0) -> NOT_SUPPORTED" in diag(out, "FFA_VERSION", vm="vm2")
 
 
-@pytest.mark.parametrize("profile", PROFILES)
+def _boot_hops(out) -> list:
+    return [r.name for r in out.records if r.vm == "el2" and r.hop == "el2->spmc"]
+
+
+@pytest.mark.parametrize("profile", ["spec", "pkvm"])
 @pytest.mark.parametrize("spmc_version", [V1_0, V1_1], ids=["spmc-1.0", "spmc-1.1"])
 def test_older_spmc_caps_the_version(guest_image, spmc_image, run_guests, profile: str, spmc_version: int) -> None:
     """An SPMC implementing 1.0 (1.1) makes the mediator run at 1.0 (1.1): a VM asking 1.2 gets that."""
@@ -118,3 +123,23 @@ def test_older_spmc_caps_the_version(guest_image, spmc_image, run_guests, profil
     assert out.machine.mediator.version == spmc_version
     assert _version_answer(out, "vm1") == spmc_version
     assert _entry_size(out, "vm1") == (8 if spmc_version == V1_0 else 24)
+
+
+def test_xen_offers_1_2_over_a_1_1_spmc(guest_image, spmc_image, run_guests) -> None:
+    """Xen runs at 1.1 with a 1.1 SPMC but answers VMs FFA_MY_VERSION, 1.2, and records what they ask against
+    that (ffa.c ffa_negotiate_version): a 1.2 VM gets 24-byte entries and its own entry (ffa_partinfo.c)."""
+    out = run_ok(run_guests, guest_image, spmc_image, "ffa_version_v12", profile="xen", spmc_version=V1_1)
+    assert out.machine.mediator.version == V1_1
+    assert _version_answer(out, "vm1") == V1_2
+    assert _entry_size(out, "vm1") == 24
+
+
+def test_xen_needs_a_1_1_spmc(guest_image, spmc_image, run_guests) -> None:
+    """ffa.c ffa_probe_fw: an SPMC below FFA_MIN_SPMC_VERSION (1.1) leaves Xen without an FF-A mediator, so every
+    FF-A call is an unknown function (vsmc.c vsmccc_handle_call: x0 = -1, the other registers untouched)."""
+    out = run_guests(guest_image("ffa_version_v12"), spmc_image=spmc_image, profile="xen", spmc_version=V1_0)
+    assert _boot_hops(out) == ["FFA_VERSION"]
+    calls = [c for c in out.calls(vm="vm1") if c.name.startswith("FFA_")]
+    assert [c.name for c in calls][:2] == ["FFA_VERSION", "FFA_ID_GET"]
+    for c in calls:
+        assert c.results[0] == MASK64 and not spmc_hops(out, c)[0], (c.name, c.result_text)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from emu.trace import decode
 from emu.cpu.blockcost import Account
 from emu.cpu.costmodel import CostModel
-from emu.el2.hypervisor import Call, CallResult
+from emu.el2.hypervisor import UNKNOWN, Call, CallResult
 from emu.ffa import constants as ffa
 from emu.ffa.errors import FfaError
 from emu.ffa.mem_sharing import MemorySharing
@@ -64,15 +64,24 @@ _UNAVAILABLE = {0: ffa.FFA_ERROR, 1: 0, 2: ffa.NOT_SUPPORTED & MASK32, 3: 0, 4: 
 _UNAVAILABLE_VERSION = {0: ffa.NOT_SUPPORTED & MASK32, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0, 7: 0}
 
 
-def ffa_unavailable(call: Call) -> CallResult:
-    """FF-A with no secure world configured: every call is NOT_SUPPORTED.
-
-    FFA_VERSION says so in w0 (it has no FFA_ERROR form); the reserved
-    registers of the answer are zero, not left as the caller had them.
-    """
+def _refused(call: Call) -> CallResult:
     if call.fid.value == ffa.FFA_VERSION:
         return CallResult(_UNAVAILABLE_VERSION)
     return CallResult(_UNAVAILABLE)
+
+
+def ffa_unavailable(profile: Profile) -> Callable[[Call], CallResult]:
+    """How FF-A calls are answered with no usable secure world (none configured, or one the profile refuses).
+
+    Xen then has no mediator at all (ffa.c ffa_probe fails), so an FF-A call
+    is an unknown SMCCC function (vsmc.c vsmccc_handle_call: x0 = -1, nothing
+    else written).  Otherwise every call is NOT_SUPPORTED: FFA_VERSION says so
+    in w0 (it has no FFA_ERROR form); the reserved registers of the answer
+    are zero, not left as the caller had them.
+    """
+    if profile.unknown_without_firmware:
+        return lambda call: UNKNOWN
+    return _refused
 
 
 class Mediator:
@@ -87,6 +96,11 @@ class Mediator:
         self.own_version = ffa.VERSION_1_2
         self.version = self.own_version  # what it runs at with the firmware: min(firmware, own)
         self.firmware_version = 0
+        self.available = True  # False once boot found an SPMC the profile does not work with
+        self.firmware_abis: frozenset[int] = frozenset()  # the profile's firmware_probe IDs the SPMC supports
+        self._gates = dict(profile.firmware_gates)
+        self._own_features = dict(profile.extra_features)
+        self._unavailable = ffa_unavailable(profile)
         self.spmc_id: int | None = None
         self.partitions: list[PartitionInfo] = []
         self.tx_pa = hyp_region.pa
@@ -121,6 +135,10 @@ class Mediator:
             raise SpmcError(f"SPMC refused FF-A version negotiation (answered {answer[0]:#x})")
         self.firmware_version = answer[0] & MASK32
         self.version = min(self.firmware_version, self.own_version)
+        if self.firmware_version < self.profile.min_firmware_version:
+            self.available = False
+            return
+        self.firmware_abis = frozenset(fid for fid in self.profile.firmware_probe if self._firmware_supports(fid))
         answer = self._boot_call([ffa.FFA_FN64_RXTX_MAP, self.tx_pa, self.rx_pa, 1])
         if answer[0] != ffa.FFA_SUCCESS:
             raise SpmcError(f"SPMC refused the mediator's RXTX_MAP ({decode.error_of(answer) or hex(answer[0])})")
@@ -136,6 +154,9 @@ class Mediator:
     def _boot_call(self, regs: list[int]) -> list[int]:
         return self.spmc_call(None, regs)
 
+    def _firmware_supports(self, fid: int) -> bool:
+        return self._boot_call([ffa.FFA_FEATURES, fid])[0] in (ffa.FFA_SUCCESS, ffa.FFA_FN64_SUCCESS)
+
     def _fetch_partitions(self, call_spmc: Callable[[list[int]], list[int]], uuid: tuple[int, ...] = (0, 0, 0, 0),
                           release: bool = True) -> list[PartitionInfo]:
         """FFA_PARTITION_INFO_GET into the mediator's RX buffer, then (unless the caller will) release it."""
@@ -149,9 +170,10 @@ class Mediator:
             if release:
                 call_spmc([ffa.FFA_RX_RELEASE])
         self.account.charge(self.cost.copy_cost(count * size), "copy")
+        if size != ffa.PARTITION_INFO_SIZE_V1_0 or any(uuid):
+            return entries  # a specific UUID's entries carry no UUID (the SPMC zeroes it)
         known = {p.endpoint_id: p.uuid for p in self.partitions}
-        return [PartitionInfo(e.endpoint_id, e.exec_contexts, e.properties, known.get(e.endpoint_id, e.uuid))
-                if size == ffa.PARTITION_INFO_SIZE_V1_0 else e for e in entries]
+        return [replace(e, uuid=known.get(e.endpoint_id, e.uuid)) for e in entries]
 
     # -- per-VM state ------------------------------------------------------------
     def attach(self, vm: VirtualMachine) -> None:
@@ -175,17 +197,31 @@ class Mediator:
         host = self.profile.host_endpoint
         return vm.endpoint_id if host is None else host
 
+    def offered_version(self) -> int:
+        """The highest version VMs are offered: the one run with the SPMC, or (Xen) the mediator's own."""
+        return self.version if self.profile.vm_version_capped_by_firmware else self.own_version
+
     def vm_version(self, vm: VirtualMachine) -> int:
         requested = vm.ffa.version.requested
-        return self.version if requested is None else min(requested, self.version)
+        offered = self.offered_version()
+        return offered if requested is None else min(requested, offered)
+
+    def firmware_refuses(self, fid: int) -> bool:
+        """The profile gates ``fid`` on an ID the SPMC did not report in FFA_FEATURES at boot."""
+        gate = self._gates.get(fid)
+        return gate is not None and gate not in self.firmware_abis
 
     def implemented(self) -> int:
         """How many FF-A function IDs this profile does not refuse (for STD_SVC_CALL_COUNT)."""
+        if not self.available:
+            return 0
         return sum(1 for name, fid in ffa.FUNCTION_IDS.items()
                    if self.profile.disposition(name, bool(fid & SMC64)) is not Disposition.REFUSE)
 
     # -- dispatch ---------------------------------------------------------------------
     def handle(self, call: Call) -> CallResult:
+        if not self.available:
+            return self._unavailable(call)
         self.account.charge(self.cost.work_cost("ffa_call"), "ffa_call")
         route = self._routes.get(call.fid.value)
         if route is None:
@@ -203,7 +239,7 @@ class Mediator:
         if hinted:  # Xen compares the whole w0 (ffa.c ffa_handle_call): a hinted ID is no ID it knows
             return self._reply(call, self.error(ffa.NOT_SUPPORTED))
         try:
-            if disposition is Disposition.REFUSE:
+            if disposition is Disposition.REFUSE or self.firmware_refuses(call.fid.value):
                 raise FfaError(ffa.NOT_SUPPORTED)
             if disposition is Disposition.FORWARD:
                 return self._reply(call, self._spmc(call, self._request(call)))
@@ -299,7 +335,7 @@ class Mediator:
     def _version(self, call: Call) -> list[int]:
         state = call.vm.ffa.version
         requested = call.args[1] & MASK32
-        answer = self.profile.negotiate(state, requested, self.version)
+        answer = self.profile.negotiate(state, requested, self.offered_version())
         if answer.ask_firmware:
             reply = self._spmc(call, [ffa.FFA_VERSION, answer.record] + [0] * (FRAME - 2))
             if to_signed(reply[0], 32) < 0:
@@ -323,13 +359,13 @@ class Mediator:
 
     def _features(self, call: Call) -> list[int]:
         w1 = call.args[1] & MASK32
-        extra = dict(self.profile.extra_features)
-        if w1 in extra:
-            return self.success(extra[w1])
+        if w1 in self._own_features:
+            return self.success(self._own_features[w1])
         if not w1 >> 31:
             raise FfaError(ffa.NOT_SUPPORTED)  # feature IDs: no notifications or interrupts modelled
         name = ffa.NAMES.get(w1)
-        if name is None or self.profile.disposition(name, bool(w1 & SMC64)) is Disposition.REFUSE:
+        if name is None or self.profile.disposition(name, bool(w1 & SMC64)) is Disposition.REFUSE \
+                or self.firmware_refuses(w1):
             raise FfaError(ffa.NOT_SUPPORTED)
         if self.profile.features_forwarded:
             if ffa.abi_short(name) in ("MEM_SHARE", "MEM_LEND"):
@@ -337,7 +373,7 @@ class Mediator:
             return self._spmc(call, self._request(call))
         abi = ffa.ABI_BY_NAME[f"FFA_{ffa.abi_short(name)}"]
         version = self.vm_version(call.vm)
-        if abi.since_minor > ffa.version_minor(version) or abi.since_minor > ffa.version_minor(self.version):
+        if abi.since_minor > ffa.version_minor(version):
             raise FfaError(ffa.NOT_SUPPORTED)
         properties = 0
         if ffa.abi_short(name) == "RXTX_MAP":
@@ -428,8 +464,6 @@ class Mediator:
             return self.success(answer[2] & MASK32, 0)
         else:
             entries = self._fetch_partitions(lambda regs: self.spmc_call(call, regs), uuid, release=tracks_rx)
-            if uuid != (0, 0, 0, 0):
-                entries = [replace(e, uuid=(0, 0, 0, 0)) for e in entries]
         if count_only:
             return self.success(len(entries), 0)
         size = entry_size_for(version)
@@ -491,7 +525,7 @@ class Mediator:
         return self._spmc(call, self._request(call))
 
     def _direct_req2(self, call: Call) -> list[int]:
-        if self.vm_version(call.vm) < ffa.VERSION_1_2 or self.version < ffa.VERSION_1_2:
+        if self.vm_version(call.vm) < ffa.VERSION_1_2:
             raise FfaError(ffa.NOT_SUPPORTED)
         self._check_endpoints(call)
         return self._spmc(call, self._request(call))

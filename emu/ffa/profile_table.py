@@ -90,7 +90,7 @@ def render_markdown() -> str:
         ("FFA_ERROR code in x2", lambda p: "64-bit sign-extended" if p.error_sign_extended else "zero-extended w2"),
         ("registers written on return", lambda p: "x0-x17, SMC32 or not" if p.write_all_registers
          else "x0-x7 (x0-x17 for 64-bit responses that use them)"),
-        ("x8-x17 on return", lambda p: "zeroed once the VM negotiated 1.2" if p.zero_x8_x17_from_1_2
+        ("x8-x17 on return", lambda p: "zeroed once the VM's version is locked at 1.2" if p.zero_x8_x17_from_1_2
          else ("results built by EL2 start zeroed" if p.write_all_registers else "preserved (SMCCC 1.2)")),
         ("direct request sender must be the caller", lambda p: "yes" if p.check_direct_sender else "no (forwarded)"),
         ("RXTX_MAP page count", lambda p: f"exactly {p.rxtx_max_pages}" if p.rxtx_exact_pages

@@ -164,6 +164,13 @@ class Profile:
     direct_unknown_sp_forwarded: bool = False  # a secure ID that is no known SP goes to the SPMC to decide
     own_entry_properties: int = ffa.PARTITION_PROP_DIRECT_REQ_SEND | ffa.PARTITION_PROP_IS_AARCH64
     partition_info_v1_0_strict: bool = False  # Xen: a 1.0 caller must pass flags 0 and gets w3 = 0 (MBZ)
+    min_firmware_version: int = ffa.VERSION_1_0  # an older SPMC leaves the mediator out (Xen: 1.1)
+    # Xen: with no usable SPMC there is no mediator, and an FF-A call is an unknown SMCCC function (x0 = -1 only)
+    unknown_without_firmware: bool = False
+    vm_version_capped_by_firmware: bool = True  # VMs get at most the SPMC's version (Xen: its own 1.2 regardless)
+    firmware_probe: tuple[int, ...] = ()  # function IDs asked of the SPMC with FFA_FEATURES at boot
+    # (function ID, probed ID): the call and FEATURES of it are NOT_SUPPORTED unless the SPMC supports the probed ID
+    firmware_gates: tuple[tuple[int, int], ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -227,5 +234,20 @@ XEN = Profile(
     direct_unknown_sp_forwarded=True, partition_info_v1_0_strict=True,
     own_entry_properties=ffa.PARTITION_PROP_DIRECT_REQ_SEND | ffa.PARTITION_PROP_INDIRECT_MSG
     | ffa.PARTITION_PROP_NOTIFICATIONS | ffa.PARTITION_PROP_IS_AARCH64,
+    # ffa.c ffa_probe_fw: FFA_MIN_SPMC_VERSION is 1.1, else no mediator (vsmc.c: an unknown function); VMs get
+    # FFA_MY_VERSION (1.2) whatever the SPMC's; ffa_fw_abi_needed is asked with FFA_FEATURES at boot, and
+    # handle_features, ffa_msg.c, ffa_handle_run and ffa_shm.c refuse what the SPMC does not support.
+    min_firmware_version=ffa.VERSION_1_1, unknown_without_firmware=True, vm_version_capped_by_firmware=False,
+    firmware_probe=(ffa.FFA_VERSION, ffa.FFA_FEATURES, ffa.FFA_NOTIFICATION_BITMAP_CREATE,
+                    ffa.FFA_NOTIFICATION_BITMAP_DESTROY, ffa.FFA_PARTITION_INFO_GET,
+                    ffa.FFA_FN64_NOTIFICATION_INFO_GET, ffa.FFA_NOTIFICATION_GET, ffa.FFA_RX_ACQUIRE,
+                    ffa.FFA_RX_RELEASE, ffa.FFA_FN64_RXTX_MAP, ffa.FFA_RXTX_UNMAP, ffa.FFA_FN64_MEM_SHARE,
+                    ffa.FFA_MEM_RECLAIM, ffa.FFA_MSG_SEND_DIRECT_REQ, ffa.FFA_FN64_MSG_SEND_DIRECT_REQ,
+                    ffa.FFA_MSG_SEND2, ffa.FFA_FN64_MSG_SEND_DIRECT_REQ2, ffa.FFA_RUN),
+    firmware_gates=((ffa.FFA_MSG_SEND_DIRECT_REQ, ffa.FFA_MSG_SEND_DIRECT_REQ),
+                    (ffa.FFA_FN64_MSG_SEND_DIRECT_REQ, ffa.FFA_FN64_MSG_SEND_DIRECT_REQ),
+                    (ffa.FFA_FN64_MSG_SEND_DIRECT_REQ2, ffa.FFA_FN64_MSG_SEND_DIRECT_REQ2),
+                    (ffa.FFA_RUN, ffa.FFA_RUN), (ffa.FFA_MEM_SHARE, ffa.FFA_FN64_MEM_SHARE),
+                    (ffa.FFA_FN64_MEM_SHARE, ffa.FFA_FN64_MEM_SHARE)),
 )
 PROFILES = {p.name: p for p in (SPEC, PKVM, XEN)}

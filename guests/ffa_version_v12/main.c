@@ -44,7 +44,7 @@ int main(void)
     tap_ok(ffa_ok(&r), "RXTX_MAP succeeds");
 
     r = ffa_partition_info_get(nil_uuid, 0);
-    size = ffa_w(&r, 3);
+    size = ffa_partition_info_size(ffa_w(&r, 3), effective);
     tap_diag("PARTITION_INFO_GET(nil) -> %s: entry size %u", ffa_describe(&r, text, sizeof(text)), size);
     /* Xen also lists a 1.2 caller itself, after the SPs. */
     tap_ok(ffa_ok(&r) && (ffa_w(&r, 2) == STUB_PARTITION_COUNT || ffa_w(&r, 2) == STUB_PARTITION_COUNT + 1),

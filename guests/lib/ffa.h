@@ -207,6 +207,16 @@ static inline struct smccc_regs ffa_partition_info_get(const uint32_t uuid[4], u
     return ffa_call(FFA_PARTITION_INFO_GET, uuid[0], uuid[1], uuid[2], uuid[3], flags, 0, 0);
 }
 
+/*
+ * The entry size of a PARTITION_INFO_GET answer for a caller at `version`:
+ * w3, except at FF-A 1.0, where w3 is reserved (MBZ) and the 8-byte entry is
+ * implied (Xen leaves w3 = 0 for a 1.0 caller; the spec and pKVM pass 8).
+ */
+static inline uint32_t ffa_partition_info_size(uint32_t w3, uint32_t version)
+{
+    return w3 == 0 && version < FFA_VERSION_1_1 ? (uint32_t)FFA_PARTITION_INFO_SIZE_V1_0 : w3;
+}
+
 /* Read entry `i` of `size` bytes (8 or 24) from an RX buffer. */
 static inline struct ffa_partition_info ffa_partition_entry(const volatile void *rx, uint32_t i,
                                                             uint32_t size)
