@@ -170,8 +170,11 @@ static uint32_t write_descriptor(void)
     uint32_t len = ffa_mem_desc_build(tx, version, below(12) ? my_id : (uint16_t)rnd(),
                                       below(6) ? FFA_MEM_NORMAL_WB_INNER : (uint16_t)below(256), 0,
                                       receivers, nrecv, ranges, nranges);
+    /* Corrupt the header and the receivers only: a flipped byte in a range could turn it into one of this
+     * guest's own pages outside the arena (its stack), and lending those stops the guest, as it should. */
+    uint32_t before_ranges = len - nranges * 16;
     for (uint32_t flips = below(4) == 0 ? 1 + below(3) : 0; flips; flips--)
-        tx[below(len)] = (uint8_t)rnd();
+        tx[below(before_ranges)] = (uint8_t)rnd();
     return len;
 }
 
