@@ -42,7 +42,6 @@ from unicorn import UcError
 from emu.el2 import psci
 from emu.el2 import smccc
 from emu.ffa import constants as ffa
-from emu.ffa.stub_partitions import SPMC_TXN_SLOTS
 from emu.platform.memory_map import PAGE_SIZE
 from emu.invariants_secure import SecureWorldAudit
 from emu.secure.rmm_abi import RMI_VERSION, RSI_VERSION

@@ -24,7 +24,7 @@ from emu.cpu.sysregs import MPIDR_RES1, VMPIDR_EL2
 from emu.cpu.vmem import read_virtual, write_virtual
 from emu.platform import memory_map
 from emu.platform.boot import BootOptions, plan_boot
-from emu.platform.console import Console, ConsoleFlood
+from emu.platform.console import Console
 from emu.platform.image import GuestImage
 from emu.platform.gicv3 import GICD_BASE, GICD_SIZE, GICR_BASE, GICR_STRIDE, GicV3
 from emu.platform.pflash import Pflash

@@ -239,9 +239,10 @@ class Engine:
         pc = self.pc
         if intno == EXCP_UDEF:
             insn = self.instruction_at(pc)
-            if self.semihosting is not None and insn == HLT_SEMIHOSTING or self._platform_sysreg(insn):
-                if insn == HLT_SEMIHOSTING:
-                    self.semihosting(self)
+            semihosting = insn == HLT_SEMIHOSTING and self.semihosting is not None
+            if semihosting:
+                self.semihosting(self)
+            if semihosting or self._platform_sysreg(insn):
                 self.counter.cut_short(pc + 4)  # the block's instructions after this one did not run
                 self.pc = pc + 4
                 return
