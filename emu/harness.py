@@ -29,12 +29,13 @@ class Harness:
     def vm(self, index: int = 0) -> VirtualMachine:
         return self.machine.vms[index]
 
-    def call(self, vm: VirtualMachine | int, *regs: int, conduit: str = "hvc") -> list[int]:
-        """One call from ``vm`` with x0.. = ``regs`` (the rest zero); returns x0-x17 after it."""
+    def call(self, vm: VirtualMachine | int, *regs: int, conduit: str | None = None) -> list[int]:
+        """One call from ``vm`` with x0.. = ``regs`` (the rest zero); returns x0-x17 after it.  The conduit is the
+        one the VM's device tree names for PSCI (what a guest finding its FF-A conduit as Linux does uses)."""
         if isinstance(vm, int):
             vm = self.vm(vm)
         frame = [r & MASK64 for r in regs] + [0] * (18 - len(regs))
-        return self.machine.el2.handle_frame(vm, conduit, frame)
+        return self.machine.el2.handle_frame(vm, conduit or self.machine.profile.psci_conduit, frame)
 
     def setup_ffa(self, vm: VirtualMachine | int, version: int = ffa.VERSION_1_2) -> None:
         """FFA_VERSION and an RX/TX pair, as a guest would start."""

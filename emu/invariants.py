@@ -114,10 +114,11 @@ class InvariantChecker:
         self._audit = SecureWorldAudit(mediator, machine.vms) if mediator else None
 
     # -- entry points ----------------------------------------------------------------------
-    def after_call(self, vm: VirtualMachine, fid: FunctionId, frame: list[int], out: list[int], seq: int) -> None:
+    def after_call(self, vm: VirtualMachine, fid: FunctionId, frame: list[int], out: list[int], seq: int,
+                   conduit: str) -> None:
         """Run every check after call ``seq`` of ``vm`` turned ``frame`` into ``out``."""
         self.checked_calls += 1
-        for detail in self.register_problems(vm, fid, frame, out):
+        for detail in self.register_problems(vm, fid, frame, out, conduit):
             self._add(seq, vm.name, "registers", detail)
         self.check_state(seq, vm.name, vm)
 
@@ -132,19 +133,22 @@ class InvariantChecker:
 
     # -- register rules ------------------------------------------------------------------------
     def register_problems(self, vm: VirtualMachine, fid: FunctionId, frame: list[int],
-                          out: list[int]) -> list[str]:
+                          out: list[int], conduit: str) -> list[str]:
         frame = [v & MASK64 for v in frame]
         if len(out) != FRAME or any(not 0 <= v <= MASK64 for v in out):
             return [f"the returned frame is not 18 64-bit registers: {out!r}"]
         owner_ffa = ffa.is_ffa_fid(fid.value) and not fid.reserved_bits_set
-        if owner_ffa and not self._ffa_unknown():
+        if owner_ffa and not self._ffa_unknown(conduit):
             return self._ffa_register_problems(vm, fid, frame, out)
         return self._smccc_register_problems(fid, frame, out)
 
-    def _ffa_unknown(self) -> bool:
-        """FF-A IDs are unknown SMCCC functions: Xen without a usable SPMC has no mediator (ffa.c ffa_probe)."""
-        mediator = self.machine.mediator
-        return self.machine.profile.unknown_without_firmware and (mediator is None or not mediator.available)
+    def _ffa_unknown(self, conduit: str) -> bool:
+        """FF-A IDs are unknown SMCCC functions: through a conduit that does not reach the mediator (pKVM: HVC),
+        or when Xen, without a usable SPMC, has no mediator (ffa.c ffa_probe)."""
+        profile, mediator = self.machine.profile, self.machine.mediator
+        if conduit not in profile.ffa_conduits:
+            return True
+        return profile.unknown_without_firmware and (mediator is None or not mediator.available)
 
     def _smccc_register_problems(self, fid: FunctionId, frame: list[int], out: list[int]) -> list[str]:
         problems = []

@@ -50,7 +50,7 @@ class MemHarness(Harness):
 
         secure.call = spy
 
-    def call(self, vm, *regs: int, conduit: str = "hvc") -> list[int]:
+    def call(self, vm, *regs: int, conduit: str | None = None) -> list[int]:
         self.to_spmc.clear()  # forwarded() reports the SPMC traffic of the last call only
         return super().call(vm, *regs, conduit=conduit)
 

@@ -28,7 +28,7 @@ def test_direct_req_32(guest_image, spmc_image, run_guests, profile: str) -> Non
     (id_get,) = out.calls(name="FFA_ID_GET")
     assert id_get.results[2] == me
     echo = _direct(out, "FFA_MSG_SEND_DIRECT_REQ")[0]
-    assert echo.conduit == "hvc"
+    assert echo.conduit == ("smc" if profile == "pkvm" else "hvc")  # the device tree's PSCI conduit
     assert echo.args[0] & MASK32 == _endpoints(me, ECHO_SP_ID)
     sent = [a & MASK32 for a in echo.args[2:7]]
     assert sent == [0x11111111, 0x22222222, 0x33333333, 0x44444444, 0xFFFFFFFF]

@@ -84,7 +84,7 @@ def test_catches_an_smc32_upper_half(images, monkeypatch) -> None:
     answer = h.call(0, ffa.FFA_ID_GET)
     assert answer[2] == 1  # the convention masks it...
     h.machine.checker.after_call(h.vm(0), decode_fid(ffa.FFA_ID_GET), [ffa.FFA_ID_GET] + [0] * 17,
-                                 [ffa.FFA_SUCCESS, 0, 1 << 40 | 1] + [0] * 15, 99)
+                                 [ffa.FFA_SUCCESS, 0, 1 << 40 | 1] + [0] * 15, 99, "hvc")
     assert rules(h) == {"registers"}  # ...and a reply that did not would be caught
 
 
@@ -92,7 +92,7 @@ def test_catches_an_unpreserved_smccc_register(images, monkeypatch) -> None:
     h = harness(images)
     checker = h.machine.checker
     frame = [0x8000_0000] + list(range(1, 18))
-    checker.after_call(h.vm(0), decode_fid(0x8000_0000), frame, [0x1_0002, 1, 2, 0xBAD] + frame[4:], 1)
+    checker.after_call(h.vm(0), decode_fid(0x8000_0000), frame, [0x1_0002, 1, 2, 0xBAD] + frame[4:], 1, "hvc")
     assert rules(h) == {"registers"}
 
 

@@ -89,21 +89,23 @@ class Hypervisor:
         self._exit_cost = transitions["el2_to_el1"]
         self._sites: dict[int, SiteNamer] = {}  # vm id -> its calling-site namer
         self._exact: dict[int, Handler] = {}
-        self._ranges: list[tuple[Callable[[int], bool], Handler, Callable[[], int]]] = []
+        self._ranges: list[tuple[Callable[[int], bool], Handler, Callable[[], int], tuple[str, ...]]] = []
         self._register_core()
 
     # -- registration -------------------------------------------------------
     def register(self, fid: int, handler: Handler) -> None:
         self._exact[fid] = handler
 
-    def register_range(self, owns: Callable[[int], bool], handler: Handler, count: Callable[[], int]) -> None:
-        """A service owning a set of IDs (e.g. FF-A); ``count`` says how many it implements."""
-        self._ranges.append((owns, handler, count))
+    def register_range(self, owns: Callable[[int], bool], handler: Handler, count: Callable[[], int],
+                       conduits: tuple[str, ...] = ("hvc", "smc")) -> None:
+        """A service owning a set of IDs (e.g. FF-A); ``count`` says how many it implements, ``conduits``
+        which conduits reach it (through any other, its IDs are unknown functions)."""
+        self._ranges.append((owns, handler, count, conduits))
 
     def implemented_in_owner(self, owner: int) -> int:
         count = sum(1 for fid in self._exact if (fid >> 24) & 0x3F == owner)
         if owner == smccc.Owner.STANDARD:
-            count += sum(count_fn() for _owns, _handler, count_fn in self._ranges)
+            count += sum(count_fn() for _owns, _handler, count_fn, _conduits in self._ranges)
         return count
 
     def attribute(self, account: Account) -> None:
@@ -158,15 +160,15 @@ class Hypervisor:
         self._record(vm, seq, conduit, 0, fid, frame, out, start, call_pc, result.note, call.hops, call.args,
                      before)
         if self.checker is not None:
-            self.checker.after_call(vm, fid, frame, out, seq)
+            self.checker.after_call(vm, fid, frame, out, seq, conduit)
         return out
 
     def dispatch(self, call: Call) -> CallResult:
         handler = self._exact.get(call.fid.value)
         if handler is None:
-            for owns, range_handler, _count in self._ranges:
+            for owns, range_handler, _count, conduits in self._ranges:
                 if owns(call.fid.value):
-                    handler = range_handler
+                    handler = range_handler if call.conduit in conduits else None
                     break
         if handler is None or call.fid.reserved_bits_set:
             return UNKNOWN

@@ -109,6 +109,8 @@ def render_markdown() -> str:
         ("the caller's endpoint ID", lambda p: "the VM's own" if p.host_endpoint is None
          else f"{p.host_endpoint} (the host) for every VM"),
         ("PSCI conduit in the guest's device tree", lambda p: p.psci_conduit.upper()),
+        ("conduits reaching FF-A", lambda p: " or ".join(c.upper() for c in p.ffa_conduits)
+         + ("" if "hvc" in p.ffa_conduits else " (over HVC: -1 in x0 only)")),
         ("memory a VM may share", lambda p: "RW normal write-back only" if p.require_rw_normal else "RO or RW"),
         ("pages per transaction", lambda p: "any" if p.max_pages_per_share is None
          else f"at most {p.max_pages_per_share}"),

@@ -152,6 +152,8 @@ class Profile:
     # The conduit the guest's device tree gives for PSCI (and so for a Linux guest's FF-A driver): a pKVM host
     # reaches EL2 services by SMC, trapped by the hypervisor (arch/arm64/kvm/hyp/nvhe/hyp-main.c handle_host_smc).
     psci_conduit: str = "hvc"
+    # The conduits that reach the FF-A mediator; through another an FF-A ID is an unknown function (x0 = -1 only).
+    ffa_conduits: tuple[str, ...] = ("hvc", "smc")
     release: str = ""  # the code this profile models, e.g. "Xen 4.22.0"
     sve_hint_masked: bool = True  # SMCCC 1.3: bit 16 of w0 is a hint the callee ignores (Xen does not mask it)
     extra_features: tuple[tuple[int, int], ...] = ()  # (function or feature ID, w2) FEATURES also answers SUCCESS
@@ -211,6 +213,9 @@ PKVM = Profile(
     max_fragments=None, max_descriptor_length=PKVM_DESCRIPTOR_BUFFER, single_borrower_error=ffa.INVALID_PARAMETERS, require_rw_normal=False, max_pages_per_share=None,
     max_shares_per_vm=None, mem_forward_fn64=True, rx_release_forwarded=True, lists_caller=False,
     host_endpoint=ffa.HYP_ID, psci_conduit="smc", release="Linux v6.18",
+    # hyp-main.c: only handle_host_smc reaches kvm_host_ffa_handler; an HVC goes to handle_host_hcall, where an
+    # FF-A ID is no KVM hypercall: SMCCC_RET_NOT_SUPPORTED in x0, x1-x17 untouched.
+    ffa_conduits=("smc",),
 )
 XEN = Profile(
     name="xen", description="Xen (xen/arch/arm/tee/ffa*.c): per-VM state, validates and translates",

@@ -7,46 +7,27 @@
  * the Linux boot protocol.  QEMU leaves x0 = 0 for an ELF image and puts the
  * blob at the start of RAM if the image leaves room below itself (this guest
  * is linked at 0x40200000 for that, see link.ld), else at address 0, in
- * flash bank 0.  So: boot_dtb, then 0x40000000, then 0.
- *
- * The blob is big-endian; words are read byte by byte (-mstrict-align, and
- * the flash copy may be read at any width).
+ * flash bank 0.  So: boot_dtb, then 0x40000000, then 0 (lib/fdt.c
+ * fdt_locate, which the FF-A helpers also use to find the PSCI conduit).
  */
 #include <stdint.h>
 
 #include "boot.h"
 #include "console.h"
+#include "fdt.h"
 #include "string.h"
 #include "tap.h"
-
-#define FDT_MAGIC 0xd00dfeedu
-#define FDT_BEGIN_NODE 1u
-#define FDT_END_NODE 2u
-#define FDT_PROP 3u
-#define FDT_NOP 4u
-#define FDT_END 9u
 
 #define EXPECTED_MEM_BASE 0x40000000ULL
 #define EXPECTED_MEM_SIZE (128ULL << 20)    /* qemu -m 128M */
 #define MAX_DEPTH 16
 #define MAX_BLOB_SIZE (16u << 20)           /* sanity bound on totalsize */
 
-/* Header fields, in order (all big-endian 32-bit words). */
-enum {
-    H_MAGIC, H_TOTALSIZE, H_OFF_STRUCT, H_OFF_STRINGS, H_OFF_RSVMAP,
-    H_VERSION, H_LAST_COMP, H_BOOT_CPU, H_SIZE_STRINGS, H_SIZE_STRUCT,
-};
-
 static const uint8_t *blob;
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static uint32_t hdr(unsigned field)
 {
-    return be32(blob + 4 * field);
+    return fdt_header(blob, field);
 }
 
 /* A cells-long big-endian number (1 or 2 cells). */
@@ -54,22 +35,8 @@ static uint64_t read_cells(const uint8_t *p, uint32_t cells)
 {
     uint64_t v = 0;
     for (uint32_t i = 0; i < cells; i++)
-        v = v << 32 | be32(p + 4 * i);
+        v = v << 32 | fdt_be32(p + 4 * i);
     return v;
-}
-
-/* Address 0 is a candidate (QEMU may put the blob in flash bank 0), but to
- * the compiler a read from a known null pointer is undefined: hide where
- * the value came from. */
-static const uint8_t *opaque_ptr(uint64_t addr)
-{
-    asm("" : "+r"(addr));
-    return (const uint8_t *)(uintptr_t)addr;
-}
-
-static int is_fdt(uint64_t addr)
-{
-    return be32(opaque_ptr(addr)) == FDT_MAGIC;
 }
 
 /* Does the NUL-separated string list (len bytes) contain s? */
@@ -109,16 +76,16 @@ struct findings {
  * first /memory@... node and /chosen. */
 static void walk(struct findings *f)
 {
-    const uint8_t *p = blob + hdr(H_OFF_STRUCT);
-    const uint8_t *end = p + hdr(H_SIZE_STRUCT);
-    const char *strings = (const char *)blob + hdr(H_OFF_STRINGS);
+    const uint8_t *p = blob + hdr(FDT_H_OFF_STRUCT);
+    const uint8_t *end = p + hdr(FDT_H_SIZE_STRUCT);
+    const char *strings = (const char *)blob + hdr(FDT_H_OFF_STRINGS);
     const char *path[MAX_DEPTH];
     int depth = 0;
 
     f->addr_cells = 2;  /* defaults when the root does not say */
     f->size_cells = 1;
     while (p < end) {
-        uint32_t token = be32(p);
+        uint32_t token = fdt_be32(p);
         p += 4;
         if (token == FDT_BEGIN_NODE) {
             const char *name = (const char *)p;
@@ -130,16 +97,16 @@ static void walk(struct findings *f)
         } else if (token == FDT_END_NODE) {
             depth--;
         } else if (token == FDT_PROP) {
-            uint32_t len = be32(p), nameoff = be32(p + 4);
+            uint32_t len = fdt_be32(p), nameoff = fdt_be32(p + 4);
             const uint8_t *val = p + 8;
             const char *prop = strings + nameoff;
             p += 8 + ((len + 3) & ~3u);
 
             if (depth == 1) {
                 if (strcmp(prop, "#address-cells") == 0)
-                    f->addr_cells = be32(val);
+                    f->addr_cells = fdt_be32(val);
                 else if (strcmp(prop, "#size-cells") == 0)
-                    f->size_cells = be32(val);
+                    f->size_cells = fdt_be32(val);
                 else if (strcmp(prop, "compatible") == 0) {
                     f->compat_found = 1;
                     f->compat_virt = strlist_has((const char *)val, len, "linux,dummy-virt");
@@ -168,7 +135,7 @@ static void walk(struct findings *f)
             break;
         } else {
             printf("dtb: bad token 0x%x at struct offset 0x%llx\n", token,
-                   (unsigned long long)(p - 4 - (blob + hdr(H_OFF_STRUCT))));
+                   (unsigned long long)(p - 4 - (blob + hdr(FDT_H_OFF_STRUCT))));
             break;
         }
     }
@@ -176,28 +143,12 @@ static void walk(struct findings *f)
 
 int main(void)
 {
-    static const struct {
-        const char *where;
-        uint64_t addr;
-    } candidates[] = {
-        { "x0 at entry", 0 },   /* filled in from boot_dtb below */
-        { "start of RAM", 0x40000000ULL },
-        { "flash bank 0", 0x0ULL },
-    };
     struct findings f;
     const char *where = NULL;
 
     printf("dtb: x0 at entry = 0x%llx\n", (unsigned long long)boot_dtb);
-    for (unsigned i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
-        uint64_t addr = i == 0 ? boot_dtb : candidates[i].addr;
-        if (i == 0 && addr == 0)
-            continue;   /* no pointer passed: 0 is not "the blob at 0" */
-        if (is_fdt(addr)) {
-            blob = opaque_ptr(addr);
-            where = candidates[i].where;
-            break;
-        }
-    }
+    if (!fdt_locate(&blob, &where))
+        where = NULL;
 
     tap_plan(9);
     if (!tap_ok(where != NULL, "an FDT magic 0xd00dfeed at x0, 0x40000000 or 0")) {
@@ -207,16 +158,16 @@ int main(void)
         return tap_done();
     }
     printf("dtb: blob at 0x%llx (%s), totalsize 0x%x, version %u\n",
-           (unsigned long long)(uintptr_t)blob, where, hdr(H_TOTALSIZE),
-           hdr(H_VERSION));
+           (unsigned long long)(uintptr_t)blob, where, hdr(FDT_H_TOTALSIZE),
+           hdr(FDT_H_VERSION));
 
-    tap_ok(hdr(H_VERSION) >= 16 && hdr(H_LAST_COMP) <= 16,
+    tap_ok(hdr(FDT_H_VERSION) >= 16 && hdr(FDT_H_LAST_COMP) <= 16,
            "FDT version %u, last compatible %u: readable as version 16/17",
-           hdr(H_VERSION), hdr(H_LAST_COMP));
-    uint32_t total = hdr(H_TOTALSIZE);
+           hdr(FDT_H_VERSION), hdr(FDT_H_LAST_COMP));
+    uint32_t total = hdr(FDT_H_TOTALSIZE);
     int sane = total >= 40 && total <= MAX_BLOB_SIZE &&
-               hdr(H_OFF_STRUCT) + hdr(H_SIZE_STRUCT) <= total &&
-               hdr(H_OFF_STRINGS) + hdr(H_SIZE_STRINGS) <= total;
+               hdr(FDT_H_OFF_STRUCT) + hdr(FDT_H_SIZE_STRUCT) <= total &&
+               hdr(FDT_H_OFF_STRINGS) + hdr(FDT_H_SIZE_STRINGS) <= total;
     if (!tap_ok(sane, "header offsets and sizes lie within totalsize")) {
         for (unsigned i = 2; i < 9; i++)
             tap_ok(0, "needs a sane header");

@@ -32,7 +32,7 @@ static int32_t log_call(const char *what, uint64_t fid, const char *text, uint64
     char buf[96];
     struct smccc_regs r = console_frame(fid, text, count, width);
 
-    smccc_hvc(&r);
+    smccc_call(&r);
     tap_diag("%s -> %s", what, ffa_describe(&r, buf, sizeof(buf)));
     return ffa_ok(&r) ? 0 : ffa_is_error(&r) ? ffa_error_code(&r) : -100;
 }

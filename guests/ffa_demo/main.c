@@ -68,7 +68,7 @@ int main(void)
         for (int i = 0; i < 14; i++)
             v[i] = 100 * (uint64_t)(i + 1);
         r = ffa_direct_req2_frame(self, ECHO_SP_ID, 0, 0, v);
-        smccc_hvc(&r);
+        smccc_call(&r);
         if (ffa_is_direct_resp2(&r)) {
             int good = 1;
 

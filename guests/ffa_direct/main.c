@@ -51,7 +51,7 @@ static void direct_req32(void)
         r.x[3 + i] = UPPER_GARBAGE | w[i];
     for (int i = 8; i < 18; i++)
         r.x[i] = X8_MARK | (uint64_t)i;
-    smccc_hvc(&r);
+    smccc_call(&r);
     show("DIRECT_REQ (SMC32) to the echo SP", r);
     tap_ok(ffa_w(&r, 0) == (uint32_t)FFA_MSG_SEND_DIRECT_RESP, "DIRECT_REQ: answered with DIRECT_RESP");
     expect_eq_u64(ffa_w(&r, 1), FFA_ENDPOINTS(ECHO_SP_ID, self), "DIRECT_RESP: w1 endpoints swapped");

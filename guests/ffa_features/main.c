@@ -160,7 +160,7 @@ int main(void)
         for (int i = 0; i < 14; i++)
             payload[i] = 0x1000u + (uint64_t)i;
         r = ffa_direct_req2_frame(self, (uint16_t)ECHO_SP_ID, 0, 0, payload);
-        smccc_hvc(&r);
+        smccc_call(&r);
         agree("FFA_FN64_MSG_SEND_DIRECT_REQ2", (uint32_t)FFA_FN64_MSG_SEND_DIRECT_REQ2, &r);
     }
 

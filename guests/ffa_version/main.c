@@ -48,7 +48,7 @@ static uint32_t version_step(const struct step *s)
     uint32_t w0;
     int zero = 1;
 
-    smccc_hvc(&r);
+    smccc_call(&r);
     w0 = (uint32_t)r.x[0];
     for (int i = 1; i < 8; i++)
         zero &= r.x[i] == 0;

@@ -5,8 +5,9 @@
  *   if (ffa_ok(&r)) ... r.x[2] ...
  *   else tap_diag("%s", ffa_describe(&r, buf, sizeof(buf)));
  *
- * Every helper goes through `hvc #0` unless its name ends in _smc.  Results
- * are the whole x0-x17 frame.  Error codes are read as (int32_t)w2: Xen and
+ * Every helper goes through the conduit the device tree names for PSCI
+ * (smccc_call: SMC under pKVM, HVC elsewhere), as Linux's FF-A driver does,
+ * unless its name ends in _smc.  Results are the whole x0-x17 frame.  Error codes are read as (int32_t)w2: Xen and
  * the spec zero-extend the code in x2, pKVM sign-extends it.
  */
 #ifndef GUEST_FFA_H
@@ -66,13 +67,13 @@ static inline struct smccc_regs ffa_frame(uint64_t fid, uint64_t a1, uint64_t a2
     return r;
 }
 
-/* One call through `hvc #0`: x0 = fid, x1-x7 = a1-a7, x8-x17 = 0. */
+/* One call through the device tree's conduit: x0 = fid, x1-x7 = a1-a7, x8-x17 = 0. */
 static inline struct smccc_regs ffa_call(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3,
                                          uint64_t a4, uint64_t a5, uint64_t a6, uint64_t a7)
 {
     struct smccc_regs r = ffa_frame(fid, a1, a2, a3, a4, a5, a6, a7);
 
-    smccc_hvc(&r);
+    smccc_call(&r);
     return r;
 }
 

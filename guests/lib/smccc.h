@@ -78,6 +78,23 @@ static inline void smccc_smc(struct smccc_regs *r)
     SMCCC_CALL_ASM_("smc #0", r);
 }
 
+/*
+ * The conduit the device tree's /psci node names in "method" (SMC for
+ * "smc", else HVC, also when there is no tree): the one Linux's FF-A
+ * driver uses (arm_smccc_1_1_get_conduit).  Read from the tree at the
+ * first call, with the MMU off.
+ */
+int smccc_conduit_is_smc(void);
+
+/* A full SMCCC 1.2 call through that conduit (inline: a trace names the caller's site). */
+static inline void smccc_call(struct smccc_regs *r)
+{
+    if (smccc_conduit_is_smc())
+        smccc_smc(r);
+    else
+        smccc_hvc(r);
+}
+
 /* Clear *r and set its function ID and first three arguments. */
 static inline void smccc_regs_init(struct smccc_regs *r, uint64_t fid,
                                    uint64_t a1, uint64_t a2, uint64_t a3)

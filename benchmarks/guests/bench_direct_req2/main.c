@@ -30,7 +30,7 @@ int main(void)
         r.x[1] = FFA_ENDPOINTS(self, ECHO_SP_ID);
         for (int i = 4; i < SMCCC_NUM_REGS; i++)
             r.x[i] = ((uint64_t)n << 32) | (uint64_t)i;
-        smccc_hvc(&r);
+        smccc_call(&r);
         if (!ffa_is_direct_resp2(&r)) {
             errors++;
             continue;
