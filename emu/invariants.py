@@ -137,7 +137,7 @@ class InvariantChecker:
         frame = [v & MASK64 for v in frame]
         if len(out) != FRAME or any(not 0 <= v <= MASK64 for v in out):
             return [f"the returned frame is not 18 64-bit registers: {out!r}"]
-        owner_ffa = ffa.is_ffa_fid(fid.value) and not fid.reserved_bits_set
+        owner_ffa = self.machine.profile.owns(fid.value) and not fid.reserved_bits_set
         if owner_ffa and not self._ffa_unknown(conduit):
             return self._ffa_register_problems(vm, fid, frame, out)
         return self._smccc_register_problems(fid, frame, out)

@@ -20,7 +20,6 @@ from emu.platform import memory_map
 from emu.secure.rmm import RmmResponder
 from emu.secure.rmm_abi import DEFAULT_RMM_REVISIONS
 from emu.cpu.blockcost import Clock
-from emu.ffa.constants import is_ffa_fid
 from emu.ffa.mediator import Mediator, ffa_unavailable
 from emu.ffa.profiles import PROFILES
 from emu.secure.spmd import SPMC_CALL_BUDGET, SecureWorld
@@ -125,11 +124,12 @@ class Machine:
                                  budget=config.spmc_budget, limit=config.max_cycles)
             self.mediator = Mediator(self.profile, secure, self.physmem, self.hyp_ram,
                                      self.cost_model, self.el2.account, self.trace)
-            self.el2.register_range(is_ffa_fid, self.mediator.handle, self.mediator.implemented,
+            self.el2.register_range(self.profile.owns, self.mediator.handle, self.mediator.implemented,
                                     self.profile.ffa_conduits)
             self.el2.attribute(secure.account)
         else:
-            self.el2.register_range(is_ffa_fid, ffa_unavailable(self.profile), lambda: 0, self.profile.ffa_conduits)
+            self.el2.register_range(self.profile.owns, ffa_unavailable(self.profile), lambda: 0,
+                                    self.profile.ffa_conduits)
         self.vms: list[VirtualMachine] = []
         for spec in config.vms:
             region = self.physmem.allocate(f"vm{spec.vm_id}", spec.ram_size)

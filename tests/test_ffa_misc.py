@@ -29,18 +29,21 @@ def test_calls_before_version(guest_image, spmc_image, run_guests, profile: str,
     assert id_after.results[2] == (0 if profile == "pkvm" else 1)
 
 
-@pytest.mark.parametrize("profile, error, x2", [
-    ("spec", "INVALID_PARAMETERS", 0xFFFF_FFFE),  # offered, but a count of 0 is invalid
-    ("xen", "NOT_SUPPORTED", 0xFFFF_FFFF),
-    ("pkvm", "NOT_SUPPORTED", 2**64 - 1),
+@pytest.mark.parametrize("profile, error, x2, x2_64", [
+    ("spec", "INVALID_PARAMETERS", 0xFFFF_FFFE, 0xFFFF_FFFE),  # offered, but a count of 0 is invalid
+    ("xen", "NOT_SUPPORTED", 0xFFFF_FFFF, 0xFFFF_FFFF),
+    # pKVM refuses the SMC32 CONSOLE_LOG itself (ffa.c ffa_call_supported) and forwards the SMC64 one, which
+    # its denylist does not name: the SPMC's own (32-bit) NOT_SUPPORTED comes back.
+    ("pkvm", "NOT_SUPPORTED", 2**64 - 1, 0xFFFF_FFFF),
 ])
-def test_error_code_encoding(guest_image, spmc_image, run_guests, profile: str, error: str, x2: int) -> None:
+def test_error_code_encoding(guest_image, spmc_image, run_guests, profile: str, error: str, x2: int,
+                             x2_64: int) -> None:
     """The code in x2 of FFA_ERROR: zero-extended (spec, Xen) or a 64-bit negative number (pKVM)."""
     out = run_ok(run_guests, guest_image, spmc_image, "ffa_console", profile=profile)
     zero_count = [c for c in out.calls() if c.name in ("FFA_CONSOLE_LOG", "FFA_FN64_CONSOLE_LOG") and c.args[0] == 0]
-    assert len(zero_count) == 2
-    for c in zero_count:
-        assert is_error(c, error) and c.results[2] == x2
+    assert [c.name for c in zero_count] == ["FFA_CONSOLE_LOG", "FFA_FN64_CONSOLE_LOG"]
+    for c, want in zip(zero_count, (x2, x2_64)):
+        assert is_error(c, error) and c.results[2] == want
     assert "x2=0x%x" % x2 in diag(out, "FFA_CONSOLE_LOG (SMC32) count 0")
 
 

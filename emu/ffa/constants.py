@@ -187,6 +187,6 @@ CONSOLE_LOG_MAX_CHARS_32 = 6 * 4
 CONSOLE_LOG_MAX_CHARS_64 = 16 * 8
 
 
-def is_ffa_fid(fid_value: int) -> bool:
-    """True for an owner-4 fast call whose function number is in the FF-A range."""
-    return (fid_value & 0xBFFF_0000) == FFA_SMC32_BASE and FFA_FNUM_MIN <= (fid_value & 0xFFFF) <= FFA_FNUM_MAX
+def is_ffa_fid(fid_value: int, fnum_max: int = FFA_FNUM_MAX) -> bool:
+    """True for an owner-4 fast call whose function number is in the FF-A range (0x60 up to ``fnum_max``)."""
+    return (fid_value & 0xBFFF_0000) == FFA_SMC32_BASE and FFA_FNUM_MIN <= (fid_value & 0xFFFF) <= fnum_max

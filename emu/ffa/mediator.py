@@ -24,7 +24,7 @@ from emu.ffa.profiles import Disposition, Profile, VersionState
 from emu.secure.spmd import SecureWorld, SpmcError, SpmcExchange
 from emu.platform.physmem import PhysicalMemory, Region
 from emu.platform.memory_map import PAGE_SIZE
-from emu.el2.smccc import MASK32, MASK64, SMC32_REGS, SMC64, decode_fid, to_signed
+from emu.el2.smccc import MASK32, MASK64, SMC32_REGS, decode_fid, to_signed
 from emu.platform.stage2 import TranslationFault
 from emu.trace.records import HOP_FROM_SPMC, HOP_TO_SPMC, Trace, TraceRecord
 from emu.vm import VirtualMachine
@@ -215,8 +215,7 @@ class Mediator:
         """How many FF-A function IDs this profile does not refuse (for STD_SVC_CALL_COUNT)."""
         if not self.available:
             return 0
-        return sum(1 for name, fid in ffa.FUNCTION_IDS.items()
-                   if self.profile.disposition(name, bool(fid & SMC64)) is not Disposition.REFUSE)
+        return sum(1 for fid in ffa.FUNCTION_IDS.values() if self.profile.fid_disposition(fid) is not Disposition.REFUSE)
 
     # -- dispatch ---------------------------------------------------------------------
     def handle(self, call: Call) -> CallResult:
@@ -227,8 +226,6 @@ class Mediator:
         if route is None:
             route = self._routes[call.fid.value] = self._route(call.fid.value)
         short, disposition, handler, since_minor = route
-        if short is None:
-            return self._reply(call, self.error(ffa.NOT_SUPPORTED))
         hinted = call.fid.sve_hint and not self.profile.sve_hint_masked
         if short != "VERSION" or hinted:
             version = call.vm.ffa.version
@@ -252,13 +249,14 @@ class Mediator:
             return self._reply(call, self.error(ffa.INVALID_PARAMETERS))
 
     def _route(self, fid: int) -> tuple[str | None, Disposition, Callable[[Call], list[int]] | None, int]:
-        """(ABI short name, disposition, handler, FF-A minor version it appeared in) of a function ID."""
+        """(ABI short name, disposition, handler, FF-A minor version it appeared in) of a function ID; an ID
+        outside our ABI table has no name and is refused or forwarded as the profile says."""
         name = ffa.NAMES.get(fid)
+        disposition = self.profile.fid_disposition(fid)
         if name is None:
-            return None, Disposition.REFUSE, None, 0
+            return None, disposition, None, 0
         short = ffa.abi_short(name)
-        return (short, self.profile.disposition(name, bool(fid & SMC64)), self._handlers.get(short),
-                ffa.ABI_BY_NAME[f"FFA_{short}"].since_minor)
+        return short, disposition, self._handlers.get(short), ffa.ABI_BY_NAME[f"FFA_{short}"].since_minor
 
     # -- talking to the SPMC ----------------------------------------------------------
     def _request(self, call: Call) -> list[int]:
@@ -361,16 +359,18 @@ class Mediator:
         w1 = call.args[1] & MASK32
         if w1 in self._own_features:
             return self.success(self._own_features[w1])
-        if not w1 >> 31:
-            raise FfaError(ffa.NOT_SUPPORTED)  # feature IDs: no notifications or interrupts modelled
         name = ffa.NAMES.get(w1)
-        if name is None or self.profile.disposition(name, bool(w1 & SMC64)) is Disposition.REFUSE \
-                or self.firmware_refuses(w1):
-            raise FfaError(ffa.NOT_SUPPORTED)
         if self.profile.features_forwarded:
-            if ffa.abi_short(name) in ("MEM_SHARE", "MEM_LEND"):
-                return self.success(0)  # pKVM answers these itself: no dynamic buffers
+            # pKVM do_ffa_features: NOT_SUPPORTED for what it refuses, MEM_SHARE/LEND answered (no dynamic
+            # buffers), anything else (feature IDs and unknown IDs too) forwarded to the firmware.
+            if self.profile.fid_disposition(w1) is Disposition.REFUSE:
+                raise FfaError(ffa.NOT_SUPPORTED)
+            if name is not None and ffa.abi_short(name) in ("MEM_SHARE", "MEM_LEND"):
+                return self.success(0)
             return self._spmc(call, self._request(call))
+        if not w1 >> 31 or name is None or self.profile.fid_disposition(w1) is Disposition.REFUSE \
+                or self.firmware_refuses(w1):
+            raise FfaError(ffa.NOT_SUPPORTED)  # feature IDs: answered only from the profile's own table
         abi = ffa.ABI_BY_NAME[f"FFA_{ffa.abi_short(name)}"]
         version = self.vm_version(call.vm)
         if abi.since_minor > ffa.version_minor(version):
@@ -383,31 +383,37 @@ class Mediator:
         return self.success(properties)
 
     def _rxtx_map(self, call: Call) -> list[int]:
+        """Hafnium (api_vm_configure_pages) refuses a second pair first; pKVM (do_ffa_rxtx_map) and Xen
+        (ffa_handle_rxtx_map) check the count (the whole w3) and the alignment before.  Overlapping buffers and
+        pages in a share are INVALID_PARAMETERS (Hafnium: not owned and exclusive; pKVM: __pkvm_host_share_hyp
+        fails); Xen maps any pair of RW RAM pages."""
         state: VmFfaState = call.vm.ffa
-        strict = self.profile.rxtx_refuses_overlap
-        if strict and state.buffers is not None:
+        profile = self.profile
+        if profile.rxtx_mapped_checked_first and state.buffers is not None:
             raise FfaError(ffa.DENIED)
-        # The whole of w3 is the page count (pKVM do_ffa_rxtx_map, Xen ffa_handle_rxtx_map): no masking.
         tx, rx, pages = call.args[1], call.args[2], call.args[3] & MASK32
-        limit = self.profile.rxtx_max_pages
-        if pages == 0 or pages > limit or (self.profile.rxtx_exact_pages and pages != limit):
+        limit = profile.rxtx_max_pages
+        if pages == 0 or pages > limit or (profile.rxtx_exact_pages and pages != limit):
             raise FfaError(ffa.INVALID_PARAMETERS)
-        size = pages * PAGE_SIZE
-        if tx % PAGE_SIZE or rx % PAGE_SIZE or strict and tx < rx + size and rx < tx + size:
+        if tx % PAGE_SIZE or rx % PAGE_SIZE:
             raise FfaError(ffa.INVALID_PARAMETERS)
         if state.buffers is not None:
-            raise FfaError(ffa.DENIED)  # Xen checks this after the count and the alignment
+            raise FfaError(ffa.DENIED)
+        size = pages * PAGE_SIZE
+        strict = profile.rxtx_refuses_overlap
+        if strict and tx < rx + size and rx < tx + size:
+            raise FfaError(ffa.INVALID_PARAMETERS)
         stage2 = call.vm.stage2
         if not stage2.contains(tx, size) or not stage2.contains(rx, size):
             raise FfaError(ffa.INVALID_PARAMETERS)
         if strict and self.memory.in_transaction(call.vm, [(tx, size), (rx, size)]):
-            raise FfaError(ffa.DENIED)  # pages the VM has shared, lent or donated
+            raise FfaError(ffa.INVALID_PARAMETERS)  # pages the VM has shared, lent or donated
         state.buffers = RxTx(tx, rx, pages)
         return self.success()
 
     def _rxtx_unmap(self, call: Call) -> list[int]:
         state: VmFfaState = call.vm.ffa
-        if self.profile.rxtx_unmap_checks_w1 and (call.args[1] >> 16) & 0xFFFF or state.buffers is None:
+        if call.args[1] & self.profile.rxtx_unmap_w1_mask or state.buffers is None:
             raise FfaError(ffa.INVALID_PARAMETERS)
         if self.profile.rxtx_unmap_denied_while_rx_held and state.buffers.rx_held_by_vm:
             raise FfaError(ffa.DENIED)

@@ -85,7 +85,7 @@ class MemorySharing:
             raise FfaError(ffa.INVALID_PARAMETERS)  # only the TX buffer carries descriptors here
         buffers = vm.ffa.buffers
         if buffers is None:
-            raise FfaError(ffa.DENIED)
+            raise FfaError(self.mediator.profile.mem_no_tx_error)
         if fragment == 0 or fragment > total or fragment > buffers.size:
             raise FfaError(ffa.INVALID_PARAMETERS)
         if vm.ffa.pending:

@@ -8,7 +8,7 @@ behaviour.  ``ffa-emu profiles`` prints it; the README embeds it.
 from __future__ import annotations
 
 from emu.ffa import constants as ffa
-from emu.ffa.profiles import PROFILES, Disposition, Profile, VersionAnswer, VersionState
+from emu.ffa.profiles import PROFILES, Profile, VersionAnswer, VersionState
 from emu.el2.smccc import version_str
 
 OWN = ffa.VERSION_1_2
@@ -60,8 +60,10 @@ def _abi_rows(profiles: list[Profile]) -> list[tuple[str, list[str]]]:
     keys = sorted({key for p in profiles for key in p.abis})
     rows = []
     for key in keys:
-        name = f"FFA_{key.removesuffix('64')}" + (" (64-bit)" if key.endswith("64") else "")
-        rows.append((name, [p.abis.get(key, Disposition.REFUSE).value for p in profiles]))
+        short = key.removesuffix("64")
+        name = f"FFA_{short}" + (" (64-bit)" if key.endswith("64") else "")
+        rows.append((name, [p.disposition(short, key.endswith("64")).value for p in profiles]))
+    rows.append(("any other FF-A function ID", [p.unlisted.value for p in profiles]))
     return rows
 
 
@@ -82,7 +84,7 @@ def render_markdown() -> str:
     columns = [_negotiation_rows(p) for p in profiles]
     for i, case in enumerate(_NEGOTIATION_CASES):
         lines.append(f"| {case} | " + " | ".join(col[i] for col in columns) + " |")
-    lines += ["", "ABIs (anything not listed is refused with NOT_SUPPORTED by every profile):", "", header, rule]
+    lines += ["", "ABIs (refused: FFA_ERROR(NOT_SUPPORTED)):", "", header, rule]
     for name, cells in _abi_rows(profiles):
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "Registers, errors and limits:", "", header, rule]
@@ -111,6 +113,7 @@ def render_markdown() -> str:
         ("PSCI conduit in the guest's device tree", lambda p: p.psci_conduit.upper()),
         ("conduits reaching FF-A", lambda p: " or ".join(c.upper() for c in p.ffa_conduits)
          + ("" if "hvc" in p.ffa_conduits else " (over HVC: -1 in x0 only)")),
+        ("FF-A function numbers", lambda p: f"{ffa.FFA_FNUM_MIN:#x}-{p.ffa_fnum_max:#x}"),
         ("memory a VM may share", lambda p: "RW normal write-back only" if p.require_rw_normal else "RO or RW"),
         ("pages per transaction", lambda p: "any" if p.max_pages_per_share is None
          else f"at most {p.max_pages_per_share}"),

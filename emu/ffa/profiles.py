@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from emu.ffa import constants as ffa
+from emu.el2.smccc import SMC64
 
 
 class Disposition(Enum):
@@ -71,9 +72,10 @@ def negotiate_spec(state: VersionState, requested: int, own: int) -> VersionAnsw
 
 
 def negotiate_pkvm(state: VersionState, requested: int, own: int) -> VersionAnswer:
-    """pKVM: one host-wide version, locked by the first successful FFA_VERSION."""
-    major, minor, mbz = _split(requested)
-    if mbz or major != 1:
+    """pKVM (ffa.c do_ffa_version): one host-wide version, locked by the first successful FFA_VERSION.  Only
+    the major (bits 30:16, FFA_MAJOR_VERSION) is checked: bit 31 set is no reason to refuse."""
+    major, minor, _mbz = _split(requested)
+    if major != 1:
         return VersionAnswer(ffa.NOT_SUPPORTED)
     current = state.requested if state.requested is not None else own
     if state.locked:
@@ -103,13 +105,20 @@ _SPEC = {
     "CONSOLE_LOG": H, "RUN": F, "MSG_WAIT": R, "YIELD": R,
     "MEM_SHARE": H, "MEM_LEND": H, "MEM_DONATE": H, "MEM_FRAG_TX": H, "MEM_RECLAIM": H,
 }
+# pKVM (arch/arm64/kvm/hyp/nvhe/ffa.c kvm_host_ffa_handler): what it handles, and the denylist of
+# ffa_call_supported; everything else in the FF-A range is forwarded (Profile.unlisted).
 _PKVM = {
-    "VERSION": H, "FEATURES": H, "ID_GET": F, "SPM_ID_GET": F, "RXTX_MAP": R, "RXTX_MAP64": H,
-    "RXTX_UNMAP": H, "RX_RELEASE": F, "RX_ACQUIRE": F, "PARTITION_INFO_GET": H,
-    "PARTITION_INFO_GET_REGS": R, "MSG_SEND_DIRECT_REQ": F, "MSG_SEND_DIRECT_REQ2": R,
-    "CONSOLE_LOG": R, "RUN": F, "MSG_WAIT": R, "YIELD": F,
-    "MEM_SHARE": H, "MEM_LEND": H, "MEM_DONATE": R, "MEM_FRAG_TX": H, "MEM_RECLAIM": H,
+    "VERSION": H, "FEATURES": H, "RXTX_MAP64": H, "RXTX_UNMAP": H, "PARTITION_INFO_GET": H,
+    "MEM_SHARE": H, "MEM_LEND": H, "MEM_FRAG_TX": H, "MEM_RECLAIM": H,
+    "MEM_RETRIEVE_REQ": R, "MEM_RETRIEVE_RESP": R, "MEM_RELINQUISH": R, "MEM_FRAG_RX": R, "MEM_DONATE": R,
+    "MSG_SEND": R, "MSG_POLL": R, "MSG_WAIT": R, "MSG_SEND_DIRECT_RESP": R, "MSG_SEND_DIRECT_RESP64": F,
+    "RXTX_MAP": R, "NOTIFICATION_BITMAP_CREATE": R, "NOTIFICATION_BITMAP_DESTROY": R, "NOTIFICATION_BIND": R,
+    "NOTIFICATION_UNBIND": R, "NOTIFICATION_SET": R, "NOTIFICATION_GET": R, "NOTIFICATION_INFO_GET": R,
+    "NOTIFICATION_INFO_GET64": F, "MSG_SEND_DIRECT_REQ2": R, "MSG_SEND_DIRECT_RESP2": R, "CONSOLE_LOG": R,
+    "CONSOLE_LOG64": F, "PARTITION_INFO_GET_REGS": R,
 }
+# FFA_MEM_OP_PAUSE and FFA_MEM_OP_RESUME (include/linux/arm_ffa.h): on pKVM's denylist, not in our ABI table.
+_PKVM_REFUSED_IDS = frozenset((0x8400_0078, 0x8400_0079))
 _XEN = {
     "VERSION": H, "FEATURES": H, "ID_GET": H, "SPM_ID_GET": R, "RXTX_MAP": H, "RXTX_MAP64": H,
     "RXTX_UNMAP": H, "RX_RELEASE": H, "RX_ACQUIRE": R, "PARTITION_INFO_GET": H,
@@ -158,7 +167,12 @@ class Profile:
     sve_hint_masked: bool = True  # SMCCC 1.3: bit 16 of w0 is a hint the callee ignores (Xen does not mask it)
     extra_features: tuple[tuple[int, int], ...] = ()  # (function or feature ID, w2) FEATURES also answers SUCCESS
     rxtx_refuses_overlap: bool = True  # RXTX_MAP: TX/RX overlapping, or pages in a share, are refused
-    rxtx_unmap_checks_w1: bool = True  # RXTX_UNMAP: a non-zero ID in w1[31:16] is INVALID_PARAMETERS
+    rxtx_mapped_checked_first: bool = False  # RXTX_MAP: DENIED for a second pair before any argument check
+    # RXTX_UNMAP: bits of w1 that must be zero (the spec: the ID in w1[31:16]; pKVM: all of w1; Xen: none)
+    rxtx_unmap_w1_mask: int = 0xFFFF_0000
+    # MEM_SHARE/LEND/DONATE with no RX/TX pair mapped: Hafnium (api_ffa_mem_send) and pKVM (ffa.c
+    # __do_ffa_mem_xfer) say INVALID_PARAMETERS, Xen (ffa_shm.c ffa_handle_mem_share, ffa_tx_acquire) DENIED
+    mem_no_tx_error: int = ffa.INVALID_PARAMETERS
     rxtx_unmap_denied_while_rx_held: bool = False  # Xen 4.22: DENIED while the VM owns its RX buffer
     partition_info_no_buffer_error: int = ffa.BUSY  # PARTITION_INFO_GET with no RX/TX pair mapped
     info_regs_tag: int | None = None  # PARTITION_INFO_GET_REGS: the tag the mediator reports (Xen: 1)
@@ -173,6 +187,9 @@ class Profile:
     firmware_probe: tuple[int, ...] = ()  # function IDs asked of the SPMC with FFA_FEATURES at boot
     # (function ID, probed ID): the call and FEATURES of it are NOT_SUPPORTED unless the SPMC supports the probed ID
     firmware_gates: tuple[tuple[int, int], ...] = ()
+    unlisted: Disposition = Disposition.REFUSE  # an FF-A ID the abis table does not name (pKVM: forwarded)
+    refused_fids: frozenset[int] = frozenset()  # IDs outside our ABI table refused all the same
+    ffa_fnum_max: int = ffa.FFA_FNUM_MAX  # the last function number routed to the mediator (pKVM: 0xFF)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -190,7 +207,18 @@ class Profile:
         short = ffa.abi_short(abi_name)
         if smc64 and short + "64" in self.abis:
             return self.abis[short + "64"]
-        return self.abis.get(short, Disposition.REFUSE)
+        return self.abis.get(short, self.unlisted)
+
+    def fid_disposition(self, fid: int) -> Disposition:
+        """What becomes of a function ID, known to our ABI table or not."""
+        name = ffa.NAMES.get(fid)
+        if name is None:
+            return Disposition.REFUSE if fid in self.refused_fids else self.unlisted
+        return self.disposition(name, bool(fid & SMC64))
+
+    def owns(self, fid_value: int) -> bool:
+        """Whether a function ID is an FF-A call for this mediator."""
+        return ffa.is_ffa_fid(fid_value, self.ffa_fnum_max)
 
 
 SPEC = Profile(
@@ -203,6 +231,7 @@ SPEC = Profile(
     require_rw_normal=False, max_pages_per_share=None, max_shares_per_vm=None, mem_forward_fn64=False,
     rx_release_forwarded=False, lists_caller=False, host_endpoint=None,
     release="Arm DEN0077A FF-A 1.2, Hafnium v2.15's choices",
+    rxtx_mapped_checked_first=True,  # Hafnium api_vm_configure_pages
 )
 PKVM = Profile(
     name="pkvm", description="Linux pKVM (arch/arm64/kvm/hyp/nvhe/ffa.c): one host, mostly pass-through",
@@ -216,6 +245,10 @@ PKVM = Profile(
     # hyp-main.c: only handle_host_smc reaches kvm_host_ffa_handler; an HVC goes to handle_host_hcall, where an
     # FF-A ID is no KVM hypercall: SMCCC_RET_NOT_SUPPORTED in x0, x1-x17 untouched.
     ffa_conduits=("smc",),
+    # ffa.c ffa_call_supported is a denylist; is_ffa_call takes function numbers up to FFA_MAX_FUNC_NUM, 0xFF
+    # (arch/arm64/kvm/hyp/include/nvhe/ffa.h, since v6.11).
+    unlisted=Disposition.FORWARD, refused_fids=_PKVM_REFUSED_IDS, ffa_fnum_max=0xFF,
+    rxtx_unmap_w1_mask=0xFFFF_FFFF,  # ffa.c do_ffa_rxtx_unmap: the whole w1 must be HOST_FFA_ID (0)
 )
 XEN = Profile(
     name="xen", description="Xen (xen/arch/arm/tee/ffa*.c): per-VM state, validates and translates",
@@ -234,7 +267,8 @@ XEN = Profile(
                     (ffa.FFA_NOTIFICATION_SET, 0), (ffa.FFA_NOTIFICATION_GET, 0),
                     (ffa.FFA_NOTIFICATION_INFO_GET, 0), (ffa.FFA_FN64_NOTIFICATION_INFO_GET, 0),
                     (ffa.FEATURE_ID_NPI, 8), (ffa.FEATURE_ID_SRI, 9)),
-    rxtx_refuses_overlap=False, rxtx_unmap_checks_w1=False, rxtx_unmap_denied_while_rx_held=True,
+    rxtx_refuses_overlap=False, rxtx_unmap_w1_mask=0, rxtx_unmap_denied_while_rx_held=True,
+    mem_no_tx_error=ffa.DENIED,
     partition_info_no_buffer_error=ffa.DENIED, info_regs_tag=1, direct_vm_receiver_error=ffa.NOT_SUPPORTED,
     direct_unknown_sp_forwarded=True, partition_info_v1_0_strict=True,
     own_entry_properties=ffa.PARTITION_PROP_DIRECT_REQ_SEND | ffa.PARTITION_PROP_INDIRECT_MSG
