@@ -1,4 +1,4 @@
-"""Command line: ``ffa-emu run|diff|trace|profiles``.
+"""Command line: ``ffa-emu run|diff|trace|profiles|fidelity``.
 
 ``run`` exit codes: 0 every guest ended cleanly and its TAP passed; 1 TAP
 failures; 2 bad usage or bad input (an SPMC firmware that does not boot
@@ -40,7 +40,7 @@ from emu.secure.rmm_abi import DEFAULT_RMM_REVISIONS, parse_revisions
 from emu.secure.spmd import SPMC_CALL_BUDGET, SpmcError
 from emu.el2.smccc import version_str
 from emu.scenario import ScenarioError, load_scenario, parse_size, parse_version
-from emu.ffa.profile_table import render_markdown
+from emu.ffa import fidelity_doc, profile_table
 from emu.ffa.profiles import PROFILES
 from emu.trace.records import TRACE_FORMATS, TraceFileError, read_jsonl, render_text
 from emu.trace.filter import CallFilter, select
@@ -197,14 +197,18 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--no-cycles", action="store_true", help="leave out cycle stamps and durations")
     sub.add_parser("profiles", help="print the table of mediator profile differences (markdown)",
                    description="Print how the spec, pkvm and xen profiles differ, generated from the profiles.")
+    sub.add_parser("fidelity", help="print docs/fidelity.md: each profile against the code it models",
+                   description="Print, for every behaviour recorded in emu/ffa/fidelity.py, what the real code "
+                               "answers (file:function at the modelled release), what the profile answers and "
+                               "the test that checks it (markdown).")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "profiles":
-        print(render_markdown(), end="")
+    if args.command in ("profiles", "fidelity"):
+        print((profile_table if args.command == "profiles" else fidelity_doc).render_markdown(), end="")
         return EXIT_OK
     commands = {"run": _run, "diff": _diff, "trace": _trace, "dtb": _dtb}
     try:

@@ -15,8 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from emu.el2.smccc import MASK32, MASK64, to_signed
+import struct
+
+from emu.el2.smccc import MASK32, MASK64, STD_SVC_CALL_COUNT, SVE_HINT, to_signed
 from emu.ffa import constants as ffa
+from emu.ffa.stub_partitions import ECHO_SP
 from emu.harness import RX_IPA, TX_IPA, Harness
 from emu.machine import MachineConfig
 from emu.platform.image import GuestImage
@@ -29,8 +32,9 @@ VM_REGISTERS = 18
 class Probe:
     """A fresh one-VM machine under a profile (invariants checked), and what each call sent to the SPMC."""
 
-    def __init__(self, profile: str, guest: GuestImage, spmc: GuestImage, spmc_version: int = 0) -> None:
-        self.harness = Harness(MachineConfig(vms=[VmSpec(guest, vm_id=1, endpoint_id=1, ram_size=RAM)],
+    def __init__(self, profile: str, guest: GuestImage, spmc: GuestImage, spmc_version: int = 0,
+                 cpus: int = 1) -> None:
+        self.harness = Harness(MachineConfig(vms=[VmSpec(guest, vm_id=1, endpoint_id=1, ram_size=RAM, cpus=cpus)],
                                              profile=profile, spmc_image=spmc, spmc_version=spmc_version,
                                              check=True, keep_trace=False, symbolize=False))
         self.sent: list[int] = []  # function IDs the last call sent to the SPMC
@@ -62,10 +66,14 @@ class Probe:
         checker.check_state()
         return [v.text for v in checker.violations]
 
+    def rx(self, size: int) -> bytes:
+        """The first ``size`` bytes of the VM's RX buffer."""
+        return bytes(self.harness.vm(0).read_ipa(RX_IPA, size))
+
     def describe(self, answer: list[int], version_call: bool = False) -> str:
         """Our answer in the words the records use: `ERROR(DENIED)`, `SUCCESS(w2=0x8)`, `1.2`, `-1 in x0`,
-        prefixed with `forwarded: ` when the call went on to the SPMC."""
-        prefix = "forwarded: " if self.sent else ""
+        after `forwarded FFA_X, ...: ` when the call made the mediator call the SPMC."""
+        prefix = f"forwarded {', '.join(ffa.NAMES.get(fid, hex(fid)) for fid in self.sent)}: " if self.sent else ""
         return prefix + describe(answer, version_call)
 
 
@@ -101,6 +109,7 @@ class Behaviour:
     real: Mapping[str, Real]  # profile name -> the real code's answer
     ours: Mapping[str, str] = field(default_factory=dict)  # where we knowingly answer otherwise
     spmc_version: int = 0  # the SPMC's FF-A version for the case (0: its default, 1.2)
+    cpus: int = 1  # the VM's vCPUs
 
     def expected(self, profile: str) -> str:
         """What our probe must describe under ``profile``."""
@@ -172,7 +181,108 @@ def _features(fid: int) -> Callable[[Probe], str]:
     return _negotiated_call(ffa.FFA_FEATURES, fid)
 
 
+_MARKS = [0xA5A5_0000_0000_0000 | i for i in range(8, VM_REGISTERS)]
+
+
+def _x8_x17(after_id_get: bool) -> Callable[[Probe], str]:
+    """x8-x17 in the answer to a first FFA_VERSION made with them set, or to the FFA_ID_GET after it."""
+    def probe(p: Probe) -> str:
+        answer = p.call(ffa.FFA_VERSION, ffa.VERSION_1_2, 0, 0, 0, 0, 0, 0, *_MARKS)
+        if after_id_get:
+            answer = p.call(ffa.FFA_ID_GET, 0, 0, 0, 0, 0, 0, 0, *_MARKS)
+        rest = answer[8:]
+        return "x8-x17 kept" if rest == _MARKS else "x8-x17 zeroed" if not any(rest) else "x8-x17 changed"
+    return probe
+
+
+def _own_id(p: Probe) -> int:
+    return p.call(ffa.FFA_ID_GET)[2] & 0xFFFF
+
+
+def _direct_req_to(receiver: int) -> Callable[[Probe], str]:
+    def probe(p: Probe) -> str:
+        p.negotiate()
+        return p.describe(p.call(ffa.FFA_MSG_SEND_DIRECT_REQ, _own_id(p) << 16 | receiver))
+    return probe
+
+
+def _run_echo_sp(p: Probe) -> str:
+    p.negotiate()
+    return p.describe(p.call(ffa.FFA_RUN, ECHO_SP.endpoint_id << 16))
+
+
+def _unmap_holding_rx(p: Probe) -> str:
+    p.negotiate()
+    p.map_buffers()
+    p.call(ffa.FFA_PARTITION_INFO_GET, 0, 0, 0, 0, 0)
+    return p.describe(p.call(ffa.FFA_RXTX_UNMAP, 0))
+
+
+def _partition_info(flags: int, version: int = ffa.VERSION_1_2, mapped: bool = True) -> Callable[[Probe], str]:
+    def probe(p: Probe) -> str:
+        p.negotiate(version)
+        if mapped:
+            p.map_buffers()
+        return p.describe(p.call(ffa.FFA_PARTITION_INFO_GET, 0, 0, 0, 0, flags))
+    return probe
+
+
+def _entry_uuid_for_its_uuid(p: Probe) -> str:
+    p.negotiate()
+    p.map_buffers()
+    answer = p.call(ffa.FFA_PARTITION_INFO_GET, *ECHO_SP.uuid, 0)
+    if (answer[0] & MASK32) != ffa.FFA_SUCCESS:
+        return p.describe(answer)
+    return "UUID zero" if not any(p.rx(ffa.PARTITION_INFO_SIZE_V1_1)[8:]) else "UUID set"
+
+
+def _own_entry(p: Probe) -> str:
+    p.negotiate()
+    p.map_buffers()
+    count = p.call(ffa.FFA_PARTITION_INFO_GET, 0, 0, 0, 0, 0)[2] & MASK32
+    size = ffa.PARTITION_INFO_SIZE_V1_1
+    ident, contexts, properties = struct.unpack_from("<HHI", p.rx(count * size), (count - 1) * size)
+    return f"last entry: id {ident:#x}, {contexts} contexts, properties {properties:#x}"
+
+
+def _info_regs(start: int, tag: int) -> Callable[[Probe], str]:
+    def probe(p: Probe) -> str:
+        p.negotiate()
+        answer = p.call(ffa.FFA_FN64_PARTITION_INFO_GET_REGS, 0, 0, tag << 16 | start)
+        if answer[0] != ffa.FFA_FN64_SUCCESS:
+            return p.describe(answer)
+        x2 = answer[2]
+        return f"SUCCESS: tag {x2 >> 32 & 0xFFFF}, entries {start}-{x2 >> 16 & 0xFFFF} of {(x2 & 0xFFFF) + 1}"
+    return probe
+
+
+def _id_get_after_version(p: Probe) -> str:
+    p.call(ffa.FFA_VERSION, ffa.VERSION_1_2)
+    return p.describe(p.call(ffa.FFA_ID_GET))
+
+
+def _version_1_2(p: Probe) -> str:
+    return p.describe(p.call(ffa.FFA_VERSION, ffa.VERSION_1_2), version_call=True)
+
+
+def _msg_send2_without_buffers(p: Probe) -> str:
+    p.negotiate()
+    return p.describe(p.call(ffa.FFA_MSG_SEND2))
+
+
+def _mem_share_x3(p: Probe) -> str:
+    p.negotiate()
+    p.map_buffers()
+    return p.describe(p.call(ffa.FFA_FN64_MEM_SHARE, 0x70, 0x70, 1))
+
+
+def _call_count(p: Probe) -> str:
+    return str(p.call(STD_SVC_CALL_COUNT)[0])
+
+
 _PKVM_FFA = "arch/arm64/kvm/hyp/nvhe/ffa.c"
+_XEN_FFA = "xen/arch/arm/tee/ffa.c"
+_XEN_PARTINFO = "xen/arch/arm/tee/ffa_partinfo.c"
 _XEN = "xen/arch/arm"
 _HAFNIUM = "hafnium src/api.c"
 
@@ -198,15 +308,16 @@ FIDELITY: tuple[Behaviour, ...] = (
     Behaviour(
         "high-function-number", "function number 0xA0 (0x840000A0) after negotiation",
         _negotiated_call(0x8400_00A0),
-        {"pkvm": Real("forwarded: ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:kvm_host_ffa_handler"),
+        {"pkvm": Real("forwarded 0x840000a0: ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:kvm_host_ffa_handler"),
          "xen": Real("-1 in x0", f"{_XEN}/vsmc.c:handle_sssc")}),
     Behaviour(
         "msg-send2", "FFA_MSG_SEND2 after negotiation", _negotiated_call(ffa.FFA_MSG_SEND2),
-        {"pkvm": Real("forwarded: ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:ffa_call_supported")}),
+        {"pkvm": Real("forwarded FFA_MSG_SEND2: ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:ffa_call_supported")}),
     Behaviour(
         "notification-info-get-64", "FFA_NOTIFICATION_INFO_GET (SMC64)",
         _negotiated_call(ffa.FFA_FN64_NOTIFICATION_INFO_GET),
-        {"pkvm": Real("forwarded: ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:ffa_call_supported")}),
+        {"pkvm": Real("forwarded FFA_FN64_NOTIFICATION_INFO_GET: ERROR(NOT_SUPPORTED)",
+                      f"{_PKVM_FFA}:ffa_call_supported")}),
     Behaviour(
         "notification-bind-32", "FFA_NOTIFICATION_BIND (SMC32, not forwarded)",
         _negotiated_call(ffa.FFA_NOTIFICATION_BIND),
@@ -214,14 +325,11 @@ FIDELITY: tuple[Behaviour, ...] = (
     Behaviour(
         "direct-resp-64", "FFA_MSG_SEND_DIRECT_RESP (SMC64) from the host",
         _negotiated_call(ffa.FFA_FN64_MSG_SEND_DIRECT_RESP),
-        {"pkvm": Real("forwarded: ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:ffa_call_supported")}),
+        {"pkvm": Real("forwarded FFA_FN64_MSG_SEND_DIRECT_RESP: ERROR(NOT_SUPPORTED)",
+                      f"{_PKVM_FFA}:ffa_call_supported")}),
     Behaviour(
         "mem-op-pause", "FFA_MEM_OP_PAUSE (0x84000078)", _negotiated_call(0x8400_0078),
         {"pkvm": Real("ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:ffa_call_supported")}),
-    Behaviour(
-        "features-feature-id", "FFA_FEATURES(1: the notification pending interrupt)",
-        _features(ffa.FEATURE_ID_NPI),
-        {"pkvm": Real("forwarded: ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:do_ffa_features")}),
     Behaviour(
         "rxtx-map-whole-w3", "FFA_RXTX_MAP with w3 = 0x41 (1 in bits 5:0)", _rxtx_map_count(0x41),
         {"spec": Real("ERROR(INVALID_PARAMETERS)", f"{_HAFNIUM}:api_vm_configure_pages"),
@@ -246,4 +354,135 @@ FIDELITY: tuple[Behaviour, ...] = (
         {"spec": Real("ERROR(INVALID_PARAMETERS)", f"{_HAFNIUM}:api_ffa_mem_send"),
          "pkvm": Real("ERROR(INVALID_PARAMETERS)", f"{_PKVM_FFA}:__do_ffa_mem_xfer"),
          "xen": Real("ERROR(DENIED)", f"{_XEN}/tee/ffa_shm.c:ffa_handle_mem_share")}),
+    # -- Xen 4.22 ----------------------------------------------------------------------------------
+    Behaviour(
+        "x8-x17-before-lock", "x8-x17 in the answer to a first FFA_VERSION(1.2)", _x8_x17(after_id_get=False),
+        {"xen": Real("x8-x17 kept", f"{_XEN}/tee/ffa_private.h:ffa_set_regs")}),
+    Behaviour(
+        "x8-x17-at-lock", "x8-x17 in the answer to the FFA_ID_GET after it (which locks the version)",
+        _x8_x17(after_id_get=True),
+        {"xen": Real("x8-x17 zeroed", f"{_XEN_FFA}:ffa_negotiate_version")}),
+    Behaviour(
+        "sve-hint", "FFA_ID_GET with the SVE hint (bit 16) set, after negotiation",
+        _negotiated_call(ffa.FFA_ID_GET | SVE_HINT),
+        {"xen": Real("ERROR(NOT_SUPPORTED)", f"{_XEN_FFA}:ffa_handle_call")}),
+    Behaviour(
+        "features-error", "FFA_FEATURES(FFA_ERROR)", _features(ffa.FFA_ERROR),
+        {"pkvm": Real("forwarded FFA_FEATURES: ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:do_ffa_features"),
+         "xen": Real("SUCCESS", f"{_XEN_FFA}:handle_features")}),
+    Behaviour(
+        "features-npi", "FFA_FEATURES(1: the notification pending interrupt)", _features(ffa.FEATURE_ID_NPI),
+        {"pkvm": Real("forwarded FFA_FEATURES: ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:do_ffa_features"),
+         "xen": Real("SUCCESS(w2=0x8)", f"{_XEN_FFA}:handle_features")}),
+    Behaviour(
+        "features-sri", "FFA_FEATURES(2: the schedule receiver interrupt)", _features(ffa.FEATURE_ID_SRI),
+        {"xen": Real("SUCCESS(w2=0x9)", f"{_XEN_FFA}:handle_features")}),
+    Behaviour(
+        "features-notification-bind", "FFA_FEATURES(FFA_NOTIFICATION_BIND)", _features(ffa.FFA_NOTIFICATION_BIND),
+        {"pkvm": Real("ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:do_ffa_features"),
+         "xen": Real("SUCCESS", f"{_XEN_FFA}:handle_features")}),
+    Behaviour(
+        "features-run", "FFA_FEATURES(FFA_RUN), the SPMC not offering FFA_RUN", _features(ffa.FFA_RUN),
+        {"xen": Real("ERROR(NOT_SUPPORTED)", f"{_XEN_FFA}:handle_features")}),
+    Behaviour(
+        "run", "FFA_RUN of the echo SP, the SPMC not offering FFA_RUN", _run_echo_sp,
+        {"pkvm": Real("forwarded FFA_RUN: ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:kvm_host_ffa_handler"),
+         "xen": Real("ERROR(NOT_SUPPORTED)", "xen/arch/arm/tee/ffa_msg.c:ffa_handle_run")}),
+    Behaviour(
+        "rxtx-unmap-rx-held", "FFA_RXTX_UNMAP while the VM owns its RX buffer (after PARTITION_INFO_GET)",
+        _unmap_holding_rx,
+        {"spec": Real("SUCCESS", f"{_HAFNIUM}:api_ffa_rxtx_unmap"),
+         "xen": Real("ERROR(DENIED)", f"{_XEN}/tee/ffa_rxtx.c:rxtx_unmap")}),
+    Behaviour(
+        "rxtx-unmap-id", "FFA_RXTX_UNMAP with ID 1 in w1[31:16]", _rxtx_unmap_w1(1 << 16),
+        {"spec": Real("ERROR(INVALID_PARAMETERS)", f"{_HAFNIUM}:api_ffa_rxtx_unmap"),
+         "pkvm": Real("ERROR(INVALID_PARAMETERS)", f"{_PKVM_FFA}:do_ffa_rxtx_unmap"),
+         "xen": Real("SUCCESS", f"{_XEN}/tee/ffa_rxtx.c:ffa_handle_rxtx_unmap")}),
+    Behaviour(
+        "partinfo-no-buffers", "FFA_PARTITION_INFO_GET(nil) with no RX/TX pair", _partition_info(0, mapped=False),
+        {"pkvm": Real("ERROR(BUSY)", f"{_PKVM_FFA}:do_ffa_part_get"),
+         "xen": Real("ERROR(DENIED)", f"{_XEN}/tee/ffa_rxtx.c:ffa_rx_acquire")}),
+    Behaviour(
+        "partinfo-flags-3", "FFA_PARTITION_INFO_GET(nil) with flags 3", _partition_info(3),
+        {"spec": Real("ERROR(INVALID_PARAMETERS)", f"{_HAFNIUM}:api_ffa_partition_info_get"),
+         "pkvm": Real("forwarded FFA_PARTITION_INFO_GET: SUCCESS(w2=0x2)", f"{_PKVM_FFA}:do_ffa_part_get"),
+         "xen": Real("ERROR(INVALID_PARAMETERS)", f"{_XEN_PARTINFO}:ffa_handle_partition_info_get")}),
+    Behaviour(
+        "partinfo-count-1-0", "FFA_PARTITION_INFO_GET(nil, count only) from a 1.0 caller",
+        _partition_info(ffa.PARTITION_INFO_FLAG_COUNT_ONLY, ffa.VERSION_1_0),
+        {"xen": Real("ERROR(INVALID_PARAMETERS)", f"{_XEN_PARTINFO}:ffa_handle_partition_info_get")}),
+    Behaviour(
+        "partinfo-size-1-0", "FFA_PARTITION_INFO_GET(nil) from a 1.0 caller: w2 and w3",
+        _partition_info(0, ffa.VERSION_1_0),
+        {"pkvm": Real("forwarded FFA_PARTITION_INFO_GET: SUCCESS(w2=0x2, w3=0x8)", f"{_PKVM_FFA}:do_ffa_part_get"),
+         "xen": Real("SUCCESS(w2=0x2)", f"{_XEN_PARTINFO}:ffa_handle_partition_info_get")}),
+    Behaviour(
+        "partinfo-uuid-zeroed", "the entry FFA_PARTITION_INFO_GET gives for the echo SP's own UUID",
+        _entry_uuid_for_its_uuid,
+        {"spec": Real("UUID zero", f"{_HAFNIUM}:api_ffa_fill_partitions_info_array"),
+         "xen": Real("UUID zero", f"{_XEN_PARTINFO}:ffa_get_sp_partinfo")}),
+    Behaviour(
+        "partinfo-own-entry", "FFA_PARTITION_INFO_GET(nil) from a 1.2 VM with 2 vCPUs: its own entry", _own_entry,
+        {"xen": Real("last entry: id 0x1, 2 contexts, properties 0x10e", f"{_XEN_PARTINFO}:ffa_get_vm_partinfo")},
+        cpus=2),
+    Behaviour(
+        "info-regs-first-tagged", "FFA_PARTITION_INFO_GET_REGS(start 0, tag 1)", _info_regs(0, 1),
+        {"spec": Real("ERROR(RETRY)", f"{_HAFNIUM}:api_ffa_partition_info_get_regs"),
+         "xen": Real("ERROR(INVALID_PARAMETERS)", f"{_XEN_PARTINFO}:ffa_handle_partition_info_get_regs")}),
+    Behaviour(
+        "info-regs-later-untagged", "FFA_PARTITION_INFO_GET_REGS(start 1, tag 0)", _info_regs(1, 0),
+        {"spec": Real("SUCCESS: tag 0, entries 1-1 of 2", f"{_HAFNIUM}:api_ffa_partition_info_get_regs"),
+         "xen": Real("ERROR(RETRY)", f"{_XEN_PARTINFO}:ffa_handle_partition_info_get_regs")}),
+    Behaviour(
+        "info-regs-tag", "FFA_PARTITION_INFO_GET_REGS(start 0, tag 0)", _info_regs(0, 0),
+        {"spec": Real("SUCCESS: tag 0, entries 0-1 of 2", f"{_HAFNIUM}:api_ffa_partition_info_get_regs"),
+         "xen": Real("SUCCESS: tag 1, entries 0-2 of 3", f"{_XEN_PARTINFO}:ffa_handle_partition_info_get_regs")}),
+    Behaviour(
+        "direct-req-to-vm", "FFA_MSG_SEND_DIRECT_REQ to endpoint 2 (a VM)", _direct_req_to(0x0002),
+        {"pkvm": Real("forwarded FFA_MSG_SEND_DIRECT_REQ: ERROR(INVALID_PARAMETERS)",
+                      f"{_PKVM_FFA}:kvm_host_ffa_handler"),
+         "xen": Real("ERROR(NOT_SUPPORTED)", "xen/arch/arm/tee/ffa_msg.c:ffa_handle_msg_send_direct_req")}),
+    Behaviour(
+        "direct-req-to-unknown-sp", "FFA_MSG_SEND_DIRECT_REQ to 0x8009 (no such SP)", _direct_req_to(0x8009),
+        {"pkvm": Real("forwarded FFA_MSG_SEND_DIRECT_REQ: ERROR(INVALID_PARAMETERS)",
+                      f"{_PKVM_FFA}:kvm_host_ffa_handler"),
+         "xen": Real("forwarded FFA_MSG_SEND_DIRECT_REQ: ERROR(INVALID_PARAMETERS)",
+                     "xen/arch/arm/tee/ffa_msg.c:ffa_handle_msg_send_direct_req")}),
+    Behaviour(
+        "version-spmc-1-1", "FFA_VERSION(1.2) with a 1.1 SPMC", _version_1_2,
+        {"pkvm": Real("1.1", f"{_PKVM_FFA}:do_ffa_version"),
+         "xen": Real("1.2", f"{_XEN_FFA}:ffa_negotiate_version")},
+        spmc_version=ffa.VERSION_1_1),
+    Behaviour(
+        "spmc-1-0", "FFA_ID_GET after FFA_VERSION, with a 1.0 SPMC", _id_get_after_version,
+        {"pkvm": Real("forwarded FFA_ID_GET: SUCCESS", f"{_PKVM_FFA}:hyp_ffa_init"),
+         "xen": Real("-1 in x0", f"{_XEN_FFA}:ffa_probe_fw")},
+        spmc_version=ffa.VERSION_1_0),
+    # -- where we answer otherwise ---------------------------------------------------------------------
+    Behaviour(
+        "msg-send2-no-buffers", "FFA_MSG_SEND2 with no RX/TX pair", _msg_send2_without_buffers,
+        {"xen": Real("ERROR(DENIED)", "xen/arch/arm/tee/ffa_msg.c:ffa_handle_msg_send2")},
+        ours={"xen": "ERROR(NOT_SUPPORTED)"}),
+    Behaviour(
+        "notification-bind-receiver", "FFA_NOTIFICATION_BIND naming receiver 0 (not the caller)",
+        _negotiated_call(ffa.FFA_NOTIFICATION_BIND, 0),
+        {"xen": Real("ERROR(INVALID_PARAMETERS)", "xen/arch/arm/tee/ffa_notif.c:ffa_handle_notification_bind")},
+        ours={"xen": "ERROR(NOT_SUPPORTED)"}),
+    Behaviour(
+        "mem-share-x3", "FFA_MEM_SHARE with x3 (a buffer address) = 1", _mem_share_x3,
+        {"spec": Real("ERROR(INVALID_PARAMETERS)", f"{_HAFNIUM}:api_ffa_mem_send"),
+         "pkvm": Real("ERROR(INVALID_PARAMETERS)", f"{_PKVM_FFA}:__do_ffa_mem_xfer"),
+         "xen": Real("ERROR(NOT_SUPPORTED)", f"{_XEN}/tee/ffa_shm.c:ffa_handle_mem_share")},
+        ours={"xen": "ERROR(INVALID_PARAMETERS)"}),
+    Behaviour(
+        "rxtx-map-at-spmc", "FFA_RXTX_MAP of a valid pair", _rxtx_map_count(1),
+        {"pkvm": Real("forwarded FFA_FN64_RXTX_MAP: SUCCESS (its own pair, mapped at the SPMC with the host's)",
+                      f"{_PKVM_FFA}:do_ffa_rxtx_map"),
+         "xen": Real("forwarded FFA_FN64_RXTX_MAP: SUCCESS (the VM's pair, registered with the SPMC)",
+                     f"{_XEN}/tee/ffa_rxtx.c:ffa_handle_rxtx_map")},
+        ours={"pkvm": "SUCCESS", "xen": "SUCCESS"}),
+    Behaviour(
+        "call-count", "STD_SVC_CALL_COUNT", _call_count,
+        {"xen": Real("29", f"{_XEN}/vsmc.c:handle_sssc")},
+        ours={"xen": "32"}),
 )

@@ -158,9 +158,9 @@ class Mediator:
         return self._boot_call([ffa.FFA_FEATURES, fid])[0] in (ffa.FFA_SUCCESS, ffa.FFA_FN64_SUCCESS)
 
     def _fetch_partitions(self, call_spmc: Callable[[list[int]], list[int]], uuid: tuple[int, ...] = (0, 0, 0, 0),
-                          release: bool = True) -> list[PartitionInfo]:
+                          flags: int = 0, release: bool = True) -> list[PartitionInfo]:
         """FFA_PARTITION_INFO_GET into the mediator's RX buffer, then (unless the caller will) release it."""
-        answer = call_spmc([ffa.FFA_PARTITION_INFO_GET, *uuid, 0])
+        answer = call_spmc([ffa.FFA_PARTITION_INFO_GET, *uuid, flags])
         if answer[0] != ffa.FFA_SUCCESS:
             raise FfaError(to_signed(answer[2], 32))
         count, size = answer[2] & MASK32, answer[3] & MASK32
@@ -452,9 +452,10 @@ class Mediator:
         flags = call.args[5] & MASK32
         version = self.vm_version(vm)
         strict_1_0 = self.profile.partition_info_v1_0_strict and version < ffa.VERSION_1_1
-        if flags & ~ffa.PARTITION_INFO_FLAG_COUNT_ONLY or flags and strict_1_0:
+        if self.profile.partition_info_flags_checked and \
+                (flags & ~ffa.PARTITION_INFO_FLAG_COUNT_ONLY or flags and strict_1_0):
             raise FfaError(ffa.INVALID_PARAMETERS)  # reserved flag bits (Xen: and any flag from a 1.0 caller)
-        count_only = bool(flags)
+        count_only = bool(flags & ffa.PARTITION_INFO_FLAG_COUNT_ONLY)
         buffers = vm.ffa.buffers
         tracks_rx = not self.profile.rx_release_forwarded
         if not count_only and buffers is None:
@@ -464,12 +465,12 @@ class Mediator:
         if self.profile.partition_info_cached:
             entries = self._matching(uuid) + self._own_entry(vm, uuid)
         elif count_only:
-            answer = self.spmc_call(call, [ffa.FFA_PARTITION_INFO_GET, *uuid, ffa.PARTITION_INFO_FLAG_COUNT_ONLY])
+            answer = self.spmc_call(call, [ffa.FFA_PARTITION_INFO_GET, *uuid, flags])
             if answer[0] != ffa.FFA_SUCCESS:
                 raise FfaError(to_signed(answer[2], 32))
             return self.success(answer[2] & MASK32, 0)
         else:
-            entries = self._fetch_partitions(lambda regs: self.spmc_call(call, regs), uuid, release=tracks_rx)
+            entries = self._fetch_partitions(lambda regs: self.spmc_call(call, regs), uuid, flags, tracks_rx)
         if count_only:
             return self.success(len(entries), 0)
         size = entry_size_for(version)

@@ -78,7 +78,7 @@ def _descriptor_bound(profile: Profile) -> str:
 
 def render_markdown() -> str:
     profiles = list(PROFILES.values())
-    header = "| case | " + " | ".join(f"`{p.name}`" for p in profiles) + " |"
+    header = "| case | " + " | ".join(f"`{p.name}` ({p.release})" for p in profiles) + " |"
     rule = "|---" * (len(profiles) + 1) + "|"
     lines = ["Version negotiation (the mediator runs at FF-A 1.2):", "", header, rule]
     columns = [_negotiation_rows(p) for p in profiles]

@@ -180,6 +180,9 @@ class Profile:
     direct_unknown_sp_forwarded: bool = False  # a secure ID that is no known SP goes to the SPMC to decide
     own_entry_properties: int = ffa.PARTITION_PROP_DIRECT_REQ_SEND | ffa.PARTITION_PROP_IS_AARCH64
     partition_info_v1_0_strict: bool = False  # Xen: a 1.0 caller must pass flags 0 and gets w3 = 0 (MBZ)
+    # PARTITION_INFO_GET: reserved flag bits refused (Hafnium api_ffa_partition_info_get, Xen); pKVM
+    # (ffa.c do_ffa_part_get) passes w5 to the SPMC as it is
+    partition_info_flags_checked: bool = True
     min_firmware_version: int = ffa.VERSION_1_0  # an older SPMC leaves the mediator out (Xen: 1.1)
     # Xen: with no usable SPMC there is no mediator, and an FF-A call is an unknown SMCCC function (x0 = -1 only)
     unknown_without_firmware: bool = False
@@ -249,6 +252,7 @@ PKVM = Profile(
     # (arch/arm64/kvm/hyp/include/nvhe/ffa.h, since v6.11).
     unlisted=Disposition.FORWARD, refused_fids=_PKVM_REFUSED_IDS, ffa_fnum_max=0xFF,
     rxtx_unmap_w1_mask=0xFFFF_FFFF,  # ffa.c do_ffa_rxtx_unmap: the whole w1 must be HOST_FFA_ID (0)
+    partition_info_flags_checked=False,
 )
 XEN = Profile(
     name="xen", description="Xen (xen/arch/arm/tee/ffa*.c): per-VM state, validates and translates",
