@@ -41,6 +41,7 @@ from emu.secure.spmd import SPMC_CALL_BUDGET, SpmcError
 from emu.el2.smccc import version_str
 from emu.scenario import ScenarioError, load_scenario, parse_size, parse_version
 from emu.ffa import fidelity_doc, profile_table
+from emu.ffa.profile_loader import ProfileError, load_profile
 from emu.ffa.profiles import PROFILES
 from emu.trace.records import TRACE_FORMATS, TraceFileError, read_jsonl, render_text
 from emu.trace.filter import CallFilter, select
@@ -51,6 +52,7 @@ EXIT_OK, EXIT_TAP_FAILED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 EXIT_INTERNAL = 4  # a bug in the emulator itself (a Python exception no input should reach)
 EXIT_VIOLATION = 5  # run --check: an invariant of the mediator was violated (emu.invariants)
 EXIT_DIFFERENT = 1  # ffa-emu diff: the profiles answered differently
+_PROFILE_CHOICES = ", ".join(PROFILES) + " or a .py file defining PROFILE"
 
 
 class UsageError(Exception):
@@ -140,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run guest images", description="Run one or more guest ELF images.")
     _machine_options(run)
-    run.add_argument("--profile", choices=sorted(PROFILES), help="mediator behaviour (default spec)")
+    run.add_argument("--profile", metavar="PROFILE", help=f"mediator behaviour: {_PROFILE_CHOICES} (default spec)")
     run.add_argument("--trace", metavar="FILE", help="write the call trace to FILE ('-' for stderr)")
     run.add_argument("--trace-format", choices=TRACE_FORMATS + ("perfetto",), default="text",
                      help="trace format: text (default), jsonl (one JSON object per hop), perfetto "
@@ -168,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     dtb.add_argument("--format", choices=("dts", "dtb"), help="dts or dtb (default: from the file name, else dts)")
     dtb.add_argument("--ram-size", type=_argtype(parse_size), default=memory_map.GUEST_RAM_DEFAULT_SIZE,
                      metavar="SIZE", help="RAM of the VM (default 128M)")
-    dtb.add_argument("--profile", choices=sorted(PROFILES), default="spec",
+    dtb.add_argument("--profile", metavar="PROFILE", default="spec",
                      help="the profile whose PSCI conduit the tree names (default spec)")
     dtb.add_argument("--append", metavar="ARGS", help="kernel command line, in /chosen/bootargs")
     diff = sub.add_parser(
@@ -177,8 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "the arguments or results differ. Exit 0 when nothing differs, 1 when something "
                     "does, 2 on bad usage.")
     _machine_options(diff)
-    diff.add_argument("--profile", action="append", choices=sorted(PROFILES), required=True,
-                      help="a profile to compare; give it twice (e.g. --profile pkvm --profile xen)")
+    diff.add_argument("--profile", action="append", metavar="PROFILE", required=True,
+                      help=f"a profile to compare ({_PROFILE_CHOICES}); give it twice "
+                           "(e.g. --profile pkvm@v6.17 --profile pkvm)")
     trace = sub.add_parser(
         "trace", help="re-render a saved jsonl trace, filtered, or its statistics",
         description="Print a trace saved with --trace-format jsonl as text. Filters select whole calls "
@@ -214,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except (UsageError, ImageError, CostModelError, ScenarioError, GdbError, TraceFileError, LimitError,
-            HostMemoryError, SpmcError) as exc:
+            HostMemoryError, SpmcError, ProfileError) as exc:
         print(f"ffa-emu: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -274,8 +277,8 @@ def _boot_options(args: argparse.Namespace) -> BootOptions:
 
 
 def _dtb(args: argparse.Namespace) -> int:
-    params = VirtTreeParams(memory_map.GUEST_RAM_IPA, args.ram_size, psci_method=PROFILES[args.profile].psci_conduit,
-                            bootargs=args.append)
+    params = VirtTreeParams(memory_map.GUEST_RAM_IPA, args.ram_size,
+                            psci_method=load_profile(args.profile).psci_conduit, bootargs=args.append)
     tree = build_virt_tree(params)
     binary = (args.format or ("dtb" if args.output and args.output.endswith(".dtb") else "dts")) == "dtb"
     data = to_dtb(tree) if binary else to_dts(tree).encode()

@@ -21,7 +21,7 @@ from emu.secure.rmm import RmmResponder
 from emu.secure.rmm_abi import DEFAULT_RMM_REVISIONS
 from emu.cpu.blockcost import Clock
 from emu.ffa.mediator import Mediator, ffa_unavailable
-from emu.ffa.profiles import PROFILES
+from emu.ffa.profile_loader import load_profile
 from emu.secure.spmd import SPMC_CALL_BUDGET, SecureWorld
 from emu.platform.console import Console, ConsoleFlood
 from emu.cpu.costmodel import BlockClassifier, CostModel, load_cost_model, load_cpu_model
@@ -53,7 +53,7 @@ class MachineConfig:
     symbolize: bool = True
     keep_trace: bool = True
     rmm_revisions: tuple[int, ...] = DEFAULT_RMM_REVISIONS  # revision words the RMM supports
-    profile: str = "spec"
+    profile: str = "spec"  # a profile's name or a .py file defining PROFILE (emu/ffa/profile_loader.py)
     spmc_image: Path | GuestImage | None = None  # None: no secure world, FF-A calls answer NOT_SUPPORTED
     # (an GuestImage already loaded saves parsing the firmware again for every machine, e.g. when fuzzing)
     spmc_version: int = 0  # FF-A version the SPMC implements; 0: the firmware's build default
@@ -114,9 +114,7 @@ class Machine:
             self.el2.register(fid, handler)
         self.rmm = RmmResponder(config.rmm_revisions)
         self.rmm.register(self.el2)
-        if config.profile not in PROFILES:
-            raise ValueError(f"unknown profile {config.profile!r}")
-        self.profile = PROFILES[config.profile]
+        self.profile = load_profile(config.profile)
         self.mediator: Mediator | None = None
         if config.spmc_image is not None:
             secure = SecureWorld(self.physmem, self.secure_ram, _spmc_elf(config.spmc_image), config.spmc_version,

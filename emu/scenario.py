@@ -1,6 +1,6 @@
 """Scenario files (TOML): several VMs, the SPMC, the profile and the cost model in one place.
 
-    profile = "xen"                 # spec | pkvm | xen
+    profile = "xen"                 # spec | pkvm | xen | xen@4.21 | pkvm@v6.17 | myhyp.py (a profile file)
     max_cycles = 100000000          # optional
     quantum = 200000                # optional
     cost_model = "my-core.toml"     # optional
@@ -29,7 +29,7 @@ from emu.limits import LimitError, check_vm_count
 from emu.platform import memory_map
 from emu.cpu.costmodel import CPUS, load_cost_model
 from emu.platform.loaders import load_image
-from emu.ffa.profiles import PROFILES
+from emu.ffa.profile_loader import ProfileError, load_profile
 from emu.machine import MachineConfig
 from emu.secure.rmm_abi import parse_revisions
 from emu.vm import MAX_CPUS, VmSpec
@@ -96,8 +96,12 @@ def load_scenario(path: str | Path, **overrides: Any) -> MachineConfig:
     options: dict[str, Any] = {}
     if "profile" in data:
         profile = _expect(data["profile"], str, "profile")
-        if profile not in PROFILES:
-            raise ScenarioError(f"profile: unknown profile {profile!r} (one of {', '.join(PROFILES)})")
+        if profile.endswith(".py"):
+            profile = str(base / profile)
+        try:
+            load_profile(profile)
+        except ProfileError as exc:
+            raise ScenarioError(f"profile: {exc}") from None
         options["profile"] = profile
     for key in ("max_cycles", "quantum"):
         if key in data:

@@ -50,6 +50,8 @@ SCENARIOS = {
     "bad type: id": ('[[vm]]\nimage = "GUEST"\nid = "one"\n', "vm[0].id: expected int"),
     "bad type: quantum": ('quantum = "fast"\n[[vm]]\nimage = "GUEST"\n', "quantum: expected int"),
     "bad type: profile": ('profile = 3\n[[vm]]\nimage = "GUEST"\n', "profile: expected str"),
+    "unknown profile": ('profile = "xen@4.0"\n[[vm]]\nimage = "GUEST"\n', "profile: unknown profile 'xen@4.0'"),
+    "missing profile file": ('profile = "mine.py"\n[[vm]]\nimage = "GUEST"\n', "mine.py: no such profile file"),
     "bad type: vm": ('vm = 3\n', "vm: expected list"),
     "bad type: ram": ('[[vm]]\nimage = "GUEST"\nram = true\n', "vm[0].ram: expected a size"),
     "duplicate VM ids": ('[[vm]]\nimage = "GUEST"\nid = 4\n[[vm]]\nimage = "GUEST"\nid = 4\n',

@@ -276,6 +276,14 @@ def _mem_share_x3(p: Probe) -> str:
     return p.describe(p.call(ffa.FFA_FN64_MEM_SHARE, 0x70, 0x70, 1))
 
 
+def _renegotiate_to_1_0(p: Probe) -> str:
+    """FFA_VERSION(1.0) after a first negotiation at the mediator's own version; then the partition list."""
+    p.negotiate(p.harness.machine.profile.own_version)
+    p.call(ffa.FFA_VERSION, ffa.VERSION_1_0)
+    p.map_buffers()
+    return p.describe(p.call(ffa.FFA_PARTITION_INFO_GET, 0, 0, 0, 0, 0))
+
+
 def _call_count(p: Probe) -> str:
     return str(p.call(STD_SVC_CALL_COUNT)[0])
 
@@ -299,7 +307,22 @@ FIDELITY: tuple[Behaviour, ...] = (
         "version-downgrade-after-lock", "FFA_VERSION(1.1) once the version is locked at 1.2",
         _version_downgrade_after_lock,
         {"pkvm": Real("NOT_SUPPORTED", f"{_PKVM_FFA}:do_ffa_version"),
-         "xen": Real("1.2", f"{_XEN}/tee/ffa.c:ffa_handle_call")}),
+         "xen": Real("1.2", f"{_XEN}/tee/ffa.c:ffa_handle_call"),
+         "pkvm@v6.17": Real("1.1", f"{_PKVM_FFA}:do_ffa_version"),
+         "xen@4.21": Real("1.1", f"{_XEN_FFA}:handle_version")}),
+    Behaviour(
+        "id-get-before-version", "FFA_ID_GET before any FFA_VERSION", _before_version(ffa.FFA_ID_GET),
+        {"pkvm": Real("ERROR(INVALID_PARAMETERS)", f"{_PKVM_FFA}:kvm_host_ffa_handler"),
+         "xen": Real("ERROR(NOT_SUPPORTED)", f"{_XEN_FFA}:ffa_negotiate_version"),
+         "xen@4.21": Real("SUCCESS(w2=0x1)", f"{_XEN_FFA}:ffa_handle_call")}),
+    Behaviour(
+        "renegotiate", "FFA_VERSION(1.0) after negotiating the mediator's own version and FFA_ID_GET, then "
+        "FFA_PARTITION_INFO_GET(nil)", _renegotiate_to_1_0,
+        {"pkvm": Real("forwarded FFA_PARTITION_INFO_GET: SUCCESS(w2=0x2, w3=0x18)", f"{_PKVM_FFA}:do_ffa_version"),
+         "xen": Real("SUCCESS(w2=0x3, w3=0x18)", f"{_XEN_FFA}:ffa_negotiate_version"),
+         "pkvm@v6.17": Real("forwarded FFA_PARTITION_INFO_GET: SUCCESS(w2=0x2, w3=0x18)",
+                            f"{_PKVM_FFA}:do_ffa_version"),
+         "xen@4.21": Real("SUCCESS(w2=0x2, w3=0x8)", f"{_XEN_FFA}:handle_version")}),
     Behaviour(
         "unknown-before-version", "FFA_MEM_OP_PAUSE (0x84000078, not in our ABI table) before any FFA_VERSION",
         _before_version(0x8400_0078),
@@ -321,7 +344,9 @@ FIDELITY: tuple[Behaviour, ...] = (
     Behaviour(
         "notification-bind-32", "FFA_NOTIFICATION_BIND (SMC32, not forwarded)",
         _negotiated_call(ffa.FFA_NOTIFICATION_BIND),
-        {"pkvm": Real("ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:ffa_call_supported")}),
+        {"pkvm": Real("ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:ffa_call_supported"),
+         "pkvm@v6.17": Real("forwarded FFA_NOTIFICATION_BIND: ERROR(NOT_SUPPORTED)",
+                            f"{_PKVM_FFA}:ffa_call_supported")}),
     Behaviour(
         "direct-resp-64", "FFA_MSG_SEND_DIRECT_RESP (SMC64) from the host",
         _negotiated_call(ffa.FFA_FN64_MSG_SEND_DIRECT_RESP),
@@ -361,7 +386,8 @@ FIDELITY: tuple[Behaviour, ...] = (
     Behaviour(
         "x8-x17-at-lock", "x8-x17 in the answer to the FFA_ID_GET after it (which locks the version)",
         _x8_x17(after_id_get=True),
-        {"xen": Real("x8-x17 zeroed", f"{_XEN_FFA}:ffa_negotiate_version")}),
+        {"xen": Real("x8-x17 zeroed", f"{_XEN_FFA}:ffa_negotiate_version"),
+         "xen@4.21": Real("x8-x17 kept", f"{_XEN}/tee/ffa_private.h:ffa_set_regs")}),
     Behaviour(
         "sve-hint", "FFA_ID_GET with the SVE hint (bit 16) set, after negotiation",
         _negotiated_call(ffa.FFA_ID_GET | SVE_HINT),
@@ -382,6 +408,22 @@ FIDELITY: tuple[Behaviour, ...] = (
         {"pkvm": Real("ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:do_ffa_features"),
          "xen": Real("SUCCESS", f"{_XEN_FFA}:handle_features")}),
     Behaviour(
+        "features-interrupt", "FFA_FEATURES(FFA_INTERRUPT)", _features(ffa.FFA_INTERRUPT),
+        {"xen": Real("SUCCESS", f"{_XEN_FFA}:handle_features"),
+         "xen@4.21": Real("ERROR(NOT_SUPPORTED)", f"{_XEN_FFA}:handle_features")}),
+    Behaviour(
+        "features-msg-send2", "FFA_FEATURES(FFA_MSG_SEND2), the SPMC not offering FFA_MSG_SEND2",
+        _features(ffa.FFA_MSG_SEND2),
+        {"xen": Real("ERROR(NOT_SUPPORTED)", f"{_XEN_FFA}:handle_features"),
+         "xen@4.21": Real("SUCCESS", f"{_XEN_FFA}:handle_features")}),
+    Behaviour(
+        "features-direct-req2", "FFA_FEATURES(FFA_MSG_SEND_DIRECT_REQ2)",
+        _features(ffa.FFA_FN64_MSG_SEND_DIRECT_REQ2),
+        {"pkvm": Real("ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:do_ffa_features"),
+         "xen": Real("SUCCESS", f"{_XEN_FFA}:handle_features"),
+         "pkvm@v6.17": Real("forwarded FFA_FEATURES: ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:do_ffa_features"),
+         "xen@4.21": Real("ERROR(NOT_SUPPORTED)", f"{_XEN_FFA}:handle_features")}),
+    Behaviour(
         "features-run", "FFA_FEATURES(FFA_RUN), the SPMC not offering FFA_RUN", _features(ffa.FFA_RUN),
         {"xen": Real("ERROR(NOT_SUPPORTED)", f"{_XEN_FFA}:handle_features")}),
     Behaviour(
@@ -392,7 +434,8 @@ FIDELITY: tuple[Behaviour, ...] = (
         "rxtx-unmap-rx-held", "FFA_RXTX_UNMAP while the VM owns its RX buffer (after PARTITION_INFO_GET)",
         _unmap_holding_rx,
         {"spec": Real("SUCCESS", f"{_HAFNIUM}:api_ffa_rxtx_unmap"),
-         "xen": Real("ERROR(DENIED)", f"{_XEN}/tee/ffa_rxtx.c:rxtx_unmap")}),
+         "xen": Real("ERROR(DENIED)", f"{_XEN}/tee/ffa_rxtx.c:rxtx_unmap"),
+         "xen@4.21": Real("SUCCESS", f"{_XEN}/tee/ffa_rxtx.c:rxtx_unmap")}),
     Behaviour(
         "rxtx-unmap-id", "FFA_RXTX_UNMAP with ID 1 in w1[31:16]", _rxtx_unmap_w1(1 << 16),
         {"spec": Real("ERROR(INVALID_PARAMETERS)", f"{_HAFNIUM}:api_ffa_rxtx_unmap"),
@@ -415,15 +458,19 @@ FIDELITY: tuple[Behaviour, ...] = (
         "partinfo-size-1-0", "FFA_PARTITION_INFO_GET(nil) from a 1.0 caller: w2 and w3",
         _partition_info(0, ffa.VERSION_1_0),
         {"pkvm": Real("forwarded FFA_PARTITION_INFO_GET: SUCCESS(w2=0x2, w3=0x8)", f"{_PKVM_FFA}:do_ffa_part_get"),
-         "xen": Real("SUCCESS(w2=0x2)", f"{_XEN_PARTINFO}:ffa_handle_partition_info_get")}),
+         "xen": Real("SUCCESS(w2=0x2)", f"{_XEN_PARTINFO}:ffa_handle_partition_info_get"),
+         "xen@4.21": Real("SUCCESS(w2=0x2, w3=0x8)", f"{_XEN_PARTINFO}:ffa_handle_partition_info_get")}),
     Behaviour(
         "partinfo-uuid-zeroed", "the entry FFA_PARTITION_INFO_GET gives for the echo SP's own UUID",
         _entry_uuid_for_its_uuid,
         {"spec": Real("UUID zero", f"{_HAFNIUM}:api_ffa_fill_partitions_info_array"),
-         "xen": Real("UUID zero", f"{_XEN_PARTINFO}:ffa_get_sp_partinfo")}),
+         "xen": Real("UUID zero", f"{_XEN_PARTINFO}:ffa_get_sp_partinfo"),
+         "xen@4.21": Real("UUID set", f"{_XEN_PARTINFO}:ffa_get_sp_partinfo")}),
     Behaviour(
         "partinfo-own-entry", "FFA_PARTITION_INFO_GET(nil) from a 1.2 VM with 2 vCPUs: its own entry", _own_entry,
-        {"xen": Real("last entry: id 0x1, 2 contexts, properties 0x10e", f"{_XEN_PARTINFO}:ffa_get_vm_partinfo")},
+        {"xen": Real("last entry: id 0x1, 2 contexts, properties 0x10e", f"{_XEN_PARTINFO}:ffa_get_vm_partinfo"),
+         "xen@4.21": Real("last entry: id 0x8002, 1 contexts, properties 0x301",
+                          f"{_XEN_PARTINFO}:ffa_handle_partition_info_get")},
         cpus=2),
     Behaviour(
         "info-regs-first-tagged", "FFA_PARTITION_INFO_GET_REGS(start 0, tag 1)", _info_regs(0, 1),

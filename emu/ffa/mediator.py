@@ -93,7 +93,7 @@ class Mediator:
         self.cost = cost
         self.account = account
         self.trace = trace
-        self.own_version = ffa.VERSION_1_2
+        self.own_version = profile.own_version
         self.version = self.own_version  # what it runs at with the firmware: min(firmware, own)
         self.firmware_version = 0
         self.available = True  # False once boot found an SPMC the profile does not work with
@@ -215,7 +215,8 @@ class Mediator:
         """How many FF-A function IDs this profile does not refuse (for STD_SVC_CALL_COUNT)."""
         if not self.available:
             return 0
-        return sum(1 for fid in ffa.FUNCTION_IDS.values() if self.profile.fid_disposition(fid) is not Disposition.REFUSE)
+        return sum(1 for fid in ffa.FUNCTION_IDS.values()
+                   if self.profile.fid_disposition(fid) is not Disposition.REFUSE)
 
     # -- dispatch ---------------------------------------------------------------------
     def handle(self, call: Call) -> CallResult:
@@ -441,7 +442,9 @@ class Mediator:
         13.8: it is implied by the request; Hafnium api_partition_info_get, Xen ffa_partinfo.c)."""
         if uuid == (0, 0, 0, 0):
             return list(self.partitions)
-        found = [replace(p, uuid=(0, 0, 0, 0)) for p in self.partitions if p.uuid == uuid]
+        found = [p for p in self.partitions if p.uuid == uuid]
+        if self.profile.partition_info_uuid_zeroed:
+            found = [replace(p, uuid=(0, 0, 0, 0)) for p in found]
         if not found:
             raise FfaError(ffa.INVALID_PARAMETERS)
         return found
@@ -451,18 +454,20 @@ class Mediator:
         uuid = uuid_from_words(call.args[1:5])
         flags = call.args[5] & MASK32
         version = self.vm_version(vm)
-        strict_1_0 = self.profile.partition_info_v1_0_strict and version < ffa.VERSION_1_1
-        if self.profile.partition_info_flags_checked and \
-                (flags & ~ffa.PARTITION_INFO_FLAG_COUNT_ONLY or flags and strict_1_0):
+        profile = self.profile
+        is_1_0 = version < ffa.VERSION_1_1
+        refused = flags & ~ffa.PARTITION_INFO_FLAG_COUNT_ONLY or \
+            flags and is_1_0 and profile.partition_info_v1_0_no_flags
+        if profile.partition_info_flags_checked and refused:
             raise FfaError(ffa.INVALID_PARAMETERS)  # reserved flag bits (Xen: and any flag from a 1.0 caller)
         count_only = bool(flags & ffa.PARTITION_INFO_FLAG_COUNT_ONLY)
         buffers = vm.ffa.buffers
-        tracks_rx = not self.profile.rx_release_forwarded
+        tracks_rx = not profile.rx_release_forwarded
         if not count_only and buffers is None:
-            raise FfaError(self.profile.partition_info_no_buffer_error)
+            raise FfaError(profile.partition_info_no_buffer_error)
         if not count_only and tracks_rx and buffers.rx_held_by_vm:
             raise FfaError(ffa.BUSY)
-        if self.profile.partition_info_cached:
+        if profile.partition_info_cached:
             entries = self._matching(uuid) + self._own_entry(vm, uuid)
         elif count_only:
             answer = self.spmc_call(call, [ffa.FFA_PARTITION_INFO_GET, *uuid, flags])
@@ -480,7 +485,7 @@ class Mediator:
         vm.write_ipa(buffers.rx_ipa, data)
         self.account.charge(self.cost.copy_cost(len(data)), "copy")
         buffers.rx_held_by_vm = tracks_rx
-        return self.success(len(entries), 0 if strict_1_0 else size)  # Xen: w3 is MBZ for a 1.0 caller
+        return self.success(len(entries), 0 if is_1_0 and profile.partition_info_v1_0_no_size else size)
 
     def _own_entry(self, vm: VirtualMachine, uuid: tuple[int, int, int, int]) -> list[PartitionInfo]:
         """Xen lists the calling VM itself to callers of FF-A 1.2 (for a nil UUID query)."""

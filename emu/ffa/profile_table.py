@@ -11,8 +11,6 @@ from emu.ffa import constants as ffa
 from emu.ffa.profiles import PROFILES, Profile, VersionAnswer, VersionState
 from emu.el2.smccc import version_str
 
-OWN = ffa.VERSION_1_2
-
 
 def _answer(answer: VersionAnswer) -> str:
     text = ffa.ERROR_NAMES[answer.w0] if answer.w0 < 0 else version_str(answer.w0)
@@ -27,31 +25,40 @@ def _answer(answer: VersionAnswer) -> str:
 
 
 def _negotiation_rows(profile: Profile) -> list[str]:
-    def fresh(requested: int) -> str:
-        return _answer(profile.negotiate(VersionState(), requested, OWN))
+    own = profile.own_version
+    lower = own - 1  # one minor below its own
 
-    locked = VersionState(requested=OWN, locked=True)
+    def fresh(requested: int) -> str:
+        return _answer(profile.negotiate(VersionState(), requested, own))
+
+    locked = VersionState(requested=own, locked=True)
     before = profile.before_version_error
+    if profile.lock_on_first_other_call:
+        locks = "first non-VERSION call"
+    else:
+        locks = "first FFA_VERSION" if profile.negotiate(VersionState(), own, own).lock else "never"
     return [
+        version_str(own),
         "accepted" if before is None else f"ERROR({ffa.ERROR_NAMES[before]})",
         fresh(0x2_0000),
-        fresh(ffa.VERSION_MBZ | OWN),
+        fresh(ffa.VERSION_MBZ | own),
         fresh(ffa.make_version(1, 3)),
-        fresh(ffa.VERSION_1_1),
-        "first non-VERSION call" if profile.lock_on_first_other_call else "first FFA_VERSION",
-        _answer(profile.negotiate(locked, ffa.VERSION_1_1, OWN)),
+        f"{version_str(lower)}: " + fresh(lower),
+        locks,
+        f"{version_str(lower)}: " + _answer(profile.negotiate(locked, lower, own)),
         "per VM" if profile.version_per_vm else "one for the whole host",
     ]
 
 
 _NEGOTIATION_CASES = [
+    "the mediator's own version",
     "non-VERSION call before any FFA_VERSION",
     "FFA_VERSION(2.0): major mismatch",
-    "FFA_VERSION with bit 31 set",
+    "FFA_VERSION(own version with bit 31 set)",
     "FFA_VERSION(1.3): higher minor",
-    "FFA_VERSION(1.1) before the lock",
+    "FFA_VERSION(a lower minor) before the lock",
     "the version locks at",
-    "FFA_VERSION(1.1) after locking at 1.2",
+    "FFA_VERSION(a lower minor) after locking at its own",
     "negotiated version kept",
 ]
 
@@ -80,7 +87,7 @@ def render_markdown() -> str:
     profiles = list(PROFILES.values())
     header = "| case | " + " | ".join(f"`{p.name}` ({p.release})" for p in profiles) + " |"
     rule = "|---" * (len(profiles) + 1) + "|"
-    lines = ["Version negotiation (the mediator runs at FF-A 1.2):", "", header, rule]
+    lines = ["Version negotiation (with a 1.2 SPMC):", "", header, rule]
     columns = [_negotiation_rows(p) for p in profiles]
     for i, case in enumerate(_NEGOTIATION_CASES):
         lines.append(f"| {case} | " + " | ".join(col[i] for col in columns) + " |")
@@ -123,4 +130,7 @@ def render_markdown() -> str:
     ]
     for label, fact in facts:
         lines.append(f"| {label} | " + " | ".join(fact(p) for p in profiles) + " |")
+    notes = [f"- `{p.name}`: {note}" for p in profiles for note in p.notes]
+    if notes:
+        lines += ["", "Known gaps of the release variants:", "", *notes]
     return "\n".join(lines) + "\n"

@@ -9,7 +9,7 @@ DEN0077 1.2 (with Hafnium's choices where the spec leaves room).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from emu.ffa import constants as ffa
@@ -85,6 +85,22 @@ def negotiate_pkvm(state: VersionState, requested: int, own: int) -> VersionAnsw
     return VersionAnswer(current, record=current, lock=True)
 
 
+def negotiate_pkvm_before_6_18(state: VersionState, requested: int, own: int) -> VersionAnswer:
+    """pKVM before "Correct return value on host version downgrade attempt" (v6.18): once negotiated,
+    FFA_VERSION answers the hypervisor's version whatever minor is asked (ffa.c do_ffa_version)."""
+    if state.locked and ffa.version_major(requested) == 1:
+        return VersionAnswer(state.requested if state.requested is not None else own)
+    return negotiate_pkvm(state, requested, own)
+
+
+def negotiate_xen_before_4_22(state: VersionState, requested: int, own: int) -> VersionAnswer:
+    """Xen before per-VM negotiation (4.21 ffa.c handle_version): every FFA_VERSION of our major records the
+    caller's version (ours for a higher minor), a different major changes nothing; the answer is ours."""
+    if ffa.version_major(requested) != ffa.version_major(own):
+        return VersionAnswer(own)
+    return VersionAnswer(own, record=own if ffa.version_minor(requested) > ffa.version_minor(own) else requested)
+
+
 def negotiate_xen(state: VersionState, requested: int, own: int) -> VersionAnswer:
     """Xen: always answers its own version; records the caller's until its first other call."""
     major, minor, mbz = _split(requested)
@@ -117,6 +133,9 @@ _PKVM = {
     "NOTIFICATION_INFO_GET64": F, "MSG_SEND_DIRECT_REQ2": R, "MSG_SEND_DIRECT_RESP2": R, "CONSOLE_LOG": R,
     "CONSOLE_LOG64": F, "PARTITION_INFO_GET_REGS": R,
 }
+# The optional FF-A 1.2 ABIs pKVM refuses since v6.18 ("Mark optional FF-A 1.2 interfaces as unsupported").
+_PKVM_1_2_OPTIONAL = frozenset(("MSG_SEND_DIRECT_REQ2", "MSG_SEND_DIRECT_RESP2", "CONSOLE_LOG", "CONSOLE_LOG64",
+                                "PARTITION_INFO_GET_REGS"))
 # FFA_MEM_OP_PAUSE and FFA_MEM_OP_RESUME (include/linux/arm_ffa.h): on pKVM's denylist, not in our ABI table.
 _PKVM_REFUSED_IDS = frozenset((0x8400_0078, 0x8400_0079))
 _XEN = {
@@ -126,6 +145,15 @@ _XEN = {
     "CONSOLE_LOG": R, "RUN": F, "MSG_WAIT": R, "YIELD": R,
     "MEM_SHARE": H, "MEM_LEND": R, "MEM_DONATE": R, "MEM_FRAG_TX": R, "MEM_RECLAIM": H,
 }
+
+
+# Xen's FEATURES answers for the notification ABIs (the call itself decides) and the notification pending and
+# schedule receiver interrupts, SGIs 8 and 9 (public/arch-arm.h), since 4.19.
+_XEN_NOTIFICATION_FEATURES = (
+    (ffa.FFA_NOTIFICATION_BIND, 0), (ffa.FFA_NOTIFICATION_UNBIND, 0), (ffa.FFA_NOTIFICATION_SET, 0),
+    (ffa.FFA_NOTIFICATION_GET, 0), (ffa.FFA_NOTIFICATION_INFO_GET, 0), (ffa.FFA_FN64_NOTIFICATION_INFO_GET, 0),
+    (ffa.FEATURE_ID_NPI, 8), (ffa.FEATURE_ID_SRI, 9),
+)
 
 
 @dataclass(frozen=True)
@@ -179,7 +207,10 @@ class Profile:
     direct_vm_receiver_error: int = ffa.INVALID_PARAMETERS  # a direct request to a non-secure endpoint
     direct_unknown_sp_forwarded: bool = False  # a secure ID that is no known SP goes to the SPMC to decide
     own_entry_properties: int = ffa.PARTITION_PROP_DIRECT_REQ_SEND | ffa.PARTITION_PROP_IS_AARCH64
-    partition_info_v1_0_strict: bool = False  # Xen: a 1.0 caller must pass flags 0 and gets w3 = 0 (MBZ)
+    partition_info_v1_0_no_flags: bool = False  # Xen: a 1.0 caller must pass flags 0 (w5 is MBZ at 1.0)
+    partition_info_v1_0_no_size: bool = False  # Xen 4.22: a 1.0 caller gets w3 = 0 (MBZ at 1.0)
+    partition_info_uuid_zeroed: bool = True  # a specific UUID's entries have a zero UUID field (not Xen 4.21)
+    own_version: int = ffa.VERSION_1_2  # the FF-A version the mediator implements
     # PARTITION_INFO_GET: reserved flag bits refused (Hafnium api_ffa_partition_info_get, Xen); pKVM
     # (ffa.c do_ffa_part_get) passes w5 to the SPMC as it is
     partition_info_flags_checked: bool = True
@@ -267,14 +298,11 @@ XEN = Profile(
     # ffa.c handle_features: ERROR, SUCCESS, INTERRUPT and the notification ABIs are answered by Xen itself;
     # the notification-pending and schedule-receiver interrupts are SGIs 8 and 9 (public/arch-arm.h).
     extra_features=((ffa.FFA_ERROR, 0), (ffa.FFA_SUCCESS, 0), (ffa.FFA_FN64_SUCCESS, 0), (ffa.FFA_INTERRUPT, 0),
-                    (ffa.FFA_NOTIFICATION_BIND, 0), (ffa.FFA_NOTIFICATION_UNBIND, 0),
-                    (ffa.FFA_NOTIFICATION_SET, 0), (ffa.FFA_NOTIFICATION_GET, 0),
-                    (ffa.FFA_NOTIFICATION_INFO_GET, 0), (ffa.FFA_FN64_NOTIFICATION_INFO_GET, 0),
-                    (ffa.FEATURE_ID_NPI, 8), (ffa.FEATURE_ID_SRI, 9)),
+                    *_XEN_NOTIFICATION_FEATURES),
     rxtx_refuses_overlap=False, rxtx_unmap_w1_mask=0, rxtx_unmap_denied_while_rx_held=True,
     mem_no_tx_error=ffa.DENIED,
     partition_info_no_buffer_error=ffa.DENIED, info_regs_tag=1, direct_vm_receiver_error=ffa.NOT_SUPPORTED,
-    direct_unknown_sp_forwarded=True, partition_info_v1_0_strict=True,
+    direct_unknown_sp_forwarded=True, partition_info_v1_0_no_flags=True, partition_info_v1_0_no_size=True,
     own_entry_properties=ffa.PARTITION_PROP_DIRECT_REQ_SEND | ffa.PARTITION_PROP_INDIRECT_MSG
     | ffa.PARTITION_PROP_NOTIFICATIONS | ffa.PARTITION_PROP_IS_AARCH64,
     # ffa.c ffa_probe_fw: FFA_MIN_SPMC_VERSION is 1.1, else no mediator (vsmc.c: an unknown function); VMs get
@@ -293,4 +321,45 @@ XEN = Profile(
                     (ffa.FFA_RUN, ffa.FFA_RUN), (ffa.FFA_MEM_SHARE, ffa.FFA_FN64_MEM_SHARE),
                     (ffa.FFA_FN64_MEM_SHARE, ffa.FFA_FN64_MEM_SHARE)),
 )
-PROFILES = {p.name: p for p in (SPEC, PKVM, XEN)}
+
+# -- older releases: each the newer profile with what the named patches changed undone -----------------------
+PKVM_6_17 = replace(
+    PKVM, name="pkvm@v6.17", release="Linux v6.17",
+    description="Linux pKVM before the FF-A 1.2 series of v6.18: FF-A 1.1, host version renegotiation allowed",
+    # hyp_ffa_init asked for FF-A 1.1 until "Bump the supported version of FF-A to 1.2"; do_ffa_version answered
+    # the hypervisor's version after negotiation until "Correct return value on host version downgrade attempt"
+    # (called "Restrict FF-A host version renegotiation" in v1-v5); ffa_call_supported refused neither the 32-bit
+    # NOTIFICATION_* calls nor the optional 1.2 ABIs ("Mark FFA_NOTIFICATION_* calls as unsupported", "Mark
+    # optional FF-A 1.2 interfaces as unsupported").
+    own_version=ffa.VERSION_1_1, negotiate=negotiate_pkvm_before_6_18,
+    abis={key: disposition for key, disposition in _PKVM.items()
+          if not key.startswith("NOTIFICATION_") and key not in _PKVM_1_2_OPTIONAL},
+    notes=("ffa_set_retval wrote x0-x3 only (struct arm_smccc_res) before v6.18's \"Use SMCCC 1.2 for FF-A "
+           "initialization and in host handler\": not modelled, handled calls write x0-x17",),
+)
+XEN_4_21 = replace(
+    XEN, name="xen@4.21", release="Xen 4.21.0",
+    description="Xen 4.21 (xen/arch/arm/tee/ffa*.c): FF-A 1.1, no per-VM version lock",
+    # 4.22 brought per-VM negotiation with its lock (ad2d3a7daf), FF-A 1.2 and the x8-x17 rule (f42bacb20e),
+    # DIRECT_REQ2 (3ca6aca20d), RUN (7a90dad8de), GET_REGS and UUID zeroing (500ee5fe0f), the FEATURES table
+    # (4992308e97) and RXTX_UNMAP's DENIED while the VM holds its RX buffer (309e8edfe3).
+    own_version=ffa.VERSION_1_1, negotiate=negotiate_xen_before_4_22, before_version_error=None,
+    lock_on_first_other_call=False, zero_x8_x17_from_1_2=False,
+    abis={**_XEN, "RUN": R, "MSG_SEND_DIRECT_REQ2": R, "PARTITION_INFO_GET_REGS": R},
+    # 4.21 handle_features: no FFA_INTERRUPT, MSG_SEND2 offered
+    extra_features=((ffa.FFA_ERROR, 0), (ffa.FFA_SUCCESS, 0), (ffa.FFA_FN64_SUCCESS, 0), (ffa.FFA_MSG_SEND2, 0),
+                    *_XEN_NOTIFICATION_FEATURES),
+    firmware_probe=(ffa.FFA_VERSION, ffa.FFA_FEATURES, ffa.FFA_NOTIFICATION_BITMAP_CREATE,
+                    ffa.FFA_NOTIFICATION_BITMAP_DESTROY, ffa.FFA_PARTITION_INFO_GET,
+                    ffa.FFA_FN64_NOTIFICATION_INFO_GET, ffa.FFA_NOTIFICATION_GET, ffa.FFA_RX_RELEASE,
+                    ffa.FFA_FN64_RXTX_MAP, ffa.FFA_RXTX_UNMAP, ffa.FFA_MEM_SHARE, ffa.FFA_FN64_MEM_SHARE,
+                    ffa.FFA_MEM_RECLAIM, ffa.FFA_MSG_SEND_DIRECT_REQ, ffa.FFA_FN64_MSG_SEND_DIRECT_REQ,
+                    ffa.FFA_MSG_SEND2),
+    firmware_gates=((ffa.FFA_MSG_SEND_DIRECT_REQ, ffa.FFA_MSG_SEND_DIRECT_REQ),
+                    (ffa.FFA_FN64_MSG_SEND_DIRECT_REQ, ffa.FFA_FN64_MSG_SEND_DIRECT_REQ)),
+    rxtx_unmap_denied_while_rx_held=False, partition_info_v1_0_no_size=False, partition_info_uuid_zeroed=False,
+    lists_caller=False,  # 4.21 lists VMs only with CONFIG_FFA_VM_TO_VM (ffa_partinfo.c)
+    notes=("4.21 ffa_handle_rxtx_map checks neither alignment nor a zero page count, and handle_features "
+           "refuses non-zero w2-w7: not modelled (4.22's checks apply)",),
+)
+PROFILES = {p.name: p for p in (SPEC, PKVM, XEN, PKVM_6_17, XEN_4_21)}

@@ -35,7 +35,9 @@ int main(void)
 
     w0 = ffa_version(FFA_MAKE_VERSION(1, 2));
     tap_diag("FFA_VERSION(1.2) -> %s", ffa_version_str(w0, text, sizeof(text)));
-    expect_eq_u64(w0, FFA_VERSION_1_2, "VERSION(1.2) answers 1.2");
+    /* 1.2, or the mediator's own version where it implements an older one (pkvm@v6.17, xen@4.21). */
+    tap_ok(!ffa_version_is_error(w0) && FFA_VERSION_MAJOR_OF(w0) == 1 && FFA_VERSION_MINOR_OF(w0) <= 2,
+           "VERSION(1.2) answers a 1.x version up to 1.2");
     r = show("FFA_ID_GET after FFA_VERSION", ffa_id_get());
     tap_ok(ffa_ok(&r), "ID_GET after VERSION succeeds");
     r = show("FFA_FEATURES(FFA_VERSION) after FFA_VERSION", ffa_features((uint32_t)FFA_VERSION));
