@@ -12,10 +12,9 @@ can drift from the code.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-
-import struct
 
 from emu.el2.smccc import MASK32, MASK64, STD_SVC_CALL_COUNT, SVE_HINT, to_signed
 from emu.ffa import constants as ffa
@@ -130,8 +129,7 @@ def _version_bit31(p: Probe) -> str:
 
 
 def _version_downgrade_after_lock(p: Probe) -> str:
-    p.call(ffa.FFA_VERSION, ffa.VERSION_1_2)
-    p.call(ffa.FFA_ID_GET)
+    p.negotiate()
     return p.describe(p.call(ffa.FFA_VERSION, ffa.VERSION_1_1), version_call=True)
 
 
