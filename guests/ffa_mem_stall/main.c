@@ -48,7 +48,7 @@ int main(void)
     for (int i = 3; i < 18; i++)
         r.x[i] = victim_pa;
     tap_diag("aiming x3-x17 at 0x%llx", (unsigned long long)victim_pa);
-    smccc_hvc(&r);
+    smccc_call(&r);
     r = mem_show("a call with x3-x17 aimed at vm2's page", r);
     tap_ok(ffa_is_direct_resp(&r) && r.x[3] == SERVICE_ERR_UNKNOWN_CMD,
            "it is a fresh call: the SP answers SERVICE_ERR_UNKNOWN_CMD");
