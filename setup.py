@@ -68,7 +68,7 @@ class BuildFirmware(Command):
             raise SystemExit(f"error: {exc}") from None
 
     def get_source_files(self) -> list[str]:
-        return [str(p.relative_to(ROOT)) for p in ffabuild.firmware_sources()]
+        return [str(p) for p in ffabuild.firmware_sources()]
 
     def get_outputs(self) -> list[str]:
         return [str(self._target())]
@@ -91,7 +91,7 @@ class PlatformWheel(bdist_wheel):
 
 setup(
     options={"build": {"build_base": "build/setuptools"}},  # beside, not in, the Makefile's build/ outputs
-    ext_modules=[Extension(NATIVE_NAME, [str(p.relative_to(ROOT)) for p in ffabuild.native_sources()])],
+    ext_modules=[Extension(NATIVE_NAME, [str(p) for p in ffabuild.native_sources()])],
     cmdclass={"build": Build, "build_ext": BuildNative, "build_firmware": BuildFirmware,
               "bdist_wheel": PlatformWheel},
 )

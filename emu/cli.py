@@ -6,7 +6,8 @@ included); 3 a guest faulted, ran away or hung; 4 an internal error (a bug:
 reported in one line, never a traceback);
 5 ``--check`` found an invariant violation (it wins over 0, 1 and 3).
 ``diff``: 0 the two profiles gave the same calls and ends, 1 they differ,
-2 bad usage.  ``trace``: 0, or 2 for an unreadable file.
+2 bad usage.  ``trace``: 0, 1 when the filters match no call, 2 for an
+unreadable file.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import re
 import sys
 from contextlib import ExitStack, nullcontext
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
+
+from emu import __version__
 
 from emu.limits import LimitError, check_vm_count
 from emu.platform import memory_map
@@ -39,11 +42,11 @@ from emu.secure.firmware import ENV_VAR, default_spmc
 from emu.secure.rmm_abi import DEFAULT_RMM_REVISIONS, parse_revisions
 from emu.secure.spmd import SPMC_CALL_BUDGET, SpmcError
 from emu.el2.smccc import version_str
-from emu.scenario import ScenarioError, load_scenario, parse_size, parse_version
+from emu.scenario import ScenarioError, load_scenario, parse_size, parse_spmc_version
 from emu.ffa import fidelity_doc, profile_table
 from emu.ffa.profile_loader import ProfileError, load_profile
 from emu.ffa.profiles import PROFILES
-from emu.trace.records import TRACE_FORMATS, TraceFileError, read_jsonl, render_text
+from emu.trace.records import TRACE_FORMATS, TraceFileError, TraceRecord, read_jsonl, render_text
 from emu.trace.filter import CallFilter, select
 from emu.trace.stats import function_stats, render_stats
 from emu.vm import MAX_CPUS, VmSpec
@@ -53,10 +56,18 @@ EXIT_INTERNAL = 4  # a bug in the emulator itself (a Python exception no input s
 EXIT_VIOLATION = 5  # run --check: an invariant of the mediator was violated (emu.invariants)
 EXIT_DIFFERENT = 1  # ffa-emu diff: the profiles answered differently
 _PROFILE_CHOICES = ", ".join(PROFILES) + " or a .py file defining PROFILE"
+EXIT_NO_MATCH = 1  # ffa-emu trace: the filters matched no call
 
 
 class UsageError(Exception):
     """Bad input from the user: reported as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (no usage block), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _int(text: str) -> int:
@@ -93,7 +104,7 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
                       help=f"SPMC firmware ELF (default: ${ENV_VAR}, else the stub firmware bundled with ffa-emu)")
     spmc.add_argument("--no-spmc", action="store_true",
                       help="run without a secure world: every FF-A call answers NOT_SUPPORTED")
-    parser.add_argument("--spmc-version", type=_argtype(parse_version), metavar="X.Y",
+    parser.add_argument("--spmc-version", type=_argtype(parse_spmc_version), metavar="X.Y",
                         help="FF-A version the SPMC implements (default: the firmware's build default, 1.2)")
     parser.add_argument("--max-cycles", type=_int, metavar="N",
                         help=f"stop a run that exceeds N cycles, exit 3 (default {DEFAULT_MAX_CYCLES})")
@@ -134,17 +145,18 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ffa-emu",
         description="Run AArch64 guest ELF images at EL1 against an emulated EL2 FF-A mediator, "
                     "with a cycle-accounted, decoded trace of every HVC/SMC.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run guest images", description="Run one or more guest ELF images.")
     _machine_options(run)
     run.add_argument("--profile", metavar="PROFILE", help=f"mediator behaviour: {_PROFILE_CHOICES} (default spec)")
     run.add_argument("--trace", metavar="FILE", help="write the call trace to FILE ('-' for stderr)")
-    run.add_argument("--trace-format", choices=TRACE_FORMATS + ("perfetto",), default="text",
+    run.add_argument("--trace-format", choices=TRACE_FORMATS + ("perfetto",),
                      help="trace format: text (default), jsonl (one JSON object per hop), perfetto "
                           "(Chrome trace-event JSON for ui.perfetto.dev, written when the run ends)")
     run.add_argument("--disasm", action="store_true",
@@ -152,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gdb", type=_int, metavar="PORT",
                      help="wait for gdb on TCP PORT before running (gdb-multiarch GUEST.elf "
                           "-ex 'target remote :PORT')")
-    run.add_argument("--gdb-vm", default="vm1", metavar="VM", help="the VM gdb debugs (default vm1)")
+    run.add_argument("--gdb-vm", default="vm1", metavar="VM",
+                     help="what gdb debugs: a VM (default vm1) or spmc, the SPMC firmware")
     run.add_argument("--check", action="store_true",
                      help="check the mediator's invariants after every call (register rules, buffer and page "
                           "ownership, the SPMC's view of transactions); a violation is reported and exits 5")
@@ -293,6 +306,9 @@ def _dtb(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.trace_format is not None and args.trace is None:
+        raise UsageError(f"--trace-format {args.trace_format}: give the trace a destination with --trace FILE")
+    trace_format = args.trace_format or "text"
     config = _config(args, args.profile)
     config.check = args.check
     # Text and jsonl traces stream as the run goes; only a Perfetto timeline needs every record at the end.
@@ -315,14 +331,14 @@ def _run(args: argparse.Namespace) -> int:
         machine = Machine(config)
         if args.disasm:
             attach_disassembler(machine)
-        if trace_stream is not None and args.trace_format != "perfetto":
-            machine.trace.add_sink(trace_stream, args.trace_format)
+        if trace_stream is not None and trace_format != "perfetto":
+            machine.trace.add_sink(trace_stream, trace_format)
         if args.gdb is not None:
             serve_gdb(machine, args.gdb_vm, args.gdb)
         result = machine.run()
         if progress is not None:
             progress.clear()
-        if trace_stream is not None and args.trace_format == "perfetto":
+        if trace_stream is not None and trace_format == "perfetto":
             write_perfetto(result.trace.records, trace_stream)
     code = report(result, quiet=args.quiet)
     code = _console_verdict(result, args.expect, args.fail_on, code)
@@ -363,6 +379,9 @@ def _trace(args: argparse.Namespace) -> int:
         raise TraceFileError(f"{args.file}: {exc}") from None
     keep = CallFilter(tuple(args.vm), tuple(args.name), tuple(args.owner), args.errors)
     selected = select(records, keep)
+    if not selected and keep != CallFilter():
+        print(f"ffa-emu: no call in {args.file} matches the filters", file=sys.stderr)
+        return EXIT_NO_MATCH
     if args.stats:
         print(render_stats(function_stats(selected)), end="")
     else:
@@ -424,29 +443,43 @@ def report(result: RunResult, quiet: bool = False) -> int:
 
 
 def describe_stop(vm: VmOutcome) -> str:
-    """One line saying why a VM stopped: PC, symbol, instruction, fault address."""
+    """One line saying why a VM stopped, where (PC, symbol, instruction, fault address) and its last call."""
     if vm.state == "runaway":
-        return f"{vm.name}: runaway guest: {vm.exit_reason}"
-    if vm.state == "timeout":
-        return f"{vm.name}: timeout: {vm.exit_reason}"
-    if vm.state == "idle":
-        return f"{vm.name}: guest hung: {vm.exit_reason}"
-    fault = vm.fault
-    if fault is None:
-        return f"{vm.name}: {vm.exit_reason}"
-    where = vm.image.symbols.lookup(fault.pc)
-    text = f"{vm.name}: guest fault: {fault.kind}"
-    if fault.address is not None:
-        text += f" at {fault.address:#x}"
-    text += f", pc {fault.pc:#x}"
-    if where:
-        text += f" <{where}>"
-    insn = disassemble_at(vm, fault.pc)
-    if insn:
-        text += f": {insn}"
-    if fault.detail:
-        text += f" ({fault.detail})"
-    return text
+        text = f"{vm.name}: runaway guest: {vm.exit_reason}, at {_where(vm, vm.pc)}"
+    elif vm.state == "timeout":
+        text = f"{vm.name}: timeout: {vm.exit_reason}, at {_where(vm, vm.pc)}"
+    elif vm.state == "idle":
+        text = f"{vm.name}: guest hung: {vm.exit_reason}, at {_where(vm, vm.pc)}"
+    elif vm.fault is None:
+        text = f"{vm.name}: {vm.exit_reason}"
+    else:
+        fault = vm.fault
+        text = f"{vm.name}: guest fault: {fault.kind}"
+        if fault.address is not None:
+            text += f" at {fault.address:#x}"
+        text += f", {_where(vm, fault.pc)}"
+        insn = disassemble_at(vm, fault.pc)
+        if insn:
+            text += f": {insn}"
+        if fault.detail:
+            text += f" ({fault.detail})"
+    return f"{text}; {describe_call(vm.last_call)}"
+
+
+def describe_call(rec: TraceRecord | None) -> str:
+    """``last call #3 FFA_VERSION(1.2) = 1.2 @ main+0x60 (main.c:9)``, or ``no call made``."""
+    if rec is None:
+        return "no call made"
+    text = f"last call #{rec.seq} {rec.name}({rec.args_text})"
+    if rec.result_text:
+        text += f" = {rec.result_text}"
+    return text + (f" @ {rec.site}" if rec.site else "")
+
+
+def _where(vm: VmOutcome, pc: int) -> str:
+    """``pc 0x40001000 <main+0x10 (main.c:12)>``: the site named at the stop, else the symbol."""
+    name = vm.stop_site if pc == vm.pc and vm.stop_site else vm.image.symbols.lookup(pc)
+    return f"pc {pc:#x}" + (f" <{name}>" if name else "")
 
 
 def disassemble_at(vm: VmOutcome, pc: int) -> str | None:

@@ -34,11 +34,12 @@ from emu.platform.physmem import PhysicalMemory
 from emu.platform.pl011 import InputSource
 from emu.invariants import InvariantChecker
 from emu.tap import TapReport, parse_tap
-from emu.trace.records import Trace
+from emu.trace.decode import fill_text
+from emu.trace.records import Trace, TraceRecord
 from emu.vm import VirtualMachine, VmSpec, create_vm
 
 DEFAULT_QUANTUM = 200_000
-DEFAULT_MAX_CYCLES = 20_000_000_000
+DEFAULT_MAX_CYCLES = 2_000_000_000  # one emulated second at 2 GHz; a spinning guest stops in seconds
 
 
 @dataclass
@@ -76,6 +77,9 @@ class VmOutcome:
     cycles: int
     image: GuestImage
     exit_status: int | None = None  # a semihosting SYS_EXIT's status
+    pc: int = 0  # where the vCPU was when the VM stopped
+    stop_site: str | None = None  # that PC named (function+0xoff (file:line)) when the VM did not power off
+    last_call: TraceRecord | None = None  # the VM's most recent call, decoded
 
 
 @dataclass
@@ -193,9 +197,14 @@ class Machine:
 
     def _outcome(self, vm: VirtualMachine) -> VmOutcome:
         text = vm.console.text
+        pc = vm.engines[vm.running].pc
+        last = self.el2.last_calls.get(vm.name)
+        if last is not None:
+            fill_text(last)
+        site = self.el2.site_namer(vm).name(pc) if vm.state != "off" and self.config.symbolize else None
         return VmOutcome(vm.name, vm.state, vm.exit_reason, vm.fault, text, parse_tap(text),
                          sum(e.counter.instructions for e in vm.engines), sum(e.counter.cycles for e in vm.engines),
-                         vm.image, vm.exit_status)
+                         vm.image, vm.exit_status, pc, site, last)
 
     def _run_vm(self, vm: VirtualMachine, budget: int) -> StopKind:
         """Each powered vCPU of ``vm`` for ``budget`` cycles in turn, in a fixed order.

@@ -29,7 +29,7 @@ from emu.platform.image import ImageError
 from emu.platform.loaders import load_image
 from emu.trace.golden import compare_golden, golden_name, golden_text
 from emu.machine import Machine, MachineConfig, RunResult, VmOutcome
-from emu.scenario import parse_version
+from emu.scenario import parse_spmc_version
 from emu.secure.firmware import default_spmc
 from emu.tap import TapReport
 from emu.trace.records import HOP_CALL, TraceRecord
@@ -146,7 +146,7 @@ def run_guests() -> Callable[..., Outcome]:
         if isinstance(options.get("cost_model"), (str, Path)):
             options["cost_model"] = load_cost_model(options["cost_model"])
         if isinstance(options.get("spmc_version"), str):
-            options["spmc_version"] = parse_version(options["spmc_version"], "spmc_version")
+            options["spmc_version"] = parse_spmc_version(options["spmc_version"], "spmc_version")
         specs = []
         for i, path in enumerate(images, start=1):
             spec = VmSpec(load_image(path), vm_id=i, endpoint_id=i, boot=boot or BootOptions())

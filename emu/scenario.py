@@ -29,6 +29,7 @@ from emu.limits import LimitError, check_vm_count
 from emu.platform import memory_map
 from emu.cpu.costmodel import CPUS, load_cost_model
 from emu.platform.loaders import load_image
+from emu.ffa import constants as ffa
 from emu.ffa.profile_loader import ProfileError, load_profile
 from emu.machine import MachineConfig
 from emu.secure.rmm_abi import parse_revisions
@@ -61,13 +62,16 @@ def parse_size(text: str | int, key: str) -> int:
     return value
 
 
-def parse_version(text: Any, key: str) -> int:
+def parse_spmc_version(text: Any, key: str) -> int:
+    """An FF-A version ``"X.Y"`` the SPMC stub firmware can implement (1.0, 1.1 or 1.2)."""
+    known = ", ".join(f"{v >> 16}.{v & 0xFFFF}" for v in ffa.SPMC_STUB_VERSIONS)
     if not isinstance(text, str) or text.count(".") != 1:
         raise ScenarioError(f"{key}: expected a version such as \"1.2\", got {text!r}")
     major, minor = text.split(".")
-    if not (major.isdigit() and minor.isdigit()) or int(major) > 0x7FFF or int(minor) > 0xFFFF:
-        raise ScenarioError(f"{key}: expected a version such as \"1.2\", got {text!r}")
-    return int(major) << 16 | int(minor)
+    version = int(major) << 16 | int(minor) if major.isdigit() and minor.isdigit() else None
+    if version not in ffa.SPMC_STUB_VERSIONS:
+        raise ScenarioError(f"{key}: the SPMC stub implements FF-A {known}, not {text!r}")
+    return version
 
 
 def _expect(value: Any, kind: type, key: str) -> Any:
@@ -127,7 +131,7 @@ def load_scenario(path: str | Path, **overrides: Any) -> MachineConfig:
         if "image" in spmc:
             options["spmc_image"] = base / _expect(spmc["image"], str, "spmc.image")
         if "version" in spmc:
-            options["spmc_version"] = parse_version(spmc["version"], "spmc.version")
+            options["spmc_version"] = parse_spmc_version(spmc["version"], "spmc.version")
     options["vms"] = _vms(data.get("vm"), base)
     given = {k: v for k, v in overrides.items() if v is not None}
     if "cost_model" in given:

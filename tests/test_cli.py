@@ -183,6 +183,21 @@ def test_runaway_exit_3(images, capsys) -> None:
     assert summary(err)[1] >= 100_000
 
 
+def test_runaway_says_where_and_the_last_call(images, capsys, run_guests) -> None:
+    first = run_guests(images["hello"], spmc_image=None).calls()[0]  # SMCCC_VERSION, then the guest prints
+    limit = first.cycle_end + 50
+    assert run_cli(["run", "-q", "--no-spmc", "--max-cycles", str(limit), str(images["hello"])]) == 3
+    line = one_line_error(capsys.readouterr().err)
+    assert re.search(r"runaway guest: .* at pc 0x[0-9a-f]+ <\w+(\+0x[0-9a-f]+)? \(\w+\.c:\d+\)>", line), line
+    assert line.endswith(f"; last call #1 SMCCC_VERSION() = 1.2 @ {first.site}")
+
+
+def test_hung_guest_says_where(guest_image, capsys) -> None:
+    assert run_cli(["run", "-q", "--no-spmc", str(guest_image("bad_wfi"))]) == 3
+    line = one_line_error(capsys.readouterr().err)
+    assert re.search(r"guest hung: .*WFI.*, at pc 0x[0-9a-f]+ <main\+0x[0-9a-f]+>; no call made$", line), line
+
+
 def test_runaway_quiet_still_reports(images, capsys) -> None:
     assert run_cli(["run", "-q", "--max-cycles", "0x10000", str(images["spin"])]) == 3
     assert "runaway" in one_line_error(capsys.readouterr().err)
@@ -220,6 +235,32 @@ def test_ram_size_not_multiple_of_2m(images, capsys) -> None:
 def test_non_positive_limits(option, images, capsys) -> None:
     assert run_cli(["run", option, "0", str(images["hello"])]) == 2
     assert "must be positive" in one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["run", "--spmc-version", "9.9", "HELLO"], "the SPMC stub implements FF-A 1.0, 1.1, 1.2, not '9.9'"),
+    (["run", "--spmc-version", "1", "HELLO"], "expected a version such as"),
+    (["run", "--max-cycles", "many", "HELLO"], "--max-cycles: not an integer: 'many'"),
+    (["run", "--profile", "kvm", "HELLO"], "--profile: invalid choice: 'kvm'"),
+    (["run", "--trace-format", "perfetto", "HELLO"], "--trace-format perfetto: give the trace a destination"),
+    (["run", "--gdb", "70000", "HELLO"], "--gdb 70000: not a TCP port"),
+    (["run", "--bogus", "HELLO"], "unrecognized arguments: --bogus"),
+    (["diff", "--profile", "spec", "--profile", "xen", "--spmc-version", "2.0", "HELLO"], "not '2.0'"),
+    (["trace"], "the following arguments are required: FILE.jsonl"),
+])
+def test_bad_option_values_are_one_line_exit_2(argv, says, images, capsys) -> None:
+    argv = [str(images["hello"]) if a == "HELLO" else a for a in argv]
+    assert run_cli(argv) == 2
+    line = capsys.readouterr().err.strip()
+    assert "\n" not in line and "Traceback" not in line and says in line, line
+    assert line.startswith("ffa-emu")
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    proc = subprocess.run([sys.executable, "-m", "emu", "--version"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout == f"ffa-emu {version('ffa-emu')}\n"
 
 
 def test_no_image(capsys) -> None:

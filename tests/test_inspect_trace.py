@@ -148,6 +148,24 @@ def test_timeout_stops_the_run_exit_3(guest_image, capsys) -> None:
     code = main(["run", "-q", "--timeout", "0.3", "--max-cycles", str(1 << 50), str(guest_image("spin"))])
     err = capsys.readouterr().err
     assert code == 3
-    assert err == "ffa-emu: vm1: timeout: stopped after 0.3 s of wall-clock time (--timeout)\n"
+    assert err.startswith("ffa-emu: vm1: timeout: stopped after 0.3 s of wall-clock time (--timeout), at pc 0x")
     assert main(["run", "-q", "--timeout", "0", str(guest_image("spin"))]) == 2
     assert capsys.readouterr().err == "ffa-emu: --timeout must be a positive number of seconds\n"
+
+
+def test_a_perfetto_or_text_trace_is_refused_in_one_line(guest_image, tmp_path: Path, capsys) -> None:
+    for fmt, says in (("perfetto", "a Perfetto (trace-event JSON) file"), ("text", "line 1: not JSON")):
+        path = tmp_path / f"t.{fmt}"
+        assert main(["run", "-q", "--trace", str(path), "--trace-format", fmt, str(guest_image("hello"))]) == 0
+        capsys.readouterr()
+        assert main(["trace", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"ffa-emu: {path}: {says}") and err.count("\n") == 1, err
+
+
+def test_a_filter_matching_nothing_exits_1(demo_jsonl: Path, capsys) -> None:
+    capsys.readouterr()
+    assert main(["trace", str(demo_jsonl), "--name", "NO_SUCH_CALL"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"ffa-emu: no call in {demo_jsonl} matches the filters\n"
+    assert main(["trace", str(demo_jsonl), "--vm", "vm1", "--stats"]) == 0

@@ -46,11 +46,12 @@ def zig_cc() -> list[str]:
 
 
 def firmware_sources() -> list[Path]:
-    return sorted(FIRMWARE_DIR.glob("*.c")) + sorted(FIRMWARE_DIR.glob("*.S"))
+    """Relative to the root (the compiler runs there), so debug info names no build machine's path."""
+    return [p.relative_to(ROOT) for p in sorted(FIRMWARE_DIR.glob("*.c")) + sorted(FIRMWARE_DIR.glob("*.S"))]
 
 
 def native_sources() -> list[Path]:
-    return sorted(NATIVE_DIR.glob("*.c"))
+    return [p.relative_to(ROOT) for p in sorted(NATIVE_DIR.glob("*.c"))]
 
 
 def _run(argv: list[str]) -> None:
@@ -73,8 +74,8 @@ def build_firmware(out: Path, include_dir: Path | None = None, extra: list[str] 
     with tempfile.TemporaryDirectory() as scratch:
         if include_dir is None:
             include_dir = write_abi_header(Path(scratch)).parent
-        _run(zig_cc() + AARCH64_CFLAGS + [f"-I{include_dir}", f"-I{FIRMWARE_DIR}", "-T",
-                                          str(FIRMWARE_DIR / "link.ld")]
+        _run(zig_cc() + AARCH64_CFLAGS + [f"-ffile-prefix-map={ROOT}=.", f"-I{include_dir}", f"-I{FIRMWARE_DIR.relative_to(ROOT)}", "-T",
+                                          str((FIRMWARE_DIR / "link.ld").relative_to(ROOT))]
              + (extra or []) + [str(s) for s in firmware_sources()] + ["-o", str(out)])
     return out
 

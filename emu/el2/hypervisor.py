@@ -88,6 +88,7 @@ class Hypervisor:
         self._handler_cost = transitions["el2_handler"]
         self._exit_cost = transitions["el2_to_el1"]
         self._sites: dict[int, SiteNamer] = {}  # vm id -> its calling-site namer
+        self.last_calls: dict[str, TraceRecord] = {}  # VM name -> the record of its latest call
         self._exact: dict[int, Handler] = {}
         self._ranges: list[tuple[Callable[[int], bool], Handler, Callable[[], int], tuple[str, ...]]] = []
         self._register_core()
@@ -201,16 +202,21 @@ class Hypervisor:
             site=self._site(vm, call_pc) if self.symbolize and call_pc is not None else None,
             cycles_by=self._breakdown(before, start) if before is not None else None,
         )
+        self.last_calls[vm.name] = rec
         self.trace.emit(rec)
         for hop in hops:
             self.trace.emit(hop)
 
     def _site(self, vm: VirtualMachine, pc: int) -> str | None:
+        return self.site_namer(vm).name(pc)
+
+    def site_namer(self, vm: VirtualMachine) -> SiteNamer:
+        """Names code addresses of ``vm`` (``function+0xoff (file:line)``), relocated code too."""
         namer = self._sites.get(vm.vm_id)
         if namer is None:
             namer = self._sites[vm.vm_id] = SiteNamer(
                 vm.image, lambda va, size: read_virtual(vm.engines[vm.running].uc, va, size, True))
-        return namer.name(pc)
+        return namer
 
     # -- SMCCC architecture, standard service and standard hypervisor queries --
     def _register_core(self) -> None:

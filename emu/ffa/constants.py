@@ -126,6 +126,7 @@ VERSION_MBZ = 1 << 31
 VERSION_1_0 = 0x1_0000
 VERSION_1_1 = 0x1_0001
 VERSION_1_2 = 0x1_0002
+SPMC_STUB_VERSIONS = (VERSION_1_0, VERSION_1_1, VERSION_1_2)  # what the SPMC stub firmware can implement
 
 
 def make_version(major: int, minor: int) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import IO
 
 from emu.trace.decode import fill_text
@@ -145,12 +145,25 @@ class TraceFileError(ValueError):
 
 
 def read_jsonl(lines: Iterable[str]) -> list[TraceRecord]:
+    """The records of a jsonl trace (what ``--trace-format jsonl`` writes), or a TraceFileError saying why not."""
+    required = [f for f in TraceRecord.__slots__ if TraceRecord.__dataclass_fields__[f].default is MISSING]
     records = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            records.append(TraceRecord.from_dict(json.loads(line)))
+            data = json.loads(line)
+        except ValueError:
+            raise TraceFileError(f"line {number}: not JSON: a jsonl trace (--trace-format jsonl) is needed, "
+                                 "not a text trace") from None
+        if isinstance(data, dict) and "traceEvents" in data:
+            raise TraceFileError("a Perfetto (trace-event JSON) file: a jsonl trace (--trace-format jsonl) "
+                                 "is needed")
+        missing = [f for f in required if f not in data] if isinstance(data, dict) else required
+        if missing:
+            raise TraceFileError(f"line {number}: not a trace record (no {', '.join(missing)})")
+        try:
+            records.append(TraceRecord.from_dict(data))
         except (ValueError, TypeError, AttributeError) as exc:
             raise TraceFileError(f"line {number}: not a trace record ({exc})") from None
     return records
