@@ -24,7 +24,7 @@ from emu import __version__
 from emu.limits import LimitError, check_vm_count
 from emu.platform import memory_map
 from emu.cpu.costmodel import CPUS, CostModelError, load_cost_model
-from emu.trace.disasm import attach_disassembler, disassemble
+from emu.trace.disasm import attach_disassembler
 from emu.platform.boot import BootOptions
 from emu.platform.fdt import to_dtb, to_dts
 from emu.platform.image import ImageError, read_file
@@ -34,7 +34,7 @@ from emu.platform.physmem import HostMemoryError
 from emu.platform.virt_tree import VirtTreeParams, build_virt_tree
 from emu.console_input import stdin_input
 from emu.gdbstub import GdbError, serve_gdb
-from emu.machine import DEFAULT_MAX_CYCLES, DEFAULT_QUANTUM, Machine, MachineConfig, RunResult, VmOutcome
+from emu.machine import DEFAULT_MAX_CYCLES, DEFAULT_QUANTUM, Machine, MachineConfig, RunResult
 from emu.trace.perfetto import write_perfetto
 from emu.trace.diff import render_diff
 from emu.progress import progress_for
@@ -46,12 +46,13 @@ from emu.scenario import ScenarioError, load_scenario, parse_size, parse_spmc_ve
 from emu.ffa import fidelity_doc, profile_table
 from emu.ffa.profile_loader import ProfileError, load_profile
 from emu.ffa.profiles import PROFILES
-from emu.trace.records import TRACE_FORMATS, TraceFileError, TraceRecord, read_jsonl, render_text
+from emu.trace.records import TRACE_FORMATS, TraceFileError, read_jsonl, render_text
 from emu.trace.filter import CallFilter, select
 from emu.trace.stats import function_stats, render_stats
+from emu.stops import EXIT_OK, EXIT_TAP_FAILED, describe_stop, exit_code
 from emu.vm import MAX_CPUS, VmSpec
 
-EXIT_OK, EXIT_TAP_FAILED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
+EXIT_USAGE = 2
 EXIT_INTERNAL = 4  # a bug in the emulator itself (a Python exception no input should reach)
 EXIT_VIOLATION = 5  # run --check: an invariant of the mediator was violated (emu.invariants)
 EXIT_DIFFERENT = 1  # ffa-emu diff: the profiles answered differently
@@ -401,22 +402,6 @@ def _open_trace(target: str | None, stack: ExitStack) -> IO[str] | None:
         raise UsageError(f"cannot write trace file {target}: {exc.strerror}") from None
 
 
-def exit_code(result: RunResult) -> int:
-    """0 clean and TAP passed, 1 TAP failures, 3 a VM faulted, ran away or hung.
-
-    A guest that ended with semihosting SYS_EXIT gives its own status, as
-    under ``qemu -semihosting`` (the first non-zero one of the VMs).
-    """
-    if any(vm.state != "off" for vm in result.vms):
-        return EXIT_FAULT
-    statuses = [vm.exit_status for vm in result.vms if vm.exit_status]
-    if statuses:
-        return statuses[0]
-    if any(vm.tap.problems for vm in result.vms):
-        return EXIT_TAP_FAILED
-    return EXIT_OK
-
-
 def _console_verdict(result: RunResult, expect: list[str], fail_on: list[str], code: int) -> int:
     """Exit 1 when a console misses an --expect pattern or hits a --fail-on one (a clean run only)."""
     consoles = "\n".join(vm.console for vm in result.vms)
@@ -440,54 +425,6 @@ def report(result: RunResult, quiet: bool = False) -> int:
         print(f"ffa-emu: {ends} | instructions {result.instructions}, cycles {result.cycles}, "
               f"traps {result.traps}, wall {result.wall_seconds:.3f} s ({rate:.1f} MIPS)", file=sys.stderr)
     return exit_code(result)
-
-
-def describe_stop(vm: VmOutcome) -> str:
-    """One line saying why a VM stopped, where (PC, symbol, instruction, fault address) and its last call."""
-    if vm.state == "runaway":
-        text = f"{vm.name}: runaway guest: {vm.exit_reason}, at {_where(vm, vm.pc)}"
-    elif vm.state == "timeout":
-        text = f"{vm.name}: timeout: {vm.exit_reason}, at {_where(vm, vm.pc)}"
-    elif vm.state == "idle":
-        text = f"{vm.name}: guest hung: {vm.exit_reason}, at {_where(vm, vm.pc)}"
-    elif vm.fault is None:
-        text = f"{vm.name}: {vm.exit_reason}"
-    else:
-        fault = vm.fault
-        text = f"{vm.name}: guest fault: {fault.kind}"
-        if fault.address is not None:
-            text += f" at {fault.address:#x}"
-        text += f", {_where(vm, fault.pc)}"
-        insn = disassemble_at(vm, fault.pc)
-        if insn:
-            text += f": {insn}"
-        if fault.detail:
-            text += f" ({fault.detail})"
-    return f"{text}; {describe_call(vm.last_call)}"
-
-
-def describe_call(rec: TraceRecord | None) -> str:
-    """``last call #3 FFA_VERSION(1.2) = 1.2 @ main+0x60 (main.c:9)``, or ``no call made``."""
-    if rec is None:
-        return "no call made"
-    text = f"last call #{rec.seq} {rec.name}({rec.args_text})"
-    if rec.result_text:
-        text += f" = {rec.result_text}"
-    return text + (f" @ {rec.site}" if rec.site else "")
-
-
-def _where(vm: VmOutcome, pc: int) -> str:
-    """``pc 0x40001000 <main+0x10 (main.c:12)>``: the site named at the stop, else the symbol."""
-    name = vm.stop_site if pc == vm.pc and vm.stop_site else vm.image.symbols.lookup(pc)
-    return f"pc {pc:#x}" + (f" <{name}>" if name else "")
-
-
-def disassemble_at(vm: VmOutcome, pc: int) -> str | None:
-    for seg in vm.image.segments:
-        if seg.vaddr <= pc < seg.vaddr + len(seg.data) - 3:
-            code = seg.data[pc - seg.vaddr:pc - seg.vaddr + 4]
-            return next(iter(disassemble(code, pc)), None)
-    return None
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from emu import cli
+from emu import cli, stops
 from emu.cpu.costmodel import INSTRUCTION_CLASSES, TRANSITIONS, load_cost_model
 from emu.tap import parse_tap
 
@@ -317,33 +317,33 @@ def with_vms(result, *vms):
 
 
 def test_exit_code_clean(hello_result) -> None:
-    assert cli.exit_code(hello_result) == cli.EXIT_OK == 0
+    assert stops.exit_code(hello_result) == stops.EXIT_OK == 0
 
 
 def test_exit_code_tap_failure(hello_result) -> None:
     vm = hello_result.vms[0]
     failed = dataclasses.replace(vm, tap=parse_tap("1..2\nok 1 - fine\nnot ok 2 - broken\n"))
-    assert cli.exit_code(with_vms(hello_result, failed)) == cli.EXIT_TAP_FAILED == 1
+    assert stops.exit_code(with_vms(hello_result, failed)) == stops.EXIT_TAP_FAILED == 1
     short = dataclasses.replace(vm, tap=parse_tap("1..3\nok 1\nok 2\n"))  # fewer results than planned
-    assert cli.exit_code(with_vms(hello_result, short)) == 1
+    assert stops.exit_code(with_vms(hello_result, short)) == 1
     passed = dataclasses.replace(vm, tap=parse_tap("1..2\nok 1\nok 2\n"))
-    assert cli.exit_code(with_vms(hello_result, passed)) == 0
+    assert stops.exit_code(with_vms(hello_result, passed)) == 0
 
 
 @pytest.mark.parametrize("state", ["fault", "runaway", "idle", "running"])
 def test_exit_code_stopped_vm(hello_result, state) -> None:
     vm = hello_result.vms[0]
     stopped = dataclasses.replace(vm, state=state)
-    assert cli.exit_code(with_vms(hello_result, stopped)) == cli.EXIT_FAULT == 3
+    assert stops.exit_code(with_vms(hello_result, stopped)) == stops.EXIT_FAULT == 3
     # a fault wins over a TAP failure, and over another VM that passed
     failed = dataclasses.replace(stopped, tap=parse_tap("1..1\nnot ok 1\n"))
-    assert cli.exit_code(with_vms(hello_result, vm, failed)) == 3
+    assert stops.exit_code(with_vms(hello_result, vm, failed)) == 3
 
 
 def test_exit_code_tap_failure_in_second_vm(hello_result) -> None:
     vm = hello_result.vms[0]
     failed = dataclasses.replace(vm, name="vm2", tap=parse_tap("1..1\nnot ok 1 - x\n"))
-    assert cli.exit_code(with_vms(hello_result, vm, failed)) == 1
+    assert stops.exit_code(with_vms(hello_result, vm, failed)) == 1
 
 
 def test_report_prints_tap_problems(hello_result, capsys) -> None:

@@ -7,7 +7,7 @@ import functools
 
 import pytest
 
-from emu import cli, fuzz
+from emu import cli, fuzz, stops
 from emu.platform.console import Console
 from emu.platform.elf import load_elf
 
@@ -40,7 +40,7 @@ def test_bad_guest_stops_cleanly(guest: str, guest_image, spmc_image, capsys, mo
     code = cli.main(["run", "--quiet", "--check", "--spmc", str(spmc_image), "--max-cycles", str(limit),
                      str(guest_image(guest))])
     err = capsys.readouterr().err
-    assert code == cli.EXIT_FAULT, err
+    assert code == stops.EXIT_FAULT, err
     lines = [line for line in err.splitlines() if line]
     assert len(lines) == 1 and lines[0].startswith("ffa-emu: vm1: "), err
     assert BAD_GUESTS[guest] in lines[0]

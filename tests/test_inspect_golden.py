@@ -49,7 +49,7 @@ def test_compare_reports_the_first_differing_lines(tmp_path) -> None:
 
 PLUGIN_TEST = '''
 from types import SimpleNamespace
-from emu.pytest_plugin import Outcome
+from emu.outcome import Outcome
 from emu.tap import parse_tap
 from emu.trace.records import TraceRecord
 

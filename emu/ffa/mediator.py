@@ -26,7 +26,7 @@ from emu.platform.physmem import PhysicalMemory, Region
 from emu.platform.memory_map import PAGE_SIZE
 from emu.el2.smccc import MASK32, MASK64, SMC32_REGS, decode_fid, to_signed
 from emu.platform.stage2 import TranslationFault
-from emu.trace.records import HOP_FROM_SPMC, HOP_TO_SPMC, Trace, TraceRecord
+from emu.trace.records import BOOT_VM, HOP_FROM_SPMC, HOP_TO_SPMC, Trace, TraceRecord
 from emu.vm import VirtualMachine
 
 FRAME = 18
@@ -282,7 +282,7 @@ class Mediator:
         fid = decode_fid(request[0])
         name = decode.fid_name(fid.raw)
         seq = call.seq if call is not None else 0
-        vm = call.vm.name if call is not None else "el2"
+        vm = call.vm.name if call is not None else BOOT_VM
         wide = response[0] in _WIDE_RESPONSES
         note = None if exchange.aborted is None else f"aborted and rolled back: {exchange.aborted}"
         to_spmc = TraceRecord(seq=seq, vm=vm, hop=HOP_TO_SPMC, conduit="smc", imm=0, fid=fid.raw, name=name,

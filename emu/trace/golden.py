@@ -1,25 +1,32 @@
 """Golden traces: a run's trace as stable text, compared with a file kept in the repository.
 
-The text is the strace-like rendering without wall-clock data; with
-``cycles=False`` it also leaves out cycle stamps and durations, so only what
-was called, with what, and what it answered is compared.  A mismatch is
-reported as a short unified diff of the first differing lines.
+The text is the strace-like rendering without wall-clock data.  What was
+called, with what, and what it answered is always compared; each of the rest
+can be left out: ``cycles=False`` drops cycle stamps and durations (a
+cost-model change), ``sites=False`` the calling sites (another compiler or
+build of the same guest), ``boot=False`` the mediator's own boot traffic
+with the SPMC (another SPMC build).  A mismatch is reported as a short
+unified diff of the first differing lines.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
-from emu.trace.records import TraceRecord, render_text
+from emu.trace.records import BOOT_VM, TraceRecord, render_text
 
 MAX_HUNKS = 3
 MAX_DIFF_LINES = 60
 
 
-def golden_text(records: Iterable[TraceRecord], cycles: bool = True) -> str:
-    return "".join(render_text(rec, cycles) + "\n" for rec in records)
+def golden_text(records: Iterable[TraceRecord], cycles: bool = True, sites: bool = True, boot: bool = True) -> str:
+    """The records as golden-file text, with or without cycles, calling sites and boot traffic."""
+    kept = (rec if sites or rec.site is None else replace(rec, site=None)
+            for rec in records if boot or rec.vm != BOOT_VM)
+    return "".join(render_text(rec, cycles) + "\n" for rec in kept)
 
 
 def golden_name(test_name: str) -> str:

@@ -19,6 +19,7 @@ from emu.trace.decode import fill_text
 HOP_CALL = "call"
 HOP_TO_SPMC = "el2->spmc"
 HOP_FROM_SPMC = "spmc->el2"
+BOOT_VM = "el2"  # the ``vm`` of the mediator's own traffic with the SPMC (at boot, no guest call)
 
 
 @dataclass(slots=True)
