@@ -16,6 +16,7 @@ import argparse
 import re
 import sys
 from contextlib import ExitStack, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import IO, NoReturn
 
@@ -46,7 +47,7 @@ from emu.scenario import ScenarioError, load_scenario, parse_size, parse_spmc_ve
 from emu.ffa import fidelity_doc, profile_table
 from emu.ffa.profile_loader import ProfileError, load_profile
 from emu.ffa.profiles import PROFILES
-from emu.trace.records import TRACE_FORMATS, TraceFileError, read_jsonl, render_text
+from emu.trace.records import TRACE_FORMATS, TraceFileError, TraceRecord, read_jsonl, render_text
 from emu.trace.filter import CallFilter, select
 from emu.trace.stats import function_stats, render_stats
 from emu.stops import EXIT_OK, EXIT_TAP_FAILED, describe_stop, exit_code
@@ -197,9 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"a profile to compare ({_PROFILE_CHOICES}); give it twice "
                            "(e.g. --profile pkvm@v6.17 --profile pkvm)")
     trace = sub.add_parser(
-        "trace", help="re-render a saved jsonl trace, filtered, or its statistics",
-        description="Print a trace saved with --trace-format jsonl as text. Filters select whole calls "
-                    "(with their hops) and combine with AND; a repeated filter matches any of its values.")
+        "trace", help="re-render or re-export a saved jsonl trace, filtered, or its statistics",
+        description="Print a trace saved with --trace-format jsonl as text, or write it as jsonl or Perfetto. "
+                    "Filters select whole calls (with their hops) and combine with AND; a repeated filter "
+                    "matches any of its values; filters that match no call exit 1.")
     trace.add_argument("file", metavar="FILE.jsonl", help="a jsonl trace ('-' for stdin)")
     trace.add_argument("--vm", action="append", default=[], metavar="VM",
                        help="calls of this VM (vm1, ..., el2 for the mediator's own traffic)")
@@ -211,7 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--stats", action="store_true",
                        help="per function ID: count, errors and min/median/max cycles guest-side, in EL2 "
                             "and in the SPMC, instead of the records")
-    trace.add_argument("--no-cycles", action="store_true", help="leave out cycle stamps and durations")
+    trace.add_argument("--no-cycles", action="store_true", help="leave out cycle stamps and durations (text)")
+    trace.add_argument("--format", choices=TRACE_FORMATS + ("perfetto",),
+                       help="write the selected records as text (default), jsonl or perfetto")
+    trace.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     sub.add_parser("profiles", help="print the table of mediator profile differences (markdown)",
                    description="Print how the spec, pkvm and xen profiles differ, generated from the profiles.")
     sub.add_parser("fidelity", help="print docs/fidelity.md: each profile against the code it models",
@@ -383,11 +388,17 @@ def _trace(args: argparse.Namespace) -> int:
     if not selected and keep != CallFilter():
         print(f"ffa-emu: no call in {args.file} matches the filters", file=sys.stderr)
         return EXIT_NO_MATCH
-    if args.stats:
-        print(render_stats(function_stats(selected)), end="")
-    else:
-        for rec in selected:
-            print(render_text(rec, cycles=not args.no_cycles))
+    if args.stats and args.format:
+        raise UsageError("--stats prints a table: give --format only to re-export the records")
+    with ExitStack() as stack:
+        out = _open_output(args.output, stack, "output file")
+        if args.stats:
+            out.write(render_stats(function_stats(selected)))
+        elif args.format == "perfetto":
+            write_perfetto(selected, out)
+        else:
+            render = TraceRecord.to_json if args.format == "jsonl" else partial(render_text, cycles=not args.no_cycles)
+            out.writelines(render(rec) + "\n" for rec in selected)
     return EXIT_OK
 
 
@@ -396,10 +407,17 @@ def _open_trace(target: str | None, stack: ExitStack) -> IO[str] | None:
         return None
     if target == "-":
         return sys.stderr
+    return _open_output(target, stack, "trace file")
+
+
+def _open_output(target: str | None, stack: ExitStack, what: str) -> IO[str]:
+    """``target`` opened for writing (stdout for None), closed with ``stack``."""
+    if target is None:
+        return sys.stdout
     try:
         return stack.enter_context(open(target, "w", encoding="utf-8"))
     except OSError as exc:
-        raise UsageError(f"cannot write trace file {target}: {exc.strerror}") from None
+        raise UsageError(f"cannot write {what} {target}: {exc.strerror}") from None
 
 
 def _console_verdict(result: RunResult, expect: list[str], fail_on: list[str], code: int) -> int:

@@ -10,6 +10,7 @@ import pytest
 
 from emu.cli import main
 from emu.trace.records import HOP_CALL, HOP_FROM_SPMC, HOP_TO_SPMC, TraceRecord, group_calls, read_jsonl, render_text
+from emu.trace.perfetto import trace_events
 from emu.trace.stats import function_stats, spmc_cycles
 
 
@@ -31,7 +32,8 @@ def test_jsonl_calls_carry_their_symbolized_site(demo_jsonl: Path) -> None:
     rows = [json.loads(line) for line in demo_jsonl.read_text().splitlines()]
     calls = [r for r in rows if r["hop"] == HOP_CALL]
     assert calls and all(r["site"] for r in calls)
-    assert any(r["site"].startswith("main+0x") and "(smccc.h:" in r["site"] for r in calls)
+    assert any(r["site"].startswith("main+0x") and "(main.c:" in r["site"] for r in calls)
+    assert not any("smccc.h" in r["site"] for r in calls)  # the caller's line, not the inlined helper's
     assert not any("wall" in key for r in rows for key in r)
 
 
@@ -169,3 +171,39 @@ def test_a_filter_matching_nothing_exits_1(demo_jsonl: Path, capsys) -> None:
     out, err = capsys.readouterr()
     assert out == "" and err == f"ffa-emu: no call in {demo_jsonl} matches the filters\n"
     assert main(["trace", str(demo_jsonl), "--vm", "vm1", "--stats"]) == 0
+
+
+def test_sites_name_the_callers_line_through_inlined_helpers(demo_jsonl: Path) -> None:
+    source = (Path(__file__).resolve().parent.parent / "guests" / "ffa_demo" / "main.c").read_text().splitlines()
+    calls = [r for r in read_jsonl(demo_jsonl.read_text().splitlines()) if r.hop == HOP_CALL and r.vm == "vm1"
+             and r.site.startswith("main+")]
+    assert len(calls) > 5
+    for call in calls:
+        line = int(call.site.split("(main.c:")[1].rstrip(")"))
+        helper = call.name.removeprefix("FFA_FN64_").removeprefix("FFA_").lower()
+        text = source[line - 1]  # the call in main.c: an ffa.h helper (named after the call or given its ID)
+        assert f"ffa_{helper}(" in text or call.name in text or "smccc_hvc(&r)" in text, (call.site, text)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "text", "perfetto"])
+def test_trace_reexports_a_filtered_trace(demo_jsonl: Path, tmp_path: Path, capsys, fmt: str) -> None:
+    records = read_jsonl(demo_jsonl.read_text().splitlines())
+    wanted = [r for g in group_calls(records) if g[0].vm == "vm2" for r in g]
+    out = tmp_path / f"vm2.{fmt}"
+    assert main(["trace", str(demo_jsonl), "--vm", "vm2", "--format", fmt, "-o", str(out)]) == 0
+    assert capsys.readouterr().out == ""
+    if fmt == "jsonl":
+        assert read_jsonl(out.read_text().splitlines()) == wanted
+        assert main(["trace", str(out)]) == 0  # and it reads back
+    elif fmt == "text":
+        assert out.read_text().splitlines() == [render_text(r) for r in wanted]
+    else:
+        doc = json.loads(out.read_text())
+        assert doc == trace_events(wanted)
+        assert sum(e["ph"] == "X" and e["tid"] == 1 for e in doc["traceEvents"]) == len(
+            [r for r in wanted if r.hop == HOP_CALL])
+
+
+def test_stats_and_format_exclude_each_other(demo_jsonl: Path, capsys) -> None:
+    assert main(["trace", str(demo_jsonl), "--stats", "--format", "jsonl"]) == 2
+    assert "--stats prints a table" in capsys.readouterr().err

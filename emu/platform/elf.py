@@ -2,18 +2,18 @@
 
 The loadable part is read from the program headers alone, with ``struct``,
 as a boot loader does: sections are never needed to run.  Symbols (read
-with ``struct``) and DWARF line tables (with pyelftools) are parsed on first
-use, and a section that cannot be parsed (an odd ``sh_link``, an unknown
+with ``struct``) and DWARF line tables and inlined calls (``emu.platform.dwarf``)
+are parsed on first use, and a section that cannot be parsed (an odd ``sh_link``, an unknown
 type, as in U-Boot's ``.hash``) costs at most the names it would have given.
 """
 
 from __future__ import annotations
 
-import io
 import struct
 from pathlib import Path
 
-from emu.platform.image import MAX_IMAGE_BYTES, GuestImage, ImageError, LineTable, Segment, Symbols, read_file
+from emu.platform.dwarf import line_info
+from emu.platform.image import MAX_IMAGE_BYTES, GuestImage, ImageError, Segment, Symbols, read_file
 
 ELF_MAGIC = b"\x7fELF"
 _EHDR = struct.Struct("<HHIQQQIHHHHHH")  # e_type .. e_shstrndx, after the 16-byte e_ident
@@ -77,7 +77,7 @@ def parse_elf(path: Path, raw: bytes) -> GuestImage:
             raise ImageError(f"{path}: segments at {a.vaddr:#x} and {b.vaddr:#x} overlap")
     if not any(s.vaddr <= entry < s.vaddr + len(s.data) and s.executable for s in segments):
         raise ImageError(f"{path}: entry point {entry:#x} is outside every executable segment")
-    return GuestImage(path, entry, segments, "elf", lambda: _symbols(raw), lambda: _lines(raw))
+    return GuestImage(path, entry, segments, "elf", lambda: _symbols(raw), lambda: line_info(raw))
 
 
 def _symbols(raw: bytes) -> Symbols:
@@ -109,28 +109,3 @@ def _symbols(raw: bytes) -> Symbols:
     except struct.error:
         return Symbols()
     return Symbols.from_entries(entries)
-
-
-def _lines(raw: bytes) -> LineTable:
-    from elftools.elf.elffile import ELFFile  # imported late: most runs never need DWARF
-
-    rows: LineTable = []
-    try:
-        elf = ELFFile(io.BytesIO(raw))
-        if not elf.has_dwarf_info():
-            return []
-        dwarf = elf.get_dwarf_info()
-        for cu in dwarf.iter_CUs():
-            program = dwarf.line_program_for_CU(cu)
-            if program is None:
-                continue
-            first = 0 if program.header.version >= 5 else 1  # DWARF 5 numbers files from 0
-            names = {first + i: fe.name.decode(errors="replace") for i, fe in enumerate(program["file_entry"])}
-            for entry in program.get_entries():
-                state = entry.state
-                if state is not None and not state.end_sequence and state.line:
-                    rows.append((state.address, names.get(state.file, "?"), state.line))
-    except Exception:  # noqa: BLE001 - pyelftools raises many types on corrupt DWARF (even AssertionError)
-        return []  # line info is a nicety; a malformed .debug_line is not fatal
-    rows.sort()
-    return rows

@@ -65,7 +65,14 @@ class Symbols:
         return None
 
 
-LineTable = list[tuple[int, str, int]]  # (addr, file, line), sorted
+@dataclass
+class LineInfo:
+    """DWARF source positions: the line table, and the calls the compiler inlined."""
+
+    rows: list[tuple[int, str, int]] = field(default_factory=list)  # (addr, file, line), sorted
+    # (low, high, file, line): code from low to high belongs to a call inlined at file:line (the outermost
+    # such call, the one in a real function's body); sorted, disjoint
+    inlined: list[tuple[int, int, str, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -83,14 +90,14 @@ class GuestImage:
     segments: list[Segment]
     kind: str = "elf"
     load_symbols: Callable[[], Symbols] = field(default=Symbols, repr=False)
-    load_lines: Callable[[], LineTable] = field(default=list, repr=False)
+    load_lines: Callable[[], LineInfo] = field(default=LineInfo, repr=False)
 
     @cached_property
     def symbols(self) -> Symbols:
         return self.load_symbols()
 
     @cached_property
-    def line_table(self) -> LineTable:
+    def line_info(self) -> LineInfo:
         return self.load_lines()
 
     @property
@@ -111,13 +118,26 @@ class GuestImage:
                 )
 
     def source_line(self, addr: int) -> tuple[str, int] | None:
-        """The DWARF (file, line) of the instruction at ``addr``, when known."""
-        table = self.line_table
+        """The DWARF (file, line) of the instruction at ``addr``, when known (inside an inlined helper: its line)."""
+        table = self.line_info.rows
         i = bisect.bisect_right(table, (addr, "\uffff", 1 << 30)) - 1
         if i < 0:
             return None
         _start, file, line = table[i]
         return file, line
+
+    def caller_line(self, addr: int) -> tuple[str, int] | None:
+        """The (file, line) in the real function the instruction at ``addr`` belongs to.
+
+        Through inlined helpers (``static inline`` wrappers of ``hvc``, say): the
+        line of the outermost inlined call, from DWARF's ``DW_AT_call_file`` and
+        ``DW_AT_call_line``; elsewhere the line table's.
+        """
+        inlined = self.line_info.inlined
+        i = bisect.bisect_right(inlined, (addr, 1 << 64)) - 1
+        if i >= 0 and addr < inlined[i][1]:
+            return inlined[i][2], inlined[i][3]
+        return self.source_line(addr)
 
     def code_at(self, addr: int, size: int) -> bytes | None:
         """The image's own bytes at ``[addr, addr + size)`` when one executable segment holds them."""

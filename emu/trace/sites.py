@@ -63,9 +63,13 @@ def _find_all(data: bytes, needle: bytes, limit: int = 2) -> list[int]:
 
 
 def describe(image: GuestImage, pc: int) -> str | None:
-    """``function+0xoff (file:line)`` for a code address of the image as linked."""
+    """``function+0xoff (file:line)`` for a code address of the image as linked.
+
+    The line is the caller's when the code is an inlined helper's: a call
+    site names the line that made the call, not the helper's ``hvc``.
+    """
     name = image.symbols.lookup(pc)
-    line = image.source_line(pc)
+    line = image.caller_line(pc)
     if line:
         file, lineno = line
         where = f"{file.rsplit('/', 1)[-1]}:{lineno}"
