@@ -1,4 +1,4 @@
-"""Drive the EL2 handler with call frames directly, without guest code.
+"""Drive the EL2 handler with call frames directly, without guest code: a ``Session`` with FF-A set-up helpers.
 
 Property tests and fuzzers use it to throw arbitrary x0-x17 frames and
 descriptors at the mediator (through the same ``Hypervisor.handle_frame``
@@ -12,30 +12,22 @@ from collections.abc import Sequence
 from emu.ffa import constants as ffa
 from emu.ffa import descriptors
 from emu.machine import Machine, MachineConfig
+from emu.session import Session
 from emu.platform.memory_map import GUEST_RAM_IPA, PAGE_SIZE
-from emu.el2.smccc import MASK64
 from emu.vm import VirtualMachine
 
 TX_IPA = GUEST_RAM_IPA + 0x80_0000  # buffers well clear of a small guest image
 RX_IPA = TX_IPA + PAGE_SIZE
 
 
-class Harness:
+class Harness(Session):
     def __init__(self, config: MachineConfig) -> None:
-        self.machine = Machine(config)
-        if self.machine.mediator is not None:
-            self.machine.mediator.boot()
-
-    def vm(self, index: int = 0) -> VirtualMachine:
-        return self.machine.vms[index]
+        super().__init__(Machine(config))
+        self.machine.boot()
 
     def call(self, vm: VirtualMachine | int, *regs: int, conduit: str | None = None) -> list[int]:
-        """One call from ``vm`` with x0.. = ``regs`` (the rest zero); returns x0-x17 after it.  The conduit is the
-        one the VM's device tree names for PSCI (what a guest finding its FF-A conduit as Linux does uses)."""
-        if isinstance(vm, int):
-            vm = self.vm(vm)
-        frame = [r & MASK64 for r in regs] + [0] * (18 - len(regs))
-        return self.machine.el2.handle_frame(vm, conduit or self.machine.profile.psci_conduit, frame)
+        """One call from ``vm`` (or VM index) with x0.. = ``regs`` (the rest zero); returns x0-x17 after it."""
+        return super().call(*regs, vm=vm, conduit=conduit)
 
     def setup_ffa(self, vm: VirtualMachine | int, version: int = ffa.VERSION_1_2) -> None:
         """FFA_VERSION and an RX/TX pair, as a guest would start."""

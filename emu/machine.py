@@ -146,52 +146,148 @@ class Machine:
         if config.check:
             self.checker = InvariantChecker(self)
             self.el2.checker = self.checker
+        # the scheduler: VMs still running, whose turn it is, and where that turn stands (see _run_turn)
+        self._booted = False
+        self._runnable = list(self.vms)
+        self._turn = 0
+        self._budget: int | None = None  # cycles each vCPU gets in the current turn; None between turns
+        self._vcpu = self._waiting = self._powered = 0
+        self._slice_end: int | None = None  # where the running vCPU's slice ends
+        self._pause = False
+        self.wall_seconds = 0.0
+
+    def boot(self) -> None:
+        """Boot the secure world and the mediator (once; ``advance`` does it when needed)."""
+        if not self._booted:
+            self._booted = True
+            if self.mediator is not None:
+                self.mediator.boot()
 
     def run(self) -> RunResult:
-        with _fewer_gc_passes():
-            return self._run()
+        """Run every VM to its end (or the cycle limit) and return the result."""
+        self.advance()
+        return self.result()
 
-    def _run(self) -> RunResult:
-        started = time.perf_counter()
-        if self.mediator is not None:
-            self.mediator.boot()
-        runnable = list(self.vms)
+    @property
+    def finished(self) -> bool:
+        return not self._runnable
+
+    def request_pause(self, vm: VirtualMachine) -> None:
+        """From a trap of ``vm``: make ``advance`` return once the trap is handled (the run goes on later)."""
+        self._pause = True
+        vm.engines[vm.running].request_stop()
+
+    def advance(self, until: int | None = None) -> bool:
+        """Run the VMs until every one has stopped (True), the clock reaches ``until`` or a pause (False).
+
+        A run split into several ``advance`` calls is the same run: a vCPU
+        paused inside its slice gets the rest of it when the run goes on.
+        """
+        with _fewer_gc_passes():
+            started = time.perf_counter()
+            try:
+                return self._advance(until, started)
+            finally:
+                self.wall_seconds += time.perf_counter() - started
+
+    def _advance(self, until: int | None, started: float) -> bool:
+        self.boot()
+        while self._runnable:
+            if until is not None and self.clock.now >= until:
+                return False
+            if self._turn >= len(self._runnable):
+                self._turn = 0
+            vm = self._runnable[self._turn]
+            if self._budget is None and not self._begin_turn(started):
+                break
+            kind = self._run_turn(vm, until)
+            paused, self._pause = self._pause, False
+            if kind is not None:
+                self._end_turn(vm, kind)
+            if paused:
+                return False
+        return True
+
+    def _begin_turn(self, started: float) -> bool:
+        """Set the next turn's budget; False (every VM stopped) at the cycle limit or the wall-clock timeout."""
         limit, timeout = self.config.max_cycles, self.config.timeout
-        while runnable:
-            for vm in list(runnable):
-                remaining = limit - self.clock.now
-                if remaining <= 0:
-                    _stop_all(runnable, "runaway", f"stopped at the cycle limit ({limit} cycles)")
-                    break
-                if timeout is not None and time.perf_counter() - started >= timeout:
-                    _stop_all(runnable, "timeout", f"stopped after {timeout:g} s of wall-clock time (--timeout)")
-                    break
-                kind = self._run_vm(vm, min(self.config.quantum, remaining))
-                if kind is StopKind.FAULT:
-                    vm.state = "fault"
-                    vm.fault = vm.engines[vm.running].fault
-                    vm.exit_reason = vm.fault.kind if vm.fault else "fault"
-                elif kind is StopKind.IDLE:
-                    vm.state = "idle"
-                    vm.exit_reason = "waiting for an interrupt that never comes (WFI)"
-                if vm.state != "running":
-                    runnable.remove(vm)
-                    if self.mediator is not None:
-                        self.mediator.detach(vm)
-                        if self.checker is not None:
-                            self.checker.check_state(0, f"{vm.name} (after its teardown)")
-                if self.config.progress is not None:
-                    self.config.progress(self.clock.now, self.el2.traps)
-        wall = time.perf_counter() - started
-        for vm in self.vms:
-            vm.console.close()
+        remaining = limit - self.clock.now
+        if remaining <= 0:
+            _stop_all(self._runnable, "runaway", f"stopped at the cycle limit ({limit} cycles)")
+            return False
+        if timeout is not None and self.wall_seconds + time.perf_counter() - started >= timeout:
+            _stop_all(self._runnable, "timeout", f"stopped after {timeout:g} s of wall-clock time (--timeout)")
+            return False
+        self._budget = min(self.config.quantum, remaining)
+        self._vcpu = self._waiting = self._powered = 0
+        return True
+
+    def _run_turn(self, vm: VirtualMachine, until: int | None) -> StopKind | None:
+        """Each powered vCPU of ``vm`` for the turn's budget in turn, in a fixed order, from where the turn stands.
+
+        The turn's outcome once it is over: IDLE when every powered vCPU waits
+        with nothing that can wake it (a VM whose vCPUs are all off is off).
+        None while it is not: paused, or stopped at ``until``.
+        """
+        while self._vcpu < len(vm.vcpus):
+            vcpu = vm.vcpus[self._vcpu]
+            if not vcpu.powered:
+                self._vcpu += 1
+                continue
+            if self._slice_end is None:
+                self._slice_end = self.clock.now + self._budget
+                self._powered += 1
+            vm.running = self._vcpu
+            engine = vcpu.engine
+            try:
+                kind = vcpu.run(self._slice_end if until is None else min(self._slice_end, until))
+            except ConsoleFlood as exc:  # FFA_CONSOLE_LOG past the console limit (the UART path stops itself)
+                engine.fault = Fault("console flood", engine.pc, detail=str(exc))
+                kind = StopKind.FAULT
+            if kind is StopKind.FAULT or vm.state != "running":
+                return kind
+            if self._pause or (kind is StopKind.BUDGET and self.clock.now < self._slice_end):
+                return None
+            self._waiting += kind is StopKind.IDLE
+            self._slice_end = None
+            self._vcpu += 1
+        if not self._powered:
+            vm.state, vm.exit_reason = "off", "every vCPU powered off (PSCI CPU_OFF)"
+            return StopKind.TRAP_HANDLED
+        return StopKind.IDLE if self._waiting == self._powered else StopKind.BUDGET
+
+    def _end_turn(self, vm: VirtualMachine, kind: StopKind) -> None:
+        self._budget = self._slice_end = None
+        if kind is StopKind.FAULT:
+            vm.state = "fault"
+            vm.fault = vm.engines[vm.running].fault
+            vm.exit_reason = vm.fault.kind if vm.fault else "fault"
+        elif kind is StopKind.IDLE:
+            vm.state = "idle"
+            vm.exit_reason = "waiting for an interrupt that never comes (WFI)"
+        if vm.state != "running":
+            self._runnable.remove(vm)
+            if self.mediator is not None:
+                self.mediator.detach(vm)
+                if self.checker is not None:
+                    self.checker.check_state(0, f"{vm.name} (after its teardown)")
+        else:
+            self._turn += 1
+        if self.config.progress is not None:
+            self.config.progress(self.clock.now, self.el2.traps)
+
+    def result(self) -> RunResult:
+        """The run's result so far (consoles are closed once every VM has stopped)."""
+        if self.finished:
+            for vm in self.vms:
+                vm.console.close()
         return RunResult(
             vms=[self._outcome(vm) for vm in self.vms],
             trace=self.trace,
             cycles=self.clock.now,
             instructions=sum(engine.counter.instructions for vm in self.vms for engine in vm.engines),
             traps=self.el2.traps,
-            wall_seconds=wall,
+            wall_seconds=self.wall_seconds,
             violations=list(self.checker.violations) if self.checker is not None else [],
         )
 
@@ -205,32 +301,6 @@ class Machine:
         return VmOutcome(vm.name, vm.state, vm.exit_reason, vm.fault, text, parse_tap(text),
                          sum(e.counter.instructions for e in vm.engines), sum(e.counter.cycles for e in vm.engines),
                          vm.image, vm.exit_status, pc, site, last)
-
-    def _run_vm(self, vm: VirtualMachine, budget: int) -> StopKind:
-        """Each powered vCPU of ``vm`` for ``budget`` cycles in turn, in a fixed order.
-
-        IDLE when every powered vCPU waits with nothing that can wake it;
-        a VM whose vCPUs are all off is off.
-        """
-        waiting = powered = 0
-        for index, vcpu in enumerate(vm.vcpus):
-            if not vcpu.powered:
-                continue
-            powered += 1
-            vm.running = index
-            engine = vcpu.engine
-            try:
-                kind = vcpu.run(self.clock.now + budget)
-            except ConsoleFlood as exc:  # FFA_CONSOLE_LOG past the console limit (the UART path stops itself)
-                engine.fault = Fault("console flood", engine.pc, detail=str(exc))
-                kind = StopKind.FAULT
-            if kind is StopKind.FAULT or vm.state != "running":
-                return kind
-            waiting += kind is StopKind.IDLE
-        if not powered:
-            vm.state, vm.exit_reason = "off", "every vCPU powered off (PSCI CPU_OFF)"
-            return StopKind.TRAP_HANDLED
-        return StopKind.IDLE if waiting == powered else StopKind.BUDGET
 
 
 def _stop_all(runnable: list[VirtualMachine], state: str, reason: str) -> None:
