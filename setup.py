@@ -14,6 +14,7 @@ and flags live in ``tools/ffabuild.py``, which the Makefile uses too.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -79,6 +80,10 @@ class BuildFirmware(Command):
 
 class Build(build):
     sub_commands = build.sub_commands + [("build_firmware", None)]
+
+    def run(self) -> None:
+        shutil.rmtree(self.build_lib, ignore_errors=True)  # a wheel holds this build's files, never an older one's
+        super().run()
 
 
 class PlatformWheel(bdist_wheel):
