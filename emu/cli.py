@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import IO, NoReturn
 
 from emu import __version__
-
 from emu.limits import LimitError, check_vm_count
 from emu.platform import memory_map
 from emu.cpu.costmodel import CPUS, CostModelError, load_cost_model

@@ -21,7 +21,8 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from unicorn import Uc
@@ -101,19 +102,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-class _quiet_stderr:
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
     """File descriptor 2 to /dev/null for the span of a native call that prints there."""
-
-    def __enter__(self) -> None:
-        sys.stderr.flush()
-        self._saved = os.dup(2)
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 2)
-        os.close(null)
-
-    def __exit__(self, *_exc: object) -> None:
-        os.dup2(self._saved, 2)
-        os.close(self._saved)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _relay(listener: socket.socket, inner: int, uc: Uc) -> None:
