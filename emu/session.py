@@ -44,14 +44,16 @@ class Session:
         machine.trace.add_annotator(lambda rec: self._on_record(rec))  # a function: snapshots share it
 
     @classmethod
-    def build(cls, *images: str | Path, spmc: str | Path | None = DEFAULT_SPMC, **options: Any) -> Session:
-        """A machine with one VM per image (ELF, arm64 Image or raw, as ``ffa-emu run`` loads them).
+    def build(cls, *images: str | Path, spmc: str | Path | None = DEFAULT_SPMC, cpus: int = 1,
+              **options: Any) -> Session:
+        """A machine with one VM of ``cpus`` vCPUs per image (ELF, arm64 Image or raw, as ``ffa-emu run`` loads them).
 
         ``spmc``: a firmware path, ``None`` for no secure world, or by default
         ``$FFA_EMU_SPMC`` else the bundled stub.  ``options`` are
         ``MachineConfig`` fields (``profile``, ``max_cycles``, ...).
         """
-        specs = [VmSpec(load_image(Path(path)), vm_id=i, endpoint_id=i) for i, path in enumerate(images, start=1)]
+        specs = [VmSpec(load_image(Path(path)), vm_id=i, endpoint_id=i, cpus=cpus)
+                 for i, path in enumerate(images, start=1)]
         firmware = default_spmc() if spmc == DEFAULT_SPMC else spmc
         return cls(Machine(MachineConfig(vms=specs, spmc_image=Path(firmware) if firmware else None, **options)))
 

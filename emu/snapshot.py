@@ -72,7 +72,9 @@ def _memo(machine: Machine) -> dict[int, Any]:
     for vm in machine.vms:
         shared += [vm.spec, vm.image, vm.ram, vm.pflash, vm.console._stream, vm.uart._input]
     if machine.mediator is not None:
-        shared += [machine.mediator.profile, machine.mediator.secure.image]
+        secure = machine.mediator.secure
+        # the journals hold pages only within one SPMC call, and a snapshot is taken between calls
+        shared += [machine.mediator.profile, secure.image, secure.journal, secure._vm_writes]
     for engine in _engines(machine):
         shared += [engine, engine.uc]
     return {id(obj): obj for obj in shared}

@@ -241,7 +241,7 @@ def test_non_positive_limits(option, images, capsys) -> None:
     (["run", "--spmc-version", "9.9", "HELLO"], "the SPMC stub implements FF-A 1.0, 1.1, 1.2, not '9.9'"),
     (["run", "--spmc-version", "1", "HELLO"], "expected a version such as"),
     (["run", "--max-cycles", "many", "HELLO"], "--max-cycles: not an integer: 'many'"),
-    (["run", "--profile", "kvm", "HELLO"], "--profile: invalid choice: 'kvm'"),
+    (["run", "--profile", "kvm", "HELLO"], "unknown profile 'kvm' (one of spec, pkvm, xen"),
     (["run", "--trace-format", "perfetto", "HELLO"], "--trace-format perfetto: give the trace a destination"),
     (["run", "--gdb", "70000", "HELLO"], "--gdb 70000: not a TCP port"),
     (["run", "--bogus", "HELLO"], "unrecognized arguments: --bogus"),

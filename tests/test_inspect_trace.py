@@ -182,7 +182,7 @@ def test_sites_name_the_callers_line_through_inlined_helpers(demo_jsonl: Path) -
         line = int(call.site.split("(main.c:")[1].rstrip(")"))
         helper = call.name.removeprefix("FFA_FN64_").removeprefix("FFA_").lower()
         text = source[line - 1]  # the call in main.c: an ffa.h helper (named after the call or given its ID)
-        assert f"ffa_{helper}(" in text or call.name in text or "smccc_hvc(&r)" in text, (call.site, text)
+        assert f"ffa_{helper}(" in text or call.name in text or "smccc_call(&r)" in text, (call.site, text)
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "text", "perfetto"])

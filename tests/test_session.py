@@ -33,6 +33,24 @@ def test_a_run_in_steps_is_the_same_run(guest_image) -> None:
     assert _fingerprint(stepped) == _fingerprint(whole)
 
 
+def test_two_vcpus_in_steps_and_from_a_snapshot(guest_image) -> None:
+    """SMP: a slice paused on vCPU 0 resumes there, and a snapshot holds every vCPU, the GIC and the timers."""
+    whole = Session.build(guest_image("smp_sgi"), spmc=None, cpus=2)
+    whole.run()
+    assert whole.outcome().exit_code == 0, whole.outcome().explain()
+    stepped = Session.build(guest_image("smp_sgi"), spmc=None, cpus=2)
+    point = None
+    while (rec := stepped.run_until_call()) is not None:
+        if point is None and rec.fid == 0xC400_0003:  # PSCI CPU_ON (64-bit): vCPU 1 is about to run
+            point = stepped.snapshot()
+        if point is not None:
+            stepped.run(cycles=5_000)  # a pause mid-slice, on either vCPU
+    assert point is not None and _fingerprint(stepped) == _fingerprint(whole)
+    stepped.restore(point)
+    stepped.run()
+    assert _fingerprint(stepped) == _fingerprint(whole)
+
+
 def test_run_for_cycles_stops_at_the_next_block(guest_image) -> None:
     s = Session.build(guest_image("spin"), spmc=None)
     assert s.run(cycles=100_000) is False
