@@ -1,6 +1,6 @@
 """The wheel, as a user gets it: built from this checkout, installed into a fresh venv, used from a project of its own.
 
-Slow (about a minute: the build fetches its requirements, the venv its
+Slow (about a minute per venv: the build fetches its requirements, the venvs their
 dependencies, through pip's cache); ``-m "not wheel"`` skips it.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -57,14 +58,37 @@ def wheel(tmp_path_factory, clean_env) -> Path:
     return built
 
 
-@pytest.fixture(scope="module")
-def venv(tmp_path_factory, wheel, clean_env) -> Path:
-    """A fresh venv outside the checkout with the wheel and the oldest pytest the package supports."""
-    home = tmp_path_factory.mktemp("venv")
-    _run([sys.executable, "-m", "venv", "--without-pip", str(home)], home, clean_env)  # this pip installs into it
+NEWEST_PYTHON = "python3.13"  # the newest CPython the package is tested on, beside the one running the suite
+
+
+def _newest_python() -> str | None:
+    """``$FFA_EMU_NEWEST_PYTHON``, else python3.13 on PATH, else pyenv's 3.13 (its shim runs only when selected)."""
+    candidates = [os.environ.get("FFA_EMU_NEWEST_PYTHON"), shutil.which(NEWEST_PYTHON)]
+    if shutil.which("pyenv"):
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+        candidates += sorted(str(p) for p in Path(root).glob(f"versions/3.13*/bin/{NEWEST_PYTHON}"))[::-1]
+    for candidate in filter(None, candidates):
+        if subprocess.run([candidate, "-c", ""], capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module", params=["oldest", "newest"])
+def venv(request, tmp_path_factory, wheel, clean_env) -> tuple[Path, str]:
+    """A fresh venv outside the checkout with the wheel: on this Python with the oldest pytest the package
+    supports, or on the newest Python with the newest pytest.  Returns the venv and its pytest major."""
+    if request.param == "oldest":
+        interpreter, pytest_spec, major = sys.executable, "pytest>=8,<9", "8"
+    else:
+        interpreter = _newest_python()
+        if interpreter is None:
+            pytest.skip(f"{NEWEST_PYTHON} is not installed (or name one in FFA_EMU_NEWEST_PYTHON)")
+        pytest_spec, major = "pytest>=9", "9"
+    home = tmp_path_factory.mktemp(f"venv-{request.param}")
+    _run([interpreter, "-m", "venv", "--without-pip", str(home)], home, clean_env)  # this pip installs into it
     _run([sys.executable, "-m", "pip", "--python", str(home / "bin" / "python"), "install", "--quiet", str(wheel),
-          "pytest>=8,<9"], home, clean_env)
-    return home
+          pytest_spec], home, clean_env)
+    return home, major
 
 
 def test_the_wheel_is_platform_tagged_and_carries_its_native_parts(wheel) -> None:
@@ -76,6 +100,7 @@ def test_the_wheel_is_platform_tagged_and_carries_its_native_parts(wheel) -> Non
 
 
 def test_a_project_of_its_own_runs_a_guest_through_the_cli_and_pytest(venv, guest_image, tmp_path, clean_env) -> None:
+    venv, pytest_major = venv
     project = tmp_path / "project"
     (project / "tests").mkdir(parents=True)
     (project / "images").mkdir()
@@ -88,7 +113,7 @@ def test_a_project_of_its_own_runs_a_guest_through_the_cli_and_pytest(venv, gues
 
     where = _run([python, "-c", "import emu, pytest; print(emu.__file__, pytest.__version__)"], project, env)
     module, pytest_version = where.stdout.split()
-    assert Path(module).is_relative_to(venv) and pytest_version.startswith("8.")
+    assert Path(module).is_relative_to(venv) and pytest_version.startswith(f"{pytest_major}.")
 
     assert _run(["ffa-emu", "--version"], project, env).stdout.startswith("ffa-emu ")
     run = _run(["ffa-emu", "run", "--trace", "-", str(guest_image("ffa_demo"))], project, env)
