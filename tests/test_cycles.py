@@ -326,6 +326,8 @@ def test_native_and_python_give_identical_counts(guest, options, guest_image, ru
     python = run_guests(image, native=False, **options)
     assert native.machine.vms[0].engine.counter.native is True
     assert python.machine.vms[0].engine.counter.native is False
+    assert type(native.machine.vms[0].engine.trap_entry).__name__ == "NativeTrapEntry"  # trap registers read in C
+    assert type(python.machine.vms[0].engine.trap_entry).__name__ == "PythonTrapEntry"
     assert native.result.instructions == python.result.instructions > 0
     assert native.result.cycles == python.result.cycles
     assert [(v.state, v.instructions, v.cycles) for v in native.result.vms] == \

@@ -43,6 +43,18 @@ def test_trace_rerenders_jsonl_as_the_run_printed_it(demo_jsonl: Path, capsys) -
     assert _trace(capsys, str(demo_jsonl), "--no-cycles")[0].startswith("el2   \\_ el2->spmc FFA_VERSION(1.2)")
 
 
+def test_records_write_the_json_that_json_dumps_would(guest_image, spmc_image, run_guests) -> None:
+    """TraceRecord.to_json formats by hand (for speed): it must be byte for byte json.dumps of the set fields."""
+    out = run_guests(guest_image("ffa_demo"), spmc_image=spmc_image)
+    records = out.records + [TraceRecord(1, "vm1", HOP_CALL, "hvc", 0, 1, "\u00e9\"x\n", [2**64 - 1, 0], [], 0, 1,
+                                         note="\u2028", cycles_by={}, disasm=["40000000: hvc #0"])]
+    assert any(r.cycles_by for r in records) and any(r.site for r in records)
+    for rec in records:
+        fields = {k: v for k, v in ((k, getattr(rec, k)) for k in TraceRecord.__slots__ if k != "text_pending")
+                  if v is not None}
+        assert rec.to_json() == json.dumps(fields, separators=(",", ":"))
+
+
 def test_filter_by_vm_and_name_glob_keeps_whole_calls(demo_jsonl: Path, capsys) -> None:
     lines = _trace(capsys, str(demo_jsonl), "--vm", "vm1", "--name", "FFA_MSG_*", "--no-cycles")
     heads = [line for line in lines if "\\_" not in line]

@@ -64,12 +64,36 @@ class Account:
         self.name = name
         self.cycles = 0
         self.by_kind: dict[str, int] = {}  # what the cycles went on (a transition, a kind of EL2 work)
+        self.call: dict[str, int] | None = None  # by kind, since open_call() (the call in progress)
+        self._keys: dict[str, str] = {}
         self._clock = clock
 
     def charge(self, cycles: int, kind: str = "other") -> None:
         self.cycles += cycles
-        self.by_kind[kind] = self.by_kind.get(kind, 0) + cycles
+        by_kind = self.by_kind
+        by_kind[kind] = by_kind.get(kind, 0) + cycles
+        call = self.call
+        if call is not None:
+            call[kind] = call.get(kind, 0) + cycles
         self._clock.advance(cycles)
+
+    def key(self, kind: str) -> str:
+        """``"el2.handler"``: the account's name and the kind, as traces show them (made once per kind)."""
+        found = self._keys.get(kind)
+        if found is None:
+            found = self._keys[kind] = f"{self.name}.{kind}"
+        return found
+
+    def open_call(self) -> None:
+        """Start counting a call's charges (``close_call`` hands them over)."""
+        self.call = {}
+
+    def close_call(self) -> list[tuple[str, int]]:
+        """The call's charges, ``(kind, cycles)`` in the order kinds were first charged in this account."""
+        call, self.call = self.call, None
+        if not call:
+            return []
+        return [(kind, cycles) for kind in self.by_kind if (cycles := call.get(kind))]
 
 
 class _State(ctypes.Structure):

@@ -2,7 +2,7 @@
 
 An ``Engine`` owns a Unicorn instance, its memory view (slices of physical
 memory mapped with ``mem_map_ptr``), its call frame and its cycle counter.
-HVC and SMC leave the engine through ``UC_HOOK_INTR`` into a Python handler
+HVC and SMC leave the engine through ``UC_HOOK_INTR`` (``trapentry.py``) into a Python handler
 (the EL2 mediator for a VM, the SPMD for the SPMC); Unicorn intercepts the
 exception, so the handler emulates the higher exception level itself.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from unicorn import (
-    UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_HOOK_INTR,
+    UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED,
     UC_HOOK_MEM_INVALID, UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED, UC_MEM_WRITE_PROT,
     UC_MEM_WRITE_UNMAPPED, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError,
 )
@@ -33,7 +33,8 @@ from emu.cpu.exceptions import (
     EC_WITH_FAR, PSTATE_EL1H_DAIF_MASKED, SyndromeReader, in_vector_table, take_exception,
 )
 from emu.cpu.regs import CallFrame
-from emu.cpu.vmem import read_virtual
+from emu.cpu.trapentry import trap_entry
+from emu.cpu.vmem import CodeWords
 from emu.platform.physmem import PhysicalMemory
 
 # QEMU exception numbers seen by UC_HOOK_INTR
@@ -83,7 +84,6 @@ _MEM_FAULT_NAMES = {
     UC_MEM_FETCH_PROT: "instruction fetch from protected memory",
 }
 _UNMAPPED_ERRORS = (UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED)
-_INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 
 TrapHandler = Callable[["Engine", int], None]
 
@@ -98,6 +98,7 @@ class Engine:
         self.uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
         sysregs.reset_higher_els(self.uc, secure)
         self.frame = CallFrame(self.uc)
+        self._code_words = CodeWords(self.uc)
         self._pc_cell = ctypes.c_uint64()  # PC read straight from the C API: 3x faster than uc.reg_read
         self._pc_ref = ctypes.byref(self._pc_cell)
         self.counter = BlockCounter(self.uc, classifier, clock, native)
@@ -121,12 +122,7 @@ class Engine:
         self.device_memory: Callable[[int, int], DeviceAction | None] | None = None
         self._ignored_store: int | None = None
         self._pending_error: BaseException | None = None
-        self._intr_cb = _INTR_CB(self._on_intr)  # C keeps a pointer: keep the object alive
-        handle = ctypes.c_size_t()
-        status = uclib.uc_hook_add(self.uc._uch, ctypes.byref(handle), UC_HOOK_INTR,
-                                   ctypes.cast(self._intr_cb, ctypes.c_void_p), None, 1, 0)
-        if status:
-            raise RuntimeError(f"uc_hook_add(UC_HOOK_INTR) failed with status {status}")
+        self.trap_entry = trap_entry(self.uc, self._on_intr, (EXCP_HVC, EXCP_SMC), native)
         self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_mem_invalid)
 
     # -- memory ------------------------------------------------------------
@@ -223,7 +219,7 @@ class Engine:
         self.fault = Fault(kind, pc, address)
         return False
 
-    def _on_intr(self, _uch: int, intno: int, _data: int) -> None:
+    def _on_intr(self, intno: int) -> None:
         # Called from C: an exception escaping here would be printed and lost,
         # so every error is parked and re-raised by run().
         try:
@@ -294,5 +290,4 @@ class Engine:
 
         Read fresh every time, so rewritten code is seen; 0 (an UNDEF) when nothing is mapped there.
         """
-        code = read_virtual(self.uc, addr, 4, execute=True)
-        return int.from_bytes(code, "little") if code is not None else 0
+        return self._code_words.at(addr)

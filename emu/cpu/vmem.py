@@ -27,6 +27,25 @@ def read_virtual(uc: Uc, va: int, size: int, execute: bool = False) -> bytes | N
     return buf.raw
 
 
+class CodeWords:
+    """Instruction words of one Unicorn instance, fetched through its translation into a buffer made once.
+
+    ``read_virtual`` allocates a buffer per call; the trap path reads one word per call.
+    """
+
+    def __init__(self, uc: Uc) -> None:
+        self._uch = uc._uch
+        self._word = ctypes.c_uint32()
+        self._address = ctypes.addressof(self._word)
+        self._read = uclib.uc_vmem_read
+
+    def at(self, va: int) -> int:
+        """The 32-bit word the PE would fetch at ``va``; 0 (an UNDEF) when nothing is mapped there."""
+        if self._read(self._uch, va, UC_PROT_EXEC, self._address, 4):
+            return 0
+        return self._word.value
+
+
 def write_virtual(uc: Uc, va: int, data: bytes) -> bool:
     """Write ``data`` at ``va`` through the translation, if the guest may write there."""
     return uclib.uc_vmem_write(uc._uch, va, UC_PROT_WRITE, data, len(data)) == 0

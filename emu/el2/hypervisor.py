@@ -122,44 +122,42 @@ class Hypervisor:
         self.traps += 1
         conduit = "hvc" if intno == EXCP_HVC else "smc"
         start = self.clock.now
-        before = self._charged()
+        self._open_ledger()
         self.account.charge(self._entry_cost, "entry_exit")
-        call_pc = engine.pc - 4
-        imm = engine.instruction_at(call_pc) >> 5 & 0xFFFF
-        frame = engine.frame.read()
+        entry = engine.trap_entry
+        frame = entry.frame()
+        call_pc = entry.pc - 4
+        imm = entry.insn >> 5 & 0xFFFF
         if imm != 0:
             # Xen's behaviour: SMCCC uses immediate 0 only; anything else is UNDEFINED.
             engine.inject_sync(EC_UNKNOWN << 26 | ESR_IL, call_pc, f"{conduit} #{imm}")
             self.account.charge(self._exit_cost, "entry_exit")
             self._record(vm, self.trace.next_seq(), conduit, imm, decode_fid(frame[0]), frame, None, start,
-                         call_pc, "UNDEF injected", [], before=before)
+                         call_pc, "UNDEF injected", [])
             return
-        out = self.handle_frame(vm, conduit, frame, self.trace.next_seq(), start, call_pc, before)
+        out = self._handle(vm, conduit, frame, self.trace.next_seq(), start, call_pc)
         if out != frame:
-            engine.frame.write(out)
+            entry.write(out)
 
-    def handle_frame(self, vm: VirtualMachine, conduit: str, frame: list[int], seq: int | None = None,
-                     start: int | None = None, call_pc: int | None = None,
-                     before: dict[str, int] | None = None) -> list[int]:
-        """Handle one SMCCC call frame of ``vm`` and return the frame the VM gets back.
+    def handle_frame(self, vm: VirtualMachine, conduit: str, frame: list[int]) -> list[int]:
+        """Handle one SMCCC call frame of ``vm`` as if it had trapped, and return the frame the VM gets back.
 
-        The trap path uses it after decoding the trap; tests and fuzzers call
-        it directly to drive the mediator with arbitrary frames.
+        Tests, fuzzers and the Python API call it to drive the mediator with
+        arbitrary frames; it is traced like a trapped call, without a site.
         """
-        if seq is None:
-            seq = self.trace.next_seq()
-        if start is None:
-            start = self.clock.now
-        if before is None:
-            before = self._charged()
+        start = self.clock.now
+        self._open_ledger()
+        return self._handle(vm, conduit, frame, self.trace.next_seq(), start, None)
+
+    def _handle(self, vm: VirtualMachine, conduit: str, frame: list[int], seq: int, start: int,
+                call_pc: int | None) -> list[int]:
         fid = decode_fid(frame[0])
         call = Call(vm, fid, frame, smccc.call_args(fid, frame), conduit, seq)
         result = self.dispatch(call)
         self.account.charge(self._handler_cost, "handler")
         self.account.charge(self._exit_cost, "entry_exit")
         out = dict_to_frame(fid, frame, result)
-        self._record(vm, seq, conduit, 0, fid, frame, out, start, call_pc, result.note, call.hops, call.args,
-                     before)
+        self._record(vm, seq, conduit, 0, fid, frame, out, start, call_pc, result.note, call.hops, call.args)
         if self.checker is not None:
             self.checker.after_call(vm, fid, frame, out, seq, conduit)
         return out
@@ -175,40 +173,43 @@ class Hypervisor:
             return UNKNOWN
         return handler(call)
 
-    def _charged(self) -> dict[str, int]:
-        """Cycles charged so far, by account and kind ("el2.handler", "el3.smc", ...)."""
-        return {f"{a.name}.{kind}": cycles for a in self._accounts for kind, cycles in a.by_kind.items()}
+    def _open_ledger(self) -> None:
+        for account in self._accounts:
+            account.open_call()
 
-    def _breakdown(self, before: dict[str, int], start: int) -> dict[str, int]:
-        """Where a call's cycles went since ``before``: each account's kinds, and the SPMC's instructions."""
-        out = {key: cycles - before.get(key, 0) for key, cycles in self._charged().items()
-               if cycles != before.get(key, 0)}
-        spmc = self.clock.now - start - sum(out.values())  # nothing but the secure world runs during a call
+    def _breakdown(self, start: int) -> dict[str, int]:
+        """Where the call's cycles went: each account's kinds ("el2.handler", "el3.smc", ...), and the SPMC's
+        instructions ("spmc"), which is all else that ran during the call."""
+        out = {}
+        for account in self._accounts:
+            for kind, cycles in account.close_call():
+                out[account.key(kind)] = cycles
+        spmc = self.clock.now - start - sum(out.values())
         if spmc:
             out["spmc"] = spmc
         return out
 
     def _record(self, vm: VirtualMachine, seq: int, conduit: str, imm: int, fid: FunctionId, frame: list[int],
                 out: list[int] | None, start: int, call_pc: int | None, note: str | None,
-                hops: list[TraceRecord], args: list[int] | None = None,
-                before: dict[str, int] | None = None) -> None:
+                hops: list[TraceRecord], args: list[int] | None = None) -> None:
+        name, nargs, nresults = decode.shape(fid)
         if args is None:
             args = smccc.call_args(fid, frame)
-        results = decode.defined_results(fid, out) if out is not None else []
+        results = out[:nresults] if out is not None else []
+        site = None
+        if self.symbolize and call_pc is not None:
+            namer = self._sites.get(vm.vm_id) or self.site_namer(vm)
+            site = namer.name(call_pc)
         rec = TraceRecord(
-            seq=seq, vm=vm.name, hop=HOP_CALL, conduit=conduit, imm=imm, fid=fid.raw, name=decode.fid_name(fid.raw),
-            args=decode.defined_args(fid, args), results=results, cycle_start=start, cycle_end=self.clock.now,
-            error=decode.error_of(results), note=note, text_pending=True,
-            site=self._site(vm, call_pc) if self.symbolize and call_pc is not None else None,
-            cycles_by=self._breakdown(before, start) if before is not None else None,
+            seq=seq, vm=vm.name, hop=HOP_CALL, conduit=conduit, imm=imm, fid=fid.raw, name=name,
+            args=args[1:nargs + 1], results=results, cycle_start=start, cycle_end=self.clock.now,
+            error=decode.error_of(results), note=note, text_pending=True, site=site,
+            cycles_by=self._breakdown(start),
         )
-        self.last_calls[vm.name] = rec
+        self.last_calls[rec.vm] = rec
         self.trace.emit(rec)
         for hop in hops:
             self.trace.emit(hop)
-
-    def _site(self, vm: VirtualMachine, pc: int) -> str | None:
-        return self.site_namer(vm).name(pc)
 
     def site_namer(self, vm: VirtualMachine) -> SiteNamer:
         """Names code addresses of ``vm`` (``function+0xoff (file:line)``), relocated code too."""

@@ -179,5 +179,5 @@ class SecureWorld:
         self.aborted += 1
 
     def _on_smc(self, engine: Engine, _intno: int) -> None:
-        self._response = engine.frame.read()
+        self._response = engine.trap_entry.frame()
         engine.request_stop()

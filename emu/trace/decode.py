@@ -30,7 +30,7 @@ class Signature:
 
 
 def _hex_args(args: Sequence[int]) -> str:
-    return ", ".join(f"{v:#x}" for v in args[1:])
+    return ", ".join(map(hex, args[1:]))
 
 
 def _smccc_status(regs: Sequence[int]) -> str:
@@ -94,7 +94,7 @@ def ffa_result(regs: Sequence[int]) -> str:
         return f"{name}({', '.join(fields)})"
     if "DIRECT_RESP" in name:
         first = 4 if name.endswith("RESP2") else 3
-        payload = ", ".join(f"{v:#x}" for v in regs[first:])
+        payload = ", ".join(map(hex, regs[first:]))
         return f"{name}({_endpoints(regs[1])}, {payload})"
     return f"{name}({', '.join(f'{v:#x}' for v in regs[1:8] if v)})"
 
@@ -110,11 +110,11 @@ def _ffa_version_result(regs: Sequence[int]) -> str:
 
 
 def _ffa_direct_args(args: Sequence[int]) -> str:
-    return f"{_endpoints(args[1])}, " + ", ".join(f"{v:#x}" for v in args[3:])
+    return f"{_endpoints(args[1])}, " + ", ".join(map(hex, args[3:]))
 
 
 def _ffa_direct2_args(args: Sequence[int]) -> str:
-    return f"{_endpoints(args[1])}, uuid={args[2]:#x}:{args[3]:#x}, " + ", ".join(f"{v:#x}" for v in args[4:])
+    return f"{_endpoints(args[1])}, uuid={args[2]:#x}:{args[3]:#x}, " + ", ".join(map(hex, args[4:]))
 
 
 def _ffa_features_args(args: Sequence[int]) -> str:
@@ -214,6 +214,19 @@ def describe(fid: FunctionId, args: Sequence[int], results: Sequence[int] | None
     arg_text = sig.fmt_args(args[: sig.nargs + 1]) if sig.nargs else ""
     result_text = sig.fmt_result(results[: max(sig.nresults, 1)]) if results else ""
     return sig.name, arg_text, result_text
+
+
+_shapes: dict[int, tuple[str, int, int]] = {}
+
+
+def shape(fid: FunctionId) -> tuple[str, int, int]:
+    """(name, argument count, result count) of a function ID, as the trace records it; computed once per ID."""
+    found = _shapes.get(fid.raw)
+    if found is None:
+        sig = signature(fid)
+        found = (sig.name, sig.nargs, sig.nresults) if sig else (f"{fid.raw:#010x}", 17 if fid.smc64 else 7, 1)
+        _shapes[fid.raw] = found
+    return found
 
 
 def defined_args(fid: FunctionId, args: Sequence[int]) -> list[int]:

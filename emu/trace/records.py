@@ -49,7 +49,8 @@ class TraceRecord:
     text_pending: bool = field(default=False, repr=False, compare=False)
 
     def to_json(self) -> str:
-        return json.dumps({k: v for k in _JSON_FIELDS if (v := getattr(self, k)) is not None}, separators=(",", ":"))
+        """One line of JSON, as ``json.dumps(..., separators=(",", ":"))`` writes the fields that are set."""
+        return "{" + ",".join(f'"{k}":{_json(v)}' for k in _JSON_FIELDS if (v := getattr(self, k)) is not None) + "}"
 
     @classmethod
     def from_dict(cls, data: dict) -> TraceRecord:
@@ -57,6 +58,24 @@ class TraceRecord:
 
 
 _JSON_FIELDS = tuple(f.name for f in fields(TraceRecord) if f.name != "text_pending")  # in declaration order
+_json_str = json.encoder.encode_basestring_ascii  # what json.dumps uses for a str (C when available)
+
+
+def _json(value: object) -> str:
+    """JSON for the value types records hold (str, int, lists of them, a str -> int dict), written directly:
+    a trace file gets three records per forwarded call, and ``json.dumps`` builds an encoder each time."""
+    kind = type(value)
+    if kind is str:
+        return _json_str(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is list:
+        if all(type(v) is int for v in value):
+            return "[" + ",".join(map(int.__repr__, value)) + "]"
+        return "[" + ",".join(map(_json, value)) + "]"
+    if kind is dict and all(type(k) is str for k in value):
+        return "{" + ",".join(f"{_json_str(k)}:{_json(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value, separators=(",", ":"))
 
 
 def render_text(rec: TraceRecord, cycles: bool = True) -> str:

@@ -1,0 +1,136 @@
+"""How an engine's exceptions reach Python, with the registers of an HVC/SMC trap already read.
+
+Unicorn reports exceptions through ``UC_HOOK_INTR``.  At an HVC or SMC the
+handler needs x0-x17, the PC and the trapping instruction (its immediate),
+and gives x0-x17 back; through ctypes each of those is a crossing into
+libunicorn costing about a microsecond.  With the native library
+(``native/trapentry.c``) the hook itself reads them in C before it calls
+Python once, and writes the frame back after Python returns; without it,
+Python reads and writes them the same way, with the same values.
+
+At a trap, ``frame()``, ``pc`` and ``insn`` describe it; ``write(frame)``
+is the trap's last word on x0-x17 (the native hook applies it on return).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+
+from unicorn import UC_HOOK_INTR, Uc
+from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_X0
+from unicorn.unicorn_py3.unicorn import uclib
+
+from emu.cpu import nativelib
+from emu.cpu.regs import BatchRegisters, CallFrame
+from emu.cpu.vmem import CodeWords
+from emu.el2.smccc import FRAME_REGS
+
+TRAP_REGS = [*range(UC_ARM64_REG_X0, UC_ARM64_REG_X0 + FRAME_REGS), UC_ARM64_REG_PC]
+
+
+class _State(ctypes.Structure):
+    _fields_ = [
+        ("regs", ctypes.c_uint64 * len(TRAP_REGS)),
+        ("insn", ctypes.c_uint32),
+        ("dirty", ctypes.c_uint32),
+        ("trap_a", ctypes.c_uint32),
+        ("trap_b", ctypes.c_uint32),
+        ("ids", ctypes.c_int * len(TRAP_REGS)),
+        ("values", ctypes.c_void_p * len(TRAP_REGS)),
+        ("read_batch", ctypes.c_void_p),
+        ("write_batch", ctypes.c_void_p),
+        ("vmem_read", ctypes.c_void_p),
+        ("python", ctypes.c_void_p),
+    ]
+
+
+_PYTHON_CB = ctypes.CFUNCTYPE(None, ctypes.c_uint32)
+_INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
+
+
+def _address(fn: object) -> int:
+    return ctypes.cast(fn, ctypes.c_void_p).value
+
+
+def _hook(uc: Uc, callback: int, data: int | None) -> None:
+    handle = ctypes.c_size_t()
+    status = uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_INTR, ctypes.c_void_p(callback),
+                               ctypes.c_void_p(data) if data is not None else None, 1, 0)
+    if status:
+        raise RuntimeError(f"uc_hook_add(UC_HOOK_INTR) failed with status {status}")
+
+
+class NativeTrapEntry:
+    def __init__(self, uc: Uc, handler: Callable[[int], None], traps: tuple[int, int],
+                 lib: ctypes.CDLL) -> None:
+        state = self._state = _State()
+        state.ids[:] = TRAP_REGS
+        state.trap_a, state.trap_b = traps
+        state.read_batch = _address(uclib.uc_reg_read_batch)
+        state.write_batch = _address(uclib.uc_reg_write_batch)
+        state.vmem_read = _address(uclib.uc_vmem_read)
+        self._python = _PYTHON_CB(handler)  # C keeps a pointer: keep the object alive
+        state.python = _address(self._python)
+        lib.te_init.argtypes, lib.te_init.restype = [ctypes.c_void_p], None
+        lib.te_init(ctypes.byref(state))
+        _hook(uc, _address(lib.te_intr_hook), ctypes.addressof(state))
+        self._regs = state.regs
+
+    def frame(self) -> list[int]:
+        return self._regs[:FRAME_REGS]
+
+    @property
+    def pc(self) -> int:
+        return self._regs[FRAME_REGS]
+
+    @property
+    def insn(self) -> int:
+        return self._state.insn
+
+    def write(self, frame: list[int]) -> None:
+        self._regs[:FRAME_REGS] = frame
+        self._state.dirty = 1
+
+
+class PythonTrapEntry:
+    def __init__(self, uc: Uc, handler: Callable[[int], None], traps: tuple[int, int]) -> None:
+        self._handler = handler
+        self._traps = traps
+        self._read = BatchRegisters(uc, TRAP_REGS)
+        self._frame = CallFrame(uc)
+        self._code = CodeWords(uc)
+        self._regs: list[int] = [0] * len(TRAP_REGS)
+        self.insn = 0
+        self._callback = _INTR_CB(lambda _uch, intno, _data: self._on_intr(intno))  # kept alive for C
+        _hook(uc, _address(self._callback), None)
+
+    def _on_intr(self, intno: int) -> None:
+        if intno in self._traps:
+            self._regs = self._read.read()
+            self.insn = self._code.at(self._regs[FRAME_REGS] - 4)
+        self._handler(intno)
+
+    def frame(self) -> list[int]:
+        return self._regs[:FRAME_REGS]
+
+    @property
+    def pc(self) -> int:
+        return self._regs[FRAME_REGS]
+
+    def write(self, frame: list[int]) -> None:
+        self._frame.write(frame)
+
+
+def trap_entry(uc: Uc, handler: Callable[[int], None], traps: tuple[int, int],
+               native: bool | None = None) -> NativeTrapEntry | PythonTrapEntry:
+    """Hook ``uc``'s exceptions to ``handler(intno)``; ``traps`` are the two exception numbers of HVC and SMC.
+
+    ``native``: use the C hook (None: when the library is built).
+    """
+    lib = nativelib.load() if native is not False else None
+    if native and lib is None:
+        raise RuntimeError(f"native hook library not built ({nativelib.LIBRARY})")
+    if lib is None:
+        return PythonTrapEntry(uc, handler, traps)
+    return NativeTrapEntry(uc, handler, traps, lib)
