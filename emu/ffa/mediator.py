@@ -280,13 +280,13 @@ class Mediator:
     def _hops(self, call: Call | None, exchange: SpmcExchange, start: int) -> None:
         request, response = exchange.request, exchange.response
         fid = decode_fid(request[0])
-        name = decode.fid_name(fid.raw)
+        name, nargs, _nresults = decode.shape(fid)
         seq = call.seq if call is not None else 0
         vm = call.vm.name if call is not None else BOOT_VM
         wide = response[0] in _WIDE_RESPONSES
         note = None if exchange.aborted is None else f"aborted and rolled back: {exchange.aborted}"
         to_spmc = TraceRecord(seq=seq, vm=vm, hop=HOP_TO_SPMC, conduit="smc", imm=0, fid=fid.raw, name=name,
-                              args=decode.defined_args(fid, request), results=[], cycle_start=start,
+                              args=request[1:nargs + 1], results=[], cycle_start=start,
                               cycle_end=exchange.entered, text_pending=True)
         from_spmc = TraceRecord(seq=seq, vm=vm, hop=HOP_FROM_SPMC, conduit="smc", imm=0, fid=fid.raw, name=name,
                                 args=[], results=response[:FRAME if wide else 8], cycle_start=exchange.left,

@@ -89,6 +89,7 @@ class SecureWorld:
         self.engine.reset(image.entry, x0=version)
         self._response: list[int] | None = None
         self._saved = self.engine.uc.context_save()
+        self._response_pc = 0  # where the SPMC's last SMC returns to (the PC past it)
         self.exchange_pc: int | None = None  # where the SPMC waits for the next request, once booted
         self.observer: Callable[[SpmcExchange], None] | None = None  # sees every exchange (the checker)
         self.calls = 0
@@ -152,8 +153,8 @@ class SecureWorld:
             return self._stop_reason(kind)
         if self.engine.exceptions_taken != exceptions:
             return "the SPMC took an exception"
-        if self.engine.pc != self.exchange_pc:
-            return f"the SPMC answered from {self.engine.pc:#x}, not from its exchange point"
+        if self._response_pc != self.exchange_pc:
+            return f"the SPMC answered from {self._response_pc:#x}, not from its exchange point"
         return None
 
     def _stop_reason(self, kind: StopKind) -> str:
@@ -179,5 +180,6 @@ class SecureWorld:
         self.aborted += 1
 
     def _on_smc(self, engine: Engine, _intno: int) -> None:
-        self._response = engine.trap_entry.frame()
+        entry = engine.trap_entry
+        self._response, self._response_pc = entry.frame(), entry.pc
         engine.request_stop()
