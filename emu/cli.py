@@ -43,7 +43,7 @@ from emu.secure.rmm_abi import DEFAULT_RMM_REVISIONS, parse_revisions
 from emu.secure.spmd import SPMC_CALL_BUDGET, SpmcError
 from emu.el2.smccc import version_str
 from emu.scenario import ScenarioError, load_scenario, parse_size, parse_spmc_version
-from emu.ffa import fidelity_doc, profile_table
+from emu.ffa import profile_table
 from emu.ffa.profile_loader import ProfileError, load_profile
 from emu.ffa.profiles import PROFILES
 from emu.trace.records import TRACE_FORMATS, TraceFileError, TraceRecord, read_jsonl, render_text
@@ -229,7 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in ("profiles", "fidelity"):
-        print((profile_table if args.command == "profiles" else fidelity_doc).render_markdown(), end="")
+        if args.command == "profiles":
+            print(profile_table.render_markdown(), end="")
+        else:
+            from emu.ffa import fidelity_doc  # probes every profile: only this command needs it
+
+            print(fidelity_doc.render_markdown(), end="")
         return EXIT_OK
     commands = {"run": _run, "diff": _diff, "trace": _trace, "dtb": _dtb}
     try:

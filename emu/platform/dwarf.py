@@ -12,6 +12,7 @@ Debug info is a nicety: a malformed section costs the names, never the run.
 
 from __future__ import annotations
 
+import bisect
 import io
 
 from emu.platform.image import LineInfo
@@ -19,20 +20,64 @@ from emu.platform.image import LineInfo
 _NESTING = ("DW_TAG_subprogram", "DW_TAG_lexical_block")  # where an outermost inlined call can sit
 
 
-def line_info(raw: bytes) -> LineInfo:
-    from elftools.elf.elffile import ELFFile  # imported late: most runs never need DWARF
+class DwarfLines:
+    """The line rows and inlined calls of an ELF image, parsed one compile unit at a time as addresses need them.
 
-    info = LineInfo()
-    try:
-        elf = ELFFile(io.BytesIO(raw))
+    Naming a call site needs the unit holding its address only; parsing every
+    unit of an image up front costs more than a short run.
+    """
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw = raw
+        self._dwarf = None
+        self._spans: list[tuple[int, int, int]] | None = None  # (low, high, unit offset), sorted
+        self._units: dict[int, LineInfo] = {}
+
+    def at(self, addr: int) -> LineInfo:
+        """The positions of the compile unit whose code holds ``addr`` (empty when none does)."""
+        spans = self._unit_spans()
+        i = bisect.bisect_right(spans, (addr, 1 << 64, 0)) - 1
+        if i < 0 or addr >= spans[i][1]:
+            return _EMPTY
+        offset = spans[i][2]
+        unit = self._units.get(offset)
+        if unit is None:
+            unit = self._units[offset] = self._parse_unit(offset)
+        return unit
+
+    def _unit_spans(self) -> list[tuple[int, int, int]]:
+        if self._spans is None:
+            self._spans = []
+            try:
+                self._spans = sorted(self._find_spans())
+            except Exception:  # noqa: BLE001 - pyelftools raises many types on corrupt DWARF (even AssertionError)
+                self._spans = []
+        return self._spans
+
+    def _find_spans(self) -> list[tuple[int, int, int]]:
+        from elftools.elf.elffile import ELFFile  # imported late: most runs never need DWARF
+
+        elf = ELFFile(io.BytesIO(self._raw))
         if not elf.has_dwarf_info():
-            return info
-        dwarf = elf.get_dwarf_info()
+            return []
+        self._dwarf = dwarf = elf.get_dwarf_info()
+        # each unit's ranges from its first entry (.debug_aranges, where present, may list only some units)
         ranges = dwarf.range_lists()
+        spans = []
         for cu in dwarf.iter_CUs():
+            top = cu.get_top_DIE()
+            base = top.attributes["DW_AT_low_pc"].value if "DW_AT_low_pc" in top.attributes else 0
+            spans += [(low, high, cu.cu_offset) for low, high in _ranges(top, ranges, cu, base)]
+        return spans
+
+    def _parse_unit(self, offset: int) -> LineInfo:
+        info = LineInfo()
+        try:
+            dwarf = self._dwarf
+            cu = dwarf.get_CU_at(offset)
             program = dwarf.line_program_for_CU(cu)
             if program is None:
-                continue
+                return info
             first = 0 if program.header.version >= 5 else 1  # DWARF 5 numbers files from 0
             names = {first + i: fe.name.decode(errors="replace") for i, fe in enumerate(program["file_entry"])}
             for entry in program.get_entries():
@@ -41,15 +86,19 @@ def line_info(raw: bytes) -> LineInfo:
                     info.rows.append((state.address, names.get(state.file, "?"), state.line))
             top = cu.get_top_DIE()
             base = top.attributes["DW_AT_low_pc"].value if "DW_AT_low_pc" in top.attributes else 0
+            ranges = dwarf.range_lists()
             for die in _outermost_inlined(top):
                 call_file = names.get(die.attributes["DW_AT_call_file"].value, "?")
                 call_line = die.attributes["DW_AT_call_line"].value
                 info.inlined += [(low, high, call_file, call_line) for low, high in _ranges(die, ranges, cu, base)]
-    except Exception:  # noqa: BLE001 - pyelftools raises many types on corrupt DWARF (even AssertionError)
-        return LineInfo()
-    info.rows.sort()
-    info.inlined.sort()
-    return info
+        except Exception:  # noqa: BLE001 - as above: a broken unit costs its names, never the run
+            return LineInfo()
+        info.rows.sort()
+        info.inlined.sort()
+        return info
+
+
+_EMPTY = LineInfo()
 
 
 def _outermost_inlined(die):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from emu.platform.dwarf import line_info
+from emu.platform.dwarf import DwarfLines
 from emu.platform.image import MAX_IMAGE_BYTES, GuestImage, ImageError, Segment, Symbols, read_file
 
 ELF_MAGIC = b"\x7fELF"
@@ -77,7 +77,7 @@ def parse_elf(path: Path, raw: bytes) -> GuestImage:
             raise ImageError(f"{path}: segments at {a.vaddr:#x} and {b.vaddr:#x} overlap")
     if not any(s.vaddr <= entry < s.vaddr + len(s.data) and s.executable for s in segments):
         raise ImageError(f"{path}: entry point {entry:#x} is outside every executable segment")
-    return GuestImage(path, entry, segments, "elf", lambda: _symbols(raw), lambda: line_info(raw))
+    return GuestImage(path, entry, segments, "elf", lambda: _symbols(raw), DwarfLines(raw).at)
 
 
 def _symbols(raw: bytes) -> Symbols:

@@ -90,15 +90,12 @@ class GuestImage:
     segments: list[Segment]
     kind: str = "elf"
     load_symbols: Callable[[], Symbols] = field(default=Symbols, repr=False)
-    load_lines: Callable[[], LineInfo] = field(default=LineInfo, repr=False)
+    # the DWARF positions of the compile unit holding an address (parsed as needed, once per unit)
+    lines_at: Callable[[int], LineInfo] = field(default=lambda _addr: LineInfo(), repr=False)
 
     @cached_property
     def symbols(self) -> Symbols:
         return self.load_symbols()
-
-    @cached_property
-    def line_info(self) -> LineInfo:
-        return self.load_lines()
 
     @property
     def low(self) -> int:
@@ -119,7 +116,7 @@ class GuestImage:
 
     def source_line(self, addr: int) -> tuple[str, int] | None:
         """The DWARF (file, line) of the instruction at ``addr``, when known (inside an inlined helper: its line)."""
-        table = self.line_info.rows
+        table = self.lines_at(addr).rows
         i = bisect.bisect_right(table, (addr, "\uffff", 1 << 30)) - 1
         if i < 0:
             return None
@@ -133,7 +130,7 @@ class GuestImage:
         line of the outermost inlined call, from DWARF's ``DW_AT_call_file`` and
         ``DW_AT_call_line``; elsewhere the line table's.
         """
-        inlined = self.line_info.inlined
+        inlined = self.lines_at(addr).inlined
         i = bisect.bisect_right(inlined, (addr, 1 << 64)) - 1
         if i >= 0 and addr < inlined[i][1]:
             return inlined[i][2], inlined[i][3]
