@@ -7,11 +7,12 @@ import platform
 import sys
 import time
 
-from benchmarks import compute, cores, ffa, mem_share, memory, traps, uboot
+from benchmarks import compute, cores, ffa, mem_share, memory, trap_path, traps, uboot
 from benchmarks.common import Report
 
 # (name, run function taking a Report).  Append new benchmark modules here.
 BENCHMARKS = [
+    ("trap_path", trap_path.run),
     ("traps", traps.run),
     ("compute", compute.run),
     ("cores", cores.run),

@@ -17,7 +17,7 @@ from emu.cpu.sysregs import SCR_EL3, SCR_NONSECURE, VBAR_EL1
 from emu.platform.physmem import PhysicalMemory
 from emu.vm import scattered_mappings
 
-ACCOUNTING_AIM = 1.2  # raw Unicorn / native-accounted
+ACCOUNTING_AIM = 1.1  # native-accounted time / raw Unicorn time
 PURE_PYTHON_CYCLES = 20_000_000  # the pure-Python run is capped: ~1 MIPS would take a minute
 
 

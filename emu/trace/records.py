@@ -49,8 +49,18 @@ class TraceRecord:
     text_pending: bool = field(default=False, repr=False, compare=False)
 
     def to_json(self) -> str:
-        """One line of JSON, as ``json.dumps(..., separators=(",", ":"))`` writes the fields that are set."""
-        return "{" + ",".join(f'"{k}":{_json(v)}' for k in _JSON_FIELDS if (v := getattr(self, k)) is not None) + "}"
+        """One line of JSON, as ``json.dumps(..., separators=(",", ":"))`` writes the fields that are set.
+
+        Written by hand, field by field: a trace file gets three records per
+        forwarded call, and ``json.dumps`` builds an encoder each time.
+        """
+        s = _json_str
+        head = (f'{{"seq":{self.seq},"vm":{s(self.vm)},"hop":{s(self.hop)},"conduit":{s(self.conduit)},'
+                f'"imm":{self.imm},"fid":{self.fid},"name":{s(self.name)},"args":[{",".join(map(str, self.args))}],'
+                f'"results":[{",".join(map(str, self.results))}],"cycle_start":{self.cycle_start},'
+                f'"cycle_end":{self.cycle_end},"args_text":{s(self.args_text)},"result_text":{s(self.result_text)}')
+        return head + "".join(f',"{k}":{_json(v)}' for k in _OPTIONAL_FIELDS if (v := getattr(self, k)) is not None) \
+            + "}"
 
     @classmethod
     def from_dict(cls, data: dict) -> TraceRecord:
@@ -58,12 +68,12 @@ class TraceRecord:
 
 
 _JSON_FIELDS = tuple(f.name for f in fields(TraceRecord) if f.name != "text_pending")  # in declaration order
+_OPTIONAL_FIELDS = _JSON_FIELDS[_JSON_FIELDS.index("error"):]  # the ones to_json leaves out when None
 _json_str = json.encoder.encode_basestring_ascii  # what json.dumps uses for a str (C when available)
 
 
 def _json(value: object) -> str:
-    """JSON for the value types records hold (str, int, lists of them, a str -> int dict), written directly:
-    a trace file gets three records per forwarded call, and ``json.dumps`` builds an encoder each time."""
+    """JSON for the value types records hold (str, int, lists of them, a str -> int dict), as json.dumps."""
     kind = type(value)
     if kind is str:
         return _json_str(value)

@@ -1,0 +1,73 @@
+"""The trap path in CPU microseconds per call, against the figures before the fast path and the aims.
+
+CPU time (``time.process_time``) of ``Machine.run`` only: start-up is not in
+the per-call figures, and waiting for a shared host's CPU is not in any.
+``PREVIOUS`` holds what these measurements gave before the fast trap path
+(commit 85d6143), taken interleaved with the current code in one run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchmarks.common import ROOT, Report, guest, machine, spmc
+
+SMCCC_CALLS = 100_000  # benchmarks/guests/bench_smccc/main.c
+DIRECT_REQ2_CALLS = 20_000  # benchmarks/guests/bench_direct_req2/main.c
+PREVIOUS = {"smccc_us": 24.15, "direct_req2_us": 85.09, "direct_req2_jsonl_us": 159.25, "startup_s": 0.41}
+AIMS = {"smccc_us": 5.0, "direct_req2_us": 15.0, "direct_req2_jsonl_us": 25.0, "startup_s": 0.15}
+
+
+def cpu_per_call(name: str, calls: int, trace_file: bool = False, **options) -> float:
+    """Best of 3: CPU microseconds per call of ``Machine.run`` on guest ``name``."""
+    best = float("inf")
+    for _ in range(3):
+        m = machine(guest(name), **options)
+        with tempfile.TemporaryFile("w") as sink:
+            if trace_file:
+                m.trace.add_sink(sink, "jsonl")
+            started = time.process_time()
+            result = m.run()
+            seconds = time.process_time() - started
+        vm = result.vms[0]
+        if vm.state != "off" or f"calls={calls} errors=0" not in vm.console:
+            raise RuntimeError(f"{name} did not finish cleanly: {vm.state} {vm.exit_reason}")
+        best = min(best, seconds / calls * 1e6)
+    return best
+
+
+def startup_seconds(runs: int = 5) -> float:
+    """Least CPU seconds of ``ffa-emu run -q hello.elf`` as a new process (interpreter, imports, run)."""
+    hello = str(guest("hello"))
+    best = float("inf")
+    for _ in range(runs):
+        before = os.times()
+        subprocess.run([sys.executable, "-m", "emu", "run", "-q", hello], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+        after = os.times()
+        best = min(best, after.children_user + after.children_system
+                   - before.children_user - before.children_system)
+    return best
+
+
+def _figure(report: Report, key: str, label: str, value: float, unit: str) -> None:
+    previous, aim = PREVIOUS[key], AIMS[key]
+    report.figure(key, label, value, unit,
+                  f"before {previous:g}: {previous / value:.2f}x faster; aim {aim:g}: "
+                  f"{'met' if value <= aim else 'NOT met'}")
+
+
+def run(report: Report) -> None:
+    report.section("trap path: CPU per call, best of 3 (previous figures from before the fast path)")
+    _figure(report, "smccc_us", "SMCCC_VERSION trapped, trace kept",
+            cpu_per_call("bench_smccc", SMCCC_CALLS, keep_trace=True), "us/call")
+    _figure(report, "direct_req2_us", "DIRECT_REQ2 round trip through the SPMC",
+            cpu_per_call("bench_direct_req2", DIRECT_REQ2_CALLS, spmc_image=spmc(), keep_trace=False), "us/call")
+    _figure(report, "direct_req2_jsonl_us", "... with a jsonl trace file",
+            cpu_per_call("bench_direct_req2", DIRECT_REQ2_CALLS, trace_file=True, spmc_image=spmc(),
+                         keep_trace=False), "us/call")
+    _figure(report, "startup_s", "ffa-emu run -q hello.elf, whole process", startup_seconds(), "CPU s")
