@@ -77,7 +77,9 @@ def render() -> str:
         lines.append(_define(name, getattr(rmm, name)))
 
     lines += ["", "/* Partitions of the SPMC stub */"]
-    for sp in stub_partitions.PARTITIONS:
+    for name, (value, _partitions) in stub_partitions.SPMC_FLAVOURS.items():
+        lines.append(_define(f"SPMC_FLAVOUR_{name.upper()}", value))
+    for sp in (*stub_partitions.PARTITIONS, stub_partitions.OPTEE_SP):
         lines.append(_define(f"{sp.symbol}_ID", sp.endpoint_id))
         lines.append(_define(f"{sp.symbol}_EXEC_CONTEXTS", sp.exec_contexts))
         lines.append(_define(f"{sp.symbol}_PROPERTIES", sp.properties))

@@ -46,6 +46,7 @@ from emu.scenario import ScenarioError, load_scenario, parse_size, parse_spmc_ve
 from emu.ffa import profile_table
 from emu.ffa.profile_loader import ProfileError, load_profile
 from emu.ffa.profiles import PROFILES
+from emu.ffa.stub_partitions import SPMC_FLAVOURS
 from emu.trace.records import TRACE_FORMATS, TraceFileError, TraceRecord, read_jsonl, render_text
 from emu.trace.filter import CallFilter, select
 from emu.trace.stats import function_stats, render_stats
@@ -107,6 +108,9 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
                       help="run without a secure world: every FF-A call answers NOT_SUPPORTED")
     parser.add_argument("--spmc-version", type=_argtype(parse_spmc_version), metavar="X.Y",
                         help="FF-A version the SPMC implements (default: the firmware's build default, 1.2)")
+    parser.add_argument("--spmc-flavour", choices=sorted(SPMC_FLAVOURS),
+                        help="the partitions the stub SPMC hosts: stub (default: the echo and service SPs) or "
+                             "optee (one partition answering OP-TEE's FF-A ABI, as OP-TEE's SPMC presents itself)")
     parser.add_argument("--max-cycles", type=_int, metavar="N",
                         help=f"stop a run that exceeds N cycles, exit 3 (default {DEFAULT_MAX_CYCLES})")
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
@@ -263,8 +267,8 @@ def _config(args: argparse.Namespace, profile: str | None) -> MachineConfig:
     overrides = {
         "max_cycles": args.max_cycles, "quantum": args.quantum, "timeout": args.timeout,
         "spmc_budget": args.spmc_budget, "profile": profile,
-        "spmc_version": args.spmc_version, "rmm_revisions": args.rmm_revisions,
-        "native": False if args.pure_python else None,
+        "spmc_version": args.spmc_version, "spmc_flavour": args.spmc_flavour,
+        "rmm_revisions": args.rmm_revisions, "native": False if args.pure_python else None,
         "cost_model": load_cost_model(args.cost_model) if args.cost_model else None,
         "cpu": args.cpu,
         "spmc_image": Path(args.spmc) if args.spmc else None,

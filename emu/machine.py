@@ -58,6 +58,7 @@ class MachineConfig:
     spmc_image: Path | GuestImage | None = None  # None: no secure world, FF-A calls answer NOT_SUPPORTED
     # (an GuestImage already loaded saves parsing the firmware again for every machine, e.g. when fuzzing)
     spmc_version: int = 0  # FF-A version the SPMC implements; 0: the firmware's build default
+    spmc_flavour: str = "stub"  # the partitions the stub SPMC hosts (emu.ffa.stub_partitions.SPMC_FLAVOURS)
     spmc_budget: int = SPMC_CALL_BUDGET  # cycles one call may run in the SPMC before it is aborted
     progress: Callable[[int, int], None] | None = None  # called (cycles, traps) between scheduler slices
     timeout: float | None = None  # wall-clock seconds a run may take (checked between slices); None: no bound
@@ -123,7 +124,7 @@ class Machine:
         if config.spmc_image is not None:
             secure = SecureWorld(self.physmem, self.secure_ram, _spmc_elf(config.spmc_image), config.spmc_version,
                                  self.classifier, self.clock, self.cost_model, config.native,
-                                 budget=config.spmc_budget, limit=config.max_cycles)
+                                 budget=config.spmc_budget, limit=config.max_cycles, flavour=config.spmc_flavour)
             self.mediator = Mediator(self.profile, secure, self.physmem, self.hyp_ram,
                                      self.cost_model, self.el2.account, self.trace)
             self.el2.register_range(self.profile.owns, self.mediator.handle, self.mediator.implemented,

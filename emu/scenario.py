@@ -31,12 +31,13 @@ from emu.cpu.costmodel import CPUS, load_cost_model
 from emu.platform.loaders import load_image
 from emu.ffa import constants as ffa
 from emu.ffa.profile_loader import ProfileError, load_profile
+from emu.ffa.stub_partitions import SPMC_FLAVOURS
 from emu.machine import MachineConfig
 from emu.secure.rmm_abi import parse_revisions
 from emu.vm import MAX_CPUS, VmSpec
 
 _TOP_KEYS = {"profile", "max_cycles", "quantum", "cost_model", "cpu", "rmm_revisions", "spmc", "vm"}
-_SPMC_KEYS = {"image", "version"}
+_SPMC_KEYS = {"image", "version", "flavour"}
 _VM_KEYS = {"image", "id", "ram", "cpus"}
 _SIZE_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
@@ -132,6 +133,11 @@ def load_scenario(path: str | Path, **overrides: Any) -> MachineConfig:
             options["spmc_image"] = base / _expect(spmc["image"], str, "spmc.image")
         if "version" in spmc:
             options["spmc_version"] = parse_spmc_version(spmc["version"], "spmc.version")
+        if "flavour" in spmc:
+            flavour = _expect(spmc["flavour"], str, "spmc.flavour")
+            if flavour not in SPMC_FLAVOURS:
+                raise ScenarioError(f"spmc.flavour: {flavour!r} is not one of {', '.join(SPMC_FLAVOURS)}")
+            options["spmc_flavour"] = flavour
     options["vms"] = _vms(data.get("vm"), base)
     given = {k: v for k, v in overrides.items() if v is not None}
     if "cost_model" in given:

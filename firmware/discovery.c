@@ -31,10 +31,11 @@ static bool abi_supported(uint32_t fid, uint32_t *props)
 	case FFA_FN64_MSG_SEND_DIRECT_REQ:
 		return true;
 	/* Memory sharing (w2 = 0: no dynamic buffers, only the TX buffer). */
-	case FFA_MEM_SHARE:
-	case FFA_FN64_MEM_SHARE:
 	case FFA_MEM_LEND:
 	case FFA_FN64_MEM_LEND:
+		return spmc_flavour != SPMC_FLAVOUR_OPTEE; /* OP-TEE's SPMC lends nothing */
+	case FFA_MEM_SHARE:
+	case FFA_FN64_MEM_SHARE:
 	case FFA_MEM_DONATE:
 	case FFA_FN64_MEM_DONATE:
 	case FFA_MEM_RETRIEVE_REQ:

@@ -174,4 +174,28 @@ struct mem_txn *mem_txn_committed(uint64_t handle);
 /* Index of `id` among the transaction's receivers, or -1. */
 int mem_txn_receiver(const struct mem_txn *txn, uint16_t id);
 
+/*
+ * A transaction an SP retrieved through its own RX/TX pair (sp_service_mem.c;
+ * the service SP and, in the OP-TEE flavour, the OP-TEE SP use it: one of
+ * them exists at a time, and they share the pair).  sp_mem_retrieve() gives 0
+ * or the FF-A error of the call that failed; sp_mem_constituent() reads range
+ * i, pulling fragments; sp_mem_end() releases the RX buffer and relinquishes.
+ */
+struct sp_retrieved {
+	uint64_t handle;
+	uint16_t self;
+	bool rx_held;
+	uint8_t perms;        /* this SP's permissions */
+	uint32_t length;      /* of the whole descriptor */
+	uint32_t frag_start;  /* offset of the fragment in svc_rx */
+	uint32_t frag_len;
+	uint32_t first;       /* offset of constituent 0 */
+	uint32_t range_count;
+	uint32_t total_pages;
+};
+
+int32_t sp_mem_retrieve(uint16_t self, uint16_t sender, uint64_t handle, struct sp_retrieved *m);
+bool sp_mem_constituent(struct sp_retrieved *m, uint32_t i, uint64_t *address, uint32_t *pages);
+void sp_mem_end(struct sp_retrieved *m, bool do_relinquish);
+
 #endif /* MEM_H */

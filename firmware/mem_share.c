@@ -225,6 +225,10 @@ static void mem_reclaim(const struct ffa_regs *req, struct ffa_regs *resp)
 
 bool ffa_mem_handle(uint32_t fid, const struct ffa_regs *req, struct ffa_regs *resp)
 {
+	if ((fid == FFA_MEM_LEND || fid == FFA_FN64_MEM_LEND) && spmc_flavour == SPMC_FLAVOUR_OPTEE) {
+		ffa_error(resp, FFA_RET_NOT_SUPPORTED);
+		return true;
+	}
 	switch (fid) {
 	case FFA_MEM_SHARE:
 	case FFA_MEM_LEND:

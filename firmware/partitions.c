@@ -23,14 +23,44 @@ static const struct sp_desc sp_table[] = {
 	},
 };
 
-#define SP_COUNT (sizeof(sp_table) / sizeof(sp_table[0]))
-_Static_assert(SP_COUNT == STUB_PARTITION_COUNT, "partition table out of date");
+_Static_assert(sizeof(sp_table) / sizeof(sp_table[0]) == STUB_PARTITION_COUNT, "partition table out of date");
+
+/*
+ * The OP-TEE flavour: one partition as OP-TEE 4.x presents itself as an
+ * S-EL1 SPMC (ID 0x8001, properties 0x103: AArch64, sends and receives
+ * direct requests; OP-TEE's UUID 486178e0-e7f8-11e3-bc5e-0002a5d5c51b).
+ */
+static const struct sp_desc optee_table[] = {
+	{
+		.id = OPTEE_SP_ID,
+		.exec_contexts = OPTEE_SP_EXEC_CONTEXTS,
+		.properties = OPTEE_SP_PROPERTIES,
+		.uuid = { OPTEE_SP_UUID_W0, OPTEE_SP_UUID_W1, OPTEE_SP_UUID_W2, OPTEE_SP_UUID_W3 },
+		.handle = sp_optee_handle,
+	},
+};
+
+/* The emulator writes it before the SPMC boots (--spmc-flavour); in .data so _start keeps it. */
+volatile uint32_t spmc_flavour __attribute__((section(".data"))) = SPMC_FLAVOUR_STUB;
+
+static const struct sp_desc *partitions(uint32_t *count)
+{
+	if (spmc_flavour == SPMC_FLAVOUR_OPTEE) {
+		*count = sizeof(optee_table) / sizeof(optee_table[0]);
+		return optee_table;
+	}
+	*count = sizeof(sp_table) / sizeof(sp_table[0]);
+	return sp_table;
+}
 
 const struct sp_desc *sp_find(uint16_t id)
 {
-	for (uint32_t i = 0; i < SP_COUNT; i++) {
-		if (sp_table[i].id == id)
-			return &sp_table[i];
+	uint32_t count;
+	const struct sp_desc *table = partitions(&count);
+
+	for (uint32_t i = 0; i < count; i++) {
+		if (table[i].id == id)
+			return &table[i];
 	}
 	return NULL;
 }
@@ -50,10 +80,11 @@ static bool uuid_matches(const struct sp_desc *sp, const uint32_t uuid[4])
 
 static uint32_t count_matches(const uint32_t uuid[4])
 {
-	uint32_t count = 0;
+	uint32_t count = 0, total;
+	const struct sp_desc *table = partitions(&total);
 
-	for (uint32_t i = 0; i < SP_COUNT; i++)
-		count += uuid_matches(&sp_table[i], uuid);
+	for (uint32_t i = 0; i < total; i++)
+		count += uuid_matches(&table[i], uuid);
 	return count;
 }
 
@@ -115,8 +146,11 @@ void ffa_partition_info_get_handle(const struct ffa_regs *req, struct ffa_regs *
 
 	/* Entries are 8-byte multiples and the buffer is page aligned. */
 	volatile uint64_t *out = (volatile uint64_t *)(uintptr_t)nwd_mbox.rx_pa;
-	for (uint32_t i = 0; i < SP_COUNT; i++) {
-		const struct sp_desc *sp = &sp_table[i];
+	uint32_t total;
+	const struct sp_desc *table = partitions(&total);
+
+	for (uint32_t i = 0; i < total; i++) {
+		const struct sp_desc *sp = &table[i];
 
 		if (!uuid_matches(sp, uuid))
 			continue;
@@ -163,8 +197,11 @@ void ffa_partition_info_get_regs_handle(const struct ffa_regs *req, struct ffa_r
 		return;
 	}
 
-	for (uint32_t i = 0; i < SP_COUNT && returned < FFA_PARTITION_INFO_REGS_MAX_ENTRIES; i++) {
-		const struct sp_desc *sp = &sp_table[i];
+	uint32_t total;
+	const struct sp_desc *table = partitions(&total);
+
+	for (uint32_t i = 0; i < total && returned < FFA_PARTITION_INFO_REGS_MAX_ENTRIES; i++) {
+		const struct sp_desc *sp = &table[i];
 
 		if (!uuid_matches(sp, uuid))
 			continue;

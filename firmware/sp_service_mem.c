@@ -128,21 +128,9 @@ static bool relinquish(uint16_t self, uint64_t handle)
 	return regs.x[0] == FFA_SUCCESS;
 }
 
-/* ---- a retrieved transaction, read fragment by fragment ---- */
-struct retrieved {
-	uint64_t handle;
-	uint16_t self;
-	bool rx_held;
-	uint8_t perms;        /* this SP's permissions */
-	uint32_t length;      /* of the whole descriptor */
-	uint32_t frag_start;  /* offset of the fragment in svc_rx */
-	uint32_t frag_len;
-	uint32_t first;       /* offset of constituent 0 */
-	uint32_t range_count;
-	uint32_t total_pages;
-};
+/* ---- a retrieved transaction, read fragment by fragment (struct sp_retrieved: mem.h) ---- */
 
-static void retrieved_end(struct retrieved *m, bool do_relinquish)
+void sp_mem_end(struct sp_retrieved *m, bool do_relinquish)
 {
 	if (m->rx_held)
 		rx_release(m->self);
@@ -152,7 +140,7 @@ static void retrieved_end(struct retrieved *m, bool do_relinquish)
 }
 
 /* The header, our EMAD and the composite, from the first fragment. */
-static bool parse_response(struct retrieved *m)
+static bool parse_response(struct sp_retrieved *m)
 {
 	const uint8_t *d = svc_rx;
 	uint64_t emad_size, emad_offset, count, composite = 0;
@@ -187,13 +175,13 @@ static bool parse_response(struct retrieved *m)
  * Retrieve `handle` as shared by `sender`; 0 (the first fragment is in
  * svc_rx) or the FF-A error code of the call that failed.
  */
-static int32_t retrieve(uint16_t self, uint16_t sender, uint64_t handle, struct retrieved *m)
+int32_t sp_mem_retrieve(uint16_t self, uint16_t sender, uint64_t handle, struct sp_retrieved *m)
 {
 	struct ffa_regs regs;
 	uint32_t len = MEM_CANON_FIRST(1) - MEM_COMP_SIZE; /* header + one EMAD */
 	int32_t ret;
 
-	*m = (struct retrieved){ .handle = handle, .self = self };
+	*m = (struct sp_retrieved){ .handle = handle, .self = self };
 	ret = map_buffers(self);
 	if (ret != 0)
 		return ret;
@@ -213,14 +201,14 @@ static int32_t retrieve(uint16_t self, uint16_t sender, uint64_t handle, struct 
 	m->length = (uint32_t)regs.x[1];
 	m->frag_len = (uint32_t)regs.x[2];
 	if (!parse_response(m)) {
-		retrieved_end(m, true);
+		sp_mem_end(m, true);
 		return FFA_RET_INVALID_PARAMETERS;
 	}
 	return 0;
 }
 
 /* Constituent i (in order), pulling the next fragment when needed. */
-static bool constituent(struct retrieved *m, uint32_t i, uint64_t *address, uint32_t *pages)
+bool sp_mem_constituent(struct sp_retrieved *m, uint32_t i, uint64_t *address, uint32_t *pages)
 {
 	uint32_t off = m->first + i * MEM_CONS_SIZE;
 
@@ -276,13 +264,13 @@ static void fill_words(uint64_t *p, uint64_t words, uint64_t *next)
 }
 
 /* Run `work` over every constituent of `m` in descriptor order; false when one cannot be read. */
-static bool each_range(struct retrieved *m, range_work work, uint64_t *acc)
+static bool each_range(struct sp_retrieved *m, range_work work, uint64_t *acc)
 {
 	uint64_t address;
 	uint32_t pages;
 
 	for (uint32_t i = 0; i < m->range_count; i++) {
-		if (!constituent(m, i, &address, &pages))
+		if (!sp_mem_constituent(m, i, &address, &pages))
 			return false;
 		work((uint64_t *)(uintptr_t)address, (uint64_t)pages * WORDS_PER_PAGE, acc);
 	}
@@ -295,9 +283,9 @@ static uint16_t self_id(const struct sp_call *call)
 }
 
 /* Retrieve the handle in the request for its sender; on failure answer the error. */
-static bool retrieve_for(struct sp_call *call, struct retrieved *m)
+static bool retrieve_for(struct sp_call *call, struct sp_retrieved *m)
 {
-	int32_t ret = retrieve(self_id(call), call->sender, arg64(call, 1), m);
+	int32_t ret = sp_mem_retrieve(self_id(call), call->sender, arg64(call, 1), m);
 
 	if (ret != 0) {
 		ret64(call, 0, SERVICE_ERR_NO_HANDLE);
@@ -308,14 +296,14 @@ static bool retrieve_for(struct sp_call *call, struct retrieved *m)
 
 void service_cmd_mem_checksum(struct sp_call *call)
 {
-	struct retrieved m;
+	struct sp_retrieved m;
 	uint64_t sum = 0;
 	bool read;
 
 	if (!retrieve_for(call, &m))
 		return;
 	read = each_range(&m, sum_words, &sum);
-	retrieved_end(&m, true);
+	sp_mem_end(&m, true);
 	if (!read) {
 		ret64(call, 0, SERVICE_ERR_NO_HANDLE);
 		return;
@@ -326,19 +314,19 @@ void service_cmd_mem_checksum(struct sp_call *call)
 
 void service_cmd_mem_fill(struct sp_call *call)
 {
-	struct retrieved m;
+	struct sp_retrieved m;
 	uint64_t next = arg64(call, 2);
 	bool written;
 
 	if (!retrieve_for(call, &m))
 		return;
 	if ((m.perms & MEM_PERM_DATA_MASK) != MEM_PERM_DATA_RW) {
-		retrieved_end(&m, true);
+		sp_mem_end(&m, true);
 		ret64(call, 0, SERVICE_ERR_DENIED);
 		return;
 	}
 	written = each_range(&m, fill_words, &next);
-	retrieved_end(&m, true);
+	sp_mem_end(&m, true);
 	ret64(call, 0, written ? m.total_pages : SERVICE_ERR_NO_HANDLE);
 }
 
@@ -363,7 +351,7 @@ static struct held_handle *held_free(void)
 
 void service_cmd_mem_retrieve(struct sp_call *call)
 {
-	struct retrieved m;
+	struct sp_retrieved m;
 	struct held_handle *slot = held_free();
 
 	if (slot == NULL) { /* an entry a transaction: full only if the SPMC broke its own slot limit */
@@ -373,7 +361,7 @@ void service_cmd_mem_retrieve(struct sp_call *call)
 	}
 	if (!retrieve_for(call, &m))
 		return;
-	retrieved_end(&m, false);
+	sp_mem_end(&m, false);
 	*slot = (struct held_handle){ .handle = m.handle, .owner = call->sender, .used = true };
 	ret64(call, 0, m.total_pages);
 }

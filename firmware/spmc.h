@@ -109,6 +109,9 @@ void ffa_rx_release_handle(const struct ffa_regs *req, struct ffa_regs *resp);
 void ffa_rx_acquire_handle(const struct ffa_regs *req, struct ffa_regs *resp);
 
 /* ---- partitions.c ---- */
+/* Which partitions the SPMC hosts: SPMC_FLAVOUR_STUB or SPMC_FLAVOUR_OPTEE (set by the emulator). */
+extern volatile uint32_t spmc_flavour;
+
 struct sp_call;
 struct sp_desc {
 	uint16_t id;
@@ -158,6 +161,7 @@ void ffa_direct_req2_handle(const struct ffa_regs *req, struct ffa_regs *resp);
 /* ---- the stub's secure partitions ---- */
 void sp_echo_handle(struct sp_call *call);
 void sp_service_handle(struct sp_call *call);
+void sp_optee_handle(struct sp_call *call);
 
 /* Service SP protocol (first payload register = command): SERVICE_* in ffa_emu_abi.h. */
 /* sp_service_mem.c: the memory commands. */

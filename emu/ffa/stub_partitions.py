@@ -32,6 +32,16 @@ ECHO_SP = StubPartition("ECHO_SP", 0x8001, (0x6C1E_0A51, 0x4D2B_9E37, 0xA8F0_1C6
 SERVICE_SP = StubPartition("SERVICE_SP", 0x8002, (0x2F9B_47C3, 0x41A0_8D15, 0x9C6E_52B8, 0x0E4F_A917), 1, _DIRECT)
 PARTITIONS = (ECHO_SP, SERVICE_SP)
 
+# ``--spmc-flavour optee``: the partition OP-TEE presents as an S-EL1 SPMC instead of the two above: ID
+# 0x8001, properties 0x103 (AArch64, direct requests in and out), exec contexts = its cores (4 on QEMU's
+# virt platform), and OP-TEE's UUID 486178e0-e7f8-11e3-bc5e-0002a5d5c51b (Linux
+# drivers/tee/optee/ffa_abi.c, optee_ffa_device_id), whose bytes in memory are those of the UUID string.
+OPTEE_SP = StubPartition("OPTEE_SP", 0x8001, (0xE078_6148, 0xE311_F8E7, 0x0200_5EBC, 0x1BC5_D5A5), 4,
+                         ffa.PARTITION_PROP_DIRECT_REQ_RECV | ffa.PARTITION_PROP_DIRECT_REQ_SEND
+                         | ffa.PARTITION_PROP_IS_AARCH64)
+# What the SPMC hosts, by flavour, and the value the firmware's ``spmc_flavour`` takes for it.
+SPMC_FLAVOURS = {"stub": (0, PARTITIONS), "optee": (1, (OPTEE_SP,))}
+
 # The echo SP answers a direct request with every payload register + ECHO_DELTA.
 ECHO_DELTA = 1
 

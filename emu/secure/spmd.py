@@ -31,6 +31,7 @@ from emu.cpu.journal import PageJournal
 from emu.cpu.writetrack import WriteTracker
 from emu.el2.smccc import MASK32
 from emu.ffa import constants as ffa
+from emu.ffa.stub_partitions import SPMC_FLAVOURS
 from emu.platform import memory_map
 from emu.platform.image import GuestImage
 from emu.platform.physmem import PhysicalMemory, Region
@@ -63,10 +64,24 @@ def aborted_response() -> list[int]:
     return out
 
 
+def _set_flavour(physmem: PhysicalMemory, image: GuestImage, flavour: str) -> None:
+    """Tell the stub firmware which partitions to host: its ``spmc_flavour`` word, written before it boots."""
+    if flavour not in SPMC_FLAVOURS:
+        raise SpmcError(f"unknown SPMC flavour {flavour!r} (one of {', '.join(SPMC_FLAVOURS)})")
+    value, _partitions = SPMC_FLAVOURS[flavour]
+    address = image.symbols.address_of("spmc_flavour")
+    if address is None:
+        if flavour != "stub":
+            raise SpmcError(f"{image.path}: --spmc-flavour {flavour} needs the stub SPMC firmware "
+                            "(this one has no spmc_flavour)")
+        return
+    physmem.write(address, value.to_bytes(4, "little"))
+
+
 class SecureWorld:
     def __init__(self, physmem: PhysicalMemory, region: Region, image: GuestImage, version: int,
                  classifier: BlockClassifier, clock: Clock, cost: CostModel, native: bool | None = None,
-                 budget: int = SPMC_CALL_BUDGET, limit: int = UNLIMITED) -> None:
+                 budget: int = SPMC_CALL_BUDGET, limit: int = UNLIMITED, flavour: str = "stub") -> None:
         image.check_fits(region.pa, region.size, "secure RAM")
         self.image = image
         self.clock = clock
@@ -81,6 +96,7 @@ class SecureWorld:
         self._writes = WriteTracker(self.engine.uc, memory_map.VM_RAM_PA, physmem.end, self.engine.counter.native)
         for seg in image.segments:
             physmem.write(seg.vaddr, seg.data + bytes(seg.memsz - len(seg.data)))
+        _set_flavour(physmem, image, flavour)
         native = self.engine.counter.native
         self.journal = PageJournal(self.engine.uc, physmem, region.pa, region.size, keep=True, native=native)
         self._vm_writes = PageJournal(self.engine.uc, physmem, memory_map.VM_RAM_PA,

@@ -55,3 +55,25 @@ def test_two_boots_are_identical(spmc_image, capsys, tmp_path) -> None:
 def test_user_space(spmc_image, capsys, tmp_path) -> None:
     code, console, _ = boot(capsys, tmp_path, "--initrd", INITRD)
     assert code == 0 and "init: hello from user space" in console
+
+
+LINUX_OPTEE = os.environ.get("FFA_EMU_LINUX_OPTEE")
+
+
+@pytest.mark.skipif(not LINUX_OPTEE, reason="FFA_EMU_LINUX_OPTEE does not name a kernel Image built with OP-TEE "
+                                            "(tools/build-linux.sh --optee)")
+@pytest.mark.parametrize("profile", ["spec", "xen", "pkvm"])
+def test_optee_driver_probes_and_shares_memory(profile, spmc_image, capsys, tmp_path) -> None:
+    """With --spmc-flavour optee the SPMC hosts one partition speaking OP-TEE's FF-A ABI: Linux's optee
+    driver (drivers/tee/optee/ffa_abi.c optee_ffa_probe) checks the API version, exchanges capabilities,
+    registers its argument buffer with FFA_MEM_SHARE through the mediator and opens a session to the
+    device enumeration TA, which the SP answers, in that memory, is not there."""
+    trace_file = tmp_path / "trace.txt"
+    code = cli.main(["run", "--append", "console=ttyAMA0 panic=-1", "--trace", str(trace_file), "--profile",
+                     profile, "--spmc-flavour", "optee", LINUX_OPTEE])
+    console, trace = capsys.readouterr().out, trace_file.read_text()
+    assert code == 0, console[-3000:]
+    assert "optee: revision 0.0" in console and "optee: initialized driver" in console
+    shares = [line for line in trace.splitlines() if "vm1 " in line and "MEM_SHARE" in line and "SUCCESS" in line]
+    assert shares, trace
+    assert "(0x1->0x8001, 0x80000000" in trace or "(0x0->0x8001, 0x80000000" in trace  # the yielding call
