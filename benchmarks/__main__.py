@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 
-from benchmarks import compute, cores, ffa, mem_share, memory, trap_path, traps, uboot
+from benchmarks import compute, cores, ffa, linux, mem_share, memory, trap_path, traps, uboot
 from benchmarks.common import Report
 
 # (name, run function taking a Report).  Append new benchmark modules here.
@@ -19,6 +19,7 @@ BENCHMARKS = [
     ("ffa", ffa.run),
     ("mem_share", mem_share.run),
     ("uboot", uboot.run),
+    ("linux", linux.run),
     ("memory", memory.run),
 ]
 

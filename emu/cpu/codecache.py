@@ -24,18 +24,21 @@ cache line, and ``ic iallu``/``ic ialluis`` every cost.
 
 from __future__ import annotations
 
+import ctypes
 from bisect import bisect_right, insort
 
 from unicorn import UC_HOOK_INSN, Uc
 from unicorn.arm64_const import UC_ARM64_INS_SYS
+from unicorn.unicorn_py3.unicorn import uclib
 
-from emu.cpu import sysregs
+from emu.cpu import nativelib, sysregs
 from emu.cpu.blockcost import BlockCounter
 
 PAGE = 4096
 # SYS encodings (op0, op1, CRn, CRm, op2) of the instruction cache maintenance the guest does
 IC_IVAU = (1, 3, 7, 5, 1)
 IC_IALL = {(1, 0, 7, 5, 0), (1, 0, 7, 1, 0)}  # IC IALLU, IC IALLUIS
+_IC_CB = ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_uint64)  # (all lines, address), from native/icache.c
 
 
 class CodeCache:
@@ -47,7 +50,18 @@ class CodeCache:
         self._maps: list[tuple[int, int, int]] = []  # (pa, size, address in the engine), sorted by pa
         ctr = uc.cpr_read(*sysregs.CTR_EL0)
         self._line = 4 << (ctr & 0xF)  # CTR_EL0.IminLine: log2 of the words in the smallest I-cache line
-        uc.hook_add(UC_HOOK_INSN, self._on_sys, None, 1, 0, UC_ARM64_INS_SYS)
+        lib = nativelib.load() if counter.native else None
+        if lib is not None:  # SYS instructions filtered in C (native/icache.c): most are not IC maintenance
+            self._ic_cb = _IC_CB(self._on_ic)  # C holds the pointer: keep it alive
+            handle = ctypes.c_size_t()
+            status = uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_INSN,
+                                       ctypes.cast(lib.ic_sys_hook, ctypes.c_void_p),
+                                       ctypes.cast(self._ic_cb, ctypes.c_void_p),
+                                       ctypes.c_uint64(1), ctypes.c_uint64(0), ctypes.c_int(UC_ARM64_INS_SYS))
+            if status:
+                raise RuntimeError(f"uc_hook_add(SYS) failed with status {status}")
+        else:
+            uc.hook_add(UC_HOOK_INSN, self._on_sys, None, 1, 0, UC_ARM64_INS_SYS)
 
     # -- what the engine maps --------------------------------------------------------------------
     def mapped(self, address: int, pa: int, size: int) -> None:
@@ -110,9 +124,14 @@ class CodeCache:
 
     def _on_sys(self, _uc: Uc, _reg: int, cp, _data: object) -> bool:
         op = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
-        if op == IC_IVAU:
-            line = cp.val & ~(self._line - 1)
-            self._counter.invalidate_range(line, line + self._line)
-        elif op in IC_IALL:
-            self._counter.invalidate()
+        if op == IC_IVAU or op in IC_IALL:
+            self._on_ic(op != IC_IVAU, cp.val)
         return False  # the instruction itself runs as usual
+
+    def _on_ic(self, all_lines: int, address: int) -> None:
+        """IC IALLU/IALLUIS (``all_lines``) drop every cost, IC IVAU those of its line."""
+        if all_lines:
+            self._counter.invalidate()
+        else:
+            line = address & ~(self._line - 1)
+            self._counter.invalidate_range(line, line + self._line)

@@ -7,6 +7,7 @@ source of each number.
 
 from __future__ import annotations
 
+import struct
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -152,6 +153,9 @@ def _table(data: dict, section: str, keys: tuple[str, ...], source: str) -> dict
     return out
 
 
+_WORD_CACHE_LIMIT = 1 << 20  # distinct instruction words remembered (a few tens of MiB at most)
+
+
 class BlockClassifier:
     """Turns a basic block's bytes into per-instruction cycle costs.
 
@@ -165,13 +169,21 @@ class BlockClassifier:
         self._cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
         self._decoder = BlockDecoder() if model.core is not None else None
         self._scheduled: dict[bytes, list[float]] = {}  # code -> costs: identical code schedules alike
+        # instruction word -> its class's cost: a class depends on the word alone (mnemonic and registers,
+        # never the address), so a word seen in one block costs nothing to classify in the next
+        self._word_costs: dict[int, int] = {}
 
     def instruction_costs(self, address: int, code: bytes) -> list[int] | list[float]:
         """One cost per 4-byte instruction slot; undecodable words count as ALU."""
         if self._decoder is not None:
             return self._schedule(address, code)
-        table = self.model.instruction
         size = len(code) // 4 * 4
+        words = struct.unpack(f"<{size // 4}I", code[:size])
+        known = self._word_costs
+        costs = [known.get(word) for word in words]
+        if None not in costs:
+            return costs
+        table = self.model.instruction
         costs = [table["alu"]] * (size // 4)
         pos = 0
         while pos < size:  # capstone stops at an undecodable word: skip it and go on
@@ -180,6 +192,8 @@ class BlockClassifier:
                 costs[(insn_addr - address) // 4] = table[classify(mnemonic, op_str)]
                 end = insn_addr - address + insn_size
             pos = end + 4 if end < size else end
+        if len(known) < _WORD_CACHE_LIMIT:
+            known.update(zip(words, costs))
         return costs
 
     def _schedule(self, address: int, code: bytes) -> list[float]:
