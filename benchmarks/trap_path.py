@@ -3,7 +3,9 @@
 CPU time (``time.process_time``) of ``Machine.run`` only: start-up is not in
 the per-call figures, and waiting for a shared host's CPU is not in any.
 ``PREVIOUS`` holds what these measurements gave before the fast trap path
-(commit 85d6143), taken interleaved with the current code in one run.
+(commit 85d6143), taken interleaved with the fast path's code in one run on
+the development host (best of three each); on another host compare the
+ratios, not the figures.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from benchmarks.common import ROOT, Report, guest, machine, spmc
 
 SMCCC_CALLS = 100_000  # benchmarks/guests/bench_smccc/main.c
 DIRECT_REQ2_CALLS = 20_000  # benchmarks/guests/bench_direct_req2/main.c
-PREVIOUS = {"smccc_us": 24.15, "direct_req2_us": 85.09, "direct_req2_jsonl_us": 159.25, "startup_s": 0.41}
+PREVIOUS = {"smccc_us": 19.51, "direct_req2_us": 60.75, "direct_req2_jsonl_us": 124.16, "startup_s": 0.38}
 AIMS = {"smccc_us": 5.0, "direct_req2_us": 15.0, "direct_req2_jsonl_us": 25.0, "startup_s": 0.15}
 
 
