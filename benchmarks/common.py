@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -43,6 +45,37 @@ def spmc() -> Path:
 def machine(image: Path, **options) -> Machine:
     """A one-VM machine for ``image``, quiet unless ``console_stream`` is given."""
     return Machine(MachineConfig(vms=[VmSpec(load_elf(image), vm_id=1, endpoint_id=1)], **options))
+
+
+QEMU_MACHINE = ["-M", "virt,gic-version=3", "-cpu", "cortex-a72", "-m", "128M", "-nographic"]
+PSCI_CALLS, PSCI_CALLS_1M = 100_000, 1_000_000  # benchmarks/guests/bench_psci{,_1m}
+
+
+def qemu_cpu_seconds(image: Path, runs: int = 3) -> float | None:
+    """Least CPU seconds of ``qemu-system-aarch64`` (TCG) running ``image`` to its PSCI SYSTEM_OFF, start-up
+    included; None when QEMU is not installed."""
+    qemu = shutil.which("qemu-system-aarch64")
+    if qemu is None:
+        return None
+    best = float("inf")
+    for _ in range(runs):
+        before = os.times()
+        subprocess.run([qemu, *QEMU_MACHINE, "-kernel", str(image)], check=True, stdout=subprocess.DEVNULL,
+                       stdin=subprocess.DEVNULL, timeout=120)
+        after = os.times()
+        best = min(best, after.children_user + after.children_system
+                   - before.children_user - before.children_system)
+    return best
+
+
+def qemu_trap_costs() -> tuple[float, float] | None:
+    """(CPU microseconds per PSCI call, CPU seconds of start-up) of QEMU TCG, from bench_psci run with 100,000
+    and with 1,000,000 calls: the difference is the calls alone.  None without QEMU."""
+    small, large = qemu_cpu_seconds(guest("bench_psci")), qemu_cpu_seconds(guest("bench_psci_1m"))
+    if small is None or large is None:
+        return None
+    per_call = max(large - small, 0.0) / (PSCI_CALLS_1M - PSCI_CALLS)
+    return per_call * 1e6, max(small - PSCI_CALLS * per_call, 0.0)
 
 
 class Timing(float):

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from benchmarks.common import ROOT, Report, guest, machine, spmc
+from benchmarks.common import PSCI_CALLS, ROOT, Report, guest, machine, qemu_trap_costs, spmc
 
 SMCCC_CALLS = 100_000  # benchmarks/guests/bench_smccc/main.c
 DIRECT_REQ2_CALLS = 20_000  # benchmarks/guests/bench_direct_req2/main.c
@@ -73,3 +73,16 @@ def run(report: Report) -> None:
             cpu_per_call("bench_direct_req2", DIRECT_REQ2_CALLS, trace_file=True, spmc_image=spmc(),
                          keep_trace=False), "us/call")
     _figure(report, "startup_s", "ffa-emu run -q hello.elf, whole process", startup_seconds(), "CPU s")
+    qemu_side(report)
+
+
+def qemu_side(report: Report) -> None:
+    """The trap guest QEMU can run too (its built-in PSCI answers HVC), per call on each."""
+    ours = cpu_per_call("bench_psci", PSCI_CALLS, keep_trace=True)
+    report.figure("psci_us", "PSCI_VERSION trapped, trace kept (bench_psci)", ours, "us/call")
+    qemu = qemu_trap_costs()
+    if qemu is None:
+        report.note("qemu-system-aarch64 not installed: no side-by-side figure")
+        return
+    report.figure("psci_qemu_us", "QEMU TCG: the same guest, per call", qemu[0], "us/call",
+                  f"ffa-emu / QEMU = {ours / qemu[0]:.0f}")
