@@ -21,6 +21,7 @@ from typing import Any
 
 from unicorn import arm64_const
 
+from emu.cpu.engine import Engine
 from emu.el2.smccc import FRAME_REGS, MASK64
 from emu.machine import Machine, MachineConfig
 from emu.outcome import Outcome
@@ -107,12 +108,19 @@ class Session:
             raise KeyError(f"no VM {vm!r} (this machine has {', '.join(v.name for v in self.machine.vms)})")
         return found
 
-    def reg(self, name: str, vm: str | int | VirtualMachine = "vm1") -> int:
-        """A register of the VM's boot vCPU: ``x0``-``x30``, ``sp``, ``pc``, ``pstate``, ``vbar_el1``, ..."""
-        return self.vm(vm).engine.uc.reg_read(_reg_id(name))
+    def reg(self, name: str, vm: str | int | VirtualMachine = "vm1", vcpu: int = 0) -> int:
+        """A register of one of the VM's vCPUs (the boot one by default): ``x0``-``x30``, ``sp``, ``pc``,
+        ``pstate``, ``vbar_el1``, ..."""
+        return self._engine(vm, vcpu).uc.reg_read(_reg_id(name))
 
-    def set_reg(self, name: str, value: int, vm: str | int | VirtualMachine = "vm1") -> None:
-        self.vm(vm).engine.uc.reg_write(_reg_id(name), value & MASK64)
+    def set_reg(self, name: str, value: int, vm: str | int | VirtualMachine = "vm1", vcpu: int = 0) -> None:
+        self._engine(vm, vcpu).uc.reg_write(_reg_id(name), value & MASK64)
+
+    def _engine(self, vm: str | int | VirtualMachine, vcpu: int) -> Engine:
+        engines = self.vm(vm).engines
+        if not 0 <= vcpu < len(engines):
+            raise KeyError(f"no vCPU {vcpu} (the VM has {len(engines)})")
+        return engines[vcpu]
 
     def read(self, ipa: int, size: int, vm: str | int | VirtualMachine = "vm1") -> bytes:
         """Guest memory, by intermediate physical address (through stage 2)."""

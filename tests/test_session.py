@@ -49,6 +49,10 @@ def test_two_vcpus_in_steps_and_from_a_snapshot(guest_image) -> None:
     stepped.restore(point)
     stepped.run()
     assert _fingerprint(stepped) == _fingerprint(whole)
+    stepped.restore(point)
+    assert stepped.reg("pc", vcpu=1) != stepped.reg("pc", vcpu=0)  # vCPU 1 starts at its CPU_ON entry
+    with pytest.raises(KeyError):
+        stepped.reg("pc", vcpu=2)
 
 
 def test_run_for_cycles_stops_at_the_next_block(guest_image) -> None:
