@@ -51,21 +51,26 @@ QEMU_MACHINE = ["-M", "virt,gic-version=3", "-cpu", "cortex-a72", "-m", "128M", 
 PSCI_CALLS, PSCI_CALLS_1M = 100_000, 1_000_000  # benchmarks/guests/bench_psci{,_1m}
 
 
+def process_cpu_seconds(argv: list[str], runs: int) -> float:
+    """Least CPU seconds (user + system) of ``argv`` run as a new process from the project root."""
+    best = float("inf")
+    for _ in range(runs):
+        before = os.times()
+        subprocess.run(argv, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                       timeout=120)
+        after = os.times()
+        best = min(best, after.children_user + after.children_system
+                   - before.children_user - before.children_system)
+    return best
+
+
 def qemu_cpu_seconds(image: Path, runs: int = 3) -> float | None:
     """Least CPU seconds of ``qemu-system-aarch64`` (TCG) running ``image`` to its PSCI SYSTEM_OFF, start-up
     included; None when QEMU is not installed."""
     qemu = shutil.which("qemu-system-aarch64")
     if qemu is None:
         return None
-    best = float("inf")
-    for _ in range(runs):
-        before = os.times()
-        subprocess.run([qemu, *QEMU_MACHINE, "-kernel", str(image)], check=True, stdout=subprocess.DEVNULL,
-                       stdin=subprocess.DEVNULL, timeout=120)
-        after = os.times()
-        best = min(best, after.children_user + after.children_system
-                   - before.children_user - before.children_system)
-    return best
+    return process_cpu_seconds([qemu, *QEMU_MACHINE, "-kernel", str(image)], runs)
 
 
 def qemu_trap_costs() -> tuple[float, float] | None:

@@ -10,13 +10,11 @@ ratios, not the figures.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
 
-from benchmarks.common import PSCI_CALLS, ROOT, Report, guest, machine, qemu_trap_costs, spmc
+from benchmarks.common import PSCI_CALLS, Report, guest, machine, process_cpu_seconds, qemu_trap_costs, spmc
 
 SMCCC_CALLS = 100_000  # benchmarks/guests/bench_smccc/main.c
 DIRECT_REQ2_CALLS = 20_000  # benchmarks/guests/bench_direct_req2/main.c
@@ -44,16 +42,7 @@ def cpu_per_call(name: str, calls: int, trace_file: bool = False, **options) -> 
 
 def startup_seconds(runs: int = 5) -> float:
     """Least CPU seconds of ``ffa-emu run -q hello.elf`` as a new process (interpreter, imports, run)."""
-    hello = str(guest("hello"))
-    best = float("inf")
-    for _ in range(runs):
-        before = os.times()
-        subprocess.run([sys.executable, "-m", "emu", "run", "-q", hello], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
-        after = os.times()
-        best = min(best, after.children_user + after.children_system
-                   - before.children_user - before.children_system)
-    return best
+    return process_cpu_seconds([sys.executable, "-m", "emu", "run", "-q", str(guest("hello"))], runs)
 
 
 def _figure(report: Report, key: str, label: str, value: float, unit: str) -> None:

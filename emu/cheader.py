@@ -77,7 +77,7 @@ def render() -> str:
         lines.append(_define(name, getattr(rmm, name)))
 
     lines += ["", "/* Partitions of the SPMC stub */"]
-    for name, (value, _partitions) in stub_partitions.SPMC_FLAVOURS.items():
+    for name, value in stub_partitions.SPMC_FLAVOURS.items():
         lines.append(_define(f"SPMC_FLAVOUR_{name.upper()}", value))
     for sp in (*stub_partitions.PARTITIONS, stub_partitions.OPTEE_SP):
         lines.append(_define(f"{sp.symbol}_ID", sp.endpoint_id))

@@ -15,7 +15,7 @@ from emu.platform.memory_map import PAGE_SIZE
 from emu.scenario import ScenarioError, load_scenario
 from emu.secure.spmd import SpmcError
 from emu.session import Session
-from tests.mem_harness import BASE, MASK32, RX_IPA, MemHarness, handle_of
+from tests.mem_harness import BASE, MASK32, RX_IPA, MemHarness, handle_of, tx
 
 OPTEE = OPTEE_SP.endpoint_id
 OPTEE_UUID = bytes.fromhex("486178e0e7f811e3bc5e0002a5d5c51b")  # ffa_abi.c optee_ffa_device_id
@@ -62,8 +62,8 @@ def test_a_yielding_call_is_answered_in_the_shared_argument(optee: MemHarness) -
     vm = optee.vm(0)
     for cmd, expected in ((OPEN_SESSION, TEEC_ERROR_ITEM_NOT_FOUND), (INVOKE_COMMAND, TEEC_ERROR_NOT_SUPPORTED)):
         vm.write_ipa(BASE, struct.pack("<8I", cmd, 0, 0, 0, 0, 0, 0, 0) + bytes(PAGE_SIZE - 32))
-        tx = d.Transaction(-1, d.NORMAL_WB_INNER, 0, 0, 0, [d.Receiver(OPTEE, d.DATA_RW)], [d.Range(BASE, 1)])
-        shared = optee.send_memory(0, ffa.FFA_FN64_MEM_SHARE, tx)
+        share = tx([(BASE, 1)], [d.Receiver(OPTEE, d.DATA_RW)])
+        shared = optee.send_memory(0, ffa.FFA_FN64_MEM_SHARE, share)
         assert shared[0] & MASK32 == ffa.FFA_SUCCESS, shared[:4]
         handle = handle_of(shared)
         assert direct(optee, YIELDING_CALL_WITH_ARG, handle & MASK32, handle >> 32, 0)[:2] == [0, 0]  # DONE
@@ -75,8 +75,8 @@ def test_a_yielding_call_is_answered_in_the_shared_argument(optee: MemHarness) -
 
 def test_lending_is_not_supported(optee: MemHarness) -> None:
     """OP-TEE's SPMC shares but does not lend (what Linux's optee driver uses is MEM_SHARE)."""
-    tx = d.Transaction(-1, d.NORMAL_WB_INNER, 0, 0, 0, [d.Receiver(OPTEE, d.DATA_RW)], [d.Range(BASE, 1)])
-    assert optee.error(optee.send_memory(0, ffa.FFA_FN64_MEM_LEND, tx)) == "NOT_SUPPORTED"
+    share = tx([(BASE, 1)], [d.Receiver(OPTEE, d.DATA_RW)])
+    assert optee.error(optee.send_memory(0, ffa.FFA_FN64_MEM_LEND, share)) == "NOT_SUPPORTED"
 
 
 def test_an_unknown_flavour_is_refused(guest_image, tmp_path) -> None:

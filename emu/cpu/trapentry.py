@@ -61,7 +61,20 @@ def _hook(uc: Uc, callback: int, data: int | None) -> None:
         raise RuntimeError(f"uc_hook_add(UC_HOOK_INTR) failed with status {status}")
 
 
-class NativeTrapEntry:
+class _TrapRegisters:
+    """x0-x17 and the PC (past the HVC/SMC) of the trap being handled, in ``_regs``."""
+
+    _regs: ctypes.Array | list[int]
+
+    def frame(self) -> list[int]:
+        return self._regs[:FRAME_REGS]
+
+    @property
+    def pc(self) -> int:
+        return self._regs[FRAME_REGS]
+
+
+class NativeTrapEntry(_TrapRegisters):
     def __init__(self, uc: Uc, handler: Callable[[int], None], traps: tuple[int, int],
                  lib: ctypes.CDLL) -> None:
         state = self._state = _State()
@@ -77,13 +90,6 @@ class NativeTrapEntry:
         _hook(uc, _address(lib.te_intr_hook), ctypes.addressof(state))
         self._regs = state.regs
 
-    def frame(self) -> list[int]:
-        return self._regs[:FRAME_REGS]
-
-    @property
-    def pc(self) -> int:
-        return self._regs[FRAME_REGS]
-
     @property
     def insn(self) -> int:
         return self._state.insn
@@ -93,7 +99,7 @@ class NativeTrapEntry:
         self._state.dirty = 1
 
 
-class PythonTrapEntry:
+class PythonTrapEntry(_TrapRegisters):
     def __init__(self, uc: Uc, handler: Callable[[int], None], traps: tuple[int, int]) -> None:
         self._handler = handler
         self._traps = traps
@@ -110,13 +116,6 @@ class PythonTrapEntry:
             self._regs = self._read.read()
             self.insn = self._code.at(self._regs[FRAME_REGS] - 4)
         self._handler(intno)
-
-    def frame(self) -> list[int]:
-        return self._regs[:FRAME_REGS]
-
-    @property
-    def pc(self) -> int:
-        return self._regs[FRAME_REGS]
 
     def write(self, frame: list[int]) -> None:
         self._frame.write(frame)

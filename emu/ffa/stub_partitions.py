@@ -39,8 +39,8 @@ PARTITIONS = (ECHO_SP, SERVICE_SP)
 OPTEE_SP = StubPartition("OPTEE_SP", 0x8001, (0xE078_6148, 0xE311_F8E7, 0x0200_5EBC, 0x1BC5_D5A5), 4,
                          ffa.PARTITION_PROP_DIRECT_REQ_RECV | ffa.PARTITION_PROP_DIRECT_REQ_SEND
                          | ffa.PARTITION_PROP_IS_AARCH64)
-# What the SPMC hosts, by flavour, and the value the firmware's ``spmc_flavour`` takes for it.
-SPMC_FLAVOURS = {"stub": (0, PARTITIONS), "optee": (1, (OPTEE_SP,))}
+# The value the firmware's ``spmc_flavour`` takes for each flavour: "stub" hosts PARTITIONS, "optee" OPTEE_SP.
+SPMC_FLAVOURS = {"stub": 0, "optee": 1}
 
 # The echo SP answers a direct request with every payload register + ECHO_DELTA.
 ECHO_DELTA = 1

@@ -66,8 +66,7 @@ class DwarfLines:
         spans = []
         for cu in dwarf.iter_CUs():
             top = cu.get_top_DIE()
-            base = top.attributes["DW_AT_low_pc"].value if "DW_AT_low_pc" in top.attributes else 0
-            spans += [(low, high, cu.cu_offset) for low, high in _ranges(top, ranges, cu, base)]
+            spans += [(low, high, cu.cu_offset) for low, high in _ranges(top, ranges, cu, _base(top))]
         return spans
 
     def _parse_unit(self, offset: int) -> LineInfo:
@@ -85,7 +84,7 @@ class DwarfLines:
                 if state is not None and not state.end_sequence and state.line:
                     info.rows.append((state.address, names.get(state.file, "?"), state.line))
             top = cu.get_top_DIE()
-            base = top.attributes["DW_AT_low_pc"].value if "DW_AT_low_pc" in top.attributes else 0
+            base = _base(top)
             ranges = dwarf.range_lists()
             for die in _outermost_inlined(top):
                 call_file = names.get(die.attributes["DW_AT_call_file"].value, "?")
@@ -99,6 +98,11 @@ class DwarfLines:
 
 
 _EMPTY = LineInfo()
+
+
+def _base(top) -> int:
+    """A compile unit's base address (its first entry's DW_AT_low_pc), for its relative ranges."""
+    return top.attributes["DW_AT_low_pc"].value if "DW_AT_low_pc" in top.attributes else 0
 
 
 def _outermost_inlined(die):

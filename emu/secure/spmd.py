@@ -68,14 +68,13 @@ def _set_flavour(physmem: PhysicalMemory, image: GuestImage, flavour: str) -> No
     """Tell the stub firmware which partitions to host: its ``spmc_flavour`` word, written before it boots."""
     if flavour not in SPMC_FLAVOURS:
         raise SpmcError(f"unknown SPMC flavour {flavour!r} (one of {', '.join(SPMC_FLAVOURS)})")
-    value, _partitions = SPMC_FLAVOURS[flavour]
     address = image.symbols.address_of("spmc_flavour")
     if address is None:
         if flavour != "stub":
             raise SpmcError(f"{image.path}: --spmc-flavour {flavour} needs the stub SPMC firmware "
                             "(this one has no spmc_flavour)")
         return
-    physmem.write(address, value.to_bytes(4, "little"))
+    physmem.write(address, SPMC_FLAVOURS[flavour].to_bytes(4, "little"))
 
 
 class SecureWorld:
