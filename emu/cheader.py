@@ -88,6 +88,7 @@ def render() -> str:
     lines.append(_define("STUB_PARTITION_COUNT", len(stub_partitions.PARTITIONS)))
     lines.append(_define("ECHO_DELTA", stub_partitions.ECHO_DELTA))
     lines.append(_define("SPMC_TXN_SLOTS", stub_partitions.SPMC_TXN_SLOTS))
+    lines.append(_define("SPMC_SRI_INTID", stub_partitions.SPMC_SRI_INTID))
     for name, value in stub_partitions.SERVICE_PROTOCOL.items():
         lines.append(_define(name, value))
     lines += ["", "#endif /* FFA_EMU_ABI_H */", ""]

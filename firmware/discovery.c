@@ -56,14 +56,15 @@ static bool abi_supported(uint32_t fid, uint32_t *props)
 	case FFA_FN64_MSG_SEND_DIRECT_REQ2:
 		return ffa_direct_req2_allowed();
 	default:
-		return false;
+		return ffa_notif_supported(fid);
 	}
 }
 
 /*
- * FFA_FEATURES(w1): bit 31 set = a function ID, clear = a feature ID (NPI,
- * SRI, MEI), none of which the stub implements. Input properties (w2) are
- * ignored.
+ * FFA_FEATURES(w1): bit 31 set = a function ID, clear = a feature ID. Of the
+ * feature IDs the normal world has the schedule receiver interrupt (w2 = its
+ * SGI), with notifications; the notification pending and managed exit
+ * interrupts are for partitions. Input properties (w2) are ignored.
  */
 void ffa_features_handle(const struct ffa_regs *req, struct ffa_regs *resp)
 {
@@ -72,6 +73,10 @@ void ffa_features_handle(const struct ffa_regs *req, struct ffa_regs *resp)
 
 	if ((id & FFA_FEATURES_FUNC_ID) != 0 && abi_supported(id, &props)) {
 		ffa_success(resp, props, 0);
+		return;
+	}
+	if (id == FFA_FEATURE_ID_SRI && ffa_notif_supported(FFA_FN64_NOTIFICATION_INFO_GET)) {
+		ffa_success(resp, SPMC_SRI_INTID, 0);
 		return;
 	}
 	ffa_error(resp, FFA_RET_NOT_SUPPORTED);

@@ -63,7 +63,7 @@ static void dispatch(const struct ffa_regs *req, struct ffa_regs *resp)
 		return;
 	default:
 		/* Memory sharing: kept out of the switch so the hot paths stay as they are. */
-		if (ffa_mem_handle(fid, req, resp))
+		if (ffa_mem_handle(fid, req, resp) || ffa_notif_handle(false, 0, fid, req, resp))
 			return;
 		/* MSG_WAIT, RUN, YIELD, CONSOLE_LOG, ... and any garbage. */
 		ffa_error(resp, FFA_RET_NOT_SUPPORTED);

@@ -265,7 +265,8 @@ void spmc_sp_call(uint16_t caller, const struct ffa_regs *req, struct ffa_regs *
 		sp_relinquish(caller, resp);
 		return;
 	default:
-		ffa_error(resp, FFA_RET_NOT_SUPPORTED);
+		if (!ffa_notif_handle(true, caller, (uint32_t)req->x[0], req, resp))
+			ffa_error(resp, FFA_RET_NOT_SUPPORTED);
 		return;
 	}
 }

@@ -9,6 +9,8 @@
  *
  *   MEM_CHECKSUM / MEM_FILL / MEM_RETRIEVE / MEM_RELINQUISH: memory
  *         sharing, in sp_service_mem.c (which documents them)
+ *   NOTIF_BIND / NOTIF_SET / NOTIF_GET: notifications, in
+ *         sp_service_notif.c (which documents them)
  *
  * A new command is one function and one table row.
  */
@@ -39,6 +41,9 @@ static const struct service_cmd service_cmds[] = {
 	{ SERVICE_CMD_MEM_FILL, service_cmd_mem_fill },
 	{ SERVICE_CMD_MEM_RETRIEVE, service_cmd_mem_retrieve },
 	{ SERVICE_CMD_MEM_RELINQUISH, service_cmd_mem_relinquish },
+	{ SERVICE_CMD_NOTIF_BIND, service_cmd_notif_bind },
+	{ SERVICE_CMD_NOTIF_SET, service_cmd_notif_set },
+	{ SERVICE_CMD_NOTIF_GET, service_cmd_notif_get },
 };
 
 void sp_service_handle(struct sp_call *call)

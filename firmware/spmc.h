@@ -169,6 +169,21 @@ void service_cmd_mem_checksum(struct sp_call *call);
 void service_cmd_mem_fill(struct sp_call *call);
 void service_cmd_mem_retrieve(struct sp_call *call);
 void service_cmd_mem_relinquish(struct sp_call *call);
+/* sp_service_notif.c: the notification commands. */
+void service_cmd_notif_bind(struct sp_call *call);
+void service_cmd_notif_set(struct sp_call *call);
+void service_cmd_notif_get(struct sp_call *call);
+
+/* ---- notif.c: notifications ---- */
+/* Is `fid` a notification ABI this SPMC implements (at the negotiated version)? */
+bool ffa_notif_supported(uint32_t fid);
+/*
+ * A notification call from the normal world (`from_sp` false: the hypervisor
+ * vouches for the IDs) or from stub SP `caller`. Returns false for any other
+ * `fid`.
+ */
+bool ffa_notif_handle(bool from_sp, uint16_t caller, uint32_t fid, const struct ffa_regs *req,
+		      struct ffa_regs *resp);
 
 /* ---- memory sharing (mem.h has the internals) ---- */
 /*
@@ -176,7 +191,7 @@ void service_cmd_mem_relinquish(struct sp_call *call);
  * FFA_MEM_FRAG_TX and FFA_MEM_RECLAIM. Returns false for any other `fid`.
  */
 bool ffa_mem_handle(uint32_t fid, const struct ffa_regs *req, struct ffa_regs *resp);
-/* mem_retrieve.c: an FF-A call from stub SP `caller` to the SPMC (the borrowers' ABIs). */
+/* mem_retrieve.c: an FF-A call from stub SP `caller` to the SPMC (the borrowers' ABIs, notifications). */
 void spmc_sp_call(uint16_t caller, const struct ffa_regs *req, struct ffa_regs *resp);
 
 /* ---- libc.c ---- */

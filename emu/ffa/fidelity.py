@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from emu.el2.smccc import MASK32, MASK64, STD_SVC_CALL_COUNT, SVE_HINT, to_signed
 from emu.ffa import constants as ffa
-from emu.ffa.stub_partitions import ECHO_SP
+from emu.ffa.stub_partitions import ECHO_SP, SERVICE_SP
 from emu.harness import RX_IPA, TX_IPA, Harness
 from emu.machine import MachineConfig
 from emu.platform.image import GuestImage
@@ -289,6 +289,7 @@ def _call_count(p: Probe) -> str:
 _PKVM_FFA = "arch/arm64/kvm/hyp/nvhe/ffa.c"
 _XEN_FFA = "xen/arch/arm/tee/ffa.c"
 _XEN_PARTINFO = "xen/arch/arm/tee/ffa_partinfo.c"
+_XEN_NOTIF = "xen/arch/arm/tee/ffa_notif.c"
 _XEN = "xen/arch/arm"
 _HAFNIUM = "hafnium src/api.c"
 
@@ -337,13 +338,15 @@ FIDELITY: tuple[Behaviour, ...] = (
     Behaviour(
         "notification-info-get-64", "FFA_NOTIFICATION_INFO_GET (SMC64)",
         _negotiated_call(ffa.FFA_FN64_NOTIFICATION_INFO_GET),
-        {"pkvm": Real("forwarded FFA_FN64_NOTIFICATION_INFO_GET: ERROR(NOT_SUPPORTED)",
+        {"pkvm": Real("forwarded FFA_FN64_NOTIFICATION_INFO_GET: ERROR(NO_DATA)",
                       f"{_PKVM_FFA}:ffa_call_supported")}),
     Behaviour(
         "notification-bind-32", "FFA_NOTIFICATION_BIND (SMC32, not forwarded)",
         _negotiated_call(ffa.FFA_NOTIFICATION_BIND),
         {"pkvm": Real("ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:ffa_call_supported"),
-         "pkvm@v6.17": Real("forwarded FFA_NOTIFICATION_BIND: ERROR(NOT_SUPPORTED)",
+         # w1 = 0 names the host as both sender and receiver: the SPMC refuses it (Hafnium src/api.c
+         # api_ffa_notification_update_bindings)
+         "pkvm@v6.17": Real("forwarded FFA_NOTIFICATION_BIND: ERROR(INVALID_PARAMETERS)",
                             f"{_PKVM_FFA}:ffa_call_supported")}),
     Behaviour(
         "direct-resp-64", "FFA_MSG_SEND_DIRECT_RESP (SMC64) from the host",
@@ -396,11 +399,15 @@ FIDELITY: tuple[Behaviour, ...] = (
          "xen": Real("SUCCESS", f"{_XEN_FFA}:handle_features")}),
     Behaviour(
         "features-npi", "FFA_FEATURES(1: the notification pending interrupt)", _features(ffa.FEATURE_ID_NPI),
-        {"pkvm": Real("forwarded FFA_FEATURES: ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:do_ffa_features"),
+        {"spec": Real("SUCCESS(w2=0x5)", f"{_HAFNIUM}:api_ffa_features"),
+         "pkvm": Real("forwarded FFA_FEATURES: ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:do_ffa_features"),
          "xen": Real("SUCCESS(w2=0x8)", f"{_XEN_FFA}:handle_features")}),
     Behaviour(
         "features-sri", "FFA_FEATURES(2: the schedule receiver interrupt)", _features(ffa.FEATURE_ID_SRI),
-        {"xen": Real("SUCCESS(w2=0x9)", f"{_XEN_FFA}:handle_features")}),
+        {"spec": Real("ERROR(NOT_SUPPORTED)", f"{_HAFNIUM}:api_ffa_features"),
+         # the SPMC's answer: Hafnium's SRI, HF_SCHEDULE_RECEIVER_INTID
+         "pkvm": Real("forwarded FFA_FEATURES: SUCCESS(w2=0x8)", f"{_PKVM_FFA}:do_ffa_features"),
+         "xen": Real("SUCCESS(w2=0x9)", f"{_XEN_FFA}:handle_features")}),
     Behaviour(
         "features-notification-bind", "FFA_FEATURES(FFA_NOTIFICATION_BIND)", _features(ffa.FFA_NOTIFICATION_BIND),
         {"pkvm": Real("ERROR(NOT_SUPPORTED)", f"{_PKVM_FFA}:do_ffa_features"),
@@ -467,7 +474,7 @@ FIDELITY: tuple[Behaviour, ...] = (
     Behaviour(
         "partinfo-own-entry", "FFA_PARTITION_INFO_GET(nil) from a 1.2 VM with 2 vCPUs: its own entry", _own_entry,
         {"xen": Real("last entry: id 0x1, 2 contexts, properties 0x10e", f"{_XEN_PARTINFO}:ffa_get_vm_partinfo"),
-         "xen@4.21": Real("last entry: id 0x8002, 1 contexts, properties 0x301",
+         "xen@4.21": Real(f"last entry: id 0x8002, 1 contexts, properties {SERVICE_SP.properties:#x}",
                           f"{_XEN_PARTINFO}:ffa_handle_partition_info_get")},
         cpus=2),
     Behaviour(
@@ -511,8 +518,22 @@ FIDELITY: tuple[Behaviour, ...] = (
     Behaviour(
         "notification-bind-receiver", "FFA_NOTIFICATION_BIND naming receiver 0 (not the caller)",
         _negotiated_call(ffa.FFA_NOTIFICATION_BIND, 0),
-        {"xen": Real("ERROR(INVALID_PARAMETERS)", "xen/arch/arm/tee/ffa_notif.c:ffa_handle_notification_bind")},
-        ours={"xen": "ERROR(NOT_SUPPORTED)"}),
+        {"xen": Real("ERROR(INVALID_PARAMETERS)", f"{_XEN_NOTIF}:ffa_handle_notification_bind")}),
+    Behaviour(
+        "notification-bind-per-vcpu", "FFA_NOTIFICATION_BIND of the service SP's notification 0, per vCPU",
+        _negotiated_call(ffa.FFA_NOTIFICATION_BIND, SERVICE_SP.endpoint_id << 16 | 1, 1, 1),
+        {"spec": Real("forwarded FFA_NOTIFICATION_BIND: ERROR(INVALID_PARAMETERS)",
+                      f"{_HAFNIUM}:api_ffa_notification_update_bindings"),
+         "xen": Real("ERROR(DENIED)", f"{_XEN_NOTIF}:ffa_handle_notification_bind")}),
+    Behaviour(
+        "notification-bind-vm-sender", "FFA_NOTIFICATION_BIND of notification 0 from VM 2 (not an SP)",
+        _negotiated_call(ffa.FFA_NOTIFICATION_BIND, 2 << 16 | 1, 0, 1),
+        {"xen": Real("ERROR(NOT_SUPPORTED)", f"{_XEN_NOTIF}:ffa_handle_notification_bind")}),
+    Behaviour(
+        "notification-info-get-idle", "FFA_NOTIFICATION_INFO_GET (SMC64) from a VM, nothing pending",
+        _negotiated_call(ffa.FFA_FN64_NOTIFICATION_INFO_GET),
+        {"spec": Real("ERROR(NOT_SUPPORTED)", f"{_HAFNIUM}:api_ffa_notification_info_get"),
+         "xen": Real("ERROR(NO_DATA)", f"{_XEN_NOTIF}:ffa_handle_notification_info_get")}),
     Behaviour(
         "mem-share-x3", "FFA_MEM_SHARE with x3 (a buffer address) = 1", _mem_share_x3,
         {"spec": Real("ERROR(INVALID_PARAMETERS)", f"{_HAFNIUM}:api_ffa_mem_send"),
@@ -529,5 +550,5 @@ FIDELITY: tuple[Behaviour, ...] = (
     Behaviour(
         "call-count", "STD_SVC_CALL_COUNT", _call_count,
         {"xen": Real("29", f"{_XEN}/vsmc.c:handle_sssc")},
-        ours={"xen": "32"}),
+        ours={"xen": "38"}),
 )

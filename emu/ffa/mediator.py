@@ -19,6 +19,7 @@ from emu.ffa import constants as ffa
 from emu.ffa.errors import FfaError
 from emu.ffa.mem_sharing import MemorySharing
 from emu.ffa.memory import PendingTransaction
+from emu.ffa.notifications import Notifications
 from emu.ffa.partition_info import PartitionInfo, entry_size_for, unpack_entries, uuid_from_regs, uuid_from_words
 from emu.ffa.profiles import Disposition, Profile, VersionState
 from emu.secure.spmd import SecureWorld, SpmcError, SpmcExchange
@@ -122,6 +123,12 @@ class Mediator:
             self._handlers[name] = self.memory.send
         self._handlers["MEM_FRAG_TX"] = self.memory.frag_tx
         self._handlers["MEM_RECLAIM"] = self.memory.reclaim
+        self.notifications = Notifications(self)
+        self._handlers.update({
+            "NOTIFICATION_BIND": self.notifications.bind, "NOTIFICATION_UNBIND": self.notifications.bind,
+            "NOTIFICATION_SET": self.notifications.set, "NOTIFICATION_GET": self.notifications.get,
+            "NOTIFICATION_INFO_GET": self.notifications.info_get,
+        })
 
     # -- boot ------------------------------------------------------------------
     def boot(self) -> None:
@@ -150,6 +157,7 @@ class Mediator:
             answer = self._boot_call([ffa.FFA_SPM_ID_GET])
             if answer[0] == ffa.FFA_SUCCESS:
                 self.spmc_id = answer[2] & 0xFFFF
+        self.notifications.boot()
 
     def _boot_call(self, regs: list[int]) -> list[int]:
         return self.spmc_call(None, regs)
@@ -180,6 +188,7 @@ class Mediator:
         version = VersionState() if self.profile.version_per_vm else self._host_version
         vm.ffa = VmFfaState(version)
         self.vm_count += 1
+        self.notifications.attach(vm)
         for engine in vm.engines:
             engine.mem_fault_classifier = lambda address, _access: self._stage2_fault(vm, address)
 
@@ -190,6 +199,7 @@ class Mediator:
     def detach(self, vm: VirtualMachine) -> None:
         """VM teardown: reclaim every handle it still holds, drop its buffers."""
         self.memory.teardown(vm)
+        self.notifications.detach(vm)
         vm.ffa.buffers = None
 
     def caller_id(self, vm: VirtualMachine) -> int:
@@ -275,6 +285,8 @@ class Mediator:
         start = self.secure.clock.now
         exchange = self.secure.call(request)
         self._hops(call, exchange, start)
+        if exchange.sgis:
+            self.notifications.schedule_receiver(call, exchange.sgis)
         return exchange.response
 
     def _hops(self, call: Call | None, exchange: SpmcExchange, start: int) -> None:
@@ -358,7 +370,7 @@ class Mediator:
 
     def _features(self, call: Call) -> list[int]:
         w1 = call.args[1] & MASK32
-        if w1 in self._own_features:
+        if w1 in self._own_features and not self.firmware_refuses(w1):
             return self.success(self._own_features[w1])
         name = ffa.NAMES.get(w1)
         if self.profile.features_forwarded:

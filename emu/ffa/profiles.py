@@ -120,6 +120,9 @@ _SPEC = {
     "PARTITION_INFO_GET_REGS": H, "MSG_SEND_DIRECT_REQ": H, "MSG_SEND_DIRECT_REQ2": H,
     "CONSOLE_LOG": H, "RUN": F, "MSG_WAIT": R, "YIELD": R,
     "MEM_SHARE": H, "MEM_LEND": H, "MEM_DONATE": H, "MEM_FRAG_TX": H, "MEM_RECLAIM": H,
+    # Hafnium as the hypervisor: BITMAP_CREATE/DESTROY are its own calls to the SPMC, INFO_GET is for the
+    # primary VM that schedules the others (api_ffa_notification_info_get); here the mediator schedules.
+    "NOTIFICATION_BIND": H, "NOTIFICATION_UNBIND": H, "NOTIFICATION_SET": H, "NOTIFICATION_GET": H,
 }
 # pKVM (arch/arm64/kvm/hyp/nvhe/ffa.c kvm_host_ffa_handler): what it handles, and the denylist of
 # ffa_call_supported; everything else in the FF-A range is forwarded (Profile.unlisted).
@@ -144,7 +147,18 @@ _XEN = {
     "PARTITION_INFO_GET_REGS": H, "MSG_SEND_DIRECT_REQ": H, "MSG_SEND_DIRECT_REQ2": H,
     "CONSOLE_LOG": R, "RUN": F, "MSG_WAIT": R, "YIELD": R,
     "MEM_SHARE": H, "MEM_LEND": R, "MEM_DONATE": R, "MEM_FRAG_TX": R, "MEM_RECLAIM": H,
+    "NOTIFICATION_BIND": H, "NOTIFICATION_UNBIND": H, "NOTIFICATION_SET": H, "NOTIFICATION_GET": H,
+    "NOTIFICATION_INFO_GET": H,
 }
+# The notification ABIs a spec mediator answers only when the SPMC supports notifications.
+_SPEC_NOTIFICATION_GATES = tuple(
+    (fid, ffa.FFA_NOTIFICATION_BITMAP_CREATE)
+    for fid in (ffa.FFA_NOTIFICATION_BIND, ffa.FFA_NOTIFICATION_UNBIND, ffa.FFA_NOTIFICATION_SET,
+                ffa.FFA_NOTIFICATION_GET, ffa.FEATURE_ID_NPI))
+# Hafnium's notification pending interrupt, a virtual SGI (HF_NOTIFICATION_PENDING_INTID, inc/vmapi/hf/types.h);
+# Xen's is SGI 8 (GUEST_FFA_NOTIF_PEND_INTR_ID, xen/include/public/arch-arm.h).
+HAFNIUM_NPI = 5
+XEN_NPI = 8
 
 
 # Xen's FEATURES answers for the notification ABIs (the call itself decides) and the notification pending and
@@ -152,7 +166,7 @@ _XEN = {
 _XEN_NOTIFICATION_FEATURES = (
     (ffa.FFA_NOTIFICATION_BIND, 0), (ffa.FFA_NOTIFICATION_UNBIND, 0), (ffa.FFA_NOTIFICATION_SET, 0),
     (ffa.FFA_NOTIFICATION_GET, 0), (ffa.FFA_NOTIFICATION_INFO_GET, 0), (ffa.FFA_FN64_NOTIFICATION_INFO_GET, 0),
-    (ffa.FEATURE_ID_NPI, 8), (ffa.FEATURE_ID_SRI, 9),
+    (ffa.FEATURE_ID_NPI, XEN_NPI), (ffa.FEATURE_ID_SRI, 9),
 )
 
 
@@ -224,6 +238,12 @@ class Profile:
     unlisted: Disposition = Disposition.REFUSE  # an FF-A ID the abis table does not name (pKVM: forwarded)
     refused_fids: frozenset[int] = frozenset()  # IDs outside our ABI table refused all the same
     ffa_fnum_max: int = ffa.FFA_FNUM_MAX  # the last function number routed to the mediator (pKVM: 0xFF)
+    # Notifications: the NPI a mediator that takes the SPMC's schedule receiver interrupt itself injects into a
+    # VM with notifications pending (None: the SRI reaches the guest on the calling CPU, as under pKVM)
+    notification_npi: int | None = None
+    notification_bitmaps: bool = False  # the mediator creates each VM's bitmap at the SPMC (and destroys it)
+    notification_global_only: bool = False  # Xen: BIND with per-vCPU flags is DENIED
+    notification_delay_cleared: bool = False  # Hafnium's hypervisor: SET reaches the SPMC without the delay flag
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -266,6 +286,11 @@ SPEC = Profile(
     rx_release_forwarded=False, lists_caller=False, host_endpoint=None,
     release="Arm DEN0077A FF-A 1.2, Hafnium v2.15's choices",
     rxtx_mapped_checked_first=True,  # Hafnium api_vm_configure_pages
+    extra_features=((ffa.FEATURE_ID_NPI, HAFNIUM_NPI),),
+    firmware_probe=(ffa.FFA_NOTIFICATION_BITMAP_CREATE, ffa.FFA_NOTIFICATION_BITMAP_DESTROY,
+                    ffa.FFA_NOTIFICATION_GET, ffa.FFA_FN64_NOTIFICATION_INFO_GET),
+    firmware_gates=_SPEC_NOTIFICATION_GATES,
+    notification_npi=HAFNIUM_NPI, notification_bitmaps=True, notification_delay_cleared=True,
 )
 PKVM = Profile(
     name="pkvm", description="Linux pKVM (arch/arm64/kvm/hyp/nvhe/ffa.c): one host, mostly pass-through",
@@ -300,7 +325,7 @@ XEN = Profile(
     extra_features=((ffa.FFA_ERROR, 0), (ffa.FFA_SUCCESS, 0), (ffa.FFA_FN64_SUCCESS, 0), (ffa.FFA_INTERRUPT, 0),
                     *_XEN_NOTIFICATION_FEATURES),
     rxtx_refuses_overlap=False, rxtx_unmap_w1_mask=0, rxtx_unmap_denied_while_rx_held=True,
-    mem_no_tx_error=ffa.DENIED,
+    mem_no_tx_error=ffa.DENIED, notification_npi=XEN_NPI, notification_bitmaps=True, notification_global_only=True,
     partition_info_no_buffer_error=ffa.DENIED, info_regs_tag=1, direct_vm_receiver_error=ffa.NOT_SUPPORTED,
     direct_unknown_sp_forwarded=True, partition_info_v1_0_no_flags=True, partition_info_v1_0_no_size=True,
     own_entry_properties=ffa.PARTITION_PROP_DIRECT_REQ_SEND | ffa.PARTITION_PROP_INDIRECT_MSG

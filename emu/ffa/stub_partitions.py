@@ -29,7 +29,8 @@ class StubPartition:
 
 
 ECHO_SP = StubPartition("ECHO_SP", 0x8001, (0x6C1E_0A51, 0x4D2B_9E37, 0xA8F0_1C62, 0x5B7E_33D4), 4, _DIRECT)
-SERVICE_SP = StubPartition("SERVICE_SP", 0x8002, (0x2F9B_47C3, 0x41A0_8D15, 0x9C6E_52B8, 0x0E4F_A917), 1, _DIRECT)
+SERVICE_SP = StubPartition("SERVICE_SP", 0x8002, (0x2F9B_47C3, 0x41A0_8D15, 0x9C6E_52B8, 0x0E4F_A917), 1,
+                           _DIRECT | ffa.PARTITION_PROP_NOTIFICATIONS)
 PARTITIONS = (ECHO_SP, SERVICE_SP)
 
 # ``--spmc-flavour optee``: the partition OP-TEE presents as an S-EL1 SPMC instead of the two above: ID
@@ -41,6 +42,10 @@ OPTEE_SP = StubPartition("OPTEE_SP", 0x8001, (0xE078_6148, 0xE311_F8E7, 0x0200_5
                          | ffa.PARTITION_PROP_IS_AARCH64)
 # The value the firmware's ``spmc_flavour`` takes for each flavour: "stub" hosts PARTITIONS, "optee" OPTEE_SP.
 SPMC_FLAVOURS = {"stub": 0, "optee": 1}
+
+# The schedule receiver interrupt the SPMC signals to the normal world (FFA_FEATURES(2) w2): SGI 8, as Hafnium
+# (HF_SCHEDULE_RECEIVER_INTID, inc/vmapi/hf/types.h) and OP-TEE (core/arch/arm/kernel/thread_spmc.c) use.
+SPMC_SRI_INTID = 8
 
 # The echo SP answers a direct request with every payload register + ECHO_DELTA.
 ECHO_DELTA = 1
@@ -60,6 +65,10 @@ SERVICE_PROTOCOL = {
     "SERVICE_CMD_MEM_FILL": 4,  # [cmd, handle, pattern]: retrieve, word i = pattern + i, relinquish -> [pages]
     "SERVICE_CMD_MEM_RETRIEVE": 5,  # retrieve and hold for the requester -> [pages]
     "SERVICE_CMD_MEM_RELINQUISH": 6,  # relinquish a handle held for the requester -> [0]
+    # Notifications, the requester being the other endpoint; a bitmap is two 32-bit halves (lo, hi).
+    "SERVICE_CMD_NOTIF_BIND": 7,  # [cmd, lo, hi, flags]: bind the requester as sender -> [status]
+    "SERVICE_CMD_NOTIF_SET": 8,  # [cmd, lo, hi, flags]: set the requester's notifications -> [status]
+    "SERVICE_CMD_NOTIF_GET": 9,  # -> [status, from VMs lo, hi, from SPs lo, hi]; status 0 or the FF-A error
     "SERVICE_PING_MAGIC": 0x5049_4E47,  # "PING"
     "SERVICE_ERR_UNKNOWN_CMD": 0xFFFF_FFFF,
     # retrieve failed (unknown handle, another endpoint's, not a receiver, already held) ->

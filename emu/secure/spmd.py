@@ -36,6 +36,7 @@ from emu.platform import memory_map
 from emu.platform.image import GuestImage
 from emu.platform.physmem import PhysicalMemory, Region
 
+ICC_ASGI1R_EL1 = (3, 0, 12, 11, 6)
 SPMC_CALL_BUDGET = 5_000_000  # default cycles one call may run in the SPMC before it is aborted
 FRAME = 18
 
@@ -54,6 +55,7 @@ class SpmcExchange:
     left: int  # clock when the response left the SPMC
     aborted: str | None = None  # why the call was rolled back (the response is then FFA_ERROR(ABORTED))
     vm_pages_written: tuple[int, ...] = ()  # VM RAM pages the SPMC stored to during the call, first-write order
+    sgis: tuple[int, ...] = ()  # SGIs the SPMC sent to the normal world during the call (INTIDs, in order)
 
 
 def aborted_response() -> list[int]:
@@ -101,6 +103,8 @@ class SecureWorld:
         self._vm_writes = PageJournal(self.engine.uc, physmem, memory_map.VM_RAM_PA,
                                       physmem.end - memory_map.VM_RAM_PA, keep=False, native=native)
         self.engine.trap_handler = self._on_smc
+        self.engine.platform_sysreg = self._icc
+        self._sgis: list[int] = []
         self.engine.reset(image.entry, x0=version)
         self._response: list[int] | None = None
         self._saved = self.engine.uc.context_save()
@@ -133,6 +137,8 @@ class SecureWorld:
         aborted = self._abort_reason(kind, exceptions)
         written = tuple(self._vm_writes.written())
         self._vm_writes.commit()
+        sgis = tuple(self._sgis)
+        self._sgis.clear()
         if aborted is None:
             response = self._response
             self._commit()
@@ -143,7 +149,7 @@ class SecureWorld:
         self.account.charge(transitions["el3_world_switch"], "world_switch")
         self.account.charge(transitions["el3_to_el2"], "smc")
         self.calls += 1
-        exchange = SpmcExchange(list(request), response, entered, left, aborted, written)
+        exchange = SpmcExchange(list(request), response, entered, left, aborted, written, sgis)
         if self.observer is not None:
             self.observer(exchange)
         return exchange
@@ -193,6 +199,14 @@ class SecureWorld:
         self.engine.uc.context_restore(self._saved)
         self.engine.fault = None
         self.aborted += 1
+
+    def _icc(self, encoding: tuple[int, int, int, int, int], value: int | None) -> int | None:
+        """ICC_ASGI1R_EL1 writes: an SGI to the normal world (group 1 non-secure), which the SPMD hands on with
+        the exchange; the SPMC runs on the core that made the call, so that core takes it (TargetList aside)."""
+        if encoding != ICC_ASGI1R_EL1 or value is None:
+            return None
+        self._sgis.append(value >> 24 & 0xF)
+        return 0
 
     def _on_smc(self, engine: Engine, _intno: int) -> None:
         entry = engine.trap_entry

@@ -1,0 +1,193 @@
+"""FF-A notifications at the mediator: the VMs' calls, their bitmaps at the SPMC, and the SPMC's interrupt.
+
+The SPMC keeps the bitmaps (firmware/notif.c); the mediator checks that a
+VM speaks only for itself and forwards what involves an SP (Xen ffa_notif.c
+ffa_handle_notification_bind/set/get; Hafnium as the hypervisor,
+src/ffa/hypervisor/notifications.c).  Notifications between two VMs are not
+modelled: they are NOT_SUPPORTED, which is Xen 4.22's answer too.  What
+differs is who takes the SPMC's schedule receiver interrupt (SRI), sent to
+the core that made the call:
+
+- a mediator with a notification pending interrupt (``Profile.notification_npi``:
+  Xen, the spec's hypervisor) takes it, asks the SPMC which endpoints have
+  notifications pending (FFA_NOTIFICATION_INFO_GET_64) and injects its NPI
+  into each one's VM, on its first vCPU that is on, once until the VM
+  collects them (Xen ffa_notif.c notif_sri_action, notif_vm_pend_intr);
+- otherwise (pKVM, which leaves the GIC to the host) the calling guest takes
+  the SRI itself.
+
+VMs' bitmaps are created at the SPMC when the mediator boots and destroyed
+at teardown, where the profile does so (Xen ffa_notif_domain_init and
+ffa_notif_domain_destroy).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from emu.el2.hypervisor import Call
+from emu.el2.smccc import MASK32, to_signed
+from emu.ffa import constants as ffa
+from emu.ffa.errors import FfaError
+from emu.vm import VirtualMachine
+
+if TYPE_CHECKING:
+    from emu.ffa.mediator import Mediator
+
+# What the SPMC must report in FFA_FEATURES for the mediator to offer notifications (Xen ffa_notif_init).
+FIRMWARE_ABIS = (ffa.FFA_NOTIFICATION_BITMAP_CREATE, ffa.FFA_NOTIFICATION_BITMAP_DESTROY,
+                 ffa.FFA_NOTIFICATION_GET, ffa.FFA_FN64_NOTIFICATION_INFO_GET)
+SET_DELAY_SRI = 1 << 1
+GET_FROM_SP = 1 << 0
+GET_FROM_SPM = 1 << 2
+INFO_MORE_PENDING = 1
+INFO_LIST_COUNT_SHIFT = 7
+INFO_LIST_SIZES_SHIFT = 12
+INFO_IDS_PER_REGISTER = 4  # 16-bit IDs in each of x3-x7 (SMC64)
+
+
+class Notifications:
+    def __init__(self, mediator: Mediator) -> None:
+        self.mediator = mediator
+        self.profile = mediator.profile
+        self._vms: dict[int, VirtualMachine] = {}  # endpoint ID -> VM, for the NPI
+        self._npi_pending: set[int] = set()  # endpoint IDs whose NPI is injected and not yet collected
+        self._bitmaps: set[int] = set()  # endpoint IDs with a bitmap at the SPMC
+        self.enabled = False  # the SPMC supports what the mediator needs (decided at boot)
+
+    def attach(self, vm: VirtualMachine) -> None:
+        self._vms[vm.endpoint_id] = vm
+
+    def boot(self) -> None:
+        """Decide whether the SPMC supports notifications (a mediator that takes the SRI needs its interrupt
+        ID too); then create every VM's bitmap at the SPMC, where the profile does (a refusal leaves that VM
+        without one)."""
+        abis = self.mediator.firmware_abis
+        self.enabled = all(fid in abis for fid in FIRMWARE_ABIS)
+        if self.enabled and self.profile.notification_npi is not None:
+            answer = self.mediator.spmc_call(None, [ffa.FFA_FEATURES, ffa.FEATURE_ID_SRI])
+            self.enabled = answer[0] == ffa.FFA_SUCCESS
+        if not self.profile.notification_bitmaps or not self.enabled:
+            return
+        for endpoint, vm in self._vms.items():
+            answer = self.mediator.spmc_call(None, [ffa.FFA_NOTIFICATION_BITMAP_CREATE, endpoint, len(vm.vcpus)])
+            if answer[0] == ffa.FFA_SUCCESS:
+                self._bitmaps.add(endpoint)
+
+    def detach(self, vm: VirtualMachine) -> None:
+        if vm.endpoint_id in self._bitmaps:
+            self._bitmaps.discard(vm.endpoint_id)
+            self.mediator.spmc_call(None, [ffa.FFA_NOTIFICATION_BITMAP_DESTROY, vm.endpoint_id])
+
+    # -- the VMs' calls --------------------------------------------------------------------
+    def _require(self) -> None:
+        if not self.enabled:
+            raise FfaError(ffa.NOT_SUPPORTED)
+
+    def _forward(self, call: Call, regs: list[int]) -> list[int]:
+        answer = self.mediator.spmc_call(call, regs)
+        if answer[0] != ffa.FFA_SUCCESS:
+            raise FfaError(to_signed(answer[2], 32))
+        return answer
+
+    def bind(self, call: Call) -> list[int]:
+        """BIND and UNBIND: the receiver (w1[15:0]) must be the caller, the sender an SP (the SPMC checks
+        which); UNBIND goes with no flags."""
+        self._require()
+        w1, flags = call.args[1] & MASK32, call.args[2] & MASK32
+        if w1 & 0xFFFF != call.vm.endpoint_id:
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        fid = call.fid.value & MASK32
+        if fid == ffa.FFA_NOTIFICATION_UNBIND:
+            flags = 0
+        elif flags and self.profile.notification_global_only:
+            raise FfaError(ffa.DENIED)  # Xen ffa_handle_notification_bind: per-vCPU notifications unsupported
+        if not w1 >> 16 & ffa.SECURE_ID_BIT:
+            raise FfaError(ffa.NOT_SUPPORTED)
+        self._forward(call, [fid, w1, flags, call.args[3] & MASK32, call.args[4] & MASK32])
+        return self.mediator.success()
+
+    def set(self, call: Call) -> list[int]:
+        """SET: the sender (w1[31:16]) must be the caller, the receiver an SP (the SPMC checks which, and the
+        bindings); Hafnium's hypervisor clears the delay flag, Xen passes it."""
+        self._require()
+        w1, flags = call.args[1] & MASK32, call.args[2] & MASK32
+        if w1 >> 16 != call.vm.endpoint_id:
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        if not w1 & ffa.SECURE_ID_BIT:
+            raise FfaError(ffa.NOT_SUPPORTED)
+        if self.profile.notification_delay_cleared:
+            flags &= ~SET_DELAY_SRI
+        self._forward(call, [ffa.FFA_NOTIFICATION_SET, w1, flags, call.args[3] & MASK32, call.args[4] & MASK32])
+        return self.mediator.success()
+
+    def get(self, call: Call) -> list[int]:
+        """GET: the caller's own notifications; those from SPs and the SPM come from the SPMC, the VM and
+        hypervisor bitmaps (VM-to-VM, not modelled) are empty."""
+        self._require()
+        w1, flags = call.args[1] & MASK32, call.args[2] & MASK32
+        if w1 & 0xFFFF != call.vm.endpoint_id:
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        out = self.mediator.success()
+        secure = flags & (GET_FROM_SP | GET_FROM_SPM)
+        if secure == GET_FROM_SP | GET_FROM_SPM:
+            self._npi_pending.discard(call.vm.endpoint_id)  # the secure side has nothing left to signal
+        if secure:
+            answer = self._forward(call, [ffa.FFA_NOTIFICATION_GET, w1, secure])
+            if flags & GET_FROM_SP:
+                out[2], out[3] = answer[2] & MASK32, answer[3] & MASK32
+            if flags & GET_FROM_SPM:
+                out[6] = answer[6] & MASK32
+        return out
+
+    def info_get(self, call: Call) -> list[int]:
+        """INFO_GET from a VM (Xen ffa_handle_notification_info_get): its own ID if an NPI was injected for
+        it and not collected, else NO_DATA; answered as FFA_SUCCESS_64 whatever the call's width."""
+        self._require()
+        endpoint = call.vm.endpoint_id
+        if endpoint not in self._npi_pending:
+            raise FfaError(ffa.NO_DATA)
+        self._npi_pending.discard(endpoint)
+        return self.mediator.success(1 << INFO_LIST_COUNT_SHIFT, endpoint, wide=True)
+
+    # -- the SPMC's schedule receiver interrupt ---------------------------------------------------
+    def schedule_receiver(self, call: Call | None, intids: tuple[int, ...]) -> None:
+        """The SPMC sent SGIs to the core that made ``call``: deliver them as the profile's hypervisor does."""
+        if call is None:
+            return  # the mediator's own calls at boot or teardown: no guest runs on that core
+        npi = self.profile.notification_npi
+        if npi is None:
+            vm = call.vm
+            for intid in intids:
+                vm.gic.send_sgi(intid, [vm.running])
+            vm.vcpus[vm.running].recheck()
+            return
+        for endpoint in self._pending_endpoints(call):
+            vm = self._vms.get(endpoint)  # an SP, or an endpoint that is no VM: nobody to signal
+            if vm is None or endpoint in self._npi_pending:
+                continue
+            vcpu = next((v for v in vm.vcpus if v.powered), None)
+            if vcpu is None:
+                continue
+            self._npi_pending.add(endpoint)
+            vm.gic.send_sgi(npi, [vcpu.cpu])
+            vcpu.recheck()
+
+    def _pending_endpoints(self, call: Call) -> list[int]:
+        """FFA_NOTIFICATION_INFO_GET_64 until nothing more is pending: the first ID of every list."""
+        endpoints: list[int] = []
+        while True:
+            answer = self.mediator.spmc_call(call, [ffa.FFA_FN64_NOTIFICATION_INFO_GET])
+            if answer[0] != ffa.FFA_FN64_SUCCESS:
+                return endpoints
+            w2 = answer[2]
+            ids = [answer[3 + n // INFO_IDS_PER_REGISTER] >> 16 * (n % INFO_IDS_PER_REGISTER) & 0xFFFF
+                   for n in range(5 * INFO_IDS_PER_REGISTER)]
+            position = 0
+            for n in range((w2 >> INFO_LIST_COUNT_SHIFT) & 0x1F):
+                endpoints.append(ids[position])
+                position += (w2 >> (INFO_LIST_SIZES_SHIFT + 2 * n) & 3) + 1
+                if position >= len(ids):
+                    break
+            if not w2 & INFO_MORE_PENDING:
+                return endpoints
