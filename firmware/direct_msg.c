@@ -30,8 +30,34 @@ static const struct sp_desc *route(uint32_t w1, uint32_t recv_prop, int32_t *err
 }
 
 /*
+ * A framework message (w2 bit 31): only VM availability, w2[7:0] = VM_CREATED
+ * or VM_DESTROYED, w3/w4 a handle, w5[15:0] the VM, for an SP that subscribed
+ * to that type in its properties (else INVALID_PARAMETERS, as Hafnium's
+ * check_vm_availability_message in src/ffa/spmc/direct_messaging.c).  The SP
+ * answers DIRECT_RESP with w2 = the framework flag and the type's ACK, w3 =
+ * its status.
+ */
+static void vm_availability(const struct ffa_regs *req, struct ffa_regs *resp, const struct sp_desc *sp)
+{
+	uint32_t type = (uint32_t)req->x[2] & 0xFFU;
+	uint32_t subscription = type == FFA_DIRECT_MSG_VM_CREATED ? FFA_PARTITION_PROP_VM_CREATED
+				: type == FFA_DIRECT_MSG_VM_DESTROYED ? FFA_PARTITION_PROP_VM_DESTROYED : 0;
+
+	if (((uint32_t)req->x[2] & ~(FFA_DIRECT_MSG_FRAMEWORK_FLAG | 0xFFU)) != 0 ||
+	    (sp->properties & subscription) == 0 || sp->vm_message == NULL) {
+		ffa_error(resp, FFA_RET_INVALID_PARAMETERS);
+		return;
+	}
+	resp->x[0] = FFA_MSG_SEND_DIRECT_RESP;
+	resp->x[1] = FFA_MSG_ENDPOINTS(FFA_MSG_RECEIVER(req->x[1]), FFA_MSG_SENDER(req->x[1]));
+	resp->x[2] = FFA_DIRECT_MSG_FRAMEWORK_FLAG | (type + 1U);
+	resp->x[3] = (uint32_t)sp->vm_message(type, (uint16_t)req->x[5]);
+}
+
+/*
  * FFA_MSG_SEND_DIRECT_REQ: w1 = sender << 16 | receiver, w2 = flags,
- * x3-x7 payload (w3-w7 for SMC32). Framework messages are not supported.
+ * x3-x7 payload (w3-w7 for SMC32); with the framework flag, a VM
+ * availability message (vm_availability()).
  */
 void ffa_direct_req_handle(const struct ffa_regs *req, struct ffa_regs *resp, bool smc64)
 {
@@ -44,7 +70,7 @@ void ffa_direct_req_handle(const struct ffa_regs *req, struct ffa_regs *resp, bo
 		return;
 	}
 	if (((uint32_t)req->x[2] & FFA_DIRECT_MSG_FRAMEWORK_FLAG) != 0) {
-		ffa_error(resp, FFA_RET_INVALID_PARAMETERS);
+		vm_availability(req, resp, sp);
 		return;
 	}
 

@@ -11,6 +11,12 @@
  *         sharing, in sp_service_mem.c (which documents them)
  *   NOTIF_BIND / NOTIF_SET / NOTIF_GET: notifications, in
  *         sp_service_notif.c (which documents them)
+ *   VMS:  out[0] = VMs the hypervisor announced (VM_CREATED) and has not
+ *         withdrawn (VM_DESTROYED), out[1] = 1 if the requester is one
+ *
+ * It subscribes to VM availability messages: a VM announced twice, or
+ * withdrawn without being announced, is INVALID_PARAMETERS (an illegal
+ * change of state, as Hafnium's test partitions answer).
  *
  * A new command is one function and one table row.
  */
@@ -21,7 +27,42 @@ struct service_cmd {
 	void (*run)(struct sp_call *call);
 };
 
+#define SERVICE_MAX_VMS 16U
+
 static uint64_t served;
+static uint16_t live_vms[SERVICE_MAX_VMS];
+static uint32_t live_count;
+
+static int32_t live_index(uint16_t vm)
+{
+	for (uint32_t i = 0; i < live_count; i++) {
+		if (live_vms[i] == vm)
+			return (int32_t)i;
+	}
+	return -1;
+}
+
+int32_t sp_service_vm_message(uint32_t type, uint16_t vm)
+{
+	int32_t i = live_index(vm);
+
+	if (type == FFA_DIRECT_MSG_VM_CREATED) {
+		if (i >= 0 || live_count == SERVICE_MAX_VMS)
+			return FFA_RET_INVALID_PARAMETERS;
+		live_vms[live_count++] = vm;
+		return 0;
+	}
+	if (i < 0)
+		return FFA_RET_INVALID_PARAMETERS;
+	live_vms[i] = live_vms[--live_count];
+	return 0;
+}
+
+static void cmd_vms(struct sp_call *call)
+{
+	sp_ret(call, 0, live_count);
+	sp_ret(call, 1, live_index(call->sender) >= 0);
+}
 
 static void cmd_ping(struct sp_call *call)
 {
@@ -44,6 +85,7 @@ static const struct service_cmd service_cmds[] = {
 	{ SERVICE_CMD_NOTIF_BIND, service_cmd_notif_bind },
 	{ SERVICE_CMD_NOTIF_SET, service_cmd_notif_set },
 	{ SERVICE_CMD_NOTIF_GET, service_cmd_notif_get },
+	{ SERVICE_CMD_VMS, cmd_vms },
 };
 
 void sp_service_handle(struct sp_call *call)

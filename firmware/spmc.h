@@ -119,6 +119,8 @@ struct sp_desc {
 	uint32_t properties;
 	uint32_t uuid[4];
 	void (*handle)(struct sp_call *call);
+	/* A VM availability message (FFA_DIRECT_MSG_VM_CREATED/DESTROYED) for VM `vm`: the status to answer. */
+	int32_t (*vm_message)(uint32_t type, uint16_t vm);
 };
 
 const struct sp_desc *sp_find(uint16_t id);
@@ -161,6 +163,7 @@ void ffa_direct_req2_handle(const struct ffa_regs *req, struct ffa_regs *resp);
 /* ---- the stub's secure partitions ---- */
 void sp_echo_handle(struct sp_call *call);
 void sp_service_handle(struct sp_call *call);
+int32_t sp_service_vm_message(uint32_t type, uint16_t vm);
 void sp_optee_handle(struct sp_call *call);
 
 /* Service SP protocol (first payload register = command): SERVICE_* in ffa_emu_abi.h. */

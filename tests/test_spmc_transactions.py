@@ -180,8 +180,8 @@ def test_teardown_survives_an_aborted_reclaim(hello, spmc_image) -> None:
     secure.budget = 1
     h.forwarded()
     h.machine.mediator.detach(h.vm(0))
-    # the RECLAIM and the VM's notification bitmap going with it are both aborted
-    assert h.forwarded() == ["FFA_MEM_RECLAIM", "FFA_NOTIFICATION_BITMAP_DESTROY"] and secure.aborted == 2
+    # the VM's notification bitmap going and the RECLAIM are both aborted
+    assert h.forwarded() == ["FFA_NOTIFICATION_BITMAP_DESTROY", "FFA_MEM_RECLAIM"] and secure.aborted == 2
     assert set(h.ledger.shares) == {handle}
     committed, _ = h.machine.checker.spmc_transactions()
     assert set(committed) == {handle}

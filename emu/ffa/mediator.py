@@ -22,6 +22,7 @@ from emu.ffa.memory import PendingTransaction
 from emu.ffa.notifications import Notifications
 from emu.ffa.partition_info import PartitionInfo, entry_size_for, unpack_entries, uuid_from_regs, uuid_from_words
 from emu.ffa.profiles import Disposition, Profile, VersionState
+from emu.ffa.vm_availability import VmAvailability
 from emu.secure.spmd import SecureWorld, SpmcError, SpmcExchange
 from emu.platform.physmem import PhysicalMemory, Region
 from emu.platform.memory_map import PAGE_SIZE
@@ -107,7 +108,7 @@ class Mediator:
         self.tx_pa = hyp_region.pa
         self.rx_pa = hyp_region.pa + PAGE_SIZE
         self._host_version = VersionState()  # pKVM keeps one version for the whole host
-        self.vm_count = 0  # VMs attached
+        self.vms: list[VirtualMachine] = []  # attached, in order
         self._handlers: dict[str, Callable[[Call], list[int]]] = {
             "VERSION": self._version, "FEATURES": self._features, "ID_GET": self._id_get,
             "SPM_ID_GET": self._spm_id_get, "RXTX_MAP": self._rxtx_map, "RXTX_UNMAP": self._rxtx_unmap,
@@ -124,6 +125,7 @@ class Mediator:
         self._handlers["MEM_FRAG_TX"] = self.memory.frag_tx
         self._handlers["MEM_RECLAIM"] = self.memory.reclaim
         self.notifications = Notifications(self)
+        self.vm_availability = VmAvailability(self)
         self._handlers.update({
             "NOTIFICATION_BIND": self.notifications.bind, "NOTIFICATION_UNBIND": self.notifications.bind,
             "NOTIFICATION_SET": self.notifications.set, "NOTIFICATION_GET": self.notifications.get,
@@ -158,6 +160,9 @@ class Mediator:
             if answer[0] == ffa.FFA_SUCCESS:
                 self.spmc_id = answer[2] & 0xFFFF
         self.notifications.boot()
+        for vm in self.vms:  # Xen ffa_domain_init: VM availability messages, then the notification bitmap
+            self.vm_availability.created(vm)
+            self.notifications.create_bitmap(vm)
 
     def _boot_call(self, regs: list[int]) -> list[int]:
         return self.spmc_call(None, regs)
@@ -187,7 +192,7 @@ class Mediator:
     def attach(self, vm: VirtualMachine) -> None:
         version = VersionState() if self.profile.version_per_vm else self._host_version
         vm.ffa = VmFfaState(version)
-        self.vm_count += 1
+        self.vms.append(vm)
         self.notifications.attach(vm)
         for engine in vm.engines:
             engine.mem_fault_classifier = lambda address, _access: self._stage2_fault(vm, address)
@@ -197,10 +202,12 @@ class Mediator:
         return None if handle is None else f"stage-2 fault: page lent to a secure partition (handle {handle:#x})"
 
     def detach(self, vm: VirtualMachine) -> None:
-        """VM teardown: reclaim every handle it still holds, drop its buffers."""
-        self.memory.teardown(vm)
-        self.notifications.detach(vm)
+        """VM teardown, in Xen's order (ffa.c ffa_domain_teardown): its buffers, its notification bitmap, every
+        handle it still holds, then the SPs told of its creation."""
         vm.ffa.buffers = None
+        self.notifications.detach(vm)
+        self.memory.teardown(vm)
+        self.vm_availability.destroyed(vm)
 
     def caller_id(self, vm: VirtualMachine) -> int:
         """The endpoint ID a VM's calls carry (pKVM: the host's, 0, for every caller)."""

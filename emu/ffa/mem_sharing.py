@@ -47,7 +47,7 @@ class MediatorCore(Protocol):
     account: Any
     partitions: Any
     tx_pa: int
-    vm_count: int  # VMs attached: the SPMC's transaction slots are split between them
+    vms: list  # VMs attached: the SPMC's transaction slots are split between them
 
     def spmc_call(self, call: Call | None, regs: list[int]) -> list[int]: ...
     def success(self, *values: int, wide: bool = False) -> list[int]: ...
@@ -207,7 +207,7 @@ class MemorySharing:
 
     def _transaction_quota(self) -> int:
         """Transactions one VM may hold: its share of the SPMC's slots, within the profile's own limit."""
-        quota = SPMC_TXN_SLOTS // max(self.mediator.vm_count, 1)
+        quota = SPMC_TXN_SLOTS // max(len(self.mediator.vms), 1)
         limit = self.mediator.profile.max_shares_per_vm
         return quota if limit is None else min(quota, limit)
 

@@ -60,19 +60,20 @@ class Notifications:
 
     def boot(self) -> None:
         """Decide whether the SPMC supports notifications (a mediator that takes the SRI needs its interrupt
-        ID too); then create every VM's bitmap at the SPMC, where the profile does (a refusal leaves that VM
-        without one)."""
+        ID too)."""
         abis = self.mediator.firmware_abis
         self.enabled = all(fid in abis for fid in FIRMWARE_ABIS)
         if self.enabled and self.profile.notification_npi is not None:
             answer = self.mediator.spmc_call(None, [ffa.FFA_FEATURES, ffa.FEATURE_ID_SRI])
             self.enabled = answer[0] == ffa.FFA_SUCCESS
+
+    def create_bitmap(self, vm: VirtualMachine) -> None:
+        """The VM's bitmap at the SPMC, where the profile creates one (a refusal leaves the VM without)."""
         if not self.profile.notification_bitmaps or not self.enabled:
             return
-        for endpoint, vm in self._vms.items():
-            answer = self.mediator.spmc_call(None, [ffa.FFA_NOTIFICATION_BITMAP_CREATE, endpoint, len(vm.vcpus)])
-            if answer[0] == ffa.FFA_SUCCESS:
-                self._bitmaps.add(endpoint)
+        answer = self.mediator.spmc_call(None, [ffa.FFA_NOTIFICATION_BITMAP_CREATE, vm.endpoint_id, len(vm.vcpus)])
+        if answer[0] == ffa.FFA_SUCCESS:
+            self._bitmaps.add(vm.endpoint_id)
 
     def detach(self, vm: VirtualMachine) -> None:
         if vm.endpoint_id in self._bitmaps:

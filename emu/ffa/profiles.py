@@ -244,6 +244,7 @@ class Profile:
     notification_bitmaps: bool = False  # the mediator creates each VM's bitmap at the SPMC (and destroys it)
     notification_global_only: bool = False  # Xen: BIND with per-vCPU flags is DENIED
     notification_delay_cleared: bool = False  # Hafnium's hypervisor: SET reaches the SPMC without the delay flag
+    vm_availability_messages: bool = False  # Xen: VM_CREATED / VM_DESTROYED to the SPs that subscribe
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -325,7 +326,7 @@ XEN = Profile(
     extra_features=((ffa.FFA_ERROR, 0), (ffa.FFA_SUCCESS, 0), (ffa.FFA_FN64_SUCCESS, 0), (ffa.FFA_INTERRUPT, 0),
                     *_XEN_NOTIFICATION_FEATURES),
     rxtx_refuses_overlap=False, rxtx_unmap_w1_mask=0, rxtx_unmap_denied_while_rx_held=True,
-    mem_no_tx_error=ffa.DENIED, notification_npi=XEN_NPI, notification_bitmaps=True, notification_global_only=True,
+    mem_no_tx_error=ffa.DENIED, vm_availability_messages=True, notification_npi=XEN_NPI, notification_bitmaps=True, notification_global_only=True,
     partition_info_no_buffer_error=ffa.DENIED, info_regs_tag=1, direct_vm_receiver_error=ffa.NOT_SUPPORTED,
     direct_unknown_sp_forwarded=True, partition_info_v1_0_no_flags=True, partition_info_v1_0_no_size=True,
     own_entry_properties=ffa.PARTITION_PROP_DIRECT_REQ_SEND | ffa.PARTITION_PROP_INDIRECT_MSG

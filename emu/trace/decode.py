@@ -95,7 +95,7 @@ def ffa_result(regs: Sequence[int]) -> str:
     if "DIRECT_RESP" in name:
         first = 4 if name.endswith("RESP2") else 3
         payload = ", ".join(map(hex, regs[first:]))
-        return f"{name}({_endpoints(regs[1])}, {payload})"
+        return f"{name}({_endpoints(regs[1])}, {_framework(name, regs[2])}{payload})"
     return f"{name}({', '.join(f'{v:#x}' for v in regs[1:8] if v)})"
 
 
@@ -109,8 +109,21 @@ def _ffa_version_result(regs: Sequence[int]) -> str:
     return version_str(regs[0])
 
 
+_FRAMEWORK_MESSAGES = {ffa.DIRECT_MSG_VM_CREATED: "VM_CREATED", ffa.DIRECT_MSG_VM_CREATED_ACK: "VM_CREATED_ACK",
+                       ffa.DIRECT_MSG_VM_DESTROYED: "VM_DESTROYED",
+                       ffa.DIRECT_MSG_VM_DESTROYED_ACK: "VM_DESTROYED_ACK"}
+
+
+def _framework(name: str, w2: int) -> str:
+    """``framework VM_CREATED, `` for a framework direct message (w2 bit 31; not in the 1.2 REQ2/RESP2)."""
+    if name.endswith("2") or not w2 & ffa.DIRECT_MSG_FRAMEWORK_FLAG:
+        return ""
+    kind = w2 & 0xFF
+    return f"framework {_FRAMEWORK_MESSAGES.get(kind, hex(kind))}, "
+
+
 def _ffa_direct_args(args: Sequence[int]) -> str:
-    return f"{_endpoints(args[1])}, " + ", ".join(map(hex, args[3:]))
+    return f"{_endpoints(args[1])}, {_framework('', args[2])}" + ", ".join(map(hex, args[3:]))
 
 
 def _ffa_direct2_args(args: Sequence[int]) -> str:
