@@ -50,6 +50,7 @@ static bool abi_supported(uint32_t fid, uint32_t *props)
 		return true;
 	case FFA_SPM_ID_GET:
 	case FFA_RX_ACQUIRE:
+	case FFA_MSG_SEND2:
 		return spmc_at_least(FFA_VERSION_1_1);
 	case FFA_FN64_PARTITION_INFO_GET_REGS:
 		return spmc_at_least(FFA_VERSION_1_2);

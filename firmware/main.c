@@ -61,6 +61,12 @@ static void dispatch(const struct ffa_regs *req, struct ffa_regs *resp)
 	case FFA_FN64_PARTITION_INFO_GET_REGS:
 		ffa_partition_info_get_regs_handle(req, resp);
 		return;
+	case FFA_MSG_SEND2:
+		if (spmc_at_least(FFA_VERSION_1_1))
+			ffa_msg_send2_handle(req, resp);
+		else
+			ffa_error(resp, FFA_RET_NOT_SUPPORTED);
+		return;
 	default:
 		/* Memory sharing: kept out of the switch so the hot paths stay as they are. */
 		if (ffa_mem_handle(fid, req, resp) || ffa_notif_handle(false, 0, fid, req, resp))
@@ -94,6 +100,7 @@ void spmc_main(uint64_t boot_version)
 {
 	ffa_version_init(boot_version);
 	rxtx_init();
+	sp_service_init();
 
 	/* Initialised: tell the SPMD we wait for messages. */
 	regs_clear(&spmc_resp);

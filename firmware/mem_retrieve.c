@@ -240,6 +240,21 @@ static void sp_relinquish(uint16_t caller, struct ffa_regs *resp)
 	ffa_success(resp, 0, 0);
 }
 
+uint8_t *sp_rx_free(uint16_t id)
+{
+	struct sp_mbox *mbox = id == 0 ? NULL : mbox_find(id);
+
+	return mbox == NULL || mbox->rx_held ? NULL : mbox->rx;
+}
+
+void sp_rx_hand_over(uint16_t id)
+{
+	struct sp_mbox *mbox = mbox_find(id);
+
+	if (mbox != NULL)
+		mbox->rx_held = true;
+}
+
 void spmc_sp_call(uint16_t caller, const struct ffa_regs *req, struct ffa_regs *resp)
 {
 	for (uint32_t i = 0; i < FFA_REGS_COUNT; i++)

@@ -30,8 +30,9 @@
  *       VM 0 without a bitmap, or a bit not bound to the sender, is DENIED.
  *   GET(w1 = vCPU << 16 | receiver, w2 = bitmaps wanted: bit 0 from SPs,
  *       bit 1 from VMs, bit 2 SPM framework, bit 3 hypervisor framework) ->
- *       SUCCESS(w2/w3 from SPs, w4/w5 from VMs, w6/w7 framework, all zero
- *       here): what is returned is no longer pending.  A normal-world
+ *       SUCCESS(w2/w3 from SPs, w4/w5 from VMs, w6 from the SPM framework,
+ *       w7 from the hypervisor's: bit 0 "RX buffer full", msg.c):
+ *       what is returned is no longer pending.  A normal-world
  *       receiver asking for the VM or hypervisor bitmap is
  *       INVALID_PARAMETERS.
  *   INFO_GET_64 (the normal world's; not the SMC32 form): the receivers with
@@ -58,6 +59,7 @@
 #define NOTIF_GET_FROM_VM (UINT32_C(1) << 1)
 #define NOTIF_GET_FROM_HYP (UINT32_C(1) << 3)
 #define NOTIF_GET_FROM_SP (UINT32_C(1) << 0)
+#define NOTIF_GET_FROM_SPM (UINT32_C(1) << 2)
 #define NOTIF_GET_MBZ UINT32_C(0xFFFFFFF0)
 
 #define INFO_MORE_PENDING UINT32_C(1)
@@ -71,6 +73,7 @@ struct notif_bitmap {
 	uint16_t sender[NOTIF_BITS]; /* who may set each bit, or NOTIF_NO_SENDER */
 	uint64_t from_sp;            /* pending, set by SPs */
 	uint64_t from_vm;            /* pending, set by normal-world endpoints (SP receivers) */
+	uint64_t framework;          /* pending framework notifications: SPM's in bits 31:0, hypervisor's above */
 	bool listed;                 /* INFO_GET reported what is pending */
 };
 
@@ -269,7 +272,7 @@ static void get(bool from_sp, uint16_t caller, const struct ffa_regs *req, struc
 	bool allowed = from_sp ? receiver == caller
 			       : !is_secure(receiver) && (flags & (NOTIF_GET_FROM_VM | NOTIF_GET_FROM_HYP)) == 0;
 	struct notif_bitmap *b = allowed && (flags & NOTIF_GET_MBZ) == 0 ? bitmap_of(receiver) : NULL;
-	uint64_t sps = 0, vms = 0;
+	uint64_t sps = 0, vms = 0, framework = 0;
 
 	if (b == NULL || (receiver != FFA_HYP_ID && vcpu >= b->vcpus)) {
 		ffa_error(resp, FFA_RET_INVALID_PARAMETERS);
@@ -283,6 +286,13 @@ static void get(bool from_sp, uint16_t caller, const struct ffa_regs *req, struc
 		vms = b->from_vm;
 		b->from_vm = 0;
 	}
+	if ((flags & NOTIF_GET_FROM_SPM) != 0)
+		framework |= b->framework & UINT32_MAX;
+	if ((flags & NOTIF_GET_FROM_HYP) != 0)
+		framework |= b->framework & ~(uint64_t)UINT32_MAX;
+	b->framework &= ~framework;
+	resp->x[6] = (uint32_t)framework;
+	resp->x[7] = framework >> 32;
 	resp->x[0] = FFA_SUCCESS;
 	resp->x[2] = (uint32_t)sps;
 	resp->x[3] = sps >> 32;
@@ -290,10 +300,21 @@ static void get(bool from_sp, uint16_t caller, const struct ffa_regs *req, struc
 	resp->x[5] = vms >> 32;
 }
 
+void notif_framework_set(uint16_t id, uint32_t bit)
+{
+	struct notif_bitmap *b = bitmap_of(id);
+
+	if (b == NULL)
+		return;
+	b->framework |= UINT64_C(1) << bit;
+	b->listed = false;
+	sri_send();
+}
+
 /* INFO_GET_64: list one receiver (its ID as the next 16-bit slot from x3); false when the answer is full. */
 static bool info_list(struct ffa_regs *resp, uint32_t *ids, struct notif_bitmap *b)
 {
-	if (!b->created || b->listed || (b->from_sp | b->from_vm) == 0)
+	if (!b->created || b->listed || (b->from_sp | b->from_vm | b->framework) == 0)
 		return true;
 	if (*ids == INFO_MAX_IDS)
 		return false;

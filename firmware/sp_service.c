@@ -11,6 +11,8 @@
  *         sharing, in sp_service_mem.c (which documents them)
  *   NOTIF_BIND / NOTIF_SET / NOTIF_GET: notifications, in
  *         sp_service_notif.c (which documents them)
+ *   MSG_READ: the indirect message in the SP's RX buffer, in
+ *         sp_service_mem.c (which documents it)
  *   VMS:  out[0] = VMs the hypervisor announced (VM_CREATED) and has not
  *         withdrawn (VM_DESTROYED), out[1] = 1 if the requester is one
  *
@@ -86,6 +88,7 @@ static const struct service_cmd service_cmds[] = {
 	{ SERVICE_CMD_NOTIF_SET, service_cmd_notif_set },
 	{ SERVICE_CMD_NOTIF_GET, service_cmd_notif_get },
 	{ SERVICE_CMD_VMS, cmd_vms },
+	{ SERVICE_CMD_MSG_READ, service_cmd_msg_read },
 };
 
 void sp_service_handle(struct sp_call *call)

@@ -378,3 +378,39 @@ void service_cmd_mem_relinquish(struct sp_call *call)
 	h->used = false;
 	ret64(call, 0, 0);
 }
+
+/* ---- indirect messages ---- */
+void sp_service_init(void)
+{
+	if (sp_find(SERVICE_SP_ID) != NULL)
+		map_buffers(SERVICE_SP_ID); /* ready for FFA_MSG_SEND2 from the start, as an SP maps at its init */
+}
+
+/*
+ * MSG_READ -> [payload size, sender, byte sum of the payload, 1 if the "RX
+ * buffer full" notification from the hypervisor's framework was pending],
+ * then hands the RX buffer back; SERVICE_ERR_NO_MESSAGE if the SP does not
+ * own its RX buffer (no message).  The header is the sender's (msg.c).
+ */
+void service_cmd_msg_read(struct sp_call *call)
+{
+	uint16_t self = call->sp->id;
+	struct ffa_regs regs;
+	uint32_t offset, size, sum = 0;
+
+	if (!svc_mapped || sp_rx_free(self) != NULL) {
+		sp_ret(call, 0, SERVICE_ERR_NO_MESSAGE);
+		return;
+	}
+	offset = ld32(svc_rx, 8);
+	size = ld32(svc_rx, 16);
+	for (uint32_t i = 0; i < size && offset + i < PAGE_SIZE; i++)
+		sum += svc_rx[offset + i];
+	sp_ret(call, 0, size);
+	sp_ret(call, 1, (uint16_t)(ld32(svc_rx, 12) >> 16));
+	sp_ret(call, 2, sum);
+	regs_set(&regs, FFA_NOTIFICATION_GET, self, 0x8, 0); /* the hypervisor framework's bitmap */
+	ffa_call(self, &regs);
+	sp_ret(call, 3, regs.x[0] == FFA_SUCCESS && (regs.x[7] & 1) != 0);
+	rx_release(self);
+}

@@ -92,8 +92,9 @@ void ffa_features_handle(const struct ffa_regs *req, struct ffa_regs *resp);
 void ffa_id_get_handle(const struct ffa_regs *req, struct ffa_regs *resp);
 void ffa_spm_id_get_handle(const struct ffa_regs *req, struct ffa_regs *resp);
 
-/* ---- rxtx.c: the normal world's buffer pair ---- */
+/* ---- rxtx.c: the normal world's buffer pairs ---- */
 struct nwd_mailbox {
+	uint16_t id; /* the endpoint: 0 for the hypervisor's own pair */
 	uint64_t tx_pa;
 	uint64_t rx_pa;
 	uint32_t pages;
@@ -101,6 +102,8 @@ struct nwd_mailbox {
 	bool rx_consumer_owned; /* the normal world owns the RX buffer */
 };
 extern struct nwd_mailbox nwd_mbox;
+/* The pair of normal-world endpoint `id` (the hypervisor's for 0, else one it registered), or NULL. */
+struct nwd_mailbox *nwd_mailbox_of(uint16_t id);
 
 void rxtx_init(void);
 void ffa_rxtx_map_handle(const struct ffa_regs *req, struct ffa_regs *resp, bool smc64);
@@ -164,6 +167,7 @@ void ffa_direct_req2_handle(const struct ffa_regs *req, struct ffa_regs *resp);
 void sp_echo_handle(struct sp_call *call);
 void sp_service_handle(struct sp_call *call);
 int32_t sp_service_vm_message(uint32_t type, uint16_t vm);
+void sp_service_init(void);
 void sp_optee_handle(struct sp_call *call);
 
 /* Service SP protocol (first payload register = command): SERVICE_* in ffa_emu_abi.h. */
@@ -176,6 +180,10 @@ void service_cmd_mem_relinquish(struct sp_call *call);
 void service_cmd_notif_bind(struct sp_call *call);
 void service_cmd_notif_set(struct sp_call *call);
 void service_cmd_notif_get(struct sp_call *call);
+void service_cmd_msg_read(struct sp_call *call);
+
+/* ---- msg.c: indirect messaging ---- */
+void ffa_msg_send2_handle(const struct ffa_regs *req, struct ffa_regs *resp);
 
 /* ---- notif.c: notifications ---- */
 /* Is `fid` a notification ABI this SPMC implements (at the negotiated version)? */
@@ -187,6 +195,8 @@ bool ffa_notif_supported(uint32_t fid);
  */
 bool ffa_notif_handle(bool from_sp, uint16_t caller, uint32_t fid, const struct ffa_regs *req,
 		      struct ffa_regs *resp);
+/* Make framework notification `bit` pending for receiver `id` (if it takes notifications) and send the SRI. */
+void notif_framework_set(uint16_t id, uint32_t bit);
 
 /* ---- memory sharing (mem.h has the internals) ---- */
 /*
@@ -196,6 +206,10 @@ bool ffa_notif_handle(bool from_sp, uint16_t caller, uint32_t fid, const struct 
 bool ffa_mem_handle(uint32_t fid, const struct ffa_regs *req, struct ffa_regs *resp);
 /* mem_retrieve.c: an FF-A call from stub SP `caller` to the SPMC (the borrowers' ABIs, notifications). */
 void spmc_sp_call(uint16_t caller, const struct ffa_regs *req, struct ffa_regs *resp);
+/* mem_retrieve.c: SP `id`'s RX buffer if the SPMC owns it (NULL: not mapped, or the SP owns it) ... */
+uint8_t *sp_rx_free(uint16_t id);
+/* ... and, once the SPMC has written a message there, the SP owns it until FFA_RX_RELEASE. */
+void sp_rx_hand_over(uint16_t id);
 
 /* ---- libc.c ---- */
 void *memset(void *dst, int c, size_t n);

@@ -23,14 +23,14 @@ SUPPORTED = {
     # pKVM refuses the 32-bit RXTX_MAP, DIRECT_REQ2, CONSOLE_LOG, PARTITION_INFO_GET_REGS and the notification
     # calls but the 64-bit INFO_GET, and asks the firmware about the rest (the stub SPMC does not implement RUN or
     # YIELD).
-    "pkvm": _COMMON | {"FFA_RX_ACQUIRE", "FFA_SPM_ID_GET", "FFA_FN64_NOTIFICATION_INFO_GET"},
+    "pkvm": _COMMON | {"FFA_RX_ACQUIRE", "FFA_SPM_ID_GET", "FFA_FN64_NOTIFICATION_INFO_GET", "FFA_MSG_SEND2"},
     # Xen answers from its own table (xen/arch/arm/tee/ffa.c handle_features): also ERROR, SUCCESS, INTERRUPT and
-    # the notification ABIs; no SPM_ID_GET, RX_ACQUIRE or CONSOLE_LOG; RUN only if the SPMC reported it at boot
-    # (ffa_fw_supports_fid), which the stub does not.
+    # the notification ABIs; no SPM_ID_GET, RX_ACQUIRE or CONSOLE_LOG; RUN and MSG_SEND2 only if the SPMC reported
+    # them at boot (ffa_fw_supports_fid): the stub has MSG_SEND2, not RUN.
     "xen": _COMMON | {"FFA_RXTX_MAP", "FFA_FN64_PARTITION_INFO_GET_REGS", "FFA_FN64_MSG_SEND_DIRECT_REQ2",
                       "FFA_ERROR", "FFA_SUCCESS", "FFA_FN64_SUCCESS", "FFA_INTERRUPT", "FFA_NOTIFICATION_BIND",
                       "FFA_NOTIFICATION_UNBIND", "FFA_NOTIFICATION_SET", "FFA_NOTIFICATION_GET",
-                      "FFA_NOTIFICATION_INFO_GET", "FFA_FN64_NOTIFICATION_INFO_GET"},
+                      "FFA_NOTIFICATION_INFO_GET", "FFA_FN64_NOTIFICATION_INFO_GET", "FFA_MSG_SEND2"},
 }
 RXTX_MAP_MAX_PAGES = {"spec": 63, "pkvm": 63, "xen": 1}  # w2[31:16]; pKVM reports the firmware's value
 FEATURE_IDS = [ffa.FEATURE_ID_NPI, ffa.FEATURE_ID_SRI, ffa.FEATURE_ID_MEI]
@@ -92,16 +92,16 @@ def test_xen_feature_ids(guest_image, spmc_image, run_guests) -> None:
     assert is_error(mei, "NOT_SUPPORTED")
 
 
-# What each mediator refuses itself among MSG_SEND2, NOTIFICATION_BIND, the bogus ID and the feature IDs.
+# What each mediator refuses itself among MSG_SEND2, the bogus ID and the feature IDs.
 LOCALLY_REFUSED = {
     "spec": (ffa.FFA_MSG_SEND2, BOGUS, ffa.FEATURE_ID_SRI, ffa.FEATURE_ID_MEI),
     "pkvm": (ffa.FFA_NOTIFICATION_BIND,),
-    "xen": (ffa.FFA_MSG_SEND2, BOGUS, ffa.FEATURE_ID_MEI),
+    "xen": (BOGUS, ffa.FEATURE_ID_MEI),
 }
 # pKVM's do_ffa_features refuses only what ffa_call_supported denies (the 32-bit NOTIFICATION_* since v6.18) and
 # forwards the rest, feature IDs and IDs it does not know (0x840000FF is in its range, up to 0xFF) included; the
 # stub SPMC offers the SRI only (the NPI and the managed exit interrupt are for partitions).
-PKVM_FORWARDED = (ffa.FFA_MSG_SEND2, BOGUS, ffa.FEATURE_ID_NPI, ffa.FEATURE_ID_MEI, ffa.FFA_YIELD)
+PKVM_FORWARDED = (BOGUS, ffa.FEATURE_ID_NPI, ffa.FEATURE_ID_MEI, ffa.FFA_YIELD)
 
 
 @pytest.mark.parametrize("profile", PROFILES)

@@ -17,6 +17,7 @@ from emu.cpu.costmodel import CostModel
 from emu.el2.hypervisor import UNKNOWN, Call, CallResult
 from emu.ffa import constants as ffa
 from emu.ffa.errors import FfaError
+from emu.ffa.indirect_msg import IndirectMessaging
 from emu.ffa.mem_sharing import MemorySharing
 from emu.ffa.memory import PendingTransaction
 from emu.ffa.notifications import Notifications
@@ -126,6 +127,8 @@ class Mediator:
         self._handlers["MEM_RECLAIM"] = self.memory.reclaim
         self.notifications = Notifications(self)
         self.vm_availability = VmAvailability(self)
+        self.indirect = IndirectMessaging(self)
+        self._handlers["MSG_SEND2"] = self.indirect.send2
         self._handlers.update({
             "NOTIFICATION_BIND": self.notifications.bind, "NOTIFICATION_UNBIND": self.notifications.bind,
             "NOTIFICATION_SET": self.notifications.set, "NOTIFICATION_GET": self.notifications.get,
@@ -204,6 +207,7 @@ class Mediator:
     def detach(self, vm: VirtualMachine) -> None:
         """VM teardown, in Xen's order (ffa.c ffa_domain_teardown): its buffers, its notification bitmap, every
         handle it still holds, then the SPs told of its creation."""
+        self.indirect.unregister(None, vm)
         vm.ffa.buffers = None
         self.notifications.detach(vm)
         self.memory.teardown(vm)
@@ -428,6 +432,7 @@ class Mediator:
             raise FfaError(ffa.INVALID_PARAMETERS)
         if strict and self.memory.in_transaction(call.vm, [(tx, size), (rx, size)]):
             raise FfaError(ffa.INVALID_PARAMETERS)  # pages the VM has shared, lent or donated
+        self.indirect.register(call, tx, rx, pages)
         state.buffers = RxTx(tx, rx, pages)
         return self.success()
 
@@ -437,6 +442,7 @@ class Mediator:
             raise FfaError(ffa.INVALID_PARAMETERS)
         if self.profile.rxtx_unmap_denied_while_rx_held and state.buffers.rx_held_by_vm:
             raise FfaError(ffa.DENIED)
+        self.indirect.unregister(call, call.vm)
         state.buffers = None
         return self.success()
 
@@ -444,6 +450,7 @@ class Mediator:
         buffers = call.vm.ffa.buffers
         if buffers is None or not buffers.rx_held_by_vm:
             raise FfaError(ffa.DENIED)
+        self.indirect.release_rx(call)
         buffers.rx_held_by_vm = False
         return self.success()
 
@@ -486,6 +493,8 @@ class Mediator:
             raise FfaError(profile.partition_info_no_buffer_error)
         if not count_only and tracks_rx and buffers.rx_held_by_vm:
             raise FfaError(ffa.BUSY)
+        if not count_only:
+            self.indirect.acquire_rx(call)
         if profile.partition_info_cached:
             entries = self._matching(uuid) + self._own_entry(vm, uuid)
         elif count_only:

@@ -146,7 +146,7 @@ _XEN = {
     "RXTX_UNMAP": H, "RX_RELEASE": H, "RX_ACQUIRE": R, "PARTITION_INFO_GET": H,
     "PARTITION_INFO_GET_REGS": H, "MSG_SEND_DIRECT_REQ": H, "MSG_SEND_DIRECT_REQ2": H,
     "CONSOLE_LOG": R, "RUN": F, "MSG_WAIT": R, "YIELD": R,
-    "MEM_SHARE": H, "MEM_LEND": R, "MEM_DONATE": R, "MEM_FRAG_TX": R, "MEM_RECLAIM": H,
+    "MEM_SHARE": H, "MEM_LEND": R, "MEM_DONATE": R, "MEM_FRAG_TX": R, "MEM_RECLAIM": H, "MSG_SEND2": H,
     "NOTIFICATION_BIND": H, "NOTIFICATION_UNBIND": H, "NOTIFICATION_SET": H, "NOTIFICATION_GET": H,
     "NOTIFICATION_INFO_GET": H,
 }
@@ -245,6 +245,7 @@ class Profile:
     notification_global_only: bool = False  # Xen: BIND with per-vCPU flags is DENIED
     notification_delay_cleared: bool = False  # Hafnium's hypervisor: SET reaches the SPMC without the delay flag
     vm_availability_messages: bool = False  # Xen: VM_CREATED / VM_DESTROYED to the SPs that subscribe
+    registers_vm_buffers: bool = False  # Xen: a VM's RX/TX pair is registered with the SPMC (for FFA_MSG_SEND2)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -326,7 +327,7 @@ XEN = Profile(
     extra_features=((ffa.FFA_ERROR, 0), (ffa.FFA_SUCCESS, 0), (ffa.FFA_FN64_SUCCESS, 0), (ffa.FFA_INTERRUPT, 0),
                     *_XEN_NOTIFICATION_FEATURES),
     rxtx_refuses_overlap=False, rxtx_unmap_w1_mask=0, rxtx_unmap_denied_while_rx_held=True,
-    mem_no_tx_error=ffa.DENIED, vm_availability_messages=True, notification_npi=XEN_NPI, notification_bitmaps=True, notification_global_only=True,
+    mem_no_tx_error=ffa.DENIED, vm_availability_messages=True, registers_vm_buffers=True, notification_npi=XEN_NPI, notification_bitmaps=True, notification_global_only=True,
     partition_info_no_buffer_error=ffa.DENIED, info_regs_tag=1, direct_vm_receiver_error=ffa.NOT_SUPPORTED,
     direct_unknown_sp_forwarded=True, partition_info_v1_0_no_flags=True, partition_info_v1_0_no_size=True,
     own_entry_properties=ffa.PARTITION_PROP_DIRECT_REQ_SEND | ffa.PARTITION_PROP_INDIRECT_MSG
@@ -345,7 +346,7 @@ XEN = Profile(
                     (ffa.FFA_FN64_MSG_SEND_DIRECT_REQ, ffa.FFA_FN64_MSG_SEND_DIRECT_REQ),
                     (ffa.FFA_FN64_MSG_SEND_DIRECT_REQ2, ffa.FFA_FN64_MSG_SEND_DIRECT_REQ2),
                     (ffa.FFA_RUN, ffa.FFA_RUN), (ffa.FFA_MEM_SHARE, ffa.FFA_FN64_MEM_SHARE),
-                    (ffa.FFA_FN64_MEM_SHARE, ffa.FFA_FN64_MEM_SHARE)),
+                    (ffa.FFA_FN64_MEM_SHARE, ffa.FFA_FN64_MEM_SHARE), (ffa.FFA_MSG_SEND2, ffa.FFA_MSG_SEND2)),
 )
 
 # -- older releases: each the newer profile with what the named patches changed undone -----------------------
@@ -371,7 +372,8 @@ XEN_4_21 = replace(
     # (4992308e97) and RXTX_UNMAP's DENIED while the VM holds its RX buffer (309e8edfe3).
     own_version=ffa.VERSION_1_1, negotiate=negotiate_xen_before_4_22, before_version_error=None,
     lock_on_first_other_call=False, zero_x8_x17_from_1_2=False,
-    abis={**_XEN, "RUN": R, "MSG_SEND_DIRECT_REQ2": R, "PARTITION_INFO_GET_REGS": R},
+    abis={**_XEN, "RUN": R, "MSG_SEND_DIRECT_REQ2": R, "PARTITION_INFO_GET_REGS": R, "MSG_SEND2": R},
+    registers_vm_buffers=False,
     # 4.21 handle_features: no FFA_INTERRUPT, MSG_SEND2 offered
     extra_features=((ffa.FFA_ERROR, 0), (ffa.FFA_SUCCESS, 0), (ffa.FFA_FN64_SUCCESS, 0), (ffa.FFA_MSG_SEND2, 0),
                     *_XEN_NOTIFICATION_FEATURES),
@@ -386,6 +388,7 @@ XEN_4_21 = replace(
     rxtx_unmap_denied_while_rx_held=False, partition_info_v1_0_no_size=False, partition_info_uuid_zeroed=False,
     lists_caller=False,  # 4.21 lists VMs only with CONFIG_FFA_VM_TO_VM (ffa_partinfo.c)
     notes=("4.21 ffa_handle_rxtx_map checks neither alignment nor a zero page count, and handle_features "
-           "refuses non-zero w2-w7: not modelled (4.22's checks apply)",),
+           "refuses non-zero w2-w7: not modelled (4.22's checks apply)",
+           "4.21's FFA_MSG_SEND2 and its registering of VM buffers with the SPMC are not modelled: refused",),
 )
 PROFILES = {p.name: p for p in (SPEC, PKVM, XEN, PKVM_6_17, XEN_4_21)}

@@ -30,7 +30,8 @@ class StubPartition:
 
 ECHO_SP = StubPartition("ECHO_SP", 0x8001, (0x6C1E_0A51, 0x4D2B_9E37, 0xA8F0_1C62, 0x5B7E_33D4), 4, _DIRECT)
 SERVICE_SP = StubPartition("SERVICE_SP", 0x8002, (0x2F9B_47C3, 0x41A0_8D15, 0x9C6E_52B8, 0x0E4F_A917), 1,
-                           _DIRECT | ffa.PARTITION_PROP_NOTIFICATIONS | ffa.PARTITION_PROP_VM_CREATED
+                           _DIRECT | ffa.PARTITION_PROP_INDIRECT_MSG | ffa.PARTITION_PROP_NOTIFICATIONS
+                           | ffa.PARTITION_PROP_VM_CREATED
                            | ffa.PARTITION_PROP_VM_DESTROYED)
 PARTITIONS = (ECHO_SP, SERVICE_SP)
 
@@ -72,6 +73,9 @@ SERVICE_PROTOCOL = {
     "SERVICE_CMD_NOTIF_GET": 9,  # -> [status, from VMs lo, hi, from SPs lo, hi]; status 0 or the FF-A error
     # VM availability: the SP subscribes to VM_CREATED and VM_DESTROYED and keeps the live VMs
     "SERVICE_CMD_VMS": 10,  # -> [VMs created and not destroyed, 1 if the requester is one of them]
+    # Indirect messages (FFA_MSG_SEND2) wait in the SP's RX buffer until it reads them
+    "SERVICE_CMD_MSG_READ": 11,  # -> [payload size, sender, payload byte sum, 1 if "RX buffer full" was pending]
+    "SERVICE_ERR_NO_MESSAGE": 0xFFFF_FFFB,  # MSG_READ with nothing in the RX buffer
     "SERVICE_PING_MAGIC": 0x5049_4E47,  # "PING"
     "SERVICE_ERR_UNKNOWN_CMD": 0xFFFF_FFFF,
     # retrieve failed (unknown handle, another endpoint's, not a receiver, already held) ->

@@ -1,0 +1,113 @@
+"""Indirect messaging (FFA_MSG_SEND2) at the mediator, and the VMs' buffer pairs it registers with the SPMC.
+
+Xen 4.22 (xen/arch/arm/tee/ffa_msg.c ffa_handle_msg_send2) does not copy a
+VM's message: the SPMC reads it from the VM's own TX buffer, which Xen
+registered with the SPMC when the VM mapped its pair (ffa_rxtx.c
+ffa_handle_rxtx_map: FFA_RXTX_MAP with x1-x3 zero and an endpoint RX/TX
+descriptor in Xen's TX buffer, when the SPMC supports FFA_RX_ACQUIRE).  With
+its pair registered, Xen takes the VM's RX buffer from the SPMC before it
+writes it (FFA_RX_ACQUIRE naming the VM) and hands it back when the VM
+releases it (FFA_RX_RELEASE naming the VM).  pKVM forwards FFA_MSG_SEND2
+untouched; the SPMC then reads pKVM's own TX buffer, the one pKVM registered
+(arch/arm64/kvm/hyp/nvhe/ffa.c ffa_call_supported, do_ffa_rxtx_map).
+Messages between VMs (Xen's CONFIG_FFA_VM_TO_VM, off by default) are not
+modelled.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from emu.el2.hypervisor import Call
+from emu.el2.smccc import MASK32, to_signed
+from emu.ffa import constants as ffa
+from emu.ffa.errors import FfaError
+from emu.vm import VirtualMachine
+
+if TYPE_CHECKING:
+    from emu.ffa.mediator import Mediator
+
+# Endpoint RX/TX descriptor (FF-A 1.1): the endpoint, then the offsets of two composite memory region
+# descriptors, each with one constituent; Xen places them at 16 and 48 (ffa_rxtx.c ffa_rxtx_map_endpoint).
+_ENDPOINT_DESCRIPTOR = struct.Struct("<HHII4x")
+_COMPOSITE = struct.Struct("<II8xQI4x")
+RX_REGION_OFFSET = 16
+TX_REGION_OFFSET = RX_REGION_OFFSET + _COMPOSITE.size
+# The FFA_MSG_SEND2 header: flags, reserved, payload offset, receiver << 0 | sender << 16, size; FF-A 1.1's
+# is 20 bytes, 1.2's 40 (a reserved word and a UUID follow).
+_SEND2_HEADER = struct.Struct("<IIIII")
+SEND2_HEADER_V1_1 = 20
+SEND2_HEADER_V1_2 = 40
+
+
+class IndirectMessaging:
+    def __init__(self, mediator: Mediator) -> None:
+        self.mediator = mediator
+        self._registered: set[int] = set()  # endpoint IDs whose pair the SPMC knows
+
+    @property
+    def _firmware_rx_acquire(self) -> bool:
+        """Xen ffa_probe_fw: FFA_RX_ACQUIRE, assumed where the SPMC has FFA_MSG_SEND2 but does not report it."""
+        abis = self.mediator.firmware_abis
+        return ffa.FFA_RX_ACQUIRE in abis or ffa.FFA_MSG_SEND2 in abis
+
+    def registers(self, vm: VirtualMachine) -> bool:
+        return vm.endpoint_id in self._registered
+
+    # -- the VMs' pairs at the SPMC -------------------------------------------------------------------
+    def register(self, call: Call, tx_ipa: int, rx_ipa: int, pages: int) -> None:
+        """Tell the SPMC where the VM's new pair is, where the profile does; its refusal fails the RXTX_MAP."""
+        if not self.mediator.profile.registers_vm_buffers or not self._firmware_rx_acquire:
+            return
+        stage2 = call.vm.stage2
+        descriptor = (_ENDPOINT_DESCRIPTOR.pack(call.vm.endpoint_id, 0, RX_REGION_OFFSET, TX_REGION_OFFSET)
+                      + _COMPOSITE.pack(pages, 1, stage2.translate(rx_ipa), pages)
+                      + _COMPOSITE.pack(pages, 1, stage2.translate(tx_ipa), pages))
+        self.mediator.physmem.write(self.mediator.tx_pa, descriptor)
+        self._expect_success(self.mediator.spmc_call(call, [ffa.FFA_FN64_RXTX_MAP, 0, 0, 0]))
+        self._registered.add(call.vm.endpoint_id)
+
+    def unregister(self, call: Call | None, vm: VirtualMachine) -> None:
+        if vm.endpoint_id in self._registered:
+            self._registered.discard(vm.endpoint_id)
+            self.mediator.spmc_call(call, [ffa.FFA_RXTX_UNMAP, vm.endpoint_id << 16])
+
+    def acquire_rx(self, call: Call) -> None:
+        """Before the mediator writes the VM's RX buffer: take it from the SPMC (Xen ffa_rx_acquire)."""
+        if call.vm.endpoint_id in self._registered:
+            self._expect_success(self.mediator.spmc_call(call, [ffa.FFA_RX_ACQUIRE, call.vm.endpoint_id]))
+
+    def release_rx(self, call: Call) -> None:
+        """The VM released its RX buffer: hand it back to the SPMC (Xen ffa_rx_release)."""
+        if call.vm.endpoint_id in self._registered:
+            self._expect_success(self.mediator.spmc_call(call, [ffa.FFA_RX_RELEASE, call.vm.endpoint_id]))
+
+    @staticmethod
+    def _expect_success(answer: list[int]) -> None:
+        if answer[0] not in (ffa.FFA_SUCCESS, ffa.FFA_FN64_SUCCESS):
+            code = to_signed(answer[2], 32) if answer[0] == ffa.FFA_ERROR else 0
+            raise FfaError(code or ffa.NOT_SUPPORTED)
+
+    # -- FFA_MSG_SEND2 ------------------------------------------------------------------------------------
+    def send2(self, call: Call) -> list[int]:
+        """Xen's checks on the header in the VM's TX buffer (w1 and w2 are not read), then FFA_MSG_SEND2 naming
+        the VM as the sender, for an SP receiver."""
+        vm = call.vm
+        buffers = vm.ffa.buffers
+        if buffers is None:
+            raise FfaError(ffa.DENIED)
+        _flags, _reserved, offset, endpoints, size = _SEND2_HEADER.unpack(vm.read_ipa(buffers.tx_ipa,
+                                                                                         _SEND2_HEADER.size))
+        sender, receiver = endpoints >> 16, endpoints & 0xFFFF
+        if sender != vm.endpoint_id or receiver == vm.endpoint_id:
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        minimum = SEND2_HEADER_V1_2 if self.mediator.vm_version(vm) >= ffa.VERSION_1_2 else SEND2_HEADER_V1_1
+        if offset < minimum or size == 0 or offset > buffers.size or size > buffers.size - offset:
+            raise FfaError(ffa.INVALID_PARAMETERS)
+        if not receiver & ffa.SECURE_ID_BIT:
+            raise FfaError(ffa.INVALID_PARAMETERS)  # VM to VM: CONFIG_FFA_VM_TO_VM
+        if ffa.FFA_MSG_SEND2 not in self.mediator.firmware_abis or not self._firmware_rx_acquire:
+            raise FfaError(ffa.NOT_SUPPORTED)
+        self._expect_success(self.mediator.spmc_call(call, [ffa.FFA_MSG_SEND2, vm.endpoint_id << 16 & MASK32]))
+        return self.mediator.success()
