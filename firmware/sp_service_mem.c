@@ -20,6 +20,8 @@
  *   MEM_RETRIEVE [handle] -> [pages], the handle stays retrieved (held)
  *   MEM_RELINQUISH [handle] -> [0], or SERVICE_ERR_NOT_HELD when the SP
  *       does not hold the handle for the requester
+ *   (told that a VM is destroyed, the SP relinquishes what it holds for it:
+ *   sp_service_forget_vm())
  *   a failed retrieve -> [SERVICE_ERR_NO_HANDLE, the FF-A error code of the
  *       call that failed (the retrieve's DENIED for another's handle)]
  *
@@ -377,6 +379,15 @@ void service_cmd_mem_relinquish(struct sp_call *call)
 	}
 	h->used = false;
 	ret64(call, 0, 0);
+}
+
+void sp_service_forget_vm(uint16_t vm)
+{
+	for (uint32_t i = 0; i < MEM_TXN_SLOTS; i++) {
+		if (held[i].used && held[i].owner == vm && map_buffers(SERVICE_SP_ID) == 0 &&
+		    relinquish(SERVICE_SP_ID, held[i].handle))
+			held[i].used = false;
+	}
 }
 
 /* ---- indirect messages ---- */

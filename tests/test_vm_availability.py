@@ -12,11 +12,12 @@ import pytest
 
 from emu.ffa import constants as ffa
 from emu.ffa.stub_partitions import SERVICE_PROTOCOL, SERVICE_SP
-from emu.harness import Harness
+from emu.harness import Harness, handle_of
 from emu.machine import MachineConfig
 from emu.platform.elf import load_elf
 from emu.vm import VmSpec
 from ffa_helpers import PROFILES
+from mem_harness import BASE, SHARE, MemHarness, tx
 
 FRAMEWORK = ffa.DIRECT_MSG_FRAMEWORK_FLAG
 
@@ -84,3 +85,24 @@ def test_the_spmc_checks_the_subscription(images) -> None:
                     0, 0, 7, conduit="smc")
     # the SP was never told of VM 7: an illegal change of state, answered in the ACK
     assert answer[2] == FRAMEWORK | ffa.DIRECT_MSG_VM_DESTROYED_ACK and answer[3] == ffa.INVALID_PARAMETERS & 0xFFFF_FFFF
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_teardown_tells_the_sp_before_it_reclaims(guest_image, spmc_image, profile: str) -> None:
+    """ffa.c ffa_domain_teardown_continue: VM_DESTROYED (ffa_partinfo_domain_destroy) before the reclaims
+    (ffa_shm_domain_destroy), so an SP that lets go of a dead VM's memory when told lets the reclaim succeed.
+    Without the message (pKVM, the spec's hypervisor) the SP still holds it: the reclaim is DENIED and the share
+    stays recorded."""
+    h = MemHarness(guest_image("hello"), spmc_image, profile)
+    h.setup_ffa(0)
+    handle = handle_of(h.send_memory(0, SHARE, tx([(BASE, 1)])))
+    assert h.service(0, "SERVICE_CMD_MEM_RETRIEVE", handle) == 1
+    h.forwarded()
+    h.machine.mediator.detach(h.vm(0))
+    sent = h.forwarded()
+    if profile == "xen":
+        assert sent.index("FFA_MSG_SEND_DIRECT_REQ") < sent.index("FFA_MEM_RECLAIM")
+        assert h.ledger.snapshot() == {}
+    else:
+        assert "FFA_MSG_SEND_DIRECT_REQ" not in sent and "FFA_MEM_RECLAIM" in sent
+        assert h.ledger.shares.keys() == {handle}

@@ -205,13 +205,14 @@ class Mediator:
         return None if handle is None else f"stage-2 fault: page lent to a secure partition (handle {handle:#x})"
 
     def detach(self, vm: VirtualMachine) -> None:
-        """VM teardown, in Xen's order (ffa.c ffa_domain_teardown): its buffers, its notification bitmap, every
-        handle it still holds, then the SPs told of its creation."""
+        """VM teardown, in Xen's order (ffa.c ffa_domain_teardown, ffa_domain_teardown_continue): its buffers, its
+        notification bitmap, the SPs told of its creation, then every handle it still holds.  Xen retries what
+        stays (a share an SP still holds: DENIED) every second; here it stays recorded, its reclaim traced."""
         self.indirect.unregister(None, vm)
         vm.ffa.buffers = None
         self.notifications.detach(vm)
-        self.memory.teardown(vm)
         self.vm_availability.destroyed(vm)
+        self.memory.teardown(vm)
 
     def caller_id(self, vm: VirtualMachine) -> int:
         """The endpoint ID a VM's calls carry (pKVM: the host's, 0, for every caller)."""
