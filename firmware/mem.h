@@ -76,32 +76,6 @@
 #define MEM_CANON_COMPOSITE(count) (MEM_HDR_SIZE_V1_1 + (count) * MEM_EMAD_SIZE)
 #define MEM_CANON_FIRST(count) (MEM_CANON_COMPOSITE(count) + MEM_COMP_SIZE)
 
-/* Aligned little-endian field access (callers keep offsets aligned). */
-static inline uint16_t ld16(const uint8_t *p, uint32_t off)
-{
-	return *(const uint16_t *)(const void *)(p + off);
-}
-static inline uint32_t ld32(const uint8_t *p, uint32_t off)
-{
-	return *(const uint32_t *)(const void *)(p + off);
-}
-static inline uint64_t ld64(const uint8_t *p, uint32_t off)
-{
-	return *(const uint64_t *)(const void *)(p + off);
-}
-static inline void st16(uint8_t *p, uint32_t off, uint16_t v)
-{
-	*(uint16_t *)(void *)(p + off) = v;
-}
-static inline void st32(uint8_t *p, uint32_t off, uint32_t v)
-{
-	*(uint32_t *)(void *)(p + off) = v;
-}
-static inline void st64(uint8_t *p, uint32_t off, uint64_t v)
-{
-	*(uint64_t *)(void *)(p + off) = v;
-}
-
 /* ---- mem_desc.c ---- */
 struct mem_receiver {
 	uint16_t id;

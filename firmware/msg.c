@@ -33,11 +33,6 @@
 #define SEND2_HEADER_V1_2 40U
 #define NOTIF_HYP_RX_BUFFER_FULL 32U
 
-static uint32_t ld32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 void ffa_msg_send2_handle(const struct ffa_regs *req, struct ffa_regs *resp)
 {
 	uint16_t sender = FFA_MSG_SENDER(req->x[1]);
@@ -52,7 +47,7 @@ void ffa_msg_send2_handle(const struct ffa_regs *req, struct ffa_regs *resp)
 		return;
 	}
 	tx = (const uint8_t *)(uintptr_t)mbox->tx_pa;
-	endpoints = ld32(tx + SEND2_HDR_ENDPOINTS);
+	endpoints = ld32(tx, SEND2_HDR_ENDPOINTS);
 	if (FFA_MSG_SENDER(endpoints) != sender || FFA_MSG_RECEIVER(endpoints) == sender ||
 	    (uint32_t)req->x[2] != 0) {
 		ffa_error(resp, FFA_RET_INVALID_PARAMETERS);
@@ -72,8 +67,8 @@ void ffa_msg_send2_handle(const struct ffa_regs *req, struct ffa_regs *resp)
 		ffa_error(resp, FFA_RET_BUSY);
 		return;
 	}
-	offset = ld32(tx + SEND2_HDR_OFFSET);
-	size = ld32(tx + SEND2_HDR_SIZE);
+	offset = ld32(tx, SEND2_HDR_OFFSET);
+	size = ld32(tx, SEND2_HDR_SIZE);
 	limit = PAGE_SIZE;
 	if (offset < (spmc_at_least(FFA_VERSION_1_2) ? SEND2_HEADER_V1_2 : SEND2_HEADER_V1_1) || offset > limit ||
 	    size > limit - offset) {

@@ -55,21 +55,16 @@ static bool buffer_valid(uint64_t pa, uint64_t size)
 	return !ranges_overlap(pa, size, SECURE_RAM_PA, SECURE_RAM_SIZE);
 }
 
-static uint32_t ld32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* One page-aligned range from the composite at `offset` of the descriptor; false if it is not that. */
 static bool composite_range(const uint8_t *desc, uint32_t offset, uint64_t *pa, uint32_t *pages)
 {
 	const uint8_t *c = desc + offset;
 
-	if (offset % 8 != 0 || offset > PAGE_SIZE - EP_COMPOSITE_SIZE || ld32(c + 4) != 1)
+	if (offset % 8 != 0 || offset > PAGE_SIZE - EP_COMPOSITE_SIZE || ld32(c, 4) != 1)
 		return false;
-	*pa = ld32(c + 16) | (uint64_t)ld32(c + 20) << 32;
-	*pages = ld32(c + 24);
-	return *pages == ld32(c) && *pages != 0 && *pages <= SPMC_RXTX_MAX_PAGES;
+	*pa = ld64(c, 16);
+	*pages = ld32(c, 24);
+	return *pages == ld32(c, 0) && *pages != 0 && *pages <= SPMC_RXTX_MAX_PAGES;
 }
 
 /*
@@ -88,10 +83,10 @@ static void register_vm_pair(struct ffa_regs *resp)
 		ffa_error(resp, FFA_RET_DENIED);
 		return;
 	}
-	id = (uint16_t)(desc[EP_DESC_ID] | desc[EP_DESC_ID + 1] << 8);
+	id = ld16(desc, EP_DESC_ID);
 	if (id == FFA_HYP_ID || (id & FFA_SECURE_ID_BIT) != 0 ||
-	    !composite_range(desc, ld32(desc + EP_DESC_RX), &rx, &rx_pages) ||
-	    !composite_range(desc, ld32(desc + EP_DESC_TX), &tx, &tx_pages) || rx_pages != tx_pages ||
+	    !composite_range(desc, ld32(desc, EP_DESC_RX), &rx, &rx_pages) ||
+	    !composite_range(desc, ld32(desc, EP_DESC_TX), &tx, &tx_pages) || rx_pages != tx_pages ||
 	    !buffer_valid(rx, (uint64_t)rx_pages * PAGE_SIZE) || !buffer_valid(tx, (uint64_t)tx_pages * PAGE_SIZE) ||
 	    ranges_overlap(tx, (uint64_t)tx_pages * PAGE_SIZE, rx, (uint64_t)rx_pages * PAGE_SIZE)) {
 		ffa_error(resp, FFA_RET_INVALID_PARAMETERS);

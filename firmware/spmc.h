@@ -60,6 +60,32 @@ static inline bool spmc_at_least(uint32_t version)
 	return spmc.version >= version && spmc.caller_version >= version;
 }
 
+/* Aligned little-endian field access (callers keep offsets aligned). */
+static inline uint16_t ld16(const uint8_t *p, uint32_t off)
+{
+	return *(const uint16_t *)(const void *)(p + off);
+}
+static inline uint32_t ld32(const uint8_t *p, uint32_t off)
+{
+	return *(const uint32_t *)(const void *)(p + off);
+}
+static inline uint64_t ld64(const uint8_t *p, uint32_t off)
+{
+	return *(const uint64_t *)(const void *)(p + off);
+}
+static inline void st16(uint8_t *p, uint32_t off, uint16_t v)
+{
+	*(uint16_t *)(void *)(p + off) = v;
+}
+static inline void st32(uint8_t *p, uint32_t off, uint32_t v)
+{
+	*(uint32_t *)(void *)(p + off) = v;
+}
+static inline void st64(uint8_t *p, uint32_t off, uint64_t v)
+{
+	*(uint64_t *)(void *)(p + off) = v;
+}
+
 /* ---- response builders ---- */
 static inline void ffa_error(struct ffa_regs *resp, int32_t code)
 {
