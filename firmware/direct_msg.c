@@ -2,6 +2,13 @@
  * Direct messaging: route FFA_MSG_SEND_DIRECT_REQ (SMC32 and SMC64) and
  * FFA_MSG_SEND_DIRECT_REQ2 from the normal world to the stub's SPs, and
  * frame their answers as DIRECT_RESP / DIRECT_RESP2.
+ *
+ * An SP may give the CPU back before it answers (it yields): the caller gets
+ * FFA_YIELD(w1 = SP << 16 | vCPU 0, w2/w3 = 0: no timeout), the SP stays
+ * blocked in that request (another direct request to it is BUSY), and
+ * FFA_RUN(w1 = SP << 16 | vCPU) resumes it; FFA_RUN is then answered as the
+ * request would have been.  FFA_RUN of an unknown SP or vCPU is
+ * INVALID_PARAMETERS, of an SP with nothing to resume DENIED.
  */
 #include "spmc.h"
 
@@ -9,6 +16,17 @@
 #define DIRECT_REQ_PAYLOAD_COUNT 5
 #define DIRECT_REQ2_PAYLOAD_FIRST 4 /* x4-x17 */
 #define DIRECT_REQ2_PAYLOAD_COUNT 14
+
+/* The one direct request an SP yielded in, until FFA_RUN sees it answered. */
+static struct {
+	bool active;
+	const struct sp_desc *sp;
+	uint16_t sender;
+	uint32_t resp_fid; /* how the answer is framed: DIRECT_RESP (either width) or DIRECT_RESP2 */
+	uint64_t mask;
+} blocked;
+
+static const uint64_t no_payload[DIRECT_REQ2_PAYLOAD_COUNT];
 
 /*
  * Check w1 (sender << 16 | receiver): the sender must be a normal-world
@@ -26,7 +44,39 @@ static const struct sp_desc *route(uint32_t w1, uint32_t recv_prop, int32_t *err
 		*err = FFA_RET_DENIED;
 		return NULL;
 	}
+	if (blocked.active && blocked.sp == sp) {
+		*err = FFA_RET_BUSY;
+		return NULL;
+	}
 	return sp;
+}
+
+/* Run the SP on `call` (or resume it) and frame what comes back: its answer as `resp_fid`, or FFA_YIELD. */
+static void run_sp(struct sp_call *call, uint32_t resp_fid, struct ffa_regs *resp, bool resume)
+{
+	call->yielded = false;
+	if (resume)
+		call->sp->resume(call);
+	else
+		call->sp->handle(call);
+	if (call->yielded) {
+		blocked.active = true;
+		blocked.sp = call->sp;
+		blocked.sender = call->sender;
+		blocked.resp_fid = resp_fid;
+		blocked.mask = call->mask;
+		for (uint32_t i = 0; i < call->count; i++)
+			call->out[i] = 0;
+		resp->x[0] = FFA_YIELD;
+		resp->x[1] = (uint32_t)call->sp->id << 16;
+		return;
+	}
+	blocked.active = false;
+	resp->x[0] = resp_fid;
+	resp->x[1] = FFA_MSG_ENDPOINTS(call->receiver, call->sender);
+	resp->x[2] = 0;
+	if (resp_fid == FFA_FN64_MSG_SEND_DIRECT_RESP2)
+		resp->x[3] = 0;
 }
 
 /*
@@ -83,11 +133,7 @@ void ffa_direct_req_handle(const struct ffa_regs *req, struct ffa_regs *resp, bo
 		.receiver = FFA_MSG_RECEIVER(w1),
 		.sp = sp,
 	};
-	sp->handle(&call);
-
-	resp->x[0] = smc64 ? FFA_FN64_MSG_SEND_DIRECT_RESP : FFA_MSG_SEND_DIRECT_RESP;
-	resp->x[1] = FFA_MSG_ENDPOINTS(call.receiver, call.sender);
-	resp->x[2] = 0;
+	run_sp(&call, smc64 ? FFA_FN64_MSG_SEND_DIRECT_RESP : FFA_MSG_SEND_DIRECT_RESP, resp, false);
 }
 
 /*
@@ -125,10 +171,32 @@ void ffa_direct_req2_handle(const struct ffa_regs *req, struct ffa_regs *resp)
 		.receiver = FFA_MSG_RECEIVER(w1),
 		.sp = sp,
 	};
-	sp->handle(&call);
+	run_sp(&call, FFA_FN64_MSG_SEND_DIRECT_RESP2, resp, false);
+}
 
-	resp->x[0] = FFA_FN64_MSG_SEND_DIRECT_RESP2;
-	resp->x[1] = FFA_MSG_ENDPOINTS(call.receiver, call.sender);
-	resp->x[2] = 0;
-	resp->x[3] = 0;
+void ffa_run_handle(const struct ffa_regs *req, struct ffa_regs *resp)
+{
+	uint32_t w1 = (uint32_t)req->x[1];
+	const struct sp_desc *sp = sp_find(FFA_MSG_SENDER(w1));
+	bool req2 = blocked.resp_fid == FFA_FN64_MSG_SEND_DIRECT_RESP2;
+
+	if (sp == NULL || (w1 & 0xFFFFU) >= sp->exec_contexts) {
+		ffa_error(resp, FFA_RET_INVALID_PARAMETERS);
+		return;
+	}
+	if (!blocked.active || blocked.sp != sp) {
+		ffa_error(resp, FFA_RET_DENIED);
+		return;
+	}
+
+	struct sp_call call = {
+		.in = no_payload,
+		.out = &resp->x[req2 ? DIRECT_REQ2_PAYLOAD_FIRST : DIRECT_REQ_PAYLOAD_FIRST],
+		.mask = blocked.mask,
+		.count = req2 ? DIRECT_REQ2_PAYLOAD_COUNT : DIRECT_REQ_PAYLOAD_COUNT,
+		.sender = blocked.sender,
+		.receiver = sp->id,
+		.sp = sp,
+	};
+	run_sp(&call, blocked.resp_fid, resp, true);
 }

@@ -29,6 +29,7 @@ static bool abi_supported(uint32_t fid, uint32_t *props)
 	case FFA_PARTITION_INFO_GET:
 	case FFA_MSG_SEND_DIRECT_REQ:
 	case FFA_FN64_MSG_SEND_DIRECT_REQ:
+	case FFA_RUN:
 		return true;
 	/* Memory sharing (w2 = 0: no dynamic buffers, only the TX buffer). */
 	case FFA_MEM_LEND:

@@ -61,6 +61,9 @@ static void dispatch(const struct ffa_regs *req, struct ffa_regs *resp)
 	case FFA_FN64_PARTITION_INFO_GET_REGS:
 		ffa_partition_info_get_regs_handle(req, resp);
 		return;
+	case FFA_RUN:
+		ffa_run_handle(req, resp);
+		return;
 	case FFA_MSG_SEND2:
 		if (spmc_at_least(FFA_VERSION_1_1))
 			ffa_msg_send2_handle(req, resp);

@@ -20,6 +20,7 @@ static const struct sp_desc sp_table[] = {
 		.uuid = { SERVICE_SP_UUID_W0, SERVICE_SP_UUID_W1, SERVICE_SP_UUID_W2,
 			  SERVICE_SP_UUID_W3 },
 		.handle = sp_service_handle,
+		.resume = sp_service_resume,
 		.vm_message = sp_service_vm_message,
 	},
 };

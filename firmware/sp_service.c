@@ -13,6 +13,9 @@
  *         sp_service_notif.c (which documents them)
  *   MSG_READ: the indirect message in the SP's RX buffer, in
  *         sp_service_mem.c (which documents it)
+ *   WORK: [cmd, n]: n steps of work (1 to SERVICE_MAX_STEPS), one each time
+ *         the SP runs: it yields after every step but the last, the
+ *         caller resuming it with FFA_RUN; out[0] = the steps done
  *   VMS:  out[0] = VMs the hypervisor announced (VM_CREATED) and has not
  *         withdrawn (VM_DESTROYED), out[1] = 1 if the requester is one
  *
@@ -32,6 +35,7 @@ struct service_cmd {
 };
 
 #define SERVICE_MAX_VMS 16U
+#define SERVICE_MAX_STEPS 1000U
 
 static uint64_t served;
 static uint16_t live_vms[SERVICE_MAX_VMS];
@@ -63,6 +67,34 @@ int32_t sp_service_vm_message(uint32_t type, uint16_t vm)
 	return 0;
 }
 
+static struct {
+	uint64_t steps;
+	uint64_t done;
+} work;
+
+static void work_step(struct sp_call *call)
+{
+	work.done++;
+	if (work.done < work.steps)
+		call->yielded = true;
+	else
+		sp_ret(call, 0, work.done);
+}
+
+static void cmd_work(struct sp_call *call)
+{
+	uint64_t steps = sp_arg(call, 1);
+
+	work.steps = steps == 0 ? 1 : steps > SERVICE_MAX_STEPS ? SERVICE_MAX_STEPS : steps;
+	work.done = 0;
+	work_step(call);
+}
+
+void sp_service_resume(struct sp_call *call)
+{
+	work_step(call);
+}
+
 static void cmd_vms(struct sp_call *call)
 {
 	sp_ret(call, 0, live_count);
@@ -91,6 +123,7 @@ static const struct service_cmd service_cmds[] = {
 	{ SERVICE_CMD_NOTIF_SET, service_cmd_notif_set },
 	{ SERVICE_CMD_NOTIF_GET, service_cmd_notif_get },
 	{ SERVICE_CMD_VMS, cmd_vms },
+	{ SERVICE_CMD_WORK, cmd_work },
 	{ SERVICE_CMD_MSG_READ, service_cmd_msg_read },
 };
 

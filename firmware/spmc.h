@@ -148,6 +148,8 @@ struct sp_desc {
 	uint32_t properties;
 	uint32_t uuid[4];
 	void (*handle)(struct sp_call *call);
+	/* Continue a direct request the SP answered with FFA_YIELD (FFA_RUN); NULL: it never yields. */
+	void (*resume)(struct sp_call *call);
 	/* A VM availability message (FFA_DIRECT_MSG_VM_CREATED/DESTROYED) for VM `vm`: the status to answer. */
 	int32_t (*vm_message)(uint32_t type, uint16_t vm);
 };
@@ -164,6 +166,9 @@ void ffa_partition_info_get_regs_handle(const struct ffa_regs *req, struct ffa_r
  * width (0xFFFFFFFF for SMC32 requests, whose upper halves are ignored):
  * read the payload with sp_arg() and store results with sp_ret(), which
  * apply it. The router frames the answer (x0-x2, or x0-x3 for REQ2).
+ * An SP that sets `yielded` gives the CPU back before it has answered: the
+ * caller gets FFA_YIELD, and FFA_RUN resumes the SP (sp_desc.resume) with
+ * the same `out` layout and no payload in.
  */
 struct sp_call {
 	const uint64_t *in;
@@ -173,6 +178,7 @@ struct sp_call {
 	uint16_t sender;
 	uint16_t receiver;
 	const struct sp_desc *sp;
+	bool yielded;
 };
 
 static inline uint64_t sp_arg(const struct sp_call *call, uint32_t i)
@@ -188,10 +194,12 @@ static inline void sp_ret(struct sp_call *call, uint32_t i, uint64_t value)
 
 void ffa_direct_req_handle(const struct ffa_regs *req, struct ffa_regs *resp, bool smc64);
 void ffa_direct_req2_handle(const struct ffa_regs *req, struct ffa_regs *resp);
+void ffa_run_handle(const struct ffa_regs *req, struct ffa_regs *resp);
 
 /* ---- the stub's secure partitions ---- */
 void sp_echo_handle(struct sp_call *call);
 void sp_service_handle(struct sp_call *call);
+void sp_service_resume(struct sp_call *call);
 int32_t sp_service_vm_message(uint32_t type, uint16_t vm);
 void sp_service_init(void);
 void sp_optee_handle(struct sp_call *call);

@@ -21,16 +21,17 @@ SUPPORTED = {
                        "FFA_NOTIFICATION_BIND", "FFA_NOTIFICATION_UNBIND", "FFA_NOTIFICATION_SET",
                        "FFA_NOTIFICATION_GET"},
     # pKVM refuses the 32-bit RXTX_MAP, DIRECT_REQ2, CONSOLE_LOG, PARTITION_INFO_GET_REGS and the notification
-    # calls but the 64-bit INFO_GET, and asks the firmware about the rest (the stub SPMC does not implement RUN or
-    # YIELD).
-    "pkvm": _COMMON | {"FFA_RX_ACQUIRE", "FFA_SPM_ID_GET", "FFA_FN64_NOTIFICATION_INFO_GET", "FFA_MSG_SEND2"},
+    # calls but the 64-bit INFO_GET, and asks the firmware about the rest (YIELD is a partition's ABI, not the
+    # normal world's).
+    "pkvm": _COMMON | {"FFA_RX_ACQUIRE", "FFA_SPM_ID_GET", "FFA_FN64_NOTIFICATION_INFO_GET", "FFA_MSG_SEND2",
+                       "FFA_RUN"},
     # Xen answers from its own table (xen/arch/arm/tee/ffa.c handle_features): also ERROR, SUCCESS, INTERRUPT and
     # the notification ABIs; no SPM_ID_GET, RX_ACQUIRE or CONSOLE_LOG; RUN and MSG_SEND2 only if the SPMC reported
-    # them at boot (ffa_fw_supports_fid): the stub has MSG_SEND2, not RUN.
+    # them at boot (ffa_fw_supports_fid), as the stub does.
     "xen": _COMMON | {"FFA_RXTX_MAP", "FFA_FN64_PARTITION_INFO_GET_REGS", "FFA_FN64_MSG_SEND_DIRECT_REQ2",
                       "FFA_ERROR", "FFA_SUCCESS", "FFA_FN64_SUCCESS", "FFA_INTERRUPT", "FFA_NOTIFICATION_BIND",
                       "FFA_NOTIFICATION_UNBIND", "FFA_NOTIFICATION_SET", "FFA_NOTIFICATION_GET",
-                      "FFA_NOTIFICATION_INFO_GET", "FFA_FN64_NOTIFICATION_INFO_GET", "FFA_MSG_SEND2"},
+                      "FFA_NOTIFICATION_INFO_GET", "FFA_FN64_NOTIFICATION_INFO_GET", "FFA_MSG_SEND2", "FFA_RUN"},
 }
 RXTX_MAP_MAX_PAGES = {"spec": 63, "pkvm": 63, "xen": 1}  # w2[31:16]; pKVM reports the firmware's value
 FEATURE_IDS = [ffa.FEATURE_ID_NPI, ffa.FEATURE_ID_SRI, ffa.FEATURE_ID_MEI]

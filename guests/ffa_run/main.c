@@ -1,0 +1,88 @@
+/*
+ * ffa_run: a direct request the service SP answers over several runs.  Its
+ * WORK command yields (FFA_YIELD) after every step but the last; the caller
+ * resumes it with FFA_RUN.  One "run: key=value" line per step:
+ *
+ *   features       FFA_FEATURES(FFA_RUN)
+ *   req            DIRECT_REQ (SMC32) WORK 3: the first answer
+ *   busy           a PING to the SP while it is blocked in WORK
+ *   run1, run2     FFA_RUN of the SP, vCPU 0: the answers (the last one is
+ *                  the DIRECT_RESP, with the steps done)
+ *   idle           FFA_RUN once more: nothing to resume
+ *   bad_vcpu       FFA_RUN of vCPU 5 (the SP has one)
+ *   bad_sp         FFA_RUN of 0x8009 (no such SP)
+ *   req2, req2_run DIRECT_REQ2 WORK 2, then FFA_RUN
+ */
+#include <stdint.h>
+
+#include "console.h"
+#include "ffa.h"
+
+#define RUN_TARGET(sp, vcpu) ((uint64_t)(uint16_t)(sp) << 16 | (uint16_t)(vcpu))
+
+static uint16_t self;
+
+static void report(const char *key, const struct smccc_regs *r)
+{
+    char text[96];
+    uint32_t w0 = ffa_w(r, 0);
+
+    if (w0 == (uint32_t)FFA_YIELD)
+        printf("run: %s=YIELD w1=0x%x w2=0x%x\n", key, ffa_w(r, 1), ffa_w(r, 2));
+    else if (w0 == (uint32_t)FFA_MSG_SEND_DIRECT_RESP)
+        printf("run: %s=DIRECT_RESP w1=0x%x w3=%u\n", key, ffa_w(r, 1), ffa_w(r, 3));
+    else if (w0 == (uint32_t)FFA_FN64_MSG_SEND_DIRECT_RESP2)
+        printf("run: %s=DIRECT_RESP2 w1=0x%x x4=%llu\n", key, ffa_w(r, 1), (unsigned long long)r->x[4]);
+    else
+        printf("run: %s=%s\n", key, ffa_ok(r) ? "OK" : ffa_describe(r, text, sizeof(text)));
+}
+
+static struct smccc_regs run(uint16_t sp, uint16_t vcpu)
+{
+    return ffa_call(FFA_RUN, RUN_TARGET(sp, vcpu), 0, 0, 0, 0, 0, 0);
+}
+
+static struct smccc_regs req2_work(uint64_t steps)
+{
+    struct smccc_regs r;
+
+    ffa_regs_clear(&r);
+    r.x[0] = FFA_FN64_MSG_SEND_DIRECT_REQ2;
+    r.x[1] = FFA_ENDPOINTS(self, SERVICE_SP_ID);
+    r.x[4] = SERVICE_CMD_WORK;
+    r.x[5] = steps;
+    smccc_call(&r);
+    return r;
+}
+
+int main(void)
+{
+    struct smccc_regs r;
+
+    ffa_version(FFA_MAKE_VERSION(1, 2));
+    r = ffa_id_get();
+    self = (uint16_t)ffa_w(&r, 2);
+    r = ffa_features(FFA_RUN);
+    report("features", &r);
+
+    r = ffa_call(FFA_MSG_SEND_DIRECT_REQ, FFA_ENDPOINTS(self, SERVICE_SP_ID), 0, SERVICE_CMD_WORK, 3, 0, 0, 0);
+    report("req", &r);
+    r = ffa_call(FFA_MSG_SEND_DIRECT_REQ, FFA_ENDPOINTS(self, SERVICE_SP_ID), 0, SERVICE_CMD_PING, 0, 0, 0, 0);
+    report("busy", &r);
+    r = run(SERVICE_SP_ID, 0);
+    report("run1", &r);
+    r = run(SERVICE_SP_ID, 0);
+    report("run2", &r);
+    r = run(SERVICE_SP_ID, 0);
+    report("idle", &r);
+    r = run(SERVICE_SP_ID, 5);
+    report("bad_vcpu", &r);
+    r = run(0x8009, 0);
+    report("bad_sp", &r);
+
+    r = req2_work(2);
+    report("req2", &r);
+    r = run(SERVICE_SP_ID, 0);
+    report("req2_run", &r);
+    return 0;
+}

@@ -1,0 +1,43 @@
+"""A direct request answered over several runs: the SP yields (FFA_YIELD) and the caller resumes it (FFA_RUN).
+
+The stub SPMC keeps the SP blocked in the request it yielded in, answers another direct request to it BUSY (as
+Hafnium's api_ffa_msg_send_direct_req for a vCPU that is not waiting), and answers FFA_RUN as the request would
+have been answered once the SP is done.  Every mediator passes FFA_YIELD back to the caller (Xen ffa_msg.c
+ffa_finish_direct_req_run lets FFA_MSG_YIELD through) and FFA_RUN on to the SPMC (Xen ffa_handle_run, when the
+SPMC supports it; pKVM forwards it; Hafnium as the hypervisor forwards an SP's).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ffa_helpers import PROFILES
+
+YIELD = "YIELD w1=0x80020000 w2=0x0"  # the service SP (0x8002), vCPU 0, no timeout
+COMMON = {
+    "features": "OK", "req": YIELD, "busy": "ERROR(BUSY)", "run1": YIELD, "idle": "ERROR(DENIED)",
+    "bad_vcpu": "ERROR(INVALID_PARAMETERS)", "bad_sp": "ERROR(INVALID_PARAMETERS)",
+}
+EXPECTED = {
+    "spec": {**COMMON, "run2": "DIRECT_RESP w1=0x80020001 w3=3", "req2": YIELD,
+             "req2_run": "DIRECT_RESP2 w1=0x80020001 x4=2"},
+    "xen": {**COMMON, "run2": "DIRECT_RESP w1=0x80020001 w3=3", "req2": YIELD,
+            "req2_run": "DIRECT_RESP2 w1=0x80020001 x4=2"},
+    # pKVM's host is endpoint 0; v6.18 refuses DIRECT_REQ2 (ffa_call_supported), so there is nothing to resume.
+    "pkvm": {**COMMON, "run2": "DIRECT_RESP w1=0x80020000 w3=3", "req2": "ERROR(NOT_SUPPORTED)",
+             "req2_run": "ERROR(DENIED)"},
+}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_yield_and_run(guest_image, spmc_image, run_guests, profile: str) -> None:
+    out = run_guests(guest_image("ffa_run"), spmc_image=spmc_image, profile=profile)
+    vm = out.result.vms[0]
+    assert vm.state == "off", vm.console
+    steps = {key: re.sub(r" x2=0x[0-9a-f]+$", "", value)
+             for key, value in re.findall(r"^run: (\w+)=(.*)$", vm.console, re.MULTILINE)}
+    assert steps == EXPECTED[profile]
+    runs = out.calls(name="FFA_RUN")
+    assert all([h.name for h in out.hops(c.seq) if h.hop == "el2->spmc"] == ["FFA_RUN"] for c in runs)
