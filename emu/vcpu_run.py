@@ -44,12 +44,11 @@ class InterruptingVcpu:
     def __post_init__(self) -> None:
         self.engine.platform_sysreg = self._icc
         self.engine.timer.isr = lambda: ISR_I if self.gic.pending_irq(self.cpu) else 0
+        self.timer.changed = self.recheck  # a timer armed while running fires at its cycle, not at the next stop
 
     def recheck(self) -> None:
         """The GIC's state changed under a running vCPU: stop at the next block to look for an IRQ."""
         self.engine.counter.stop_at = min(self.engine.counter.stop_at, self.clock_now())
-
-
 
     def power_on(self, entry: int, context: int) -> None:
         """PSCI CPU_ON: start at ``entry`` with ``context`` in x0, EL1h, MMU off (DEN0022 6.4)."""

@@ -3,9 +3,11 @@
  * FFA_MSG_SEND_DIRECT_REQ2 from the normal world to the stub's SPs, and
  * frame their answers as DIRECT_RESP / DIRECT_RESP2.
  *
- * An SP may give the CPU back before it answers (it yields): the caller gets
- * FFA_YIELD(w1 = SP << 16 | vCPU 0, w2/w3 = 0: no timeout), the SP stays
- * blocked in that request (another direct request to it is BUSY), and
+ * An SP may give the CPU back before it answers: it yields, and the caller
+ * gets FFA_YIELD(w1 = SP << 16 | vCPU 0, w2/w3 = 0: no timeout), or it is
+ * preempted by a normal-world interrupt, and the caller gets
+ * FFA_INTERRUPT(w1 = SP << 16 | vCPU 0, w2 = 0) to go and handle it.  The SP
+ * stays blocked in that request (another direct request to it is BUSY), and
  * FFA_RUN(w1 = SP << 16 | vCPU) resumes it; FFA_RUN is then answered as the
  * request would have been.  FFA_RUN of an unknown SP or vCPU is
  * INVALID_PARAMETERS, of an SP with nothing to resume DENIED.
@@ -17,7 +19,7 @@
 #define DIRECT_REQ2_PAYLOAD_FIRST 4 /* x4-x17 */
 #define DIRECT_REQ2_PAYLOAD_COUNT 14
 
-/* The one direct request an SP yielded in, until FFA_RUN sees it answered. */
+/* The one direct request an SP gave the CPU back in, until FFA_RUN sees it answered. */
 static struct {
 	bool active;
 	const struct sp_desc *sp;
@@ -51,15 +53,18 @@ static const struct sp_desc *route(uint32_t w1, uint32_t recv_prop, int32_t *err
 	return sp;
 }
 
-/* Run the SP on `call` (or resume it) and frame what comes back: its answer as `resp_fid`, or FFA_YIELD. */
+/*
+ * Run the SP on `call` (or resume it) and frame what comes back: its answer
+ * as `resp_fid`, or FFA_YIELD / FFA_INTERRUPT.
+ */
 static void run_sp(struct sp_call *call, uint32_t resp_fid, struct ffa_regs *resp, bool resume)
 {
-	call->yielded = false;
+	call->stopped = 0;
 	if (resume)
 		call->sp->resume(call);
 	else
 		call->sp->handle(call);
-	if (call->yielded) {
+	if (call->stopped != 0) {
 		blocked.active = true;
 		blocked.sp = call->sp;
 		blocked.sender = call->sender;
@@ -67,7 +72,7 @@ static void run_sp(struct sp_call *call, uint32_t resp_fid, struct ffa_regs *res
 		blocked.mask = call->mask;
 		for (uint32_t i = 0; i < call->count; i++)
 			call->out[i] = 0;
-		resp->x[0] = FFA_YIELD;
+		resp->x[0] = call->stopped;
 		resp->x[1] = (uint32_t)call->sp->id << 16;
 		return;
 	}

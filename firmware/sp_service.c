@@ -13,9 +13,12 @@
  *         sp_service_notif.c (which documents them)
  *   MSG_READ: the indirect message in the SP's RX buffer, in
  *         sp_service_mem.c (which documents it)
- *   WORK: [cmd, n]: n steps of work (1 to SERVICE_MAX_STEPS), one each time
- *         the SP runs: it yields after every step but the last, the
- *         caller resuming it with FFA_RUN; out[0] = the steps done
+ *   WORK: [cmd, n, mode]: n steps of work (1 to SERVICE_MAX_STEPS), each a
+ *         busy loop of SERVICE_STEP_SPINS iterations.  Mode 0: one step each
+ *         time the SP runs, yielding after every step but the last; mode 1:
+ *         all steps in one run, unless a normal-world interrupt is pending
+ *         after a step, which preempts the SP (FFA_INTERRUPT).  The caller
+ *         resumes it with FFA_RUN; out[0] = the steps done
  *   VMS:  out[0] = VMs the hypervisor announced (VM_CREATED) and has not
  *         withdrawn (VM_DESTROYED), out[1] = 1 if the requester is one
  *
@@ -36,6 +39,7 @@ struct service_cmd {
 
 #define SERVICE_MAX_VMS 16U
 #define SERVICE_MAX_STEPS 1000U
+#define SERVICE_STEP_SPINS 2000U
 
 static uint64_t served;
 static uint16_t live_vms[SERVICE_MAX_VMS];
@@ -70,15 +74,28 @@ int32_t sp_service_vm_message(uint32_t type, uint16_t vm)
 static struct {
 	uint64_t steps;
 	uint64_t done;
+	bool interruptible;
 } work;
 
-static void work_step(struct sp_call *call)
+static void work_run(struct sp_call *call)
 {
-	work.done++;
-	if (work.done < work.steps)
-		call->yielded = true;
-	else
-		sp_ret(call, 0, work.done);
+	for (;;) {
+		for (volatile uint32_t spin = 0; spin < SERVICE_STEP_SPINS; spin++)
+			;
+		work.done++;
+		if (work.done == work.steps) {
+			sp_ret(call, 0, work.done);
+			return;
+		}
+		if (!work.interruptible) {
+			call->stopped = FFA_YIELD;
+			return;
+		}
+		if (ns_interrupt_pending()) {
+			call->stopped = FFA_INTERRUPT;
+			return;
+		}
+	}
 }
 
 static void cmd_work(struct sp_call *call)
@@ -87,12 +104,13 @@ static void cmd_work(struct sp_call *call)
 
 	work.steps = steps == 0 ? 1 : steps > SERVICE_MAX_STEPS ? SERVICE_MAX_STEPS : steps;
 	work.done = 0;
-	work_step(call);
+	work.interruptible = sp_arg(call, 2) == 1;
+	work_run(call);
 }
 
 void sp_service_resume(struct sp_call *call)
 {
-	work_step(call);
+	work_run(call);
 }
 
 static void cmd_vms(struct sp_call *call)

@@ -166,9 +166,11 @@ void ffa_partition_info_get_regs_handle(const struct ffa_regs *req, struct ffa_r
  * width (0xFFFFFFFF for SMC32 requests, whose upper halves are ignored):
  * read the payload with sp_arg() and store results with sp_ret(), which
  * apply it. The router frames the answer (x0-x2, or x0-x3 for REQ2).
- * An SP that sets `yielded` gives the CPU back before it has answered: the
- * caller gets FFA_YIELD, and FFA_RUN resumes the SP (sp_desc.resume) with
- * the same `out` layout and no payload in.
+ * An SP that sets `stopped` gives the CPU back before it has answered, with
+ * FFA_YIELD (its own choice) or FFA_INTERRUPT (a normal-world interrupt is
+ * pending: ns_interrupt_pending()); the caller gets that, and FFA_RUN
+ * resumes the SP (sp_desc.resume) with the same `out` layout and no payload
+ * in.
  */
 struct sp_call {
 	const uint64_t *in;
@@ -178,8 +180,21 @@ struct sp_call {
 	uint16_t sender;
 	uint16_t receiver;
 	const struct sp_desc *sp;
-	bool yielded;
+	uint32_t stopped; /* 0: answered; FFA_YIELD or FFA_INTERRUPT: given back unanswered */
 };
+
+/*
+ * Is a normal-world interrupt pending at this core?  With the SPMC at S-EL1,
+ * the normal world's Group 1 interrupts are signalled to it as FIQ
+ * (ISR_EL1.F), which the SPMC does not take but lets its SPs look at.
+ */
+static inline bool ns_interrupt_pending(void)
+{
+	uint64_t isr;
+
+	__asm__ volatile("mrs %0, isr_el1" : "=r"(isr));
+	return (isr & (UINT64_C(1) << 6)) != 0;
+}
 
 static inline uint64_t sp_arg(const struct sp_call *call, uint32_t i)
 {

@@ -1,4 +1,8 @@
-"""A direct request answered over several runs: the SP yields (FFA_YIELD) and the caller resumes it (FFA_RUN).
+"""A direct request answered over several runs: the SP yields (FFA_YIELD), or a normal-world interrupt preempts
+it (FFA_INTERRUPT), and the caller resumes it (FFA_RUN).
+
+A normal-world interrupt pending at the calling core reaches the SPMC as ISR_EL1.F (S-EL1 sees the normal world's
+Group 1 interrupts as FIQ); the service SP checks it between the steps of a long WORK and gives the CPU back.
 
 The stub SPMC keeps the SP blocked in the request it yielded in, answers another direct request to it BUSY (as
 Hafnium's api_ffa_msg_send_direct_req for a vCPU that is not waiting), and answers FFA_RUN as the request would
@@ -19,6 +23,8 @@ YIELD = "YIELD w1=0x80020000 w2=0x0"  # the service SP (0x8002), vCPU 0, no time
 COMMON = {
     "features": "OK", "req": YIELD, "busy": "ERROR(BUSY)", "run1": YIELD, "idle": "ERROR(DENIED)",
     "bad_vcpu": "ERROR(INVALID_PARAMETERS)", "bad_sp": "ERROR(INVALID_PARAMETERS)",
+    # the timer fires during the SP's run: one FFA_INTERRUPT, the interrupt taken at once, one FFA_RUN to finish
+    "preempted": "interrupts:1 timer_irqs:1 answer:DIRECT_RESP steps:40",
 }
 EXPECTED = {
     "spec": {**COMMON, "run2": "DIRECT_RESP w1=0x80020001 w3=3", "req2": YIELD,

@@ -36,6 +36,8 @@ class GenericTimer:
         self._count = count  # the counter now, in ticks
         self._cycles_at = cycles_at  # the first clock cycle at which the counter reaches a tick count
         self._timers = {CRM_VIRTUAL: _Timer(PPI_VIRTUAL), CRM_PHYSICAL: _Timer(PPI_PHYSICAL)}
+        # Called after a write: the next event may have moved (the vCPU's run loop stops at it).
+        self.changed: Callable[[], None] = lambda: None
 
     def access(self, write: int, crm: int, op2: int, value: int) -> int:
         timer = self._timers[crm]
@@ -47,6 +49,7 @@ class GenericTimer:
                 timer.cval = value & MASK64
             else:  # TVAL: a signed 32-bit offset from now
                 timer.cval = (now + (value & 0xFFFF_FFFF) - ((value & 0x8000_0000) << 1)) & MASK64
+            self.changed()
             return 0
         if op2 == OP2_CTL:
             return timer.ctl | (CTL_ISTATUS if now >= timer.cval else 0)

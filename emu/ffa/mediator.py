@@ -106,6 +106,8 @@ class Mediator:
         self._unavailable = ffa_unavailable(profile)
         self.spmc_id: int | None = None
         self.partitions: list[PartitionInfo] = []
+        self._caller: VirtualMachine | None = None  # whose vCPU the SPMC runs on during a call
+        secure.normal_world_irq = self._caller_irq
         self.tx_pa = hyp_region.pa
         self.rx_pa = hyp_region.pa + PAGE_SIZE
         self._host_version = VersionState()  # pKVM keeps one version for the whole host
@@ -292,9 +294,14 @@ class Mediator:
         """Send a call the mediator builds itself (registers from x0, the rest zero)."""
         return self._spmc(call, regs + [0] * (FRAME - len(regs)))
 
+    def _caller_irq(self) -> bool:
+        vm = self._caller
+        return vm is not None and vm.gic.pending_irq(vm.running)
+
     def _spmc(self, call: Call | None, request: list[int]) -> list[int]:
         """Forward one frame to the SPMC, recording both hops in the trace."""
         start = self.secure.clock.now
+        self._caller = None if call is None else call.vm
         exchange = self.secure.call(request)
         self._hops(call, exchange, start)
         if exchange.sgis:

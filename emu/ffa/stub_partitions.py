@@ -76,7 +76,8 @@ SERVICE_PROTOCOL = {
     # Indirect messages (FFA_MSG_SEND2) wait in the SP's RX buffer until it reads them
     "SERVICE_CMD_MSG_READ": 11,  # -> [payload size, sender, payload byte sum, 1 if "RX buffer full" was pending]
     "SERVICE_ERR_NO_MESSAGE": 0xFFFF_FFFB,  # MSG_READ with nothing in the RX buffer
-    # [cmd, n]: n steps (1-1000), one a run: FFA_YIELD after each but the last, FFA_RUN resumes -> [n]
+    # [cmd, n, mode]: n steps (1-1000); mode 0: one a run, FFA_YIELD after each but the last; mode 1: all in one
+    # run unless a normal-world interrupt is pending after a step (FFA_INTERRUPT); FFA_RUN resumes -> [n]
     "SERVICE_CMD_WORK": 12,
     "SERVICE_PING_MAGIC": 0x5049_4E47,  # "PING"
     "SERVICE_ERR_UNKNOWN_CMD": 0xFFFF_FFFF,

@@ -37,6 +37,7 @@ from emu.platform.image import GuestImage
 from emu.platform.physmem import PhysicalMemory, Region
 
 ICC_ASGI1R_EL1 = (3, 0, 12, 11, 6)
+ISR_F = 1 << 6
 SPMC_CALL_BUDGET = 5_000_000  # default cycles one call may run in the SPMC before it is aborted
 FRAME = 18
 
@@ -105,6 +106,10 @@ class SecureWorld:
         self.engine.trap_handler = self._on_smc
         self.engine.platform_sysreg = self._icc
         self._sgis: list[int] = []
+        # Whether the calling core has a normal-world interrupt pending (set by whoever makes the calls): the
+        # SPMC at S-EL1 sees the normal world's Group 1 interrupts as FIQ, in ISR_EL1.F.
+        self.normal_world_irq: Callable[[], bool] = lambda: False
+        self.engine.timer.isr = lambda: ISR_F if self.normal_world_irq() else 0
         self.engine.reset(image.entry, x0=version)
         self._response: list[int] | None = None
         self._saved = self.engine.uc.context_save()

@@ -12,15 +12,40 @@
  *   bad_vcpu       FFA_RUN of vCPU 5 (the SP has one)
  *   bad_sp         FFA_RUN of 0x8009 (no such SP)
  *   req2, req2_run DIRECT_REQ2 WORK 2, then FFA_RUN
+ *   preempted      WORK 40 in one run (mode 1) with the virtual timer set to
+ *                  fire 20 us into it: the answers until the DIRECT_RESP
+ *                  (how many FFA_INTERRUPTs, the timer interrupts taken
+ *                  between them, the steps done)
  */
 #include <stdint.h>
 
 #include "console.h"
+#include "exceptions.h"
 #include "ffa.h"
+#include "gic.h"
+#include "timer.h"
+
+#define VTIMER_PPI 27u
+#define PREEMPT_STEPS 40u
 
 #define RUN_TARGET(sp, vcpu) ((uint64_t)(uint16_t)(sp) << 16 | (uint16_t)(vcpu))
 
 static uint16_t self;
+static volatile unsigned timer_irqs;
+
+void guest_irq(struct exception_frame *frame)
+{
+    uint32_t intid = gic_ack();
+
+    (void)frame;
+    if (intid == GIC_SPURIOUS)
+        return;
+    if (intid == VTIMER_PPI) {
+        cntv_set_ctl(CNT_CTL_ENABLE | CNT_CTL_IMASK);
+        timer_irqs++;
+    }
+    gic_eoi(intid);
+}
 
 static void report(const char *key, const struct smccc_regs *r)
 {
@@ -55,6 +80,31 @@ static struct smccc_regs req2_work(uint64_t steps)
     return r;
 }
 
+/* A long request a timer interrupt preempts: the SP hands the CPU back with FFA_INTERRUPT, the interrupt is
+ * taken, FFA_RUN resumes the SP. */
+static void preempted(void)
+{
+    struct smccc_regs r;
+    unsigned interrupts = 0, rounds = 0;
+
+    install_vectors();
+    gic_init();
+    gic_irq_setup(VTIMER_PPI, 0x80);
+    cntv_set_tval((uint32_t)(timer_frequency() / 50000)); /* 20 us */
+    cntv_set_ctl(CNT_CTL_ENABLE);
+    irq_unmask();
+    r = ffa_call(FFA_MSG_SEND_DIRECT_REQ, FFA_ENDPOINTS(self, SERVICE_SP_ID), 0, SERVICE_CMD_WORK, PREEMPT_STEPS,
+                 1, 0, 0);
+    while (ffa_w(&r, 0) == (uint32_t)FFA_INTERRUPT && rounds++ < PREEMPT_STEPS) {
+        interrupts++;
+        r = run(SERVICE_SP_ID, 0);
+    }
+    irq_mask();
+    cntv_set_ctl(0);
+    printf("run: preempted=interrupts:%u timer_irqs:%u answer:%s steps:%u\n", interrupts, timer_irqs,
+           ffa_w(&r, 0) == (uint32_t)FFA_MSG_SEND_DIRECT_RESP ? "DIRECT_RESP" : "other", ffa_w(&r, 3));
+}
+
 int main(void)
 {
     struct smccc_regs r;
@@ -84,5 +134,6 @@ int main(void)
     report("req2", &r);
     r = run(SERVICE_SP_ID, 0);
     report("req2_run", &r);
+    preempted();
     return 0;
 }
