@@ -130,6 +130,12 @@ def _ffa_direct2_args(args: Sequence[int]) -> str:
     return f"{_endpoints(args[1])}, uuid={args[2]:#x}:{args[3]:#x}, " + ", ".join(map(hex, args[4:]))
 
 
+def _ffa_notif_pair_args(args: Sequence[int]) -> str:
+    """BIND, UNBIND, SET: ``0x8002->0x1, flags=0x0, bitmap=0x10000000008`` (w3/w4 the bitmap's halves)."""
+    bitmap = (args[3] & smccc.MASK32) | (args[4] & smccc.MASK32) << 32
+    return f"{_endpoints(args[1])}, flags={args[2] & smccc.MASK32:#x}, bitmap={bitmap:#x}"
+
+
 def _ffa_features_args(args: Sequence[int]) -> str:
     w1 = args[1] & smccc.MASK32
     return fid_name(w1) if w1 >> 31 else f"feature {w1}"
@@ -177,6 +183,14 @@ _FFA_ARGS: dict[str, tuple[int, ArgFormatter]] = {
     "MEM_RECLAIM": (3, _hex_args),
     "MEM_FRAG_TX": (4, _hex_args),
     "MEM_FRAG_RX": (4, _hex_args),
+    "MSG_SEND2": (2, _hex_args),
+    "NOTIFICATION_BITMAP_CREATE": (2, _hex_args),
+    "NOTIFICATION_BITMAP_DESTROY": (1, _hex_args),
+    "NOTIFICATION_BIND": (4, _ffa_notif_pair_args),
+    "NOTIFICATION_UNBIND": (4, _ffa_notif_pair_args),
+    "NOTIFICATION_SET": (4, _ffa_notif_pair_args),
+    "NOTIFICATION_GET": (2, _hex_args),
+    "NOTIFICATION_INFO_GET": (0, _none),
 }
 
 
