@@ -242,7 +242,7 @@ def defined_results(fid: FunctionId, regs: Sequence[int]) -> list[int]:
     return list(regs[:count])
 
 
-_SMCCC_STATUS = {-1: "NOT_SUPPORTED", -2: "NOT_REQUIRED", -3: "INVALID_PARAMETER"}
+_SMCCC_ERRORS = {0xFFFF_FFFF: "NOT_SUPPORTED", 0xFFFF_FFFE: "NOT_REQUIRED", 0xFFFF_FFFD: "INVALID_PARAMETER"}  # by w0
 
 
 def error_of(results: Sequence[int]) -> str | None:
@@ -252,7 +252,7 @@ def error_of(results: Sequence[int]) -> str | None:
     w0 = results[0] & smccc.MASK32
     if w0 == ffa.FFA_ERROR and len(results) > 2:
         return ffa_error_name(to_signed(results[2], 32))
-    return _SMCCC_STATUS.get(to_signed(w0, 32))
+    return _SMCCC_ERRORS.get(w0)
 
 
 def fill_text(rec) -> None:
