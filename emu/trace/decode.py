@@ -211,9 +211,25 @@ def describe(fid: FunctionId, args: Sequence[int], results: Sequence[int] | None
     if sig is None:
         name = f"{fid.raw:#010x}"
         return name, _hex_args(args[:8]), f"{results[0]:#x}" if results else ""
-    arg_text = sig.fmt_args(args[: sig.nargs + 1]) if sig.nargs else ""
-    result_text = sig.fmt_result(results[: max(sig.nresults, 1)]) if results else ""
+    arg_text = _text(sig.fmt_args, args[: sig.nargs + 1]) if sig.nargs else ""
+    result_text = _text(sig.fmt_result, results[: max(sig.nresults, 1)]) if results else ""
     return sig.name, arg_text, result_text
+
+
+_TEXTS_KEPT = 64
+_texts: dict[tuple, str] = {}  # (formatter, registers...) -> text, for the latest registers formatted
+
+
+def _text(fmt: Callable[[Sequence[int]], str], regs: Sequence[int]) -> str:
+    """``fmt(regs)``, kept for the next records: a forwarded call's hops show its registers again (its
+    arguments went to the SPMC, its results came from there)."""
+    key = (fmt, *regs)
+    text = _texts.get(key)
+    if text is None:
+        if len(_texts) >= _TEXTS_KEPT:
+            _texts.clear()
+        text = _texts[key] = fmt(regs)
+    return text
 
 
 _shapes: dict[int, tuple[str, int, int]] = {}
@@ -268,7 +284,7 @@ def fill_text(rec) -> None:
     args = [rec.fid, *rec.args]
     if rec.hop == "spmc->el2":
         args_text = ""
-        result_text = _ffa_version_result(rec.results) if rec.fid == ffa.FFA_VERSION else ffa_result(rec.results)
+        result_text = _text(_ffa_version_result if rec.fid == ffa.FFA_VERSION else ffa_result, rec.results)
     else:
         _name, args_text, result_text = describe(fid, args, rec.results or None)
     rec.args_text, rec.result_text = args_text, result_text

@@ -52,22 +52,29 @@ class TraceRecord:
         """One line of JSON, as ``json.dumps(..., separators=(",", ":"))`` writes the fields that are set.
 
         Written by hand, field by field: a trace file gets three records per
-        forwarded call, and ``json.dumps`` builds an encoder each time.
+        forwarded call, and ``json.dumps`` builds an encoder each time and
+        writes the dict it would need built first.
         """
         s = _json_str
-        head = (f'{{"seq":{self.seq},"vm":{s(self.vm)},"hop":{s(self.hop)},"conduit":{s(self.conduit)},'
-                f'"imm":{self.imm},"fid":{self.fid},"name":{s(self.name)},"args":[{",".join(map(str, self.args))}],'
-                f'"results":[{",".join(map(str, self.results))}],"cycle_start":{self.cycle_start},'
+        line = (f'{{"seq":{self.seq},"vm":{s(self.vm)},"hop":{s(self.hop)},"conduit":{s(self.conduit)},'
+                f'"imm":{self.imm},"fid":{self.fid},"name":{s(self.name)},"args":{_registers(self.args)},'
+                f'"results":{_registers(self.results)},"cycle_start":{self.cycle_start},'
                 f'"cycle_end":{self.cycle_end},"args_text":{s(self.args_text)},"result_text":{s(self.result_text)}')
-        return head + "".join(f',"{k}":{_json(v)}' for k in _OPTIONAL_FIELDS if (v := getattr(self, k)) is not None) \
-            + "}"
+        if self.error is not None:
+            line += ',"error":' + _json(self.error)
+        if self.site is not None:
+            line += ',"site":' + _json(self.site)
+        if self.note is not None:
+            line += ',"note":' + _json(self.note)
+        if self.disasm is not None:
+            line += ',"disasm":' + _json(self.disasm)
+        if self.cycles_by is not None:
+            line += ',"cycles_by":' + _json(self.cycles_by)
+        return line + "}"
 
     @classmethod
     def from_dict(cls, data: dict) -> TraceRecord:
         return cls(**{k: data.get(k) for k in cls.__slots__ if k in data})
-
-
-_JSON_FIELDS = tuple(f.name for f in fields(TraceRecord) if f.name != "text_pending")  # in declaration order
 
 
 def call_record(seq: int, vm: str, conduit: str, imm: int, fid: int, name: str, args: list[int],
@@ -85,24 +92,44 @@ def call_record(seq: int, vm: str, conduit: str, imm: int, fid: int, name: str, 
 assert [f.name for f in fields(TraceRecord)] == [
     "seq", "vm", "hop", "conduit", "imm", "fid", "name", "args", "results", "cycle_start", "cycle_end",
     "args_text", "result_text", "error", "site", "note", "disasm", "cycles_by", "text_pending"]
-_OPTIONAL_FIELDS = _JSON_FIELDS[_JSON_FIELDS.index("error"):]  # the ones to_json leaves out when None
 _json_str = json.encoder.encode_basestring_ascii  # what json.dumps uses for a str (C when available)
+_REGISTERS_KEPT = 64
+_registers_json: dict[tuple, str] = {}  # recent register lists -> their JSON
 
 
-def _json(value: object) -> str:
-    """JSON for the value types records hold (str, int, lists of them, a str -> int dict), as json.dumps."""
-    kind = type(value)
-    if kind is str:
-        return _json_str(value)
-    if kind is int:
-        return int.__repr__(value)
-    if kind is list:
-        if all(type(v) is int for v in value):
-            return "[" + ",".join(map(int.__repr__, value)) + "]"
-        return "[" + ",".join(map(_json, value)) + "]"
-    if kind is dict and all(type(k) is str for k in value):
-        return "{" + ",".join(f"{_json_str(k)}:{_json(v)}" for k, v in value.items()) + "}"
-    return json.dumps(value, separators=(",", ":"))
+def _registers(values: list) -> str:
+    """JSON for a record's register list, kept for the next records.
+
+    A forwarded call's hops carry its registers again (the ``call`` record's
+    arguments went to the SPMC, its results came from there), and 64-bit
+    numbers in decimal are most of a record's cost.
+    """
+    try:
+        key = tuple(values)
+        text = _registers_json.get(key)
+    except TypeError:  # not numbers (a hand-edited trace file)
+        return _json(values)
+    if text is None:
+        if len(_registers_json) >= _REGISTERS_KEPT:
+            _registers_json.clear()
+        text = _registers_json[key] = _json(values)
+    return text
+
+
+def _encoder() -> Callable[[object], str]:
+    """``json.dumps(value, separators=(",", ":"))`` with its encoder made once (json.dumps makes one a call).
+
+    The C encoder is the one json.dumps uses; without its circular-reference
+    check, which records (no container holds itself) never need.
+    """
+    make = json.encoder.c_make_encoder
+    if make is None:  # a Python without the C accelerator: json.dumps is no faster either
+        return json.JSONEncoder(separators=(",", ":")).encode
+    encode = make(None, json.JSONEncoder().default, _json_str, None, ":", ",", False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_json = _encoder()
 
 
 def render_text(rec: TraceRecord, cycles: bool = True) -> str:
