@@ -224,8 +224,8 @@ class Hypervisor:
         results = out[:route.nresults] if out is not None else []
         site = None
         if self.symbolize and call_pc is not None:
-            namer = self._sites.get(vm.name) or self.site_namer(vm)
-            site = namer.name(call_pc)
+            found = (self._sites.get(vm.name) or self.site_namer(vm)).site(call_pc)
+            site = found.name if found is not None else None
         end = self.clock.cell.value
         rec = call_record(seq, vm.name, conduit, imm, frame[0] & MASK32, route.name, args[1:route.nargs + 1],
                           results, start, end, decode.error_of(results), site, note, self._breakdown(start, end))

@@ -272,14 +272,16 @@ def error_of(results: Sequence[int]) -> str | None:
 
 
 def fill_text(rec) -> None:
-    """Render a trace record's argument and result text from its registers, once.
+    """Render a trace record's argument and result text from its registers, and name its site, once.
 
     Everything needed is in the record (function ID, defined arguments,
-    defined results), so the trap path only stores numbers.
+    defined results, what names the site), so the trap path only stores numbers.
     """
     if not rec.text_pending:
         return
     rec.text_pending = False
+    if rec.site_pending is not None:
+        rec.site, rec.site_pending = rec.site_pending(), None
     fid = smccc.decode_fid(rec.fid)
     args = [rec.fid, *rec.args]
     if rec.hop == "spmc->el2":

@@ -47,6 +47,8 @@ class TraceRecord:
     # Set on records the emulator makes: their text is decoded from the registers when first
     # needed (Trace.records or a sink), which keeps string formatting off the trap path.
     text_pending: bool = field(default=False, repr=False, compare=False)
+    # With ``text_pending``: what names ``site`` then (debug info is slow to parse, and often never needed).
+    site_pending: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> str:
         """One line of JSON, as ``json.dumps(..., separators=(",", ":"))`` writes the fields that are set.
@@ -78,20 +80,20 @@ class TraceRecord:
 
 
 def call_record(seq: int, vm: str, conduit: str, imm: int, fid: int, name: str, args: list[int],
-                results: list[int], cycle_start: int, cycle_end: int, error: str | None, site: str | None,
-                note: str | None, cycles_by: dict[str, int]) -> TraceRecord:
-    """The ``call`` record of a trapped call, its text decoded when first needed.
+                results: list[int], cycle_start: int, cycle_end: int, error: str | None,
+                site: Callable[[], str | None] | None, note: str | None, cycles_by: dict[str, int]) -> TraceRecord:
+    """The ``call`` record of a trapped call, its text decoded and its ``site`` named when first needed.
 
     Made once per trap, so the fields go in by position (half the cost of keywords); the
     assertion below keeps that order the declaration's.
     """
     return TraceRecord(seq, vm, HOP_CALL, conduit, imm, fid, name, args, results, cycle_start, cycle_end, "", "",
-                       error, site, note, None, cycles_by, True)
+                       error, None, note, None, cycles_by, True, site)
 
 
 assert [f.name for f in fields(TraceRecord)] == [
     "seq", "vm", "hop", "conduit", "imm", "fid", "name", "args", "results", "cycle_start", "cycle_end",
-    "args_text", "result_text", "error", "site", "note", "disasm", "cycles_by", "text_pending"]
+    "args_text", "result_text", "error", "site", "note", "disasm", "cycles_by", "text_pending", "site_pending"]
 _json_str = json.encoder.encode_basestring_ascii  # what json.dumps uses for a str (C when available)
 _REGISTERS_KEPT = 64
 _registers_json: dict[tuple, str] = {}  # recent register lists -> their JSON
