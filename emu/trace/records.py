@@ -91,6 +91,14 @@ def call_record(seq: int, vm: str, conduit: str, imm: int, fid: int, name: str, 
                        error, None, note, None, cycles_by, True, site)
 
 
+def hop_record(seq: int, vm: str, hop: str, fid: int, name: str, args: list[int], results: list[int],
+               cycle_start: int, cycle_end: int, error: str | None, note: str | None) -> TraceRecord:
+    """An ``el2->spmc`` or ``spmc->el2`` record (an SMC), its text decoded when first needed; by position,
+    as ``call_record``: a forwarded call makes two."""
+    return TraceRecord(seq, vm, hop, "smc", 0, fid, name, args, results, cycle_start, cycle_end, "", "",
+                       error, None, note, None, None, True, None)
+
+
 assert [f.name for f in fields(TraceRecord)] == [
     "seq", "vm", "hop", "conduit", "imm", "fid", "name", "args", "results", "cycle_start", "cycle_end",
     "args_text", "result_text", "error", "site", "note", "disasm", "cycles_by", "text_pending", "site_pending"]
