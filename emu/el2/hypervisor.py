@@ -21,7 +21,7 @@ from emu.cpu.costmodel import CostModel
 from emu.cpu.engine import EXCP_HVC, Engine
 from emu.cpu.exceptions import EC_UNKNOWN, ESR_IL
 from emu.cpu.vmem import read_virtual
-from emu.el2.smccc import MASK32, MASK64, FunctionId, decode_fid
+from emu.el2.smccc import MASK64, FunctionId, decode_fid
 from emu.trace.records import Trace, TraceRecord, call_record
 from emu.trace.sites import SiteNamer
 from emu.vm import VirtualMachine
@@ -70,14 +70,15 @@ def constant(result: CallResult) -> Handler:
     return lambda call: result
 
 
-ROUTES_CACHED = 65536  # function IDs remembered per conduit (a fuzzer's random IDs must not fill memory)
+ROUTES_CACHED = 65536  # x0 values remembered per conduit (a fuzzer's random IDs must not fill memory)
 UNKNOWN = CallResult({0: MASK64}, raw=True)  # -1 as 64 bits, as Xen, pKVM and TF-A write it
 _unknown = constant(UNKNOWN)
 
 
 class _Route(NamedTuple):
-    """Where a function ID goes and how its call is traced (decode.shape)."""
+    """A function ID (as x0 holds it), where it goes and how its call is traced (decode.shape)."""
 
+    fid: FunctionId
     handler: Handler
     name: str
     nargs: int
@@ -104,7 +105,7 @@ class Hypervisor:
         self.last_calls: dict[str, TraceRecord] = {}  # VM name -> the record of its latest call
         self._exact: dict[int, Handler] = {}
         self._ranges: list[tuple[Callable[[int], bool], Handler, Callable[[], int], tuple[str, ...]]] = []
-        self._routes: dict[str, dict[int, _Route]] = {}  # conduit -> w0 -> its route, as calls come
+        self._routes: dict[str, dict[int, _Route]] = {}  # conduit -> x0 -> its route, as calls come
         self._register_core()
 
     # -- registration -------------------------------------------------------
@@ -148,9 +149,9 @@ class Hypervisor:
             # Xen's behaviour: SMCCC uses immediate 0 only; anything else is UNDEFINED.
             engine.inject_sync(EC_UNKNOWN << 26 | ESR_IL, call_pc, f"{conduit} #{imm}")
             self.account.charge(self._exit_cost, "entry_exit")
-            fid = decode_fid(frame[0])
-            self._record(vm, self.trace.next_seq(), conduit, imm, self._route(fid, conduit), frame, None, start,
-                         call_pc, "UNDEF injected", [], smccc.call_args(fid, frame))
+            route = self._route(frame[0], conduit)
+            self._record(vm, self.trace.next_seq(), conduit, imm, route, frame, None, start, call_pc,
+                         "UNDEF injected", [], smccc.call_args(route.fid, frame))
             return
         out = self._handle(vm, conduit, frame, self.trace.next_seq(), start, call_pc)
         if out != frame:
@@ -168,8 +169,8 @@ class Hypervisor:
 
     def _handle(self, vm: VirtualMachine, conduit: str, frame: list[int], seq: int, start: int,
                 call_pc: int | None) -> list[int]:
-        fid = decode_fid(frame[0])
-        route = self._route(fid, conduit)
+        route = self._route(frame[0], conduit)
+        fid = route.fid
         call = Call(vm, fid, frame, smccc.call_args(fid, frame), conduit, seq)
         result = route.handler(call)
         self.account.charge(self._handler_cost, "handler")
@@ -180,16 +181,17 @@ class Hypervisor:
             self.checker.after_call(vm, fid, frame, out, seq, conduit)
         return out
 
-    def _route(self, fid: FunctionId, conduit: str) -> _Route:
-        """The handler of a function ID through a conduit and its shape in the trace, found once."""
+    def _route(self, x0: int, conduit: str) -> _Route:
+        """The function ID in ``x0``, its handler through a conduit and its shape in the trace, found once."""
         routes = self._routes.get(conduit)
         if routes is None:
             routes = self._routes[conduit] = {}
-        route = routes.get(fid.raw)
+        route = routes.get(x0)
         if route is None:
-            route = _Route(self._handler_of(fid, conduit), *decode.shape(fid))
+            fid = decode_fid(x0)
+            route = _Route(fid, self._handler_of(fid, conduit), *decode.shape(fid))
             if len(routes) < ROUTES_CACHED:
-                routes[fid.raw] = route
+                routes[x0] = route
         return route
 
     def _handler_of(self, fid: FunctionId, conduit: str) -> Handler:
@@ -227,7 +229,7 @@ class Hypervisor:
             found = (self._sites.get(vm.name) or self.site_namer(vm)).site(call_pc)
             site = found.name if found is not None else None
         end = self.clock.cell.value
-        rec = call_record(seq, vm.name, conduit, imm, frame[0] & MASK32, route.name, args[1:route.nargs + 1],
+        rec = call_record(seq, vm.name, conduit, imm, route.fid.raw, route.name, args[1:route.nargs + 1],
                           results, start, end, decode.error_of(results), site, note, self._breakdown(start, end))
         self.last_calls[rec.vm] = rec
         trace = self.trace
