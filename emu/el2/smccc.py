@@ -140,7 +140,7 @@ def call_args(fid: FunctionId, frame: list[int]) -> list[int]:
     if fid.smc64:
         return list(frame)
     args = frame[:SMC32_REGS]
-    if max(args) > MASK32:  # rare: a caller's upper halves are usually zero, and then masking is a copy
+    if max(args, default=0) > MASK32:  # rare: a caller's upper halves are usually zero, and then masking is a copy
         return [v & MASK32 for v in args]
     return args
 

@@ -222,7 +222,7 @@ _texts: dict[tuple, str] = {}  # (formatter, registers...) -> text, for the late
 
 def _text(fmt: Callable[[Sequence[int]], str], regs: Sequence[int]) -> str:
     """``fmt(regs)``, kept for the next records: a forwarded call's hops show its registers again (its
-    arguments went to the SPMC, its results came from there)."""
+    arguments went to the SPMC, its results came from there).  Registers are ints: equal means same text."""
     key = (fmt, *regs)
     text = _texts.get(key)
     if text is None:

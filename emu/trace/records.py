@@ -59,8 +59,8 @@ class TraceRecord:
         """
         s = _json_str
         line = (f'{{"seq":{self.seq},"vm":{s(self.vm)},"hop":{s(self.hop)},"conduit":{s(self.conduit)},'
-                f'"imm":{self.imm},"fid":{self.fid},"name":{s(self.name)},"args":{_registers(self.args)},'
-                f'"results":{_registers(self.results)},"cycle_start":{self.cycle_start},'
+                f'"imm":{self.imm},"fid":{self.fid},"name":{s(self.name)},"args":{_json(self.args)},'
+                f'"results":{_json(self.results)},"cycle_start":{self.cycle_start},'
                 f'"cycle_end":{self.cycle_end},"args_text":{s(self.args_text)},"result_text":{s(self.result_text)}')
         if self.error is not None:
             line += ',"error":' + _json(self.error)
@@ -103,27 +103,6 @@ assert [f.name for f in fields(TraceRecord)] == [
     "seq", "vm", "hop", "conduit", "imm", "fid", "name", "args", "results", "cycle_start", "cycle_end",
     "args_text", "result_text", "error", "site", "note", "disasm", "cycles_by", "text_pending", "site_pending"]
 _json_str = json.encoder.encode_basestring_ascii  # what json.dumps uses for a str (C when available)
-_REGISTERS_KEPT = 64
-_registers_json: dict[tuple, str] = {}  # recent register lists -> their JSON
-
-
-def _registers(values: list) -> str:
-    """JSON for a record's register list, kept for the next records.
-
-    A forwarded call's hops carry its registers again (the ``call`` record's
-    arguments went to the SPMC, its results came from there), and 64-bit
-    numbers in decimal are most of a record's cost.
-    """
-    try:
-        key = tuple(values)
-        text = _registers_json.get(key)
-    except TypeError:  # not numbers (a hand-edited trace file)
-        return _json(values)
-    if text is None:
-        if len(_registers_json) >= _REGISTERS_KEPT:
-            _registers_json.clear()
-        text = _registers_json[key] = _json(values)
-    return text
 
 
 def _encoder() -> Callable[[object], str]:
