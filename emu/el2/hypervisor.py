@@ -65,9 +65,21 @@ def ret(*values: int) -> CallResult:
     return CallResult({i: v for i, v in enumerate(values)})
 
 
+class _Constant:
+    """A handler whose answer never changes: the trap path takes ``result`` without making a Call."""
+
+    __slots__ = ("result",)
+
+    def __init__(self, result: CallResult) -> None:
+        self.result = result
+
+    def __call__(self, call: Call) -> CallResult:
+        return self.result
+
+
 def constant(result: CallResult) -> Handler:
     """A handler whose answer never changes (built once, not per call)."""
-    return lambda call: result
+    return _Constant(result)
 
 
 ROUTES_CACHED = 65536  # x0 values remembered per conduit (a fuzzer's random IDs must not fill memory)
@@ -170,13 +182,17 @@ class Hypervisor:
     def _handle(self, vm: VirtualMachine, conduit: str, frame: list[int], seq: int, start: int,
                 call_pc: int | None) -> list[int]:
         route = self._route(frame[0], conduit)
-        fid = route.fid
-        call = Call(vm, fid, frame, smccc.call_args(fid, frame), conduit, seq)
-        result = route.handler(call)
+        fid, handler = route.fid, route.handler
+        args = smccc.call_args(fid, frame)
+        if type(handler) is _Constant:  # SMCCC_VERSION, the CPU workarounds, PSCI_VERSION...: the hottest calls
+            result, hops = handler.result, []
+        else:
+            call = Call(vm, fid, frame, args, conduit, seq)
+            result, hops = handler(call), call.hops
         self.account.charge(self._handler_cost, "handler")
         self.account.charge(self._exit_cost, "entry_exit")
         out = dict_to_frame(fid, frame, result)
-        self._record(vm, seq, conduit, 0, route, frame, out, start, call_pc, result.note, call.hops, call.args)
+        self._record(vm, seq, conduit, 0, route, frame, out, start, call_pc, result.note, hops, args)
         if self.checker is not None:
             self.checker.after_call(vm, fid, frame, out, seq, conduit)
         return out
