@@ -36,7 +36,6 @@ from emu.console_input import stdin_input
 from emu.gdbstub import GdbError, serve_gdb
 from emu.machine import DEFAULT_MAX_CYCLES, DEFAULT_QUANTUM, Machine, MachineConfig, RunResult
 from emu.trace.perfetto import write_perfetto
-from emu.trace.diff import render_diff
 from emu.progress import progress_for
 from emu.secure.firmware import ENV_VAR, default_spmc
 from emu.secure.rmm_abi import DEFAULT_RMM_REVISIONS, parse_revisions
@@ -48,8 +47,6 @@ from emu.ffa.profile_loader import ProfileError, load_profile
 from emu.ffa.profiles import PROFILES
 from emu.ffa.stub_partitions import SPMC_FLAVOURS
 from emu.trace.records import TRACE_FORMATS, TraceFileError, TraceRecord, read_jsonl, render_text
-from emu.trace.filter import CallFilter, select
-from emu.trace.stats import function_stats, render_stats
 from emu.stops import EXIT_OK, EXIT_TAP_FAILED, describe_stop, exit_code
 from emu.vm import MAX_CPUS, VmSpec
 
@@ -376,6 +373,8 @@ def _diff(args: argparse.Namespace) -> int:
     if args.no_spmc:
         raise UsageError("diff compares how profiles mediate FF-A calls, which needs a secure world: "
                          "drop --no-spmc")
+    from emu.trace.diff import render_diff  # the trace tools are imported where used: `run` starts faster
+
     names = (args.profile[0], args.profile[1])
     runs = tuple(Machine(_config(args, profile)).run() for profile in names)
     text, differs = render_diff(names, runs)
@@ -384,6 +383,9 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _trace(args: argparse.Namespace) -> int:
+    from emu.trace.filter import CallFilter, select  # as in _diff
+    from emu.trace.stats import function_stats, render_stats
+
     try:
         with (nullcontext(sys.stdin) if args.file == "-" else open(args.file, encoding="utf-8")) as stream:
             records = read_jsonl(stream)

@@ -32,9 +32,7 @@ from emu.platform.image import GuestImage
 from emu.cpu.engine import Fault, StopKind
 from emu.platform.physmem import PhysicalMemory
 from emu.platform.pl011 import InputSource
-from emu.invariants import InvariantChecker
 from emu.tap import TapReport, parse_tap
-from emu.trace.decode import fill_text
 from emu.trace.records import Trace, TraceRecord
 from emu.vm import VirtualMachine, VmSpec, create_vm
 
@@ -80,7 +78,7 @@ class VmOutcome:
     exit_status: int | None = None  # a semihosting SYS_EXIT's status
     pc: int = 0  # where the vCPU was when the VM stopped
     stop_site: str | None = None  # that PC named (function+0xoff (file:line)) when the VM did not power off
-    last_call: TraceRecord | None = None  # the VM's most recent call, decoded
+    last_call: TraceRecord | None = None  # the VM's most recent call (decoded by stops.describe_call)
 
 
 @dataclass
@@ -145,6 +143,8 @@ class Machine:
             self.vms.append(vm)
         self.checker = None
         if config.check:
+            from emu.invariants import InvariantChecker  # imported when asked for: most runs never check
+
             self.checker = InvariantChecker(self)
             self.el2.checker = self.checker
         # the scheduler: VMs still running, whose turn it is, and where that turn stands (see _run_turn)
@@ -296,8 +296,6 @@ class Machine:
         text = vm.console.text
         pc = vm.engines[vm.running].pc
         last = self.el2.last_calls.get(vm.name)
-        if last is not None:
-            fill_text(last)
         site = self.el2.site_namer(vm).name(pc) if vm.state != "off" and self.config.symbolize else None
         return VmOutcome(vm.name, vm.state, vm.exit_reason, vm.fault, text, parse_tap(text),
                          sum(e.counter.instructions for e in vm.engines), sum(e.counter.cycles for e in vm.engines),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from emu.machine import RunResult, VmOutcome
+from emu.trace.decode import fill_text
 from emu.trace.disasm import disassemble
 from emu.trace.records import TraceRecord
 
@@ -53,6 +54,7 @@ def describe_call(rec: TraceRecord | None, label: str = "last call") -> str:
     """``last call #3 FFA_VERSION(1.2) = 1.2 @ main+0x60 (main.c:9)``, or ``no call made``."""
     if rec is None:
         return "no call made"
+    fill_text(rec)
     text = f"{label} #{rec.seq} {rec.name}({rec.args_text})"
     if rec.result_text:
         text += f" = {rec.result_text}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from unicorn import UC_MEM_WRITE_PROT, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UcError
@@ -97,8 +98,8 @@ class VirtualMachine:
     def vm_id(self) -> int:
         return self.spec.vm_id
 
-    @property
-    def name(self) -> str:
+    @cached_property
+    def name(self) -> str:  # made once: every trace record of the VM carries it
         return f"vm{self.spec.vm_id}"
 
     @property

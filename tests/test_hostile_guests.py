@@ -110,10 +110,10 @@ def test_check_reports_violations_exit_5(guest_image, spmc_image, capsys, monkey
 def test_internal_error_is_one_line_exit_4(guest_image, capsys, monkeypatch) -> None:
     from emu.el2.hypervisor import Hypervisor
 
-    def broken(self, call):
+    def broken(self, vm, engine, intno):
         raise ZeroDivisionError("planted")
 
-    monkeypatch.setattr(Hypervisor, "dispatch", broken)
+    monkeypatch.setattr(Hypervisor, "on_trap", broken)
     code = cli.main(["run", "--quiet", str(guest_image("hello"))])
     err = capsys.readouterr().err
     assert code == cli.EXIT_INTERNAL

@@ -42,19 +42,21 @@ class Clock:
     """The machine-wide cycle clock, shared by every engine and the EL2/EL3 code."""
 
     def __init__(self) -> None:
-        self._cell = ctypes.c_uint64(0)
+        # The count itself: the native hooks advance it at its address, and the trap path reads
+        # ``cell.value`` directly (a property's call costs as much again).
+        self.cell = ctypes.c_uint64(0)
 
     @property
     def now(self) -> int:
-        return self._cell.value
+        return self.cell.value
 
     def advance(self, cycles: int) -> int:
-        self._cell.value += cycles
-        return self._cell.value
+        self.cell.value += cycles
+        return self.cell.value
 
     @property
     def address(self) -> int:
-        return ctypes.addressof(self._cell)
+        return ctypes.addressof(self.cell)
 
 
 class Account:
@@ -63,37 +65,32 @@ class Account:
     def __init__(self, name: str, clock: Clock) -> None:
         self.name = name
         self.cycles = 0
-        self.by_kind: dict[str, int] = {}  # what the cycles went on (a transition, a kind of EL2 work)
         self.call: dict[str, int] | None = None  # by kind, since open_call() (the call in progress)
+        # Every kind charged so far, in the order first charged, with its trace key ("el2.handler").
         self._keys: dict[str, str] = {}
         self._clock = clock
 
     def charge(self, cycles: int, kind: str = "other") -> None:
         self.cycles += cycles
-        by_kind = self.by_kind
-        by_kind[kind] = by_kind.get(kind, 0) + cycles
         call = self.call
         if call is not None:
             call[kind] = call.get(kind, 0) + cycles
-        self._clock.advance(cycles)
-
-    def key(self, kind: str) -> str:
-        """``"el2.handler"``: the account's name and the kind, as traces show them (made once per kind)."""
-        found = self._keys.get(kind)
-        if found is None:
-            found = self._keys[kind] = f"{self.name}.{kind}"
-        return found
+        if kind not in self._keys:
+            self._keys[kind] = f"{self.name}.{kind}"
+        self._clock.cell.value += cycles
 
     def open_call(self) -> None:
         """Start counting a call's charges (``close_call`` hands them over)."""
         self.call = {}
 
-    def close_call(self) -> list[tuple[str, int]]:
-        """The call's charges, ``(kind, cycles)`` in the order kinds were first charged in this account."""
+    def close_call(self, into: dict[str, int]) -> None:
+        """Add the call's charges to ``into`` by trace key, in the order kinds were first charged in this account."""
         call, self.call = self.call, None
-        if not call:
-            return []
-        return [(kind, cycles) for kind in self.by_kind if (cycles := call.get(kind))]
+        if call:
+            for kind, key in self._keys.items():
+                cycles = call.get(kind)
+                if cycles:
+                    into[key] = cycles
 
 
 class _State(ctypes.Structure):

@@ -101,6 +101,7 @@ class Engine:
         self._code_words = CodeWords(self.uc)
         self._pc_cell = ctypes.c_uint64()  # PC read straight from the C API: 3x faster than uc.reg_read
         self._pc_ref = ctypes.byref(self._pc_cell)
+        self._uch = self.uc._uch
         self.counter = BlockCounter(self.uc, classifier, clock, native)
         self.code = CodeCache(self.uc, self.counter)
         physmem.add_write_listener(self.code.physical_written)
@@ -138,7 +139,7 @@ class Engine:
     # -- registers -----------------------------------------------------------
     @property
     def pc(self) -> int:
-        status = uclib.uc_reg_read(self.uc._uch, UC_ARM64_REG_PC, self._pc_ref)
+        status = uclib.uc_reg_read(self._uch, UC_ARM64_REG_PC, self._pc_ref)
         if status:
             raise UcError(status)
         return self._pc_cell.value
@@ -188,7 +189,9 @@ class Engine:
 
     def request_stop(self) -> None:
         self.stop_requested = True
-        self.uc.emu_stop()
+        status = uclib.uc_emu_stop(self._uch)  # as uc.emu_stop(), without its Python layer
+        if status:
+            raise UcError(status)
 
     def stop_with_fault(self, fault: Fault) -> None:
         self.fault = fault

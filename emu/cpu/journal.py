@@ -64,6 +64,7 @@ class PageJournal:
             self._state = lib.pj_create(address, size // PAGE_SIZE, physmem.host_pointer(address), int(keep))
             if not self._state:
                 raise MemoryError("pj_create failed")
+            self._s = self._state.contents  # made once: each SPMC call reads the count
             handle = ctypes.c_size_t()
             status = uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_MEM_WRITE,
                                        ctypes.cast(lib.pj_hook, ctypes.c_void_p),
@@ -85,14 +86,14 @@ class PageJournal:
         """Addresses of the pages written since the last commit or rollback, in first-write order."""
         if self._lib is None:
             return list(self._saved)
-        s = self._state.contents
+        s = self._s
         return [self.address + s.list[i] * PAGE_SIZE for i in range(s.count)]
 
     def commit(self) -> None:
         """Forget the written pages: their contents now stand."""
         if self._lib is None:
             self._saved.clear()
-        else:
+        elif self._s.count:  # nothing written: nothing to forget (and one call into C fewer)
             self._lib.pj_commit(self._state)
 
     def rollback(self) -> None:

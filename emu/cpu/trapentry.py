@@ -89,6 +89,10 @@ class NativeTrapEntry(_TrapRegisters):
         lib.te_init(ctypes.byref(state))
         _hook(uc, _address(lib.te_intr_hook), ctypes.addressof(state))
         self._regs = state.regs
+        self._words = memoryview(state.regs).cast("B").cast("Q")
+
+    def frame(self) -> list[int]:
+        return self._words[:FRAME_REGS].tolist()  # faster than slicing the ctypes array
 
     @property
     def insn(self) -> int:

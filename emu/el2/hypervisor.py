@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import NamedTuple
 
 from emu.trace import decode
 from emu.el2 import psci
@@ -20,7 +22,7 @@ from emu.cpu.engine import EXCP_HVC, Engine
 from emu.cpu.exceptions import EC_UNKNOWN, ESR_IL
 from emu.cpu.vmem import read_virtual
 from emu.el2.smccc import MASK64, FunctionId, decode_fid
-from emu.trace.records import HOP_CALL, Trace, TraceRecord
+from emu.trace.records import Trace, TraceRecord, call_record
 from emu.trace.sites import SiteNamer
 from emu.vm import VirtualMachine
 
@@ -63,12 +65,36 @@ def ret(*values: int) -> CallResult:
     return CallResult({i: v for i, v in enumerate(values)})
 
 
+class _Constant:
+    """A handler whose answer never changes: the trap path takes ``result`` without making a Call."""
+
+    __slots__ = ("result",)
+
+    def __init__(self, result: CallResult) -> None:
+        self.result = result
+
+    def __call__(self, call: Call) -> CallResult:
+        return self.result
+
+
 def constant(result: CallResult) -> Handler:
     """A handler whose answer never changes (built once, not per call)."""
-    return lambda call: result
+    return _Constant(result)
 
 
+ROUTES_CACHED = 65536  # x0 values remembered per conduit (a fuzzer's random IDs must not fill memory)
 UNKNOWN = CallResult({0: MASK64}, raw=True)  # -1 as 64 bits, as Xen, pKVM and TF-A write it
+_unknown = constant(UNKNOWN)
+
+
+class _Route(NamedTuple):
+    """A function ID (as x0 holds it), where it goes and how its call is traced (decode.shape)."""
+
+    fid: FunctionId
+    handler: Handler
+    name: str
+    nargs: int
+    nresults: int
 
 
 class Hypervisor:
@@ -87,21 +113,24 @@ class Hypervisor:
         self._entry_cost = transitions["el1_to_el2"]
         self._handler_cost = transitions["el2_handler"]
         self._exit_cost = transitions["el2_to_el1"]
-        self._sites: dict[int, SiteNamer] = {}  # vm id -> its calling-site namer
+        self._sites: dict[str, SiteNamer] = {}  # VM name -> its calling-site namer
         self.last_calls: dict[str, TraceRecord] = {}  # VM name -> the record of its latest call
         self._exact: dict[int, Handler] = {}
         self._ranges: list[tuple[Callable[[int], bool], Handler, Callable[[], int], tuple[str, ...]]] = []
+        self._routes: dict[str, dict[int, _Route]] = {}  # conduit -> x0 -> its route, as calls come
         self._register_core()
 
     # -- registration -------------------------------------------------------
     def register(self, fid: int, handler: Handler) -> None:
         self._exact[fid] = handler
+        self._routes.clear()
 
     def register_range(self, owns: Callable[[int], bool], handler: Handler, count: Callable[[], int],
                        conduits: tuple[str, ...] = ("hvc", "smc")) -> None:
         """A service owning a set of IDs (e.g. FF-A); ``count`` says how many it implements, ``conduits``
         which conduits reach it (through any other, its IDs are unknown functions)."""
         self._ranges.append((owns, handler, count, conduits))
+        self._routes.clear()
 
     def implemented_in_owner(self, owner: int) -> int:
         count = sum(1 for fid in self._exact if (fid >> 24) & 0x3F == owner)
@@ -115,13 +144,13 @@ class Hypervisor:
 
     def attach(self, vm: VirtualMachine) -> None:
         for engine in vm.engines:
-            engine.trap_handler = lambda engine, intno: self.on_trap(vm, engine, intno)
+            engine.trap_handler = partial(self.on_trap, vm)
 
     # -- the trap path --------------------------------------------------------
     def on_trap(self, vm: VirtualMachine, engine: Engine, intno: int) -> None:
         self.traps += 1
         conduit = "hvc" if intno == EXCP_HVC else "smc"
-        start = self.clock.now
+        start = self.clock.cell.value
         self._open_ledger()
         self.account.charge(self._entry_cost, "entry_exit")
         entry = engine.trap_entry
@@ -132,8 +161,9 @@ class Hypervisor:
             # Xen's behaviour: SMCCC uses immediate 0 only; anything else is UNDEFINED.
             engine.inject_sync(EC_UNKNOWN << 26 | ESR_IL, call_pc, f"{conduit} #{imm}")
             self.account.charge(self._exit_cost, "entry_exit")
-            self._record(vm, self.trace.next_seq(), conduit, imm, decode_fid(frame[0]), frame, None, start,
-                         call_pc, "UNDEF injected", [])
+            route = self._route(frame[0], conduit)
+            self._record(vm, self.trace.next_seq(), conduit, imm, route, frame, None, start, call_pc,
+                         "UNDEF injected", [], smccc.call_args(route.fid, frame))
             return
         out = self._handle(vm, conduit, frame, self.trace.next_seq(), start, call_pc)
         if out != frame:
@@ -145,77 +175,89 @@ class Hypervisor:
         Tests, fuzzers and the Python API call it to drive the mediator with
         arbitrary frames; it is traced like a trapped call, without a site.
         """
-        start = self.clock.now
+        start = self.clock.cell.value
         self._open_ledger()
         return self._handle(vm, conduit, frame, self.trace.next_seq(), start, None)
 
     def _handle(self, vm: VirtualMachine, conduit: str, frame: list[int], seq: int, start: int,
                 call_pc: int | None) -> list[int]:
-        fid = decode_fid(frame[0])
-        call = Call(vm, fid, frame, smccc.call_args(fid, frame), conduit, seq)
-        result = self.dispatch(call)
+        route = self._route(frame[0], conduit)
+        fid, handler = route.fid, route.handler
+        args = smccc.call_args(fid, frame)
+        if type(handler) is _Constant:  # SMCCC_VERSION, the CPU workarounds, PSCI_VERSION...: the hottest calls
+            result, hops = handler.result, []
+        else:
+            call = Call(vm, fid, frame, args, conduit, seq)
+            result, hops = handler(call), call.hops
         self.account.charge(self._handler_cost, "handler")
         self.account.charge(self._exit_cost, "entry_exit")
         out = dict_to_frame(fid, frame, result)
-        self._record(vm, seq, conduit, 0, fid, frame, out, start, call_pc, result.note, call.hops, call.args)
+        self._record(vm, seq, conduit, 0, route, frame, out, start, call_pc, result.note, hops, args)
         if self.checker is not None:
             self.checker.after_call(vm, fid, frame, out, seq, conduit)
         return out
 
-    def dispatch(self, call: Call) -> CallResult:
-        handler = self._exact.get(call.fid.value)
+    def _route(self, x0: int, conduit: str) -> _Route:
+        """The function ID in ``x0``, its handler through a conduit and its shape in the trace, found once."""
+        routes = self._routes.get(conduit)
+        if routes is None:
+            routes = self._routes[conduit] = {}
+        route = routes.get(x0)
+        if route is None:
+            fid = decode_fid(x0)
+            route = _Route(fid, self._handler_of(fid, conduit), *decode.shape(fid))
+            if len(routes) < ROUTES_CACHED:
+                routes[x0] = route
+        return route
+
+    def _handler_of(self, fid: FunctionId, conduit: str) -> Handler:
+        handler = self._exact.get(fid.value)
         if handler is None:
             for owns, range_handler, _count, conduits in self._ranges:
-                if owns(call.fid.value):
-                    handler = range_handler if call.conduit in conduits else None
+                if owns(fid.value):
+                    handler = range_handler if conduit in conduits else None
                     break
-        if handler is None or call.fid.reserved_bits_set:
-            return UNKNOWN
-        return handler(call)
+        if handler is None or fid.reserved_bits_set:
+            return _unknown
+        return handler
 
     def _open_ledger(self) -> None:
         for account in self._accounts:
             account.open_call()
 
-    def _breakdown(self, start: int) -> dict[str, int]:
+    def _breakdown(self, start: int, end: int) -> dict[str, int]:
         """Where the call's cycles went: each account's kinds ("el2.handler", "el3.smc", ...), and the SPMC's
         instructions ("spmc"), which is all else that ran during the call."""
-        out = {}
+        out: dict[str, int] = {}
         for account in self._accounts:
-            for kind, cycles in account.close_call():
-                out[account.key(kind)] = cycles
-        spmc = self.clock.now - start - sum(out.values())
+            account.close_call(out)
+        spmc = end - start - sum(out.values())
         if spmc:
             out["spmc"] = spmc
         return out
 
-    def _record(self, vm: VirtualMachine, seq: int, conduit: str, imm: int, fid: FunctionId, frame: list[int],
+    def _record(self, vm: VirtualMachine, seq: int, conduit: str, imm: int, route: _Route, frame: list[int],
                 out: list[int] | None, start: int, call_pc: int | None, note: str | None,
-                hops: list[TraceRecord], args: list[int] | None = None) -> None:
-        name, nargs, nresults = decode.shape(fid)
-        if args is None:
-            args = smccc.call_args(fid, frame)
-        results = out[:nresults] if out is not None else []
+                hops: list[TraceRecord], args: list[int]) -> None:
+        results = out[:route.nresults] if out is not None else []
         site = None
         if self.symbolize and call_pc is not None:
-            namer = self._sites.get(vm.vm_id) or self.site_namer(vm)
-            site = namer.name(call_pc)
-        rec = TraceRecord(
-            seq=seq, vm=vm.name, hop=HOP_CALL, conduit=conduit, imm=imm, fid=fid.raw, name=name,
-            args=args[1:nargs + 1], results=results, cycle_start=start, cycle_end=self.clock.now,
-            error=decode.error_of(results), note=note, text_pending=True, site=site,
-            cycles_by=self._breakdown(start),
-        )
+            found = (self._sites.get(vm.name) or self.site_namer(vm)).site(call_pc)
+            site = found.name if found is not None else None
+        end = self.clock.cell.value
+        rec = call_record(seq, vm.name, conduit, imm, route.fid.raw, route.name, args[1:route.nargs + 1],
+                          results, start, end, decode.error_of(results), site, note, self._breakdown(start, end))
         self.last_calls[rec.vm] = rec
-        self.trace.emit(rec)
+        trace = self.trace
+        trace.emit(rec)
         for hop in hops:
-            self.trace.emit(hop)
+            trace.emit(hop)
 
     def site_namer(self, vm: VirtualMachine) -> SiteNamer:
         """Names code addresses of ``vm`` (``function+0xoff (file:line)``), relocated code too."""
-        namer = self._sites.get(vm.vm_id)
+        namer = self._sites.get(vm.name)
         if namer is None:
-            namer = self._sites[vm.vm_id] = SiteNamer(
+            namer = self._sites[vm.name] = SiteNamer(
                 vm.image, lambda va, size: read_virtual(vm.engines[vm.running].uc, va, size, True))
         return namer
 

@@ -139,7 +139,10 @@ def call_args(fid: FunctionId, frame: list[int]) -> list[int]:
     """The argument registers a callee sees: w0-w7 for SMC32, x0-x17 for SMC64."""
     if fid.smc64:
         return list(frame)
-    return [v & MASK32 for v in frame[:SMC32_REGS]]
+    args = frame[:SMC32_REGS]
+    if max(args, default=0) > MASK32:  # rare: a caller's upper halves are usually zero, and then masking is a copy
+        return [v & MASK32 for v in args]
+    return args
 
 
 def apply_results(fid: FunctionId, frame: list[int], results: dict[int, int]) -> list[int]:

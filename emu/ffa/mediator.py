@@ -29,7 +29,7 @@ from emu.platform.physmem import PhysicalMemory, Region
 from emu.platform.memory_map import PAGE_SIZE
 from emu.el2.smccc import MASK32, MASK64, SMC32_REGS, decode_fid, to_signed
 from emu.platform.stage2 import TranslationFault
-from emu.trace.records import BOOT_VM, HOP_FROM_SPMC, HOP_TO_SPMC, Trace, TraceRecord
+from emu.trace.records import BOOT_VM, HOP_FROM_SPMC, HOP_TO_SPMC, Trace, hop_record
 from emu.vm import VirtualMachine
 
 FRAME = 18
@@ -316,13 +316,10 @@ class Mediator:
         vm = call.vm.name if call is not None else BOOT_VM
         wide = response[0] in _WIDE_RESPONSES
         note = None if exchange.aborted is None else f"aborted and rolled back: {exchange.aborted}"
-        to_spmc = TraceRecord(seq=seq, vm=vm, hop=HOP_TO_SPMC, conduit="smc", imm=0, fid=fid.raw, name=name,
-                              args=request[1:nargs + 1], results=[], cycle_start=start,
-                              cycle_end=exchange.entered, text_pending=True)
-        from_spmc = TraceRecord(seq=seq, vm=vm, hop=HOP_FROM_SPMC, conduit="smc", imm=0, fid=fid.raw, name=name,
-                                args=[], results=response[:FRAME if wide else 8], cycle_start=exchange.left,
-                                cycle_end=self.secure.clock.now, error=decode.error_of(response), note=note,
-                                text_pending=True)
+        to_spmc = hop_record(seq, vm, HOP_TO_SPMC, fid.raw, name, request[1:nargs + 1], [], start, exchange.entered,
+                             None, None)
+        from_spmc = hop_record(seq, vm, HOP_FROM_SPMC, fid.raw, name, [], response[:FRAME if wide else 8],
+                               exchange.left, self.secure.clock.now, decode.error_of(response), note)
         if call is not None:
             call.hops += [to_spmc, from_spmc]
         else:
@@ -352,7 +349,7 @@ class Mediator:
         wide = response[0] in _WIDE_RESPONSES and call.fid.smc64
         count = FRAME if wide else SMC32_REGS
         if call.fid.smc64:
-            regs = {i: response[i] for i in range(count)}
+            regs = dict(enumerate(response[:count]))
         else:
             regs = {i: response[i] & MASK32 for i in range(SMC32_REGS)}
         if profile.zero_x8_x17_from_1_2 and call.vm.ffa.version.locked and self.vm_version(call.vm) >= ffa.VERSION_1_2:

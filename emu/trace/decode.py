@@ -238,9 +238,25 @@ def describe(fid: FunctionId, args: Sequence[int], results: Sequence[int] | None
     if sig is None:
         name = f"{fid.raw:#010x}"
         return name, _hex_args(args[:8]), f"{results[0]:#x}" if results else ""
-    arg_text = sig.fmt_args(args[: sig.nargs + 1]) if sig.nargs else ""
-    result_text = sig.fmt_result(results[: max(sig.nresults, 1)]) if results else ""
+    arg_text = _text(sig.fmt_args, args[: sig.nargs + 1]) if sig.nargs else ""
+    result_text = _text(sig.fmt_result, results[: max(sig.nresults, 1)]) if results else ""
     return sig.name, arg_text, result_text
+
+
+_TEXTS_KEPT = 64
+_texts: dict[tuple, str] = {}  # (formatter, registers...) -> text, for the latest registers formatted
+
+
+def _text(fmt: Callable[[Sequence[int]], str], regs: Sequence[int]) -> str:
+    """``fmt(regs)``, kept for the next records: a forwarded call's hops show its registers again (its
+    arguments went to the SPMC, its results came from there).  Registers are ints: equal means same text."""
+    key = (fmt, *regs)
+    text = _texts.get(key)
+    if text is None:
+        if len(_texts) >= _TEXTS_KEPT:
+            _texts.clear()
+        text = _texts[key] = fmt(regs)
+    return text
 
 
 _shapes: dict[int, tuple[str, int, int]] = {}
@@ -269,7 +285,7 @@ def defined_results(fid: FunctionId, regs: Sequence[int]) -> list[int]:
     return list(regs[:count])
 
 
-_SMCCC_STATUS = {-1: "NOT_SUPPORTED", -2: "NOT_REQUIRED", -3: "INVALID_PARAMETER"}
+_SMCCC_ERRORS = {0xFFFF_FFFF: "NOT_SUPPORTED", 0xFFFF_FFFE: "NOT_REQUIRED", 0xFFFF_FFFD: "INVALID_PARAMETER"}  # by w0
 
 
 def error_of(results: Sequence[int]) -> str | None:
@@ -279,23 +295,25 @@ def error_of(results: Sequence[int]) -> str | None:
     w0 = results[0] & smccc.MASK32
     if w0 == ffa.FFA_ERROR and len(results) > 2:
         return ffa_error_name(to_signed(results[2], 32))
-    return _SMCCC_STATUS.get(to_signed(w0, 32))
+    return _SMCCC_ERRORS.get(w0)
 
 
 def fill_text(rec) -> None:
-    """Render a trace record's argument and result text from its registers, once.
+    """Render a trace record's argument and result text from its registers, and name its site, once.
 
     Everything needed is in the record (function ID, defined arguments,
-    defined results), so the trap path only stores numbers.
+    defined results, what names the site), so the trap path only stores numbers.
     """
     if not rec.text_pending:
         return
     rec.text_pending = False
+    if rec.site_pending is not None:
+        rec.site, rec.site_pending = rec.site_pending(), None
     fid = smccc.decode_fid(rec.fid)
     args = [rec.fid, *rec.args]
     if rec.hop == "spmc->el2":
         args_text = ""
-        result_text = _ffa_version_result(rec.results) if rec.fid == ffa.FFA_VERSION else ffa_result(rec.results)
+        result_text = _text(_ffa_version_result if rec.fid == ffa.FFA_VERSION else ffa_result, rec.results)
     else:
         _name, args_text, result_text = describe(fid, args, rec.results or None)
     rec.args_text, rec.result_text = args_text, result_text

@@ -47,45 +47,78 @@ class TraceRecord:
     # Set on records the emulator makes: their text is decoded from the registers when first
     # needed (Trace.records or a sink), which keeps string formatting off the trap path.
     text_pending: bool = field(default=False, repr=False, compare=False)
+    # With ``text_pending``: what names ``site`` then (debug info is slow to parse, and often never needed).
+    site_pending: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> str:
         """One line of JSON, as ``json.dumps(..., separators=(",", ":"))`` writes the fields that are set.
 
         Written by hand, field by field: a trace file gets three records per
-        forwarded call, and ``json.dumps`` builds an encoder each time.
+        forwarded call, and ``json.dumps`` builds an encoder each time and
+        writes the dict it would need built first.
         """
         s = _json_str
-        head = (f'{{"seq":{self.seq},"vm":{s(self.vm)},"hop":{s(self.hop)},"conduit":{s(self.conduit)},'
-                f'"imm":{self.imm},"fid":{self.fid},"name":{s(self.name)},"args":[{",".join(map(str, self.args))}],'
-                f'"results":[{",".join(map(str, self.results))}],"cycle_start":{self.cycle_start},'
+        line = (f'{{"seq":{self.seq},"vm":{s(self.vm)},"hop":{s(self.hop)},"conduit":{s(self.conduit)},'
+                f'"imm":{self.imm},"fid":{self.fid},"name":{s(self.name)},"args":{_json(self.args)},'
+                f'"results":{_json(self.results)},"cycle_start":{self.cycle_start},'
                 f'"cycle_end":{self.cycle_end},"args_text":{s(self.args_text)},"result_text":{s(self.result_text)}')
-        return head + "".join(f',"{k}":{_json(v)}' for k in _OPTIONAL_FIELDS if (v := getattr(self, k)) is not None) \
-            + "}"
+        if self.error is not None:
+            line += ',"error":' + _json(self.error)
+        if self.site is not None:
+            line += ',"site":' + _json(self.site)
+        if self.note is not None:
+            line += ',"note":' + _json(self.note)
+        if self.disasm is not None:
+            line += ',"disasm":' + _json(self.disasm)
+        if self.cycles_by is not None:
+            line += ',"cycles_by":' + _json(self.cycles_by)
+        return line + "}"
 
     @classmethod
     def from_dict(cls, data: dict) -> TraceRecord:
         return cls(**{k: data.get(k) for k in cls.__slots__ if k in data})
 
 
-_JSON_FIELDS = tuple(f.name for f in fields(TraceRecord) if f.name != "text_pending")  # in declaration order
-_OPTIONAL_FIELDS = _JSON_FIELDS[_JSON_FIELDS.index("error"):]  # the ones to_json leaves out when None
+def call_record(seq: int, vm: str, conduit: str, imm: int, fid: int, name: str, args: list[int],
+                results: list[int], cycle_start: int, cycle_end: int, error: str | None,
+                site: Callable[[], str | None] | None, note: str | None, cycles_by: dict[str, int]) -> TraceRecord:
+    """The ``call`` record of a trapped call, its text decoded and its ``site`` named when first needed.
+
+    Made once per trap, so the fields go in by position (half the cost of keywords); the
+    assertion below keeps that order the declaration's.
+    """
+    return TraceRecord(seq, vm, HOP_CALL, conduit, imm, fid, name, args, results, cycle_start, cycle_end, "", "",
+                       error, None, note, None, cycles_by, True, site)
+
+
+def hop_record(seq: int, vm: str, hop: str, fid: int, name: str, args: list[int], results: list[int],
+               cycle_start: int, cycle_end: int, error: str | None, note: str | None) -> TraceRecord:
+    """An ``el2->spmc`` or ``spmc->el2`` record (an SMC), its text decoded when first needed; by position,
+    as ``call_record``: a forwarded call makes two."""
+    return TraceRecord(seq, vm, hop, "smc", 0, fid, name, args, results, cycle_start, cycle_end, "", "",
+                       error, None, note, None, None, True, None)
+
+
+assert [f.name for f in fields(TraceRecord)] == [
+    "seq", "vm", "hop", "conduit", "imm", "fid", "name", "args", "results", "cycle_start", "cycle_end",
+    "args_text", "result_text", "error", "site", "note", "disasm", "cycles_by", "text_pending", "site_pending"]
 _json_str = json.encoder.encode_basestring_ascii  # what json.dumps uses for a str (C when available)
 
 
-def _json(value: object) -> str:
-    """JSON for the value types records hold (str, int, lists of them, a str -> int dict), as json.dumps."""
-    kind = type(value)
-    if kind is str:
-        return _json_str(value)
-    if kind is int:
-        return int.__repr__(value)
-    if kind is list:
-        if all(type(v) is int for v in value):
-            return "[" + ",".join(map(int.__repr__, value)) + "]"
-        return "[" + ",".join(map(_json, value)) + "]"
-    if kind is dict and all(type(k) is str for k in value):
-        return "{" + ",".join(f"{_json_str(k)}:{_json(v)}" for k, v in value.items()) + "}"
-    return json.dumps(value, separators=(",", ":"))
+def _encoder() -> Callable[[object], str]:
+    """``json.dumps(value, separators=(",", ":"))`` with its encoder made once (json.dumps makes one a call).
+
+    The C encoder is the one json.dumps uses; without its circular-reference
+    check, which records (no container holds itself) never need.
+    """
+    make = json.encoder.c_make_encoder
+    if make is None:  # a Python without the C accelerator: json.dumps is no faster either
+        return json.JSONEncoder(separators=(",", ":")).encode
+    encode = make(None, json.JSONEncoder().default, _json_str, None, ":", ",", False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_json = _encoder()
 
 
 def render_text(rec: TraceRecord, cycles: bool = True) -> str:

@@ -26,20 +26,28 @@ class SiteNamer:
         self._image = image
         self._read = read
         self._delta: int | None = None  # running address - linked address, once a relocation is found
-        self._cache: dict[int, str | None] = {}
+        self._sites: dict[int, Site | None] = {}
 
     def name(self, pc: int) -> str | None:
-        if pc not in self._cache:
-            self._cache[pc] = self._name(pc)
-        return self._cache[pc]
+        site = self.site(pc)
+        return None if site is None else site.name()
 
-    def _name(self, pc: int) -> str | None:
+    def site(self, pc: int) -> Site | None:
+        """The site at ``pc``, None when its code is not the image's; checked against the live code the
+        first time ``pc`` is seen (so once per site), named only when asked."""
+        try:
+            return self._sites[pc]
+        except KeyError:
+            site = self._sites[pc] = self._site(pc)
+            return site
+
+    def _site(self, pc: int) -> Site | None:
         start = pc - WINDOW // 2
         live = self._read(start, WINDOW)
         if live is None:
             return None
         linked = self._linked_address(start, live)
-        return None if linked is None else describe(self._image, linked + WINDOW // 2)
+        return None if linked is None else Site(self._image, linked + WINDOW // 2)
 
     def _linked_address(self, start: int, live: bytes) -> int | None:
         if self._image.code_at(start, WINDOW) == live:
@@ -52,6 +60,24 @@ class SiteNamer:
             return None
         self._delta = start - found[0]
         return found[0]
+
+
+class Site:
+    """A calling site at a linked address of an image; its name is made when first asked, since the
+    debug info it needs is slow to parse and a run that shows no trace never needs it."""
+
+    __slots__ = ("_image", "_pc", "_name")
+
+    def __init__(self, image: GuestImage, pc: int) -> None:
+        self._image: GuestImage | None = image
+        self._pc = pc
+        self._name: str | None = None
+
+    def name(self) -> str | None:
+        """``function+0xoff (file:line)`` (see ``describe``)."""
+        if self._image is not None:
+            self._name, self._image = describe(self._image, self._pc), None
+        return self._name
 
 
 def _find_all(data: bytes, needle: bytes, limit: int = 2) -> list[int]:
