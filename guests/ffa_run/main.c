@@ -69,13 +69,9 @@ static struct smccc_regs run(uint16_t sp, uint16_t vcpu)
 
 static struct smccc_regs req2_work(uint64_t steps)
 {
-    struct smccc_regs r;
+    const uint64_t payload[14] = { SERVICE_CMD_WORK, steps };
+    struct smccc_regs r = ffa_direct_req2_frame(self, SERVICE_SP_ID, 0, 0, payload);
 
-    ffa_regs_clear(&r);
-    r.x[0] = FFA_FN64_MSG_SEND_DIRECT_REQ2;
-    r.x[1] = FFA_ENDPOINTS(self, SERVICE_SP_ID);
-    r.x[4] = SERVICE_CMD_WORK;
-    r.x[5] = steps;
     smccc_call(&r);
     return r;
 }
