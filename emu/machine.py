@@ -193,9 +193,12 @@ class Machine:
 
     def _advance(self, until: int | None, started: float) -> bool:
         self.boot()
+        mediator = self.mediator
         while self._runnable:
             if until is not None and self.clock.now >= until:
                 return False
+            if mediator is not None and self.clock.now >= mediator.teardown_due:
+                mediator.tick()
             if self._turn >= len(self._runnable):
                 self._turn = 0
             vm = self._runnable[self._turn]

@@ -25,8 +25,9 @@
  * It subscribes to VM availability messages: a VM announced twice, or
  * withdrawn without being announced, is INVALID_PARAMETERS (an illegal
  * change of state, as Hafnium's test partitions answer); a VM withdrawn has
- * the memory the SP holds for it relinquished, so that the hypervisor's
- * reclaim, which follows, succeeds.
+ * the memory the SP holds for it relinquished, a few handles a message
+ * (RETRY while more remain), so that the hypervisor's reclaim, which
+ * follows, succeeds.
  *
  * A new command is one function and one table row.
  */
@@ -66,8 +67,9 @@ int32_t sp_service_vm_message(uint32_t type, uint16_t vm)
 	}
 	if (i < 0)
 		return FFA_RET_INVALID_PARAMETERS;
+	if (!sp_service_forget_vm(vm))
+		return FFA_RET_RETRY; /* still letting go of the VM's memory: ask again */
 	live_vms[i] = live_vms[--live_count];
-	sp_service_forget_vm(vm);
 	return 0;
 }
 

@@ -20,8 +20,9 @@
  *   MEM_RETRIEVE [handle] -> [pages], the handle stays retrieved (held)
  *   MEM_RELINQUISH [handle] -> [0], or SERVICE_ERR_NOT_HELD when the SP
  *       does not hold the handle for the requester
- *   (told that a VM is destroyed, the SP relinquishes what it holds for it:
- *   sp_service_forget_vm())
+ *   (told that a VM is destroyed, the SP relinquishes what it holds for it,
+ *   SERVICE_FORGET_BATCH handles a message, asking to be told again while
+ *   more remain: sp_service_forget_vm())
  *   a failed retrieve -> [SERVICE_ERR_NO_HANDLE, the FF-A error code of the
  *       call that failed (the retrieve's DENIED for another's handle)]
  *
@@ -45,6 +46,7 @@ struct held_handle {
 static struct held_handle held[MEM_TXN_SLOTS];
 
 #define WORDS_PER_PAGE (PAGE_SIZE / sizeof(uint64_t))
+#define SERVICE_FORGET_BATCH 2U
 
 /* ---- 64-bit values in the payload ---- */
 static bool wide(const struct sp_call *call)
@@ -381,13 +383,20 @@ void service_cmd_mem_relinquish(struct sp_call *call)
 	ret64(call, 0, 0);
 }
 
-void sp_service_forget_vm(uint16_t vm)
+bool sp_service_forget_vm(uint16_t vm)
 {
+	uint32_t batch = 0;
+
 	for (uint32_t i = 0; i < MEM_TXN_SLOTS; i++) {
-		if (held[i].used && held[i].owner == vm && map_buffers(SERVICE_SP_ID) == 0 &&
-		    relinquish(SERVICE_SP_ID, held[i].handle))
+		if (!held[i].used || held[i].owner != vm)
+			continue;
+		if (batch == SERVICE_FORGET_BATCH)
+			return false;
+		if (map_buffers(SERVICE_SP_ID) == 0 && relinquish(SERVICE_SP_ID, held[i].handle))
 			held[i].used = false;
+		batch++;
 	}
+	return true;
 }
 
 /* ---- indirect messages ---- */

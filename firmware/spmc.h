@@ -225,7 +225,8 @@ void service_cmd_mem_checksum(struct sp_call *call);
 void service_cmd_mem_fill(struct sp_call *call);
 void service_cmd_mem_retrieve(struct sp_call *call);
 void service_cmd_mem_relinquish(struct sp_call *call);
-void sp_service_forget_vm(uint16_t vm);
+/* Relinquish (some of) what the service SP holds for VM `vm`; false while more remains. */
+bool sp_service_forget_vm(uint16_t vm);
 /* sp_service_notif.c: the notification commands. */
 void service_cmd_notif_bind(struct sp_call *call);
 void service_cmd_notif_set(struct sp_call *call);

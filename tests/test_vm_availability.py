@@ -106,3 +106,24 @@ def test_teardown_tells_the_sp_before_it_reclaims(guest_image, spmc_image, profi
     else:
         assert "FFA_MSG_SEND_DIRECT_REQ" not in sent and "FFA_MEM_RECLAIM" in sent
         assert h.ledger.shares.keys() == {handle}
+
+
+def test_xen_teardown_waits_for_the_sp(guest_image, spmc_image) -> None:
+    """ffa.c ffa_domain_teardown_continue: while an SP asks to be told again (RETRY) and still holds shares (the
+    reclaim DENIED), Xen tries again every second (FFA_CTX_TEARDOWN_DELAY) until it lets go.  The service SP
+    relinquishes two handles per VM_DESTROYED; Xen asks eleven times a pass (ffa_direct_req_send_vm)."""
+    h = MemHarness(guest_image("hello"), spmc_image, "xen", max_cycles=10 * 10**9)  # room for the second's wait
+    h.setup_ffa(0)
+    handles = [handle_of(h.send_memory(0, SHARE, tx([(BASE + i * 0x10000, 1)]))) for i in range(30)]
+    for handle in handles:
+        assert h.service(0, "SERVICE_CMD_MEM_RETRIEVE", handle) == 1
+    mediator, clock = h.machine.mediator, h.machine.clock
+    mediator.detach(h.vm(0))
+    assert len(h.ledger.shares) == 30 - 22  # eleven VM_DESTROYED, two handles each
+    assert mediator.teardown_due == clock.now + h.machine.cost_model.core_hz  # a second from now
+    clock.advance(mediator.teardown_due - clock.now - 1)
+    mediator.tick()  # not yet due: nothing happens
+    assert len(h.ledger.shares) == 8
+    clock.advance(1)
+    mediator.tick()
+    assert h.ledger.shares == {} and mediator.teardown_due > 1 << 63

@@ -33,6 +33,7 @@ from emu.trace.records import BOOT_VM, HOP_FROM_SPMC, HOP_TO_SPMC, Trace, hop_re
 from emu.vm import VirtualMachine
 
 FRAME = 18
+NEVER = 1 << 64  # a cycle the clock never reaches
 
 
 @dataclass
@@ -130,6 +131,8 @@ class Mediator:
         self.notifications = Notifications(self)
         self.vm_availability = VmAvailability(self)
         self.indirect = IndirectMessaging(self)
+        self._teardowns: list[tuple[int, VirtualMachine]] = []  # (cycle due, VM) teardowns left to finish
+        self.teardown_due = NEVER  # the first of them
         self._handlers["MSG_SEND2"] = self.indirect.send2
         self._handlers.update({
             "NOTIFICATION_BIND": self.notifications.bind, "NOTIFICATION_UNBIND": self.notifications.bind,
@@ -208,13 +211,30 @@ class Mediator:
 
     def detach(self, vm: VirtualMachine) -> None:
         """VM teardown, in Xen's order (ffa.c ffa_domain_teardown, ffa_domain_teardown_continue): its buffers, its
-        notification bitmap, the SPs told of its creation, then every handle it still holds.  Xen retries what
-        stays (a share an SP still holds: DENIED) every second; here it stays recorded, its reclaim traced."""
+        notification bitmap, the SPs told of its creation, then every handle it still holds.  What is left (an SP
+        asking to be told again, a share an SP still holds) is tried again after the profile's delay (Xen:
+        every second, ffa_teardown_timer_callback); without one it stays as it is, recorded."""
         self.indirect.unregister(None, vm)
         vm.ffa.buffers = None
         self.notifications.detach(vm)
-        self.vm_availability.destroyed(vm)
-        self.memory.teardown(vm)
+        self._continue_teardown(vm)
+
+    def _continue_teardown(self, vm: VirtualMachine) -> None:
+        told = self.vm_availability.destroyed(vm)
+        reclaimed = self.memory.teardown(vm)
+        delay = int(self.profile.teardown_retry_seconds * self.cost.core_hz)
+        if not (told and reclaimed) and delay:
+            self._teardowns.append((self.secure.clock.now + delay, vm))
+            self.teardown_due = min(due for due, _ in self._teardowns)
+
+    def tick(self) -> None:
+        """Go on with the teardowns that are due (the machine calls this once the clock passes teardown_due)."""
+        now = self.secure.clock.now
+        due = [vm for at, vm in self._teardowns if at <= now]
+        self._teardowns = [(at, vm) for at, vm in self._teardowns if at > now]
+        self.teardown_due = min((at for at, _ in self._teardowns), default=NEVER)
+        for vm in due:
+            self._continue_teardown(vm)
 
     def caller_id(self, vm: VirtualMachine) -> int:
         """The endpoint ID a VM's calls carry (pKVM: the host's, 0, for every caller)."""

@@ -32,7 +32,7 @@ from emu.ffa.errors import FfaError
 from emu.ffa.memory import Ledger, OwnershipError, PendingTransaction, Share
 from emu.ffa.stub_partitions import SPMC_TXN_SLOTS
 from emu.platform.memory_map import PAGE_SIZE
-from emu.el2.smccc import MASK32
+from emu.el2.smccc import MASK32, to_signed
 from emu.platform.stage2 import TranslationFault
 from emu.vm import VirtualMachine
 
@@ -75,6 +75,7 @@ class MemorySharing:
         self.mediator = mediator
         self.ledger = Ledger()
         self._next_provisional = 1
+        self._given_up: set[int] = set()  # handles a torn-down VM's reclaim failed for good
 
     # -- entry points (each returns a response frame or raises FfaError) ----------------
     def send(self, call: Call) -> list[int]:
@@ -140,14 +141,25 @@ class MemorySharing:
         self._restore(call.vm, self.ledger.remove(handle))
         return self.mediator.success()
 
-    def teardown(self, vm: VirtualMachine) -> None:
-        """A VM is going away: reclaim every handle it still holds (traced as EL2 calls)."""
+    def teardown(self, vm: VirtualMachine) -> bool:
+        """A VM is going away: reclaim every handle it still holds (traced as EL2 calls).  True when none is left
+        worth asking again: a DENIED reclaim (an SP still holds the memory) may succeed later; any other error
+        is taken as final, the share staying recorded and its pages out of use (Xen ffa_shm.c
+        ffa_shm_domain_destroy)."""
         vm.ffa.pending.clear()
+        done = True
         for share in self.ledger.of_vm(vm.name):
+            if share.handle in self._given_up:
+                continue
             lo, hi = split_handle(share.handle)
             answer = self.mediator.spmc_call(None, [ffa.FFA_MEM_RECLAIM, lo, hi, 0])
             if answer[0] == ffa.FFA_SUCCESS:
                 self.ledger.remove(share.handle)
+            elif answer[0] == ffa.FFA_ERROR and to_signed(answer[2], 32) == ffa.DENIED:
+                done = False
+            else:
+                self._given_up.add(share.handle)
+        return done
 
     # -- the transaction ------------------------------------------------------------
     def _commit(self, call: Call, kind: str, smc64: bool, data: bytes) -> list[int]:

@@ -246,6 +246,9 @@ class Profile:
     notification_delay_cleared: bool = False  # Hafnium's hypervisor: SET reaches the SPMC without the delay flag
     vm_availability_messages: bool = False  # Xen: VM_CREATED / VM_DESTROYED to the SPs that subscribe
     registers_vm_buffers: bool = False  # Xen: a VM's RX/TX pair is registered with the SPMC (for FFA_MSG_SEND2)
+    # Seconds after which a VM's teardown is tried again while SPs still hold its memory or ask to be told again of
+    # its destruction (Xen: FFA_CTX_TEARDOWN_DELAY, one second; 0: never)
+    teardown_retry_seconds: float = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -327,7 +330,8 @@ XEN = Profile(
     extra_features=((ffa.FFA_ERROR, 0), (ffa.FFA_SUCCESS, 0), (ffa.FFA_FN64_SUCCESS, 0), (ffa.FFA_INTERRUPT, 0),
                     *_XEN_NOTIFICATION_FEATURES),
     rxtx_refuses_overlap=False, rxtx_unmap_w1_mask=0, rxtx_unmap_denied_while_rx_held=True,
-    mem_no_tx_error=ffa.DENIED, vm_availability_messages=True, registers_vm_buffers=True, notification_npi=XEN_NPI, notification_bitmaps=True, notification_global_only=True,
+    mem_no_tx_error=ffa.DENIED, vm_availability_messages=True, registers_vm_buffers=True,
+    teardown_retry_seconds=1.0, notification_npi=XEN_NPI, notification_bitmaps=True, notification_global_only=True,
     partition_info_no_buffer_error=ffa.DENIED, info_regs_tag=1, direct_vm_receiver_error=ffa.NOT_SUPPORTED,
     direct_unknown_sp_forwarded=True, partition_info_v1_0_no_flags=True, partition_info_v1_0_no_size=True,
     own_entry_properties=ffa.PARTITION_PROP_DIRECT_REQ_SEND | ffa.PARTITION_PROP_INDIRECT_MSG

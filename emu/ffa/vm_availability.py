@@ -10,9 +10,12 @@ DIRECT_RESP carrying the type's ACK is INVALID_PARAMETERS; the status is w3,
 and INTERRUPTED or RETRY is asked again, eleven calls at most.  An SP that
 refused VM_CREATED is not told of the VM's destruction.
 
+An SP that answers VM_DESTROYED with INTERRUPTED or RETRY stays to be told
+again: the mediator's teardown retries it later (Mediator.tick); any other
+answer is final.
+
 Not modelled: a refused VM_CREATED failing the domain's creation (the trace
-shows the refusal and the VM runs), and Xen's retrying VM_DESTROYED from a
-timer after teardown.
+shows the refusal and the VM runs).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class VmAvailability:
     def __init__(self, mediator: Mediator) -> None:
         self.mediator = mediator
         self._told: dict[int, list[int]] = {}  # endpoint ID -> SPs that accepted its VM_CREATED
+        self._to_tell: dict[int, list[int]] = {}  # endpoint ID of a VM torn down -> SPs still to hear of it
 
     @property
     def _enabled(self) -> bool:
@@ -52,16 +56,20 @@ class VmAvailability:
                     return
                 told.append(sp.endpoint_id)
 
-    def destroyed(self, vm: VirtualMachine) -> None:
-        """VM_DESTROYED to every SP subscribed that did not refuse the VM's VM_CREATED."""
+    def destroyed(self, vm: VirtualMachine) -> bool:
+        """VM_DESTROYED to every SP subscribed that did not refuse the VM's VM_CREATED (on a later teardown pass,
+        to those that asked to be told again); True when no SP is left to tell."""
         told = self._told.pop(vm.endpoint_id, None)
-        if told is None:
-            return
-        for sp in self.mediator.partitions:
-            subscribed = sp.properties & ffa.PARTITION_PROP_VM_DESTROYED
-            announced = sp.endpoint_id in told or not sp.properties & ffa.PARTITION_PROP_VM_CREATED
-            if subscribed and announced:
-                self._send(sp.endpoint_id, vm.endpoint_id, ffa.DIRECT_MSG_VM_DESTROYED)
+        if told is not None:
+            self._to_tell[vm.endpoint_id] = [
+                sp.endpoint_id for sp in self.mediator.partitions
+                if sp.properties & ffa.PARTITION_PROP_VM_DESTROYED
+                and (sp.endpoint_id in told or not sp.properties & ffa.PARTITION_PROP_VM_CREATED)]
+        pending = [sp_id for sp_id in self._to_tell.pop(vm.endpoint_id, [])
+                   if self._send(sp_id, vm.endpoint_id, ffa.DIRECT_MSG_VM_DESTROYED) in _AGAIN]
+        if pending:
+            self._to_tell[vm.endpoint_id] = pending
+        return not pending
 
     def _send(self, sp_id: int, vm_id: int, message: int) -> int:
         """The SP's status for one message (0 for accepted), asking again while it says INTERRUPTED or RETRY."""
