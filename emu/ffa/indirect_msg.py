@@ -20,7 +20,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from emu.el2.hypervisor import Call
-from emu.el2.smccc import MASK32, to_signed
+from emu.el2.smccc import MASK32
 from emu.ffa import constants as ffa
 from emu.ffa.errors import FfaError
 from emu.vm import VirtualMachine
@@ -65,7 +65,7 @@ class IndirectMessaging:
                       + _COMPOSITE.pack(pages, 1, stage2.translate(rx_ipa), pages)
                       + _COMPOSITE.pack(pages, 1, stage2.translate(tx_ipa), pages))
         self.mediator.physmem.write(self.mediator.tx_pa, descriptor)
-        self._expect_success(self.mediator.spmc_call(call, [ffa.FFA_FN64_RXTX_MAP, 0, 0, 0]))
+        self.mediator.spmc_call_ok(call, [ffa.FFA_FN64_RXTX_MAP, 0, 0, 0])
         self._registered.add(call.vm.endpoint_id)
 
     def unregister(self, call: Call | None, vm: VirtualMachine) -> None:
@@ -76,18 +76,12 @@ class IndirectMessaging:
     def acquire_rx(self, call: Call) -> None:
         """Before the mediator writes the VM's RX buffer: take it from the SPMC (Xen ffa_rx_acquire)."""
         if call.vm.endpoint_id in self._registered:
-            self._expect_success(self.mediator.spmc_call(call, [ffa.FFA_RX_ACQUIRE, call.vm.endpoint_id]))
+            self.mediator.spmc_call_ok(call, [ffa.FFA_RX_ACQUIRE, call.vm.endpoint_id])
 
     def release_rx(self, call: Call) -> None:
         """The VM released its RX buffer: hand it back to the SPMC (Xen ffa_rx_release)."""
         if call.vm.endpoint_id in self._registered:
-            self._expect_success(self.mediator.spmc_call(call, [ffa.FFA_RX_RELEASE, call.vm.endpoint_id]))
-
-    @staticmethod
-    def _expect_success(answer: list[int]) -> None:
-        if answer[0] not in (ffa.FFA_SUCCESS, ffa.FFA_FN64_SUCCESS):
-            code = to_signed(answer[2], 32) if answer[0] == ffa.FFA_ERROR else 0
-            raise FfaError(code or ffa.NOT_SUPPORTED)
+            self.mediator.spmc_call_ok(call, [ffa.FFA_RX_RELEASE, call.vm.endpoint_id])
 
     # -- FFA_MSG_SEND2 ------------------------------------------------------------------------------------
     def send2(self, call: Call) -> list[int]:
@@ -109,5 +103,5 @@ class IndirectMessaging:
             raise FfaError(ffa.INVALID_PARAMETERS)  # VM to VM: CONFIG_FFA_VM_TO_VM
         if ffa.FFA_MSG_SEND2 not in self.mediator.firmware_abis or not self._firmware_rx_acquire:
             raise FfaError(ffa.NOT_SUPPORTED)
-        self._expect_success(self.mediator.spmc_call(call, [ffa.FFA_MSG_SEND2, vm.endpoint_id << 16 & MASK32]))
+        self.mediator.spmc_call_ok(call, [ffa.FFA_MSG_SEND2, vm.endpoint_id << 16 & MASK32])
         return self.mediator.success()

@@ -314,6 +314,15 @@ class Mediator:
         """Send a call the mediator builds itself (registers from x0, the rest zero)."""
         return self._spmc(call, regs + [0] * (FRAME - len(regs)))
 
+    def spmc_call_ok(self, call: Call | None, regs: list[int]) -> list[int]:
+        """``spmc_call`` for a call that must succeed: the SPMC's error is raised as FfaError (anything but
+        FFA_SUCCESS or FFA_ERROR as NOT_SUPPORTED, as Xen's ffa_simple_call reads it)."""
+        answer = self.spmc_call(call, regs)
+        if answer[0] in (ffa.FFA_SUCCESS, ffa.FFA_FN64_SUCCESS):
+            return answer
+        code = to_signed(answer[2], 32) if answer[0] == ffa.FFA_ERROR else 0
+        raise FfaError(code or ffa.NOT_SUPPORTED)
+
     def _caller_irq(self) -> bool:
         vm = self._caller
         return vm is not None and vm.gic.pending_irq(vm.running)

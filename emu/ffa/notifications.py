@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from emu.el2.hypervisor import Call
-from emu.el2.smccc import MASK32, to_signed
+from emu.el2.smccc import MASK32
 from emu.ffa import constants as ffa
 from emu.ffa.errors import FfaError
 from emu.vm import VirtualMachine
@@ -85,12 +85,6 @@ class Notifications:
         if not self.enabled:
             raise FfaError(ffa.NOT_SUPPORTED)
 
-    def _forward(self, call: Call, regs: list[int]) -> list[int]:
-        answer = self.mediator.spmc_call(call, regs)
-        if answer[0] != ffa.FFA_SUCCESS:
-            raise FfaError(to_signed(answer[2], 32))
-        return answer
-
     def bind(self, call: Call) -> list[int]:
         """BIND and UNBIND: the receiver (w1[15:0]) must be the caller, the sender an SP (the SPMC checks
         which); UNBIND goes with no flags."""
@@ -105,7 +99,7 @@ class Notifications:
             raise FfaError(ffa.DENIED)  # Xen ffa_handle_notification_bind: per-vCPU notifications unsupported
         if not w1 >> 16 & ffa.SECURE_ID_BIT:
             raise FfaError(ffa.NOT_SUPPORTED)
-        self._forward(call, [fid, w1, flags, call.args[3] & MASK32, call.args[4] & MASK32])
+        self.mediator.spmc_call_ok(call, [fid, w1, flags, call.args[3] & MASK32, call.args[4] & MASK32])
         return self.mediator.success()
 
     def set(self, call: Call) -> list[int]:
@@ -119,7 +113,7 @@ class Notifications:
             raise FfaError(ffa.NOT_SUPPORTED)
         if self.profile.notification_delay_cleared:
             flags &= ~SET_DELAY_SRI
-        self._forward(call, [ffa.FFA_NOTIFICATION_SET, w1, flags, call.args[3] & MASK32, call.args[4] & MASK32])
+        self.mediator.spmc_call_ok(call, [ffa.FFA_NOTIFICATION_SET, w1, flags, call.args[3] & MASK32, call.args[4] & MASK32])
         return self.mediator.success()
 
     def get(self, call: Call) -> list[int]:
@@ -134,7 +128,7 @@ class Notifications:
         if secure == GET_FROM_SP | GET_FROM_SPM:
             self._npi_pending.discard(call.vm.endpoint_id)  # the secure side has nothing left to signal
         if secure:
-            answer = self._forward(call, [ffa.FFA_NOTIFICATION_GET, w1, secure])
+            answer = self.mediator.spmc_call_ok(call, [ffa.FFA_NOTIFICATION_GET, w1, secure])
             if flags & GET_FROM_SP:
                 out[2], out[3] = answer[2] & MASK32, answer[3] & MASK32
             if flags & GET_FROM_SPM:
