@@ -52,9 +52,6 @@ class IndirectMessaging:
         abis = self.mediator.firmware_abis
         return ffa.FFA_RX_ACQUIRE in abis or ffa.FFA_MSG_SEND2 in abis
 
-    def registers(self, vm: VirtualMachine) -> bool:
-        return vm.endpoint_id in self._registered
-
     # -- the VMs' pairs at the SPMC -------------------------------------------------------------------
     def register(self, call: Call, tx_ipa: int, rx_ipa: int, pages: int) -> None:
         """Tell the SPMC where the VM's new pair is, where the profile does; its refusal fails the RXTX_MAP."""
