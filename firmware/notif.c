@@ -54,7 +54,6 @@
 #define NOTIF_NWD_SLOTS 16U     /* normal-world receivers with a bitmap */
 #define NOTIF_NO_SENDER 0xFFFFU /* no binding (0 is VM 0's ID, a valid sender) */
 
-#define NOTIF_FLAG_PER_VCPU (UINT32_C(1) << 0)
 #define NOTIF_SET_DELAY_SRI (UINT32_C(1) << 1)
 #define NOTIF_GET_FROM_VM (UINT32_C(1) << 1)
 #define NOTIF_GET_FROM_HYP (UINT32_C(1) << 3)
