@@ -31,14 +31,15 @@ from emu.vm import VirtualMachine
 class CallResult:
     """What a service answers: result registers and how to write them.
 
-    ``regs`` maps register number to value.  Normally the SMCCC convention
+    ``regs`` maps register number to value, or is a list of x0, x1, ... in
+    order (no dict built for a frame that is already a list).  Normally the SMCCC convention
     of the call is enforced when writing them back (SMC32: w0-w7 only,
     zero-extended); ``raw`` writes them as given, for behaviours that a real
     mediator has even though SMCCC does not allow them (e.g. pKVM writing
     x0-x17 on every return).
     """
 
-    regs: dict[int, int]
+    regs: dict[int, int] | list[int]
     raw: bool = False
     note: str | None = None
 
@@ -62,7 +63,7 @@ Handler = Callable[[Call], CallResult]
 
 def ret(*values: int) -> CallResult:
     """Results in x0, x1, ... in order."""
-    return CallResult({i: v for i, v in enumerate(values)})
+    return CallResult(list(values))
 
 
 class _Constant:
@@ -301,10 +302,5 @@ class Hypervisor:
 
 
 def dict_to_frame(fid: FunctionId, frame: list[int], result: CallResult) -> list[int]:
-    if result.raw:
-        out = list(frame)
-        for reg, value in result.regs.items():
-            out[reg] = value & MASK64
-        return out
-    return smccc.apply_results(fid, frame, result.regs)
+    return smccc.apply_results(fid, frame, result.regs, result.raw)
 
