@@ -112,8 +112,8 @@ class Hypervisor:
         self._accounts = [self.account]  # where a call's cycles are attributed (see attribute())
         transitions = cost.transition
         self._entry_cost = transitions["el1_to_el2"]
-        self._handler_cost = transitions["el2_handler"]
         self._exit_cost = transitions["el2_to_el1"]
+        self._return_charges = ((transitions["el2_handler"], "handler"), (self._exit_cost, "entry_exit"))
         self._sites: dict[str, SiteNamer] = {}  # VM name -> its calling-site namer
         self.last_calls: dict[str, TraceRecord] = {}  # VM name -> the record of its latest call
         self._exact: dict[int, Handler] = {}
@@ -190,8 +190,7 @@ class Hypervisor:
         else:
             call = Call(vm, fid, frame, args, conduit, seq)
             result, hops = handler(call), call.hops
-        self.account.charge(self._handler_cost, "handler")
-        self.account.charge(self._exit_cost, "entry_exit")
+        self.account.charge_all(self._return_charges)
         out = dict_to_frame(fid, frame, result)
         self._record(vm, seq, conduit, 0, route, frame, out, start, call_pc, result.note, hops, args)
         if self.checker is not None:

@@ -95,6 +95,7 @@ class Mediator:
         self.physmem = physmem
         self.cost = cost
         self.account = account
+        self._call_cost = cost.work_cost("ffa_call")  # charged on every call
         self.trace = trace
         self.own_version = profile.own_version
         self.version = self.own_version  # what it runs at with the firmware: min(firmware, own)
@@ -248,7 +249,7 @@ class Mediator:
     def handle(self, call: Call) -> CallResult:
         if not self.available:
             return self._unavailable(call)
-        self.account.charge(self.cost.work_cost("ffa_call"), "ffa_call")
+        self.account.charge(self._call_cost, "ffa_call")
         route = self._routes.get(call.fid.value)
         if route is None:
             route = self._routes[call.fid.value] = self._route(call.fid.value)
