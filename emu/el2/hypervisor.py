@@ -191,7 +191,7 @@ class Hypervisor:
             call = Call(vm, fid, frame, args, conduit, seq)
             result, hops = handler(call), call.hops
         self.account.charge_all(self._return_charges)
-        out = dict_to_frame(fid, frame, result)
+        out = smccc.apply_results(fid, frame, result.regs, result.raw)
         self._record(vm, seq, conduit, 0, route, frame, out, start, call_pc, result.note, hops, args)
         if self.checker is not None:
             self.checker.after_call(vm, fid, frame, out, seq, conduit)
@@ -298,8 +298,3 @@ class Hypervisor:
     def _power_off(self, call: Call, reason: str) -> CallResult:
         call.vm.power_off(reason)
         return CallResult({})
-
-
-def dict_to_frame(fid: FunctionId, frame: list[int], result: CallResult) -> list[int]:
-    return smccc.apply_results(fid, frame, result.regs, result.raw)
-
