@@ -162,6 +162,25 @@ def test_apply_results_empty() -> None:
     assert apply_results(decode_fid(0xC400_0150), frame, {}) == frame
 
 
+def test_apply_results_list_is_x0_onwards() -> None:
+    frame = frame_pattern()
+    as_dict = {0: 0xFFFF_FFFF_0001_0002, 1: -1, 2: 7}
+    for x0 in (smccc.SMCCC_VERSION, 0xC400_0150):
+        fid = decode_fid(x0)
+        assert apply_results(fid, frame, list(as_dict.values())) == apply_results(fid, frame, as_dict)
+    wide = list(range(1, smccc.FRAME_REGS + 1))
+    assert apply_results(decode_fid(0x8200_0001), frame, wide) == wide[:8] + frame[8:]
+
+
+def test_apply_results_raw_writes_every_register_as_64_bits() -> None:
+    frame = frame_pattern()
+    results = {0: -1, 12: 1 << 40}
+    out = apply_results(decode_fid(smccc.SMCCC_VERSION), frame, results, raw=True)
+    assert out[0] == MASK64 and out[12] == 1 << 40
+    assert out[1:12] == frame[1:12] and out[13:] == frame[13:]
+    assert apply_results(decode_fid(smccc.SMCCC_VERSION), frame, [-1] * 18, raw=True) == [MASK64] * 18
+
+
 @given(fid_x0=SMC32_FID, frame=FRAME, results=RESULTS)
 def test_smc32_apply_results_property(fid_x0: int, frame: list[int], results: dict[int, int]) -> None:
     fid = decode_fid(fid_x0)

@@ -79,6 +79,19 @@ class Account:
             self._keys[kind] = f"{self.name}.{kind}"
         self._clock.cell.value += cycles
 
+    def charge_all(self, charges: tuple[tuple[int, str], ...]) -> None:
+        """``charge(cycles, kind)`` for each pair in turn, the clock moved once: for charges that always come
+        together on the trap path (e.g. a world switch's legs), which then cost one call."""
+        call, keys, total = self.call, self._keys, 0
+        for cycles, kind in charges:
+            total += cycles
+            if call is not None:
+                call[kind] = call.get(kind, 0) + cycles
+            if kind not in keys:
+                keys[kind] = f"{self.name}.{kind}"
+        self.cycles += total
+        self._clock.cell.value += total
+
     def open_call(self) -> None:
         """Start counting a call's charges (``close_call`` hands them over)."""
         self.call = {}

@@ -87,6 +87,8 @@ class PageJournal:
         if self._lib is None:
             return list(self._saved)
         s = self._s
+        if not s.count:  # the usual call: nothing written (and no list comprehension to run)
+            return []
         return [self.address + s.list[i] * PAGE_SIZE for i in range(s.count)]
 
     def commit(self) -> None:

@@ -31,14 +31,15 @@ from emu.vm import VirtualMachine
 class CallResult:
     """What a service answers: result registers and how to write them.
 
-    ``regs`` maps register number to value.  Normally the SMCCC convention
+    ``regs`` maps register number to value, or is a list of x0, x1, ... in
+    order (no dict built for a frame that is already a list).  Normally the SMCCC convention
     of the call is enforced when writing them back (SMC32: w0-w7 only,
     zero-extended); ``raw`` writes them as given, for behaviours that a real
     mediator has even though SMCCC does not allow them (e.g. pKVM writing
     x0-x17 on every return).
     """
 
-    regs: dict[int, int]
+    regs: dict[int, int] | list[int]
     raw: bool = False
     note: str | None = None
 
@@ -62,7 +63,7 @@ Handler = Callable[[Call], CallResult]
 
 def ret(*values: int) -> CallResult:
     """Results in x0, x1, ... in order."""
-    return CallResult({i: v for i, v in enumerate(values)})
+    return CallResult(list(values))
 
 
 class _Constant:
@@ -111,8 +112,8 @@ class Hypervisor:
         self._accounts = [self.account]  # where a call's cycles are attributed (see attribute())
         transitions = cost.transition
         self._entry_cost = transitions["el1_to_el2"]
-        self._handler_cost = transitions["el2_handler"]
         self._exit_cost = transitions["el2_to_el1"]
+        self._return_charges = ((transitions["el2_handler"], "handler"), (self._exit_cost, "entry_exit"))
         self._sites: dict[str, SiteNamer] = {}  # VM name -> its calling-site namer
         self.last_calls: dict[str, TraceRecord] = {}  # VM name -> the record of its latest call
         self._exact: dict[int, Handler] = {}
@@ -189,9 +190,8 @@ class Hypervisor:
         else:
             call = Call(vm, fid, frame, args, conduit, seq)
             result, hops = handler(call), call.hops
-        self.account.charge(self._handler_cost, "handler")
-        self.account.charge(self._exit_cost, "entry_exit")
-        out = dict_to_frame(fid, frame, result)
+        self.account.charge_all(self._return_charges)
+        out = smccc.apply_results(fid, frame, result.regs, result.raw)
         self._record(vm, seq, conduit, 0, route, frame, out, start, call_pc, result.note, hops, args)
         if self.checker is not None:
             self.checker.after_call(vm, fid, frame, out, seq, conduit)
@@ -298,13 +298,3 @@ class Hypervisor:
     def _power_off(self, call: Call, reason: str) -> CallResult:
         call.vm.power_off(reason)
         return CallResult({})
-
-
-def dict_to_frame(fid: FunctionId, frame: list[int], result: CallResult) -> list[int]:
-    if result.raw:
-        out = list(frame)
-        for reg, value in result.regs.items():
-            out[reg] = value & MASK64
-        return out
-    return smccc.apply_results(fid, frame, result.regs)
-

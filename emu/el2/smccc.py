@@ -140,26 +140,29 @@ def call_args(fid: FunctionId, frame: list[int]) -> list[int]:
     if fid.smc64:
         return list(frame)
     args = frame[:SMC32_REGS]
-    if max(args, default=0) > MASK32:  # rare: a caller's upper halves are usually zero, and then masking is a copy
+    if args and max(args) > MASK32:  # rare: a caller's upper halves are usually zero, and then masking is a copy
         return [v & MASK32 for v in args]
     return args
 
 
-def apply_results(fid: FunctionId, frame: list[int], results: dict[int, int]) -> list[int]:
+def apply_results(fid: FunctionId, frame: list[int], results: dict[int, int] | list[int],
+                  raw: bool = False) -> list[int]:
     """Write a call's defined results into the caller's frame.
 
-    Registers the call does not define keep their values (SMCCC 1.1+).  SMC32
-    results are 32-bit values zero-extended to 64 bits and may only touch
-    w0-w7: x8-x17 are preserved whatever the callee returned.
+    ``results`` maps register number to value; a list gives x0, x1, ... in
+    order.  Registers the call does not define keep their values (SMCCC
+    1.1+).  SMC32 results are 32-bit values zero-extended to 64 bits and may
+    only touch w0-w7: x8-x17 are preserved whatever the callee returned.
+    ``raw`` writes every register given as 64 bits, whatever the convention.
     """
     out = list(frame)
-    if fid.smc64:
-        for reg, value in results.items():
-            out[reg] = value & MASK64
+    if raw or fid.smc64:
+        mask, limit = MASK64, len(out)
     else:
-        for reg, value in results.items():
-            if reg < SMC32_REGS:
-                out[reg] = value & MASK32
+        mask, limit = MASK32, SMC32_REGS
+    for reg, value in enumerate(results[:limit]) if type(results) is list else results.items():
+        if reg < limit:
+            out[reg] = value & mask
     return out
 
 

@@ -64,8 +64,8 @@ def _zeros() -> list[int]:
 # Responses whose payload uses x8-x17 (every other FF-A response defines x0-x7 only).
 _WIDE_RESPONSES = frozenset((ffa.FFA_FN64_MSG_SEND_DIRECT_RESP2, ffa.FFA_FN64_SUCCESS))
 
-_UNAVAILABLE = {0: ffa.FFA_ERROR, 1: 0, 2: ffa.NOT_SUPPORTED & MASK32, 3: 0, 4: 0, 5: 0, 6: 0, 7: 0}
-_UNAVAILABLE_VERSION = {0: ffa.NOT_SUPPORTED & MASK32, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0, 7: 0}
+_UNAVAILABLE = [ffa.FFA_ERROR, 0, ffa.NOT_SUPPORTED & MASK32, 0, 0, 0, 0, 0]
+_UNAVAILABLE_VERSION = [ffa.NOT_SUPPORTED & MASK32, 0, 0, 0, 0, 0, 0, 0]
 
 
 def _refused(call: Call) -> CallResult:
@@ -96,6 +96,7 @@ class Mediator:
         self.physmem = physmem
         self.cost = cost
         self.account = account
+        self._call_cost = cost.work_cost("ffa_call")  # charged on every call
         self.trace = trace
         self.own_version = profile.own_version
         self.version = self.own_version  # what it runs at with the firmware: min(firmware, own)
@@ -107,6 +108,7 @@ class Mediator:
         self._unavailable = ffa_unavailable(profile)
         self.spmc_id: int | None = None
         self.partitions: list[PartitionInfo] = []
+        self._partition_ids: frozenset[int] = frozenset()  # their endpoint IDs, for the direct-request checks
         self._caller: VirtualMachine | None = None  # whose vCPU the SPMC runs on during a call
         secure.normal_world_irq = self._caller_irq
         self.tx_pa = hyp_region.pa
@@ -161,6 +163,7 @@ class Mediator:
             raise SpmcError(f"SPMC refused the mediator's RXTX_MAP ({decode.error_of(answer) or hex(answer[0])})")
         try:
             self.partitions = self._fetch_partitions(self._boot_call)
+            self._partition_ids = frozenset(p.endpoint_id for p in self.partitions)
         except FfaError as err:
             raise SpmcError(f"SPMC refused PARTITION_INFO_GET at boot ({err})") from None
         if self.version >= ffa.VERSION_1_1:
@@ -266,7 +269,7 @@ class Mediator:
     def handle(self, call: Call) -> CallResult:
         if not self.available:
             return self._unavailable(call)
-        self.account.charge(self.cost.work_cost("ffa_call"), "ffa_call")
+        self.account.charge(self._call_cost, "ffa_call")
         route = self._routes.get(call.fid.value)
         if route is None:
             route = self._routes[call.fid.value] = self._route(call.fid.value)
@@ -374,17 +377,13 @@ class Mediator:
         """Write a response frame back per the profile's register rules."""
         profile = self.profile
         if profile.write_all_registers:
-            return CallResult(dict(enumerate(response)), raw=True, note=call.note)
-        wide = response[0] in _WIDE_RESPONSES and call.fid.smc64
-        count = FRAME if wide else SMC32_REGS
+            return CallResult(response, raw=True, note=call.note)
         if call.fid.smc64:
-            regs = dict(enumerate(response[:count]))
+            regs = response[:FRAME if response[0] in _WIDE_RESPONSES else SMC32_REGS]
         else:
-            regs = {i: response[i] & MASK32 for i in range(SMC32_REGS)}
+            regs = [value & MASK32 for value in response[:SMC32_REGS]]
         if profile.zero_x8_x17_from_1_2 and call.vm.ffa.version.locked and self.vm_version(call.vm) >= ffa.VERSION_1_2:
-            for i in range(SMC32_REGS, FRAME):
-                regs.setdefault(i, 0)
-            return CallResult(regs, raw=True, note=call.note)
+            return CallResult(regs + [0] * (FRAME - len(regs)), raw=True, note=call.note)
         return CallResult(regs, note=call.note)
 
     # -- handlers: each returns the response frame or raises FfaError ---------------------
@@ -591,7 +590,7 @@ class Mediator:
             raise FfaError(ffa.INVALID_PARAMETERS)
         if not receiver & ffa.SECURE_ID_BIT:
             raise FfaError(self.profile.direct_vm_receiver_error)  # Xen ffa_msg.c: NOT_SUPPORTED
-        if receiver not in {p.endpoint_id for p in self.partitions} and not self.profile.direct_unknown_sp_forwarded:
+        if receiver not in self._partition_ids and not self.profile.direct_unknown_sp_forwarded:
             raise FfaError(ffa.INVALID_PARAMETERS)
 
     def _direct_req(self, call: Call) -> list[int]:

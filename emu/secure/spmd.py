@@ -24,6 +24,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from unicorn import UcError
+from unicorn.unicorn_py3.unicorn import uclib
+
 from emu.cpu.blockcost import UNLIMITED, Account, Clock
 from emu.cpu.costmodel import BlockClassifier, CostModel
 from emu.cpu.engine import Engine, StopKind
@@ -91,6 +94,10 @@ class SecureWorld:
         self.budget = budget  # cycles one call may take
         self.limit = limit  # the machine clock no call may run past (the run's cycle limit)
         self.account = Account("el3", clock)
+        transitions = cost.transition
+        # Into the SPMC (EL2 -> EL3, then the world switch) and back out, in the order they happen.
+        self._entry_charges = ((transitions["el2_to_el3"], "smc"), (transitions["el3_world_switch"], "world_switch"))
+        self._exit_charges = ((transitions["el3_world_switch"], "world_switch"), (transitions["el3_to_el2"], "smc"))
         self.engine = Engine("spmc", physmem, classifier, clock, secure=True, native=native)
         self.engine.map_physical(physmem.base, physmem.base, physmem.size)
         # What the secure world writes into VM RAM (a partition filling a share) must reach the VMs' code.
@@ -132,9 +139,7 @@ class SecureWorld:
 
     def call(self, request: list[int]) -> SpmcExchange:
         """Forward x0-x17 to the SPMC and return its response (EL2 -> EL3 -> S-EL1 and back)."""
-        transitions = self.cost.transition
-        self.account.charge(transitions["el2_to_el3"], "smc")
-        self.account.charge(transitions["el3_world_switch"], "world_switch")
+        self.account.charge_all(self._entry_charges)
         entered = self.clock.now
         self.engine.frame.write(request)
         exceptions = self.engine.exceptions_taken
@@ -151,8 +156,7 @@ class SecureWorld:
             response = aborted_response()
             self._roll_back()
         left = self.clock.now
-        self.account.charge(transitions["el3_world_switch"], "world_switch")
-        self.account.charge(transitions["el3_to_el2"], "smc")
+        self.account.charge_all(self._exit_charges)
         self.calls += 1
         exchange = SpmcExchange(list(request), response, entered, left, aborted, written, sgis)
         if self.observer is not None:
@@ -197,7 +201,10 @@ class SecureWorld:
 
     def _commit(self) -> None:
         self.journal.commit()
-        self.engine.uc.context_update(self._saved)
+        # As uc.context_update(self._saved), without its Python layer: once per forwarded call.
+        status = uclib.uc_context_save(self.engine.uc._uch, self._saved.context)
+        if status:
+            raise UcError(status)
 
     def _roll_back(self) -> None:
         self.journal.rollback()
