@@ -68,6 +68,7 @@ class Account:
         self.call: dict[str, int] | None = None  # by kind, since open_call() (the call in progress)
         # Every kind charged so far, in the order first charged, with its trace key ("el2.handler").
         self._keys: dict[str, str] = {}
+        self._alone: dict[tuple[tuple[int, str], ...], dict[str, int]] = {}  # charge_alone's breakdowns
         self._clock = clock
 
     def charge(self, cycles: int, kind: str = "other") -> None:
@@ -91,6 +92,23 @@ class Account:
                 keys[kind] = f"{self.name}.{kind}"
         self.cycles += total
         self._clock.cell.value += total
+
+    def charge_alone(self, charges: tuple[tuple[int, str], ...]) -> dict[str, int]:
+        """``charge_all`` for the whole of a call that no other account sees and that runs no instructions, with
+        no call open: returns the breakdown ``open_call`` ... ``close_call`` would have given.
+
+        That breakdown is the same every time once the charges' kinds have been seen (kinds charged
+        later are ordered after them), so it is worked out once per ``charges``.
+        """
+        breakdown = self._alone.get(charges)
+        if breakdown is None:
+            self.open_call()
+            self.charge_all(charges)
+            breakdown = self._alone[charges] = {}
+            self.close_call(breakdown)
+        else:
+            self.charge_all(charges)
+        return breakdown.copy()
 
     def open_call(self) -> None:
         """Start counting a call's charges (``close_call`` hands them over)."""

@@ -21,7 +21,7 @@ from emu.cpu.costmodel import CostModel
 from emu.cpu.engine import EXCP_HVC, Engine
 from emu.cpu.exceptions import EC_UNKNOWN, ESR_IL
 from emu.cpu.vmem import read_virtual
-from emu.el2.smccc import MASK64, FunctionId, decode_fid
+from emu.el2.smccc import FRAME_REGS, MASK64, FunctionId, decode_fid
 from emu.trace.records import Trace, TraceRecord, call_record
 from emu.trace.sites import SiteNamer
 from emu.vm import VirtualMachine
@@ -89,13 +89,31 @@ _unknown = constant(UNKNOWN)
 
 
 class _Route(NamedTuple):
-    """A function ID (as x0 holds it), where it goes and how its call is traced (decode.shape)."""
+    """A function ID (as x0 holds it), where it goes and how its call is traced (decode.shape).
+
+    ``answer`` is set when the handler is a constant one whose results are x0, x1, ... (see fixed_answer):
+    a trapped call then returns ``answer`` followed by the rest of its frame.
+    """
 
     fid: FunctionId
     handler: Handler
     name: str
     nargs: int
     nresults: int
+    answer: list[int] | None
+
+
+def fixed_answer(fid: FunctionId, result: CallResult) -> list[int] | None:
+    """x0, x1, ... as ``result`` leaves them in any trapped frame (``apply_results`` gives them followed by the
+    rest of the frame), or None when it writes registers that are not such a prefix.
+
+    Found by applying it to two frames that differ in every bit: the registers it writes come out equal.
+    """
+    zeros = smccc.apply_results(fid, [0] * FRAME_REGS, result.regs, result.raw)
+    ones = smccc.apply_results(fid, [MASK64] * FRAME_REGS, result.regs, result.raw)
+    written = [zero == one for zero, one in zip(zeros, ones)]
+    count = written.index(False) if False in written else FRAME_REGS
+    return None if any(written[count:]) else zeros[:count]
 
 
 class Hypervisor:
@@ -114,6 +132,7 @@ class Hypervisor:
         self._entry_cost = transitions["el1_to_el2"]
         self._exit_cost = transitions["el2_to_el1"]
         self._return_charges = ((transitions["el2_handler"], "handler"), (self._exit_cost, "entry_exit"))
+        self._answer_charges = ((self._entry_cost, "entry_exit"), *self._return_charges)  # a whole constant call
         self._sites: dict[str, SiteNamer] = {}  # VM name -> its calling-site namer
         self.last_calls: dict[str, TraceRecord] = {}  # VM name -> the record of its latest call
         self._exact: dict[int, Handler] = {}
@@ -152,21 +171,24 @@ class Hypervisor:
         self.traps += 1
         conduit = "hvc" if intno == EXCP_HVC else "smc"
         start = self.clock.cell.value
-        self._open_ledger()
-        self.account.charge(self._entry_cost, "entry_exit")
         entry = engine.trap_entry
         frame = entry.frame()
         call_pc = entry.pc - 4
         imm = entry.insn >> 5 & 0xFFFF
-        if imm != 0:
-            # Xen's behaviour: SMCCC uses immediate 0 only; anything else is UNDEFINED.
-            engine.inject_sync(EC_UNKNOWN << 26 | ESR_IL, call_pc, f"{conduit} #{imm}")
-            self.account.charge(self._exit_cost, "entry_exit")
-            route = self._route(frame[0], conduit)
-            self._record(vm, self.trace.next_seq(), conduit, imm, route, frame, None, start, call_pc,
-                         "UNDEF injected", [], smccc.call_args(route.fid, frame))
-            return
-        out = self._handle(vm, conduit, frame, self.trace.next_seq(), start, call_pc)
+        route = self._route(frame[0], conduit)
+        if imm == 0 and route.answer is not None:
+            out = self._answer(vm, conduit, route, frame, start, call_pc)
+        else:
+            self._open_ledger()
+            self.account.charge(self._entry_cost, "entry_exit")
+            if imm != 0:
+                # Xen's behaviour: SMCCC uses immediate 0 only; anything else is UNDEFINED.
+                engine.inject_sync(EC_UNKNOWN << 26 | ESR_IL, call_pc, f"{conduit} #{imm}")
+                self.account.charge(self._exit_cost, "entry_exit")
+                self._record(vm, self.trace.next_seq(), conduit, imm, route, frame, None, start, call_pc,
+                             "UNDEF injected", [], smccc.call_args(route.fid, frame), self._breakdown(start))
+                return
+            out = self._handle(vm, conduit, route, frame, self.trace.next_seq(), start, call_pc)
         if out != frame:
             entry.write(out)
 
@@ -178,11 +200,22 @@ class Hypervisor:
         """
         start = self.clock.cell.value
         self._open_ledger()
-        return self._handle(vm, conduit, frame, self.trace.next_seq(), start, None)
+        return self._handle(vm, conduit, self._route(frame[0], conduit), frame, self.trace.next_seq(), start, None)
 
-    def _handle(self, vm: VirtualMachine, conduit: str, frame: list[int], seq: int, start: int,
+    def _answer(self, vm: VirtualMachine, conduit: str, route: _Route, frame: list[int], start: int,
+                call_pc: int) -> list[int]:
+        """A trapped call with a fixed answer (``route.answer``): no Call made, no ledger opened (EL2's own
+        charges are all there is to it), the same charges, results and trace as ``_handle`` gives."""
+        seq = self.trace.next_seq()
+        breakdown = self.account.charge_alone(self._answer_charges)
+        answer = route.answer
+        out = answer + frame[len(answer):]
+        self._complete(vm, seq, conduit, route, frame, out, start, call_pc, route.handler.result.note, [],
+                       smccc.call_args(route.fid, frame), breakdown)
+        return out
+
+    def _handle(self, vm: VirtualMachine, conduit: str, route: _Route, frame: list[int], seq: int, start: int,
                 call_pc: int | None) -> list[int]:
-        route = self._route(frame[0], conduit)
         fid, handler = route.fid, route.handler
         args = smccc.call_args(fid, frame)
         if type(handler) is _Constant:  # SMCCC_VERSION, the CPU workarounds, PSCI_VERSION...: the hottest calls
@@ -192,10 +225,17 @@ class Hypervisor:
             result, hops = handler(call), call.hops
         self.account.charge_all(self._return_charges)
         out = smccc.apply_results(fid, frame, result.regs, result.raw)
-        self._record(vm, seq, conduit, 0, route, frame, out, start, call_pc, result.note, hops, args)
-        if self.checker is not None:
-            self.checker.after_call(vm, fid, frame, out, seq, conduit)
+        self._complete(vm, seq, conduit, route, frame, out, start, call_pc, result.note, hops, args,
+                       self._breakdown(start))
         return out
+
+    def _complete(self, vm: VirtualMachine, seq: int, conduit: str, route: _Route, frame: list[int],
+                  out: list[int], start: int, call_pc: int | None, note: str | None, hops: list[TraceRecord],
+                  args: list[int], breakdown: dict[str, int]) -> None:
+        """Trace an answered call and let the invariant checker see it."""
+        self._record(vm, seq, conduit, 0, route, frame, out, start, call_pc, note, hops, args, breakdown)
+        if self.checker is not None:
+            self.checker.after_call(vm, route.fid, frame, out, seq, conduit)
 
     def _route(self, x0: int, conduit: str) -> _Route:
         """The function ID in ``x0``, its handler through a conduit and its shape in the trace, found once."""
@@ -205,7 +245,9 @@ class Hypervisor:
         route = routes.get(x0)
         if route is None:
             fid = decode_fid(x0)
-            route = _Route(fid, self._handler_of(fid, conduit), *decode.shape(fid))
+            handler = self._handler_of(fid, conduit)
+            answer = fixed_answer(fid, handler.result) if type(handler) is _Constant else None
+            route = _Route(fid, handler, *decode.shape(fid), answer)
             if len(routes) < ROUTES_CACHED:
                 routes[x0] = route
         return route
@@ -225,20 +267,20 @@ class Hypervisor:
         for account in self._accounts:
             account.open_call()
 
-    def _breakdown(self, start: int, end: int) -> dict[str, int]:
-        """Where the call's cycles went: each account's kinds ("el2.handler", "el3.smc", ...), and the SPMC's
-        instructions ("spmc"), which is all else that ran during the call."""
+    def _breakdown(self, start: int) -> dict[str, int]:
+        """Where the call's cycles went, up to now: each account's kinds ("el2.handler", "el3.smc", ...), and the
+        SPMC's instructions ("spmc"), which is all else that ran during the call."""
         out: dict[str, int] = {}
         for account in self._accounts:
             account.close_call(out)
-        spmc = end - start - sum(out.values())
+        spmc = self.clock.cell.value - start - sum(out.values())
         if spmc:
             out["spmc"] = spmc
         return out
 
     def _record(self, vm: VirtualMachine, seq: int, conduit: str, imm: int, route: _Route, frame: list[int],
                 out: list[int] | None, start: int, call_pc: int | None, note: str | None,
-                hops: list[TraceRecord], args: list[int]) -> None:
+                hops: list[TraceRecord], args: list[int], breakdown: dict[str, int]) -> None:
         results = out[:route.nresults] if out is not None else []
         site = None
         if self.symbolize and call_pc is not None:
@@ -246,7 +288,7 @@ class Hypervisor:
             site = found.name if found is not None else None
         end = self.clock.cell.value
         rec = call_record(seq, vm.name, conduit, imm, route.fid.raw, route.name, args[1:route.nargs + 1],
-                          results, start, end, decode.error_of(results), site, note, self._breakdown(start, end))
+                          results, start, end, decode.error_of(results), site, note, breakdown)
         self.last_calls[rec.vm] = rec
         trace = self.trace
         trace.emit(rec)
