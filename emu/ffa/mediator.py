@@ -204,7 +204,6 @@ class Mediator:
         version = VersionState() if self.profile.version_per_vm else self._host_version
         vm.ffa = VmFfaState(version)
         self.vms.append(vm)
-        self.notifications.attach(vm)
         for engine in vm.engines:
             engine.mem_fault_classifier = lambda address, _access: self._stage2_fault(vm, address)
 

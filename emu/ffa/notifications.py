@@ -50,13 +50,9 @@ class Notifications:
     def __init__(self, mediator: Mediator) -> None:
         self.mediator = mediator
         self.profile = mediator.profile
-        self._vms: dict[int, VirtualMachine] = {}  # endpoint ID -> VM, for the NPI
         self._npi_pending: set[int] = set()  # endpoint IDs whose NPI is injected and not yet collected
         self._bitmaps: set[int] = set()  # endpoint IDs with a bitmap at the SPMC
         self.enabled = False  # the SPMC supports what the mediator needs (decided at boot)
-
-    def attach(self, vm: VirtualMachine) -> None:
-        self._vms[vm.endpoint_id] = vm
 
     def boot(self) -> None:
         """Decide whether the SPMC supports notifications (a mediator that takes the SRI needs its interrupt
@@ -158,7 +154,8 @@ class Notifications:
             vm.vcpus[vm.running].recheck()
             return
         for endpoint in self._pending_endpoints(call):
-            vm = self._vms.get(endpoint)  # an SP, or an endpoint that is no VM: nobody to signal
+            # an SP, or an endpoint that is no VM: nobody to signal
+            vm = next((vm for vm in self.mediator.vms if vm.endpoint_id == endpoint), None)
             if vm is None or endpoint in self._npi_pending:
                 continue
             vcpu = next((v for v in vm.vcpus if v.powered), None)
