@@ -326,7 +326,12 @@ def icc_write(gic: GicV3, cpu: int, name: str, value: int) -> None:
     elif name == "IGRPEN1":
         c.igrpen1 = bool(value & 1)
     elif name in ("SGI1R", "ASGI1R"):
-        gic.send_sgi(value >> 24 & 0xF, _sgi_targets(gic, cpu, value))
+        gic.send_sgi(sgi_intid(value), _sgi_targets(gic, cpu, value))
+
+
+def sgi_intid(value: int) -> int:
+    """The INTID (bits 27:24) an ICC_SGI1R/ASGI1R/SGI0R_EL1 write sends."""
+    return value >> 24 & 0xF
 
 
 def _sgi_targets(gic: GicV3, cpu: int, value: int) -> list[int]:

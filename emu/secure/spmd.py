@@ -36,10 +36,10 @@ from emu.el2.smccc import MASK32
 from emu.ffa import constants as ffa
 from emu.ffa.stub_partitions import SPMC_FLAVOURS
 from emu.platform import memory_map
+from emu.platform.gicv3 import ICC_REGISTERS, sgi_intid
 from emu.platform.image import GuestImage
 from emu.platform.physmem import PhysicalMemory, Region
 
-ICC_ASGI1R_EL1 = (3, 0, 12, 11, 6)
 ISR_F = 1 << 6
 SPMC_CALL_BUDGET = 5_000_000  # default cycles one call may run in the SPMC before it is aborted
 FRAME = 18
@@ -147,8 +147,10 @@ class SecureWorld:
         aborted = self._abort_reason(kind, exceptions)
         written = tuple(self._vm_writes.written())
         self._vm_writes.commit()
-        sgis = tuple(self._sgis)
-        self._sgis.clear()
+        sgis = ()
+        if self._sgis:  # rarely: a notification's schedule receiver interrupt
+            sgis = tuple(self._sgis)
+            self._sgis.clear()
         if aborted is None:
             response = self._response
             self._commit()
@@ -215,9 +217,9 @@ class SecureWorld:
     def _icc(self, encoding: tuple[int, int, int, int, int], value: int | None) -> int | None:
         """ICC_ASGI1R_EL1 writes: an SGI to the normal world (group 1 non-secure), which the SPMD hands on with
         the exchange; the SPMC runs on the core that made the call, so that core takes it (TargetList aside)."""
-        if encoding != ICC_ASGI1R_EL1 or value is None:
+        if value is None or ICC_REGISTERS.get(encoding) != "ASGI1R":
             return None
-        self._sgis.append(value >> 24 & 0xF)
+        self._sgis.append(sgi_intid(value))
         return 0
 
     def _on_smc(self, engine: Engine, _intno: int) -> None:
