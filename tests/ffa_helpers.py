@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from emu.ffa import constants as ffa
 from emu.trace.records import HOP_FROM_SPMC, HOP_TO_SPMC
 
@@ -70,3 +72,12 @@ def is_error(record, name: str) -> bool:
 
 def is_success(record) -> bool:
     return record.results[0] & MASK32 in (ffa.FFA_SUCCESS, ffa.FFA_FN64_SUCCESS) and record.error is None
+
+
+def guest_steps(console: str, prefix: str) -> dict[str, list[str]]:
+    """A guest's ``<prefix>: key=value`` lines (guests/lib/ffa.h ffa_print_step), each key's values in order, an
+    error's words without its raw x2."""
+    steps: dict[str, list[str]] = {}
+    for key, value in re.findall(rf"^{prefix}: (\w+)=(.*)$", console, re.MULTILINE):
+        steps.setdefault(key, []).append(re.sub(r" x2=0x[0-9a-f]+$", "", value))
+    return steps

@@ -8,11 +8,9 @@ framework notification pending for the SP.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from ffa_helpers import PROFILES
+from ffa_helpers import PROFILES, guest_steps
 
 READ = "size:64 sender:0x1 sum:2080 rx_full:1"  # 64 bytes 1..64 from VM 1, the notification pending
 EXPECTED = {
@@ -34,19 +32,12 @@ EXPECTED = {
 }
 
 
-def _steps(console: str) -> dict[str, list[str]]:
-    steps: dict[str, list[str]] = {}
-    for key, value in re.findall(r"^send2: (\w+)=(.*)$", console, re.MULTILINE):
-        steps.setdefault(key, []).append(re.sub(r" x2=0x[0-9a-f]+$", "", value))
-    return steps
-
-
 @pytest.mark.parametrize("profile", PROFILES)
 def test_each_mediator_answers_as_its_source(guest_image, spmc_image, run_guests, profile: str) -> None:
     out = run_guests(guest_image("ffa_msg_send2"), spmc_image=spmc_image, profile=profile)
     vm = out.result.vms[0]
     assert vm.state == "off", vm.console
-    steps = _steps(vm.console)
+    steps = guest_steps(vm.console, "send2")
     expected = EXPECTED[profile]
     assert steps["rxtx_map"] == ["OK"] and steps["partinfo_release"] == ["OK"]
     assert steps["read"] == [expected["read"]] * 2  # after the first message, and after the BUSY one

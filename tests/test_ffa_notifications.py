@@ -10,8 +10,6 @@ ffa_call_supported).
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from emu.ffa import constants as ffa
@@ -20,6 +18,7 @@ from emu.harness import Harness
 from emu.machine import MachineConfig
 from emu.platform.elf import load_elf
 from emu.vm import VmSpec
+from ffa_helpers import guest_steps
 
 BOUND = "0x10000000008"  # bits 3 and 40, bound and set by the service SP
 _HAFNIUM = {  # the stub SPMC's answers (Hafnium src/api.c api_ffa_notification_*), the same under every mediator
@@ -65,9 +64,8 @@ EXPECTED = {
 
 
 def _steps(console: str) -> dict[str, str]:
-    """The guest's ``notif:`` lines, error answers without their raw x2."""
-    return {key: re.sub(r" x2=0x[0-9a-f]+$", "", value)
-            for key, value in re.findall(r"^notif: (\w+)=(.*)$", console, re.MULTILINE)}
+    """The guest's ``notif:`` lines, a value a key."""
+    return {key: values[-1] for key, values in guest_steps(console, "notif").items()}
 
 
 @pytest.fixture(params=sorted(EXPECTED))

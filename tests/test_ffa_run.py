@@ -13,11 +13,9 @@ SPMC supports it; pKVM forwards it; Hafnium as the hypervisor forwards an SP's).
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from ffa_helpers import PROFILES
+from ffa_helpers import PROFILES, guest_steps
 
 YIELD = "YIELD w1=0x80020000 w2=0x0"  # the service SP (0x8002), vCPU 0, no timeout
 COMMON = {
@@ -42,8 +40,7 @@ def test_yield_and_run(guest_image, spmc_image, run_guests, profile: str) -> Non
     out = run_guests(guest_image("ffa_run"), spmc_image=spmc_image, profile=profile)
     vm = out.result.vms[0]
     assert vm.state == "off", vm.console
-    steps = {key: re.sub(r" x2=0x[0-9a-f]+$", "", value)
-             for key, value in re.findall(r"^run: (\w+)=(.*)$", vm.console, re.MULTILINE)}
+    steps = {key: values[-1] for key, values in guest_steps(vm.console, "run").items()}
     assert steps == EXPECTED[profile]
     runs = out.calls(name="FFA_RUN")
     assert all([h.name for h in out.hops(c.seq) if h.hop == "el2->spmc"] == ["FFA_RUN"] for c in runs)

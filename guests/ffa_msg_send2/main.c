@@ -47,9 +47,7 @@ static void write_message(uint16_t sender, uint16_t receiver, uint32_t offset)
 
 static void report(const char *key, const struct smccc_regs *r)
 {
-    char text[96];
-
-    printf("send2: %s=%s\n", key, ffa_ok(r) ? "OK" : ffa_describe(r, text, sizeof(text)));
+    ffa_print_step("send2", key, r);
 }
 
 static struct smccc_regs send(uint16_t sender, uint16_t receiver, uint32_t offset)

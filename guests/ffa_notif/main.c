@@ -54,9 +54,7 @@ void guest_irq(struct exception_frame *frame)
 
 static void report(const char *key, const struct smccc_regs *r)
 {
-    char text[96];
-
-    printf("notif: %s=%s\n", key, ffa_ok(r) ? "OK" : ffa_describe(r, text, sizeof(text)));
+    ffa_print_step("notif", key, r);
 }
 
 static const char *status_name(uint32_t status)

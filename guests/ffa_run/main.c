@@ -49,7 +49,6 @@ void guest_irq(struct exception_frame *frame)
 
 static void report(const char *key, const struct smccc_regs *r)
 {
-    char text[96];
     uint32_t w0 = ffa_w(r, 0);
 
     if (w0 == (uint32_t)FFA_YIELD)
@@ -59,7 +58,7 @@ static void report(const char *key, const struct smccc_regs *r)
     else if (w0 == (uint32_t)FFA_FN64_MSG_SEND_DIRECT_RESP2)
         printf("run: %s=DIRECT_RESP2 w1=0x%x x4=%llu\n", key, ffa_w(r, 1), (unsigned long long)r->x[4]);
     else
-        printf("run: %s=%s\n", key, ffa_ok(r) ? "OK" : ffa_describe(r, text, sizeof(text)));
+        ffa_print_step("run", key, r);
 }
 
 static struct smccc_regs run(uint16_t sp, uint16_t vcpu)

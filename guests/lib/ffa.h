@@ -141,6 +141,14 @@ static inline const char *ffa_describe(const struct smccc_regs *r, char *buf, si
     return buf;
 }
 
+/* One "<prefix>: <key>=<answer>" line: OK for a success, else ffa_describe()'s words. */
+static inline void ffa_print_step(const char *prefix, const char *key, const struct smccc_regs *r)
+{
+    char text[96];
+
+    printf("%s: %s=%s\n", prefix, key, ffa_ok(r) ? "OK" : ffa_describe(r, text, sizeof(text)));
+}
+
 /* FFA_VERSION: w0 = a version word, or NOT_SUPPORTED (negative as int32). */
 static inline uint32_t ffa_version(uint32_t requested)
 {
