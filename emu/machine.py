@@ -150,6 +150,7 @@ class Machine:
         # the scheduler: VMs still running, whose turn it is, and where that turn stands (see _run_turn)
         self._booted = False
         self._runnable = list(self.vms)
+        self._idle: set[int] = set()  # the runnable VMs (IDs) whose last turn found them waiting
         self._turn = 0
         self._budget: int | None = None  # cycles each vCPU gets in the current turn; None between turns
         self._vcpu = self._waiting = self._powered = 0
@@ -261,24 +262,39 @@ class Machine:
         return StopKind.IDLE if self._waiting == self._powered else StopKind.BUDGET
 
     def _end_turn(self, vm: VirtualMachine, kind: StopKind) -> None:
+        """Close a turn.  A VM whose vCPUs all wait with nothing of their own to wake them is hung only once
+        every VM left is in that state: until then another VM's call may yet interrupt it (an FF-A message
+        from VM to VM, a notification an SP sets at another VM's request)."""
         self._budget = self._slice_end = None
         if kind is StopKind.FAULT:
             vm.state = "fault"
             vm.fault = vm.engines[vm.running].fault
             vm.exit_reason = vm.fault.kind if vm.fault else "fault"
-        elif kind is StopKind.IDLE:
-            vm.state = "idle"
-            vm.exit_reason = "waiting for an interrupt that never comes (WFI)"
+        if kind is StopKind.IDLE:
+            self._idle.add(vm.vm_id)
+        else:
+            self._idle.discard(vm.vm_id)
+        self._idle.difference_update(w.vm_id for w in self._runnable if w is not vm and _woken(w))
         if vm.state != "running":
-            self._runnable.remove(vm)
-            if self.mediator is not None:
-                self.mediator.detach(vm)
-                if self.checker is not None:
-                    self.checker.check_state(0, f"{vm.name} (after its teardown)")
+            self._retire(vm)
+        elif self._idle.issuperset(w.vm_id for w in self._runnable):
+            for waiting in list(self._runnable):
+                waiting.state = "idle"
+                waiting.exit_reason = "waiting for an interrupt that never comes (WFI)"
+                self._retire(waiting)
         else:
             self._turn += 1
         if self.config.progress is not None:
             self.config.progress(self.clock.now, self.el2.traps)
+
+    def _retire(self, vm: VirtualMachine) -> None:
+        """A VM that stopped leaves the round and (with a mediator) is torn down."""
+        self._runnable.remove(vm)
+        self._idle.discard(vm.vm_id)
+        if self.mediator is not None:
+            self.mediator.detach(vm)
+            if self.checker is not None:
+                self.checker.check_state(0, f"{vm.name} (after its teardown)")
 
     def result(self) -> RunResult:
         """The run's result so far (consoles are closed once every VM has stopped)."""
@@ -303,6 +319,11 @@ class Machine:
         return VmOutcome(vm.name, vm.state, vm.exit_reason, vm.fault, text, parse_tap(text),
                          sum(e.counter.instructions for e in vm.engines), sum(e.counter.cycles for e in vm.engines),
                          vm.image, vm.exit_status, pc, site, last)
+
+
+def _woken(vm: VirtualMachine) -> bool:
+    """Whether a VM found waiting has been given something to wake for since (or has a timer event ahead)."""
+    return any(vcpu.powered and vcpu.waiting and vcpu.can_wake() for vcpu in vm.vcpus)
 
 
 def _stop_all(runnable: list[VirtualMachine], state: str, reason: str) -> None:

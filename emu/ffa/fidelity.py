@@ -225,6 +225,12 @@ def _partition_info(flags: int, version: int = ffa.VERSION_1_2, mapped: bool = T
     return probe
 
 
+def _partition_info_unknown_uuid(p: Probe) -> str:
+    p.negotiate()
+    p.map_buffers()
+    return p.describe(p.call(ffa.FFA_PARTITION_INFO_GET, 1, 2, 3, 4, 0))
+
+
 def _entry_uuid_for_its_uuid(p: Probe) -> str:
     p.negotiate()
     p.map_buffers()
@@ -241,6 +247,14 @@ def _own_entry(p: Probe) -> str:
     size = ffa.PARTITION_INFO_SIZE_V1_1
     ident, contexts, properties = struct.unpack_from("<HHI", p.rx(count * size), (count - 1) * size)
     return f"last entry: id {ident:#x}, {contexts} contexts, properties {properties:#x}"
+
+
+def _msg_send2_to_vm_2(p: Probe) -> str:
+    """A 1.2 header from VM 1 to VM 2 (which the one-VM probe machine does not have) and 4 payload bytes."""
+    p.negotiate()
+    p.map_buffers()
+    p.harness.vm(0).write_ipa(TX_IPA, struct.pack("<IIIII20xI", 0, 0, 40, 1 << 16 | 2, 4, 0xC0FFEE))
+    return p.describe(p.call(ffa.FFA_MSG_SEND2))
 
 
 def _info_regs(start: int, tag: int) -> Callable[[Probe], str]:
@@ -339,6 +353,10 @@ FIDELITY: tuple[Behaviour, ...] = (
         # header names no receiver (Hafnium src/api.c api_ffa_msg_send2: receiver = sender)
         {"pkvm": Real("forwarded FFA_MSG_SEND2: ERROR(INVALID_PARAMETERS)", f"{_PKVM_FFA}:ffa_call_supported")}),
     Behaviour(
+        "msg-send2-to-absent-vm", "FFA_MSG_SEND2 to VM 2, which does not exist", _msg_send2_to_vm_2,
+        {"xen": Real("ERROR(INVALID_PARAMETERS)", "xen/arch/arm/tee/ffa_msg.c:ffa_handle_msg_send2"),
+         "xen+vm-to-vm": Real("ERROR(INVALID_PARAMETERS)", f"{_XEN_FFA}:ffa_endpoint_domain_lookup")}),
+    Behaviour(
         "notification-info-get-64", "FFA_NOTIFICATION_INFO_GET (SMC64)",
         _negotiated_call(ffa.FFA_FN64_NOTIFICATION_INFO_GET),
         {"pkvm": Real("forwarded FFA_FN64_NOTIFICATION_INFO_GET: ERROR(NO_DATA)",
@@ -426,7 +444,8 @@ FIDELITY: tuple[Behaviour, ...] = (
         "features-msg-send2", "FFA_FEATURES(FFA_MSG_SEND2), the SPMC offering FFA_MSG_SEND2",
         _features(ffa.FFA_MSG_SEND2),
         {"xen": Real("SUCCESS", f"{_XEN_FFA}:handle_features"),
-         "xen@4.21": Real("SUCCESS", f"{_XEN_FFA}:handle_features")}),
+         "xen@4.21": Real("SUCCESS", f"{_XEN_FFA}:handle_features"),
+         "xen+vm-to-vm": Real("SUCCESS", f"{_XEN_FFA}:handle_features")}),
     Behaviour(
         "features-direct-req2", "FFA_FEATURES(FFA_MSG_SEND_DIRECT_REQ2)",
         _features(ffa.FFA_FN64_MSG_SEND_DIRECT_REQ2),
@@ -457,6 +476,14 @@ FIDELITY: tuple[Behaviour, ...] = (
         "partinfo-no-buffers", "FFA_PARTITION_INFO_GET(nil) with no RX/TX pair", _partition_info(0, mapped=False),
         {"pkvm": Real("ERROR(BUSY)", f"{_PKVM_FFA}:do_ffa_part_get"),
          "xen": Real("ERROR(DENIED)", f"{_XEN}/tee/ffa_rxtx.c:ffa_rx_acquire")}),
+    Behaviour(
+        "partinfo-unknown-uuid", "FFA_PARTITION_INFO_GET of a UUID no SP has", _partition_info_unknown_uuid,
+        {"spec": Real("forwarded FFA_PARTITION_INFO_GET: ERROR(INVALID_PARAMETERS)",
+                      f"{_HAFNIUM}:api_ffa_partition_info_get"),
+         "pkvm": Real("forwarded FFA_PARTITION_INFO_GET: ERROR(INVALID_PARAMETERS)", f"{_PKVM_FFA}:do_ffa_part_get"),
+         # the VM's RX buffer is taken from the SPMC first and handed back on the error (out_rx_release)
+         "xen": Real("forwarded FFA_RX_ACQUIRE, FFA_RX_RELEASE: ERROR(INVALID_PARAMETERS)",
+                     f"{_XEN_PARTINFO}:ffa_handle_partition_info_get")}),
     Behaviour(
         "partinfo-flags-3", "FFA_PARTITION_INFO_GET(nil) with flags 3", _partition_info(3),
         {"spec": Real("ERROR(INVALID_PARAMETERS)", f"{_HAFNIUM}:api_ffa_partition_info_get"),
@@ -495,7 +522,9 @@ FIDELITY: tuple[Behaviour, ...] = (
     Behaviour(
         "info-regs-tag", "FFA_PARTITION_INFO_GET_REGS(start 0, tag 0)", _info_regs(0, 0),
         {"spec": Real("SUCCESS: tag 0, entries 0-1 of 2", f"{_HAFNIUM}:api_ffa_partition_info_get_regs"),
-         "xen": Real("SUCCESS: tag 1, entries 0-2 of 3", f"{_XEN_PARTINFO}:ffa_handle_partition_info_get_regs")}),
+         "xen": Real("SUCCESS: tag 1, entries 0-2 of 3", f"{_XEN_PARTINFO}:ffa_handle_partition_info_get_regs"),
+         # the VM joined the list at its FFA_ID_GET, which moved the tag from 1 (ffa.c ffa_negotiate_version)
+         "xen+vm-to-vm": Real("SUCCESS: tag 2, entries 0-2 of 3", f"{_XEN_PARTINFO}:ffa_partinfo_get_tag")}),
     Behaviour(
         "direct-req-to-vm", "FFA_MSG_SEND_DIRECT_REQ to endpoint 2 (a VM)", _direct_req_to(0x0002),
         {"pkvm": Real("forwarded FFA_MSG_SEND_DIRECT_REQ: ERROR(INVALID_PARAMETERS)",

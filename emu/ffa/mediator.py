@@ -24,6 +24,7 @@ from emu.ffa.notifications import Notifications
 from emu.ffa.partition_info import PartitionInfo, entry_size_for, unpack_entries, uuid_from_regs, uuid_from_words
 from emu.ffa.profiles import Disposition, Profile, VersionState
 from emu.ffa.vm_availability import VmAvailability
+from emu.ffa.vm_list import VmList
 from emu.secure.spmd import SecureWorld, SpmcError, SpmcExchange
 from emu.platform.physmem import PhysicalMemory, Region
 from emu.platform.memory_map import PAGE_SIZE
@@ -133,6 +134,7 @@ class Mediator:
         self.notifications = Notifications(self)
         self.vm_availability = VmAvailability(self)
         self.indirect = IndirectMessaging(self)
+        self.vm_list = VmList()  # CONFIG_FFA_VM_TO_VM: the VMs the others see
         self._teardowns: list[tuple[int, VirtualMachine]] = []  # (cycle due, VM) teardowns left to finish
         self.teardown_due = NEVER  # the first of them
         self._handlers["MSG_SEND2"] = self.indirect.send2
@@ -215,7 +217,9 @@ class Mediator:
         """VM teardown, in Xen's order (ffa.c ffa_domain_teardown, ffa_domain_teardown_continue): its buffers, its
         notification bitmap, the SPs told of its creation, then every handle it still holds.  What is left (an SP
         asking to be told again, a share an SP still holds) is tried again after the profile's delay (Xen:
-        every second, ffa_teardown_timer_callback); without one it stays as it is, recorded."""
+        every second, ffa_teardown_timer_callback); without one it stays as it is, recorded.  Under
+        CONFIG_FFA_VM_TO_VM it first leaves the list of VMs the others see."""
+        self.vm_list.withdraw(vm)
         self.indirect.unregister(None, vm)
         vm.ffa.buffers = None
         self.notifications.detach(vm)
@@ -280,6 +284,8 @@ class Mediator:
                 return self._reply(call, self.error(self.profile.before_version_error))
             if self.profile.lock_on_first_other_call and not version.locked:
                 version.locked = True
+                if self.profile.vm_to_vm:
+                    self.vm_list.publish(call.vm)
         if hinted:  # Xen compares the whole w0 (ffa.c ffa_handle_call): a hinted ID is no ID it knows
             return self._reply(call, self.error(ffa.NOT_SUPPORTED))
         try:
@@ -482,7 +488,7 @@ class Mediator:
         buffers = call.vm.ffa.buffers
         if buffers is None or not buffers.rx_held_by_vm:
             raise FfaError(ffa.DENIED)
-        self.indirect.release_rx(call)
+        self.indirect.release_rx(call, call.vm)
         buffers.rx_held_by_vm = False
         return self.success()
 
@@ -525,43 +531,50 @@ class Mediator:
             raise FfaError(profile.partition_info_no_buffer_error)
         if not count_only and tracks_rx and buffers.rx_held_by_vm:
             raise FfaError(ffa.BUSY)
-        if not count_only:
-            self.indirect.acquire_rx(call)
-        if profile.partition_info_cached:
-            entries = self._matching(uuid) + self._own_entry(vm, uuid)
-        elif count_only:
+        if count_only:
+            if profile.partition_info_cached:
+                return self.success(len(self._matching(uuid) + self._vm_entries(vm, uuid)), 0)
             answer = self.spmc_call(call, [ffa.FFA_PARTITION_INFO_GET, *uuid, flags])
             if answer[0] != ffa.FFA_SUCCESS:
                 raise FfaError(to_signed(answer[2], 32))
             return self.success(answer[2] & MASK32, 0)
-        else:
-            entries = self._fetch_partitions(lambda regs: self.spmc_call(call, regs), uuid, flags, tracks_rx)
-        if count_only:
-            return self.success(len(entries), 0)
+        self.indirect.acquire_rx(call, vm)
         size = entry_size_for(version)
-        data = b"".join(entry.pack(size) for entry in entries)
-        if len(data) > buffers.size:
-            raise FfaError(ffa.NO_MEMORY)
+        try:
+            if profile.partition_info_cached:
+                entries = self._matching(uuid) + self._vm_entries(vm, uuid)
+            else:
+                entries = self._fetch_partitions(lambda regs: self.spmc_call(call, regs), uuid, flags, tracks_rx)
+            data = b"".join(entry.pack(size) for entry in entries)
+            if len(data) > buffers.size:
+                raise FfaError(ffa.NO_MEMORY)
+        except FfaError:
+            self.indirect.release_rx(call, vm)  # Xen ffa_handle_partition_info_get: out_rx_release
+            raise
         vm.write_ipa(buffers.rx_ipa, data)
         self.account.charge(self.cost.copy_cost(len(data)), "copy")
         buffers.rx_held_by_vm = tracks_rx
         return self.success(len(entries), 0 if is_1_0 and profile.partition_info_v1_0_no_size else size)
 
-    def _own_entry(self, vm: VirtualMachine, uuid: tuple[int, int, int, int]) -> list[PartitionInfo]:
-        """Xen lists the calling VM itself to callers of FF-A 1.2 (for a nil UUID query)."""
-        if not self.profile.lists_caller or uuid != (0, 0, 0, 0) or self.vm_version(vm) < ffa.VERSION_1_2:
+    def _vm_entries(self, vm: VirtualMachine, uuid: tuple[int, int, int, int]) -> list[PartitionInfo]:
+        """The VMs Xen lists after the SPs, for a nil UUID only (ffa_partinfo.c ffa_get_vm_partinfo): the caller
+        itself for a caller of FF-A 1.2, then (CONFIG_FFA_VM_TO_VM) the other VMs in the order they joined; one
+        execution context per vCPU."""
+        if uuid != (0, 0, 0, 0):
             return []
-        # Xen ffa_partinfo.c ffa_get_vm_partinfo: one execution context per vCPU
-        return [PartitionInfo(vm.endpoint_id, len(vm.vcpus), self.profile.own_entry_properties)]
+        listed = [vm] if self.profile.lists_caller and self.vm_version(vm) >= ffa.VERSION_1_2 else []
+        if self.profile.vm_to_vm:
+            listed += [other for other in self.vm_list.vms if other is not vm]
+        return [PartitionInfo(v.endpoint_id, len(v.vcpus), self.profile.own_entry_properties) for v in listed]
 
     def _partition_info_get_regs(self, call: Call) -> list[int]:
         if self.vm_version(call.vm) < ffa.VERSION_1_2:
             raise FfaError(ffa.NOT_SUPPORTED)
         x = call.args
         uuid = uuid_from_regs(x[1], x[2])
-        entries = self._matching(uuid) + self._own_entry(call.vm, uuid)
+        entries = self._matching(uuid) + self._vm_entries(call.vm, uuid)
         start, tag = x[3] & 0xFFFF, (x[3] >> 16) & 0xFFFF
-        current = self.profile.info_regs_tag
+        current = self.vm_list.tag if self.profile.vm_to_vm else self.profile.info_regs_tag
         if current is None:
             if tag:
                 raise FfaError(ffa.RETRY)

@@ -3,16 +3,19 @@
 The SPMC keeps the bitmaps (firmware/notif.c); the mediator checks that a
 VM speaks only for itself and forwards what involves an SP (Xen ffa_notif.c
 ffa_handle_notification_bind/set/get; Hafnium as the hypervisor,
-src/ffa/hypervisor/notifications.c).  Notifications between two VMs are not
-modelled: they are NOT_SUPPORTED, which is Xen 4.22's answer too.  What
-differs is who takes the SPMC's schedule receiver interrupt (SRI), sent to
-the core that made the call:
+src/ffa/hypervisor/notifications.c).  A VM's notifications to another VM
+are NOT_SUPPORTED, which is Xen 4.22's answer too; under CONFIG_FFA_VM_TO_VM
+Xen raises one of its own, "RX buffer full", when another VM's FFA_MSG_SEND2
+fills a VM's RX buffer (ffa_raise_rx_buffer_full), and reports it in the
+hypervisor's bitmap.  What differs between mediators is who takes the
+SPMC's schedule receiver interrupt (SRI), sent to the core that made the
+call:
 
 - a mediator with a notification pending interrupt (``Profile.notification_npi``:
   Xen, the spec's hypervisor) takes it, asks the SPMC which endpoints have
   notifications pending (FFA_NOTIFICATION_INFO_GET_64) and injects its NPI
-  into each one's VM, on its first vCPU that is on, once until the VM
-  collects them (Xen ffa_notif.c notif_sri_action, notif_vm_pend_intr);
+  into each one's VM, on its first vCPU that is on, each time the SPMC
+  names it (Xen ffa_notif.c notif_sri_action, notif_vm_pend_intr);
 - otherwise (pKVM, which leaves the GIC to the host) the calling guest takes
   the SRI itself.
 
@@ -29,6 +32,7 @@ from emu.el2.hypervisor import Call
 from emu.el2.smccc import MASK32
 from emu.ffa import constants as ffa
 from emu.ffa.errors import FfaError
+from emu.vcpu_run import InterruptingVcpu
 from emu.vm import VirtualMachine
 
 if TYPE_CHECKING:
@@ -40,6 +44,8 @@ FIRMWARE_ABIS = (ffa.FFA_NOTIFICATION_BITMAP_CREATE, ffa.FFA_NOTIFICATION_BITMAP
 SET_DELAY_SRI = 1 << 1
 GET_FROM_SP = 1 << 0
 GET_FROM_SPM = 1 << 2
+GET_FROM_HYP = 1 << 3
+HYP_RX_BUFFER_FULL = 1 << 0  # the hypervisor's framework notification: another VM's message is in the RX buffer
 INFO_MORE_PENDING = 1
 INFO_LIST_COUNT_SHIFT = 7
 INFO_LIST_SIZES_SHIFT = 12
@@ -50,7 +56,11 @@ class Notifications:
     def __init__(self, mediator: Mediator) -> None:
         self.mediator = mediator
         self.profile = mediator.profile
-        self._npi_pending: set[int] = set()  # endpoint IDs whose NPI is injected and not yet collected
+        # endpoint IDs INFO_GET reports (Xen struct ffa_ctx_notif): named by the SPMC, or (VM to VM) given a
+        # message, and those with the "RX buffer full" notification pending
+        self._secure_pending: set[int] = set()
+        self._vm_pending: set[int] = set()
+        self._rx_full: set[int] = set()
         self._bitmaps: set[int] = set()  # endpoint IDs with a bitmap at the SPMC
         self.enabled = False  # the SPMC supports what the mediator needs (decided at boot)
 
@@ -79,6 +89,11 @@ class Notifications:
     # -- the VMs' calls --------------------------------------------------------------------
     def _require(self) -> None:
         if not self.enabled:
+            raise FfaError(ffa.NOT_SUPPORTED)
+
+    def _require_any(self) -> None:
+        """GET and INFO_GET also serve the hypervisor's own notifications under CONFIG_FFA_VM_TO_VM."""
+        if not self.enabled and not self.profile.vm_to_vm:
             raise FfaError(ffa.NOT_SUPPORTED)
 
     def bind(self, call: Call) -> list[int]:
@@ -113,33 +128,50 @@ class Notifications:
         return self.mediator.success()
 
     def get(self, call: Call) -> list[int]:
-        """GET: the caller's own notifications; those from SPs and the SPM come from the SPMC, the VM and
-        hypervisor bitmaps (VM-to-VM, not modelled) are empty."""
-        self._require()
+        """GET: the caller's own notifications; those from SPs and the SPM come from the SPMC, the hypervisor's
+        "RX buffer full" from the mediator (CONFIG_FFA_VM_TO_VM); the VM bitmap is empty."""
+        self._require_any()
         w1, flags = call.args[1] & MASK32, call.args[2] & MASK32
-        if w1 & 0xFFFF != call.vm.endpoint_id:
+        endpoint = call.vm.endpoint_id
+        if w1 & 0xFFFF != endpoint:
             raise FfaError(ffa.INVALID_PARAMETERS)
         out = self.mediator.success()
         secure = flags & (GET_FROM_SP | GET_FROM_SPM)
         if secure == GET_FROM_SP | GET_FROM_SPM:
-            self._npi_pending.discard(call.vm.endpoint_id)  # the secure side has nothing left to signal
-        if secure:
+            self._secure_pending.discard(endpoint)  # the secure side has nothing left to signal
+        if secure and self.enabled:
             answer = self.mediator.spmc_call_ok(call, [ffa.FFA_NOTIFICATION_GET, w1, secure])
             if flags & GET_FROM_SP:
                 out[2], out[3] = answer[2] & MASK32, answer[3] & MASK32
             if flags & GET_FROM_SPM:
                 out[6] = answer[6] & MASK32
+        if self.profile.vm_to_vm and flags & GET_FROM_HYP and endpoint in self._rx_full:
+            self._rx_full.discard(endpoint)
+            self._vm_pending.discard(endpoint)
+            out[7] = HYP_RX_BUFFER_FULL
         return out
 
     def info_get(self, call: Call) -> list[int]:
-        """INFO_GET from a VM (Xen ffa_handle_notification_info_get): its own ID if an NPI was injected for
-        it and not collected, else NO_DATA; answered as FFA_SUCCESS_64 whatever the call's width."""
-        self._require()
+        """INFO_GET from a VM (Xen ffa_handle_notification_info_get): its own ID if the SPMC named it or
+        (VM to VM) a message reached it since the last INFO_GET, else NO_DATA; answered as FFA_SUCCESS_64
+        whatever the call's width."""
+        self._require_any()
         endpoint = call.vm.endpoint_id
-        if endpoint not in self._npi_pending:
+        pending = endpoint in self._secure_pending or endpoint in self._vm_pending
+        self._secure_pending.discard(endpoint)
+        self._vm_pending.discard(endpoint)
+        if not pending:
             raise FfaError(ffa.NO_DATA)
-        self._npi_pending.discard(endpoint)
         return self.mediator.success(1 << INFO_LIST_COUNT_SHIFT, endpoint, wide=True)
+
+    def rx_buffer_full(self, vm: VirtualMachine) -> None:
+        """Another VM's message is in ``vm``'s RX buffer (Xen ffa_raise_rx_buffer_full): the notification is
+        pending, and the NPI goes to the VM's first vCPU unless one is already owed for a VM's message."""
+        endpoint = vm.endpoint_id
+        self._rx_full.add(endpoint)
+        if endpoint not in self._vm_pending:
+            self._vm_pending.add(endpoint)
+            self._inject(vm, vm.vcpus[0])
 
     # -- the SPMC's schedule receiver interrupt ---------------------------------------------------
     def schedule_receiver(self, call: Call | None, intids: tuple[int, ...]) -> None:
@@ -156,14 +188,16 @@ class Notifications:
         for endpoint in self._pending_endpoints(call):
             # an SP, or an endpoint that is no VM: nobody to signal
             vm = next((vm for vm in self.mediator.vms if vm.endpoint_id == endpoint), None)
-            if vm is None or endpoint in self._npi_pending:
+            if vm is None:
                 continue
+            self._secure_pending.add(endpoint)
             vcpu = next((v for v in vm.vcpus if v.powered), None)
-            if vcpu is None:
-                continue
-            self._npi_pending.add(endpoint)
-            vm.gic.send_sgi(npi, [vcpu.cpu])
-            vcpu.recheck()
+            if vcpu is not None:
+                self._inject(vm, vcpu)
+
+    def _inject(self, vm: VirtualMachine, vcpu: InterruptingVcpu) -> None:
+        vm.gic.send_sgi(self.profile.notification_npi, [vcpu.cpu])
+        vcpu.recheck()
 
     def _pending_endpoints(self, call: Call) -> list[int]:
         """FFA_NOTIFICATION_INFO_GET_64 until nothing more is pending: the first ID of every list."""

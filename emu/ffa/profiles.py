@@ -249,6 +249,9 @@ class Profile:
     # Seconds after which a VM's teardown is tried again while SPs still hold its memory or ask to be told again of
     # its destruction (Xen: FFA_CTX_TEARDOWN_DELAY, one second; 0: never)
     teardown_retry_seconds: float = 0
+    # Xen's CONFIG_FFA_VM_TO_VM: VMs list each other in partition info, send each other FFA_MSG_SEND2 and get the
+    # "RX buffer full" notification from the hypervisor (ffa.c, ffa_msg.c ffa_msg_send2_vm, ffa_notif.c)
+    vm_to_vm: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -395,4 +398,15 @@ XEN_4_21 = replace(
            "refuses non-zero w2-w7: not modelled (4.22's checks apply)",
            "4.21's FFA_MSG_SEND2 and its registering of VM buffers with the SPMC are not modelled: refused",),
 )
-PROFILES = {p.name: p for p in (SPEC, PKVM, XEN, PKVM_6_17, XEN_4_21)}
+# -- build options --------------------------------------------------------------------------------------
+XEN_VM_TO_VM = replace(
+    XEN, name="xen+vm-to-vm", release="Xen 4.22.0 with CONFIG_FFA_VM_TO_VM=y",
+    description="Xen 4.22 built with FF-A between VMs (UNSUPPORTED in Kconfig, off by default)",
+    vm_to_vm=True,
+    # ffa.c handle_features: FFA_MSG_SEND2 is offered whatever the SPMC supports (a VM may be the receiver)
+    extra_features=(*XEN.extra_features, (ffa.FFA_MSG_SEND2, 0)),
+    firmware_gates=tuple(gate for gate in XEN.firmware_gates if gate[0] != ffa.FFA_MSG_SEND2),
+    notes=("ffa_domain_init also gives a VM an FF-A context when there is no SPMC; without one the mediator "
+           "is left out here, as without the option",),
+)
+PROFILES = {p.name: p for p in (SPEC, PKVM, XEN, PKVM_6_17, XEN_4_21, XEN_VM_TO_VM)}
