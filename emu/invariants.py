@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 from unicorn import UcError
 
-from emu.el2 import psci
+from emu.el2 import pkvm_host, psci
 from emu.el2 import smccc
 from emu.ffa import constants as ffa
 from emu.platform.memory_map import PAGE_SIZE
@@ -137,6 +137,9 @@ class InvariantChecker:
         frame = [v & MASK64 for v in frame]
         if len(out) != FRAME or any(not 0 <= v <= MASK64 for v in out):
             return [f"the returned frame is not 18 64-bit registers: {out!r}"]
+        if self.machine.profile.host_hypercalls and conduit == "hvc" and pkvm_host.owns(fid.value) \
+                and not fid.reserved_bits_set:
+            return _host_hcall_problems(fid, frame, out)
         owner_ffa = self.machine.profile.owns(fid.value) and not fid.reserved_bits_set
         if owner_ffa and not self._ffa_unknown(conduit):
             return self._ffa_register_problems(vm, fid, frame, out)
@@ -377,6 +380,17 @@ def _smc32_problems(fid: FunctionId, frame: list[int], out: list[int], preserve_
     if preserve_high and out[SMC32_REGS:] != frame[SMC32_REGS:]:
         problems.append(f"SMC32 {fid.raw:#x}: x8-x17 not preserved")
     return problems
+
+
+def _host_hcall_problems(fid: FunctionId, frame: list[int], out: list[int]) -> list[str]:
+    """A pKVM host hypercall (hyp-main.c handle_host_hcall): taken, x0 = 0 and its result in x1; or not, x0 = -1
+    and x1 untouched; the other registers are kept either way."""
+    if out[0] not in (0, MASK64):
+        return [f"host hypercall {fid.raw:#x}: x0 {out[0]:#x}, neither 0 nor -1"]
+    kept = 2 if out[0] == 0 else 1
+    if out[kept:] != frame[kept:]:
+        return [f"host hypercall {fid.raw:#x}: x{kept}-x17 not preserved"]
+    return []
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -25,7 +25,7 @@ from emu.ffa.profile_loader import load_profile
 from emu.secure.spmd import SPMC_CALL_BUDGET, SecureWorld
 from emu.platform.console import Console, ConsoleFlood
 from emu.cpu.costmodel import BlockClassifier, CostModel, load_cost_model, load_cpu_model
-from emu.el2 import psci_power
+from emu.el2 import pkvm_host, psci_power
 from emu.el2.hypervisor import Hypervisor
 from emu.platform.elf import load_elf
 from emu.platform.image import GuestImage
@@ -131,6 +131,11 @@ class Machine:
         else:
             self.el2.register_range(self.profile.owns, ffa_unavailable(self.profile), lambda: 0,
                                     self.profile.ffa_conduits)
+        if self.profile.host_hypercalls:
+            host_pages = pkvm_host.HostPages(self.mediator)
+            self.el2.register_range(pkvm_host.owns, host_pages.handle, lambda: 0, ("hvc",))
+            if self.mediator is not None:
+                self.mediator.hyp_shared = host_pages.shared_with_hyp
         self.vms: list[VirtualMachine] = []
         for spec in config.vms:
             region = self.physmem.allocate(f"vm{spec.vm_id}", spec.ram_size)

@@ -16,6 +16,7 @@ import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from emu.el2 import pkvm_hcall_abi as pkvm_hcall
 from emu.el2.smccc import MASK32, MASK64, STD_SVC_CALL_COUNT, SVE_HINT, to_signed
 from emu.ffa import constants as ffa
 from emu.ffa.stub_partitions import ECHO_SP, SERVICE_SP
@@ -249,6 +250,21 @@ def _own_entry(p: Probe) -> str:
     return f"last entry: id {ident:#x}, {contexts} contexts, properties {properties:#x}"
 
 
+def _host_hcall(number: int, *args: int, buffers: bool = True) -> Callable[[Probe], str]:
+    """A pKVM host hypercall over HVC (x0 = 0xC6000000 | number), the host's RX/TX pair mapped first: x1, its
+    result, as -errno, or '-1 in x0' where the hypercall was not taken."""
+    def probe(p: Probe) -> str:
+        p.negotiate()
+        if buffers:
+            p.map_buffers()
+        answer = p.call(pkvm_hcall.HCALL_BASE | number, *args, conduit="hvc")
+        if answer[0]:
+            return p.describe(answer)
+        errno = -to_signed(answer[1])
+        return f"x1 = -{pkvm_hcall.ERRNO_NAMES.get(errno, errno)}" if errno else "x1 = 0"
+    return probe
+
+
 def _msg_send2_to_vm_2(p: Probe) -> str:
     """A 1.2 header from VM 1 to VM 2 (which the one-VM probe machine does not have) and 4 payload bytes."""
     p.negotiate()
@@ -301,6 +317,8 @@ def _call_count(p: Probe) -> str:
 
 
 _PKVM_FFA = "arch/arm64/kvm/hyp/nvhe/ffa.c"
+_PKVM_MEM = "arch/arm64/kvm/hyp/nvhe/mem_protect.c"
+_PKVM_HYP_MAIN = "arch/arm64/kvm/hyp/nvhe/hyp-main.c"
 _XEN_FFA = "xen/arch/arm/tee/ffa.c"
 _XEN_PARTINFO = "xen/arch/arm/tee/ffa_partinfo.c"
 _XEN_NOTIF = "xen/arch/arm/tee/ffa_notif.c"
@@ -356,6 +374,25 @@ FIDELITY: tuple[Behaviour, ...] = (
         "msg-send2-to-absent-vm", "FFA_MSG_SEND2 to VM 2, which does not exist", _msg_send2_to_vm_2,
         {"xen": Real("ERROR(INVALID_PARAMETERS)", "xen/arch/arm/tee/ffa_msg.c:ffa_handle_msg_send2"),
          "xen+vm-to-vm": Real("ERROR(INVALID_PARAMETERS)", f"{_XEN_FFA}:ffa_endpoint_domain_lookup")}),
+    Behaviour(
+        "pkvm-share-hyp-tx", "__pkvm_host_share_hyp (HVC) of the host's TX buffer page",
+        _host_hcall(pkvm_hcall.SHARE_HYP, TX_IPA >> 12),
+        {"pkvm": Real("x1 = -EPERM", f"{_PKVM_MEM}:__pkvm_host_share_hyp")}),
+    Behaviour(
+        "pkvm-unshare-hyp-tx", "__pkvm_host_unshare_hyp (HVC) of the host's TX buffer page (pinned)",
+        _host_hcall(pkvm_hcall.UNSHARE_HYP, TX_IPA >> 12),
+        {"pkvm": Real("x1 = -EBUSY", f"{_PKVM_MEM}:__pkvm_host_unshare_hyp")}),
+    Behaviour(
+        "pkvm-share-hyp-twice", "__pkvm_host_share_hyp (HVC) of a page already shared with the hypervisor",
+        _host_hcall(pkvm_hcall.SHARE_HYP, RX_IPA >> 12),
+        {"pkvm": Real("x1 = -EPERM", f"{_PKVM_MEM}:__pkvm_host_share_hyp")}),
+    Behaviour(
+        "pkvm-share-guest", "__pkvm_host_share_guest (HVC) with no guest vCPU loaded",
+        _host_hcall(pkvm_hcall.SHARE_GUEST, RX_IPA >> 12, 0x100, 1, 6, buffers=False),
+        {"pkvm": Real("x1 = -EINVAL", f"{_PKVM_HYP_MAIN}:handle___pkvm_host_share_guest")}),
+    Behaviour(
+        "pkvm-setup-hcall", "__pkvm_init (HVC) once pKVM is initialised", _host_hcall(1, buffers=False),
+        {"pkvm": Real("-1 in x0", f"{_PKVM_HYP_MAIN}:handle_host_hcall")}),
     Behaviour(
         "notification-info-get-64", "FFA_NOTIFICATION_INFO_GET (SMC64)",
         _negotiated_call(ffa.FFA_FN64_NOTIFICATION_INFO_GET),

@@ -116,6 +116,8 @@ class Mediator:
         self.rx_pa = hyp_region.pa + PAGE_SIZE
         self._host_version = VersionState()  # pKVM keeps one version for the whole host
         self.vms: list[VirtualMachine] = []  # attached, in order
+        # pKVM: whether the host shared a page of a range with the hypervisor by hypercall (emu/el2/pkvm_host.py)
+        self.hyp_shared: Callable[[VirtualMachine, int, int], bool] = lambda vm, ipa, size: False
         self._handlers: dict[str, Callable[[Call], list[int]]] = {
             "VERSION": self._version, "FEATURES": self._features, "ID_GET": self._id_get,
             "SPM_ID_GET": self._spm_id_get, "RXTX_MAP": self._rxtx_map, "RXTX_UNMAP": self._rxtx_unmap,
@@ -470,6 +472,8 @@ class Mediator:
             raise FfaError(ffa.INVALID_PARAMETERS)
         if strict and self.memory.in_transaction(call.vm, [(tx, size), (rx, size)]):
             raise FfaError(ffa.INVALID_PARAMETERS)  # pages the VM has shared, lent or donated
+        if self.hyp_shared(call.vm, tx, size) or self.hyp_shared(call.vm, rx, size):
+            raise FfaError(ffa.INVALID_PARAMETERS)  # pKVM: __pkvm_host_share_hyp fails (mem_protect.c)
         self.indirect.register(call, tx, rx, pages)
         state.buffers = RxTx(tx, rx, pages)
         return self.success()

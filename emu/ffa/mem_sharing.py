@@ -53,6 +53,7 @@ class MediatorCore(Protocol):
     def success(self, *values: int, wide: bool = False) -> list[int]: ...
     def error(self, code: int) -> list[int]: ...
     def caller_id(self, vm: VirtualMachine) -> int: ...
+    def hyp_shared(self, vm: VirtualMachine, ipa: int, size: int) -> bool: ...
 
 KINDS = {"MEM_SHARE": "share", "MEM_LEND": "lend", "MEM_DONATE": "donate"}
 _FORWARD_IDS = {
@@ -223,10 +224,10 @@ class MemorySharing:
         limit = self.mediator.profile.max_shares_per_vm
         return quota if limit is None else min(quota, limit)
 
-    @staticmethod
-    def _check_ranges(vm: VirtualMachine, ranges: list[Range]) -> None:
-        """The ranges lie in the VM's RAM (INVALID_PARAMETERS), name no page twice and not the VM's RX/TX
-        buffers (DENIED): checked on the sorted ranges, before anything is done per page."""
+    def _check_ranges(self, vm: VirtualMachine, ranges: list[Range]) -> None:
+        """The ranges lie in the VM's RAM (INVALID_PARAMETERS), name no page twice, not the VM's RX/TX
+        buffers and (pKVM) no page the host shared with the hypervisor (DENIED): checked on the sorted ranges,
+        before anything is done per page."""
         if not all(vm.stage2.contains(r.address, r.size) for r in ranges):
             raise FfaError(ffa.INVALID_PARAMETERS)
         spans = sorted((r.address, r.address + r.size) for r in ranges)
@@ -237,6 +238,8 @@ class MemorySharing:
             for start in (buffers.tx_ipa, buffers.rx_ipa):
                 if _overlaps(spans, start, start + buffers.size):
                     raise FfaError(ffa.DENIED)  # the VM's RX/TX buffers cannot be shared
+        if any(self.mediator.hyp_shared(vm, r.address, r.size) for r in ranges):
+            raise FfaError(ffa.DENIED)  # pKVM ffa_host_share_ranges: __pkvm_host_share_ffa fails
 
     @staticmethod
     def _translate(vm: VirtualMachine, ranges: list[Range]) -> list[Range]:

@@ -252,6 +252,9 @@ class Profile:
     # Xen's CONFIG_FFA_VM_TO_VM: VMs list each other in partition info, send each other FFA_MSG_SEND2 and get the
     # "RX buffer full" notification from the hypervisor (ffa.c, ffa_msg.c ffa_msg_send2_vm, ffa_notif.c)
     vm_to_vm: bool = False
+    # pKVM: the host's KVM hypercalls that share its pages (HVC, emu/el2/pkvm_host.py), sharing the page states
+    # FF-A shares and the RX/TX pair use (mem_protect.c)
+    host_hypercalls: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -316,7 +319,7 @@ PKVM = Profile(
     # (arch/arm64/kvm/hyp/include/nvhe/ffa.h, since v6.11).
     unlisted=Disposition.FORWARD, refused_fids=_PKVM_REFUSED_IDS, ffa_fnum_max=0xFF,
     rxtx_unmap_w1_mask=0xFFFF_FFFF,  # ffa.c do_ffa_rxtx_unmap: the whole w1 must be HOST_FFA_ID (0)
-    partition_info_flags_checked=False,
+    partition_info_flags_checked=False, host_hypercalls=True,
 )
 XEN = Profile(
     name="xen", description="Xen (xen/arch/arm/tee/ffa*.c): per-VM state, validates and translates",
@@ -368,8 +371,11 @@ PKVM_6_17 = replace(
     own_version=ffa.VERSION_1_1, negotiate=negotiate_pkvm_before_6_18,
     abis={key: disposition for key, disposition in _PKVM.items()
           if not key.startswith("NOTIFICATION_") and key not in _PKVM_1_2_OPTIONAL},
+    host_hypercalls=False,
     notes=("ffa_set_retval wrote x0-x3 only (struct arm_smccc_res) before v6.18's \"Use SMCCC 1.2 for FF-A "
-           "initialization and in host handler\": not modelled, handled calls write x0-x17",),
+           "initialization and in host handler\": not modelled, handled calls write x0-x17",
+           "the host's KVM hypercalls (__pkvm_host_share_hyp, ...) are modelled at v6.18 only: here an HVC "
+           "answers -1",),
 )
 XEN_4_21 = replace(
     XEN, name="xen@4.21", release="Xen 4.21.0",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from emu.el2 import psci
 from emu.secure import rmm_abi as rmm
+from emu.el2 import pkvm_hcall_abi as pkvm_hcall
 from emu.el2 import smccc
 from emu.ffa import constants as ffa
 from emu.el2.smccc import FunctionId, to_signed, version_str
@@ -141,6 +142,14 @@ def _ffa_features_args(args: Sequence[int]) -> str:
     return fid_name(w1) if w1 >> 31 else f"feature {w1}"
 
 
+def _pkvm_hcall_result(regs: Sequence[int]) -> str:
+    """x0 = 0 (taken) and the handler's result in x1: 0 or -errno; or x0 = -1 (not taken)."""
+    if regs[0]:
+        return _smccc_status(regs)
+    errno = -to_signed(regs[1]) if len(regs) > 1 else 0
+    return "0" if errno == 0 else f"-{pkvm_hcall.ERRNO_NAMES.get(errno, errno)}"
+
+
 def _rmm_revision(word: int) -> str:
     """major.minor, or hex when reserved bits 63:31 are set (never a revision)."""
     return version_str(word) if word <= rmm.REVISION_MAX else f"{word:#x}"
@@ -215,6 +224,8 @@ def _build() -> dict[int, Signature]:
     add(psci.PSCI_SYSTEM_OFF, "PSCI_SYSTEM_OFF", 0, _none, _none, 0)
     add(psci.PSCI_SYSTEM_RESET, "PSCI_SYSTEM_RESET", 0, _none, _none, 0)
     add(rmm.RMI_VERSION, "RMI_VERSION", 1, _rmm_args, _rmm_result("RMI"), 3)
+    for number, name in pkvm_hcall.NAMES.items():
+        add(pkvm_hcall.HCALL_BASE | number, name, pkvm_hcall.ARGUMENTS[number], _hex_args, _pkvm_hcall_result, 2)
     add(rmm.RSI_VERSION, "RSI_VERSION", 1, _rmm_args, _rmm_result("RSI"), 3)
     for name, fid in ffa.FUNCTION_IDS.items():
         short = ffa.abi_short(name)
