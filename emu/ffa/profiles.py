@@ -330,7 +330,8 @@ XEN = Profile(
     max_descriptor_length=None, single_borrower_error=ffa.NOT_SUPPORTED,
     require_rw_normal=True, max_pages_per_share=256, max_shares_per_vm=32, mem_forward_fn64=False,
     rx_release_forwarded=False, lists_caller=True, host_endpoint=None,
-    release="Xen 4.22.0", sve_hint_masked=False,
+    # master at c447b7308b; its xen/arch/arm/tee is RELEASE-4.22.0's but for a compiler barrier in FFA_MSG_SEND2
+    release="Xen 4.23-unstable (master c447b7308b)", sve_hint_masked=False,
     # ffa.c handle_features: ERROR, SUCCESS, INTERRUPT and the notification ABIs are answered by Xen itself;
     # the notification-pending and schedule-receiver interrupts are SGIs 8 and 9 (public/arch-arm.h).
     extra_features=((ffa.FFA_ERROR, 0), (ffa.FFA_SUCCESS, 0), (ffa.FFA_FN64_SUCCESS, 0), (ffa.FFA_INTERRUPT, 0),
@@ -406,8 +407,8 @@ XEN_4_21 = replace(
 )
 # -- build options --------------------------------------------------------------------------------------
 XEN_VM_TO_VM = replace(
-    XEN, name="xen+vm-to-vm", release="Xen 4.22.0 with CONFIG_FFA_VM_TO_VM=y",
-    description="Xen 4.22 built with FF-A between VMs (UNSUPPORTED in Kconfig, off by default)",
+    XEN, name="xen+vm-to-vm", release=f"{XEN.release} with CONFIG_FFA_VM_TO_VM=y",
+    description="Xen built with FF-A between VMs (UNSUPPORTED in Kconfig, off by default)",
     vm_to_vm=True,
     # ffa.c handle_features: FFA_MSG_SEND2 is offered whatever the SPMC supports (a VM may be the receiver)
     extra_features=(*XEN.extra_features, (ffa.FFA_MSG_SEND2, 0)),
