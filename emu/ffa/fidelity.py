@@ -383,10 +383,6 @@ FIDELITY: tuple[Behaviour, ...] = (
         _host_hcall(pkvm_hcall.UNSHARE_HYP, TX_IPA >> 12),
         {"pkvm": Real("x1 = -EBUSY", f"{_PKVM_MEM}:__pkvm_host_unshare_hyp")}),
     Behaviour(
-        "pkvm-share-hyp-twice", "__pkvm_host_share_hyp (HVC) of a page already shared with the hypervisor",
-        _host_hcall(pkvm_hcall.SHARE_HYP, RX_IPA >> 12),
-        {"pkvm": Real("x1 = -EPERM", f"{_PKVM_MEM}:__pkvm_host_share_hyp")}),
-    Behaviour(
         "pkvm-share-guest", "__pkvm_host_share_guest (HVC) with no guest vCPU loaded",
         _host_hcall(pkvm_hcall.SHARE_GUEST, RX_IPA >> 12, 0x100, 1, 6, buffers=False),
         {"pkvm": Real("x1 = -EINVAL", f"{_PKVM_HYP_MAIN}:handle___pkvm_host_share_guest")}),

@@ -20,27 +20,15 @@
 #include "ffa.h"
 
 #define PAYLOAD 64u
-#define HEADER_V1_2 40u
-#define HEADER_V1_1 20u
 
 static uint8_t tx_buf[4096] __attribute__((aligned(4096)));
 static uint8_t rx_buf[4096] __attribute__((aligned(4096)));
 static uint16_t self;
 
-static void st32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* Header: flags 0, reserved 0, payload offset, receiver | sender << 16, size; then the payload. */
+/* The header, then the payload. */
 static void write_message(uint16_t sender, uint16_t receiver, uint32_t offset)
 {
-    for (uint32_t i = 0; i < HEADER_V1_2; i++)
-        tx_buf[i] = 0;
-    st32(tx_buf + 8, offset);
-    st32(tx_buf + 12, (uint32_t)sender << 16 | receiver);
-    st32(tx_buf + 16, PAYLOAD);
+    ffa_send2_header(tx_buf, sender, receiver, offset, PAYLOAD);
     for (uint32_t i = 0; i < PAYLOAD; i++)
         tx_buf[offset + i] = (uint8_t)(i + 1);
 }
@@ -80,20 +68,20 @@ int main(void)
     r = ffa_features(FFA_MSG_SEND2);
     report("features", &r);
 
-    r = send(self, SERVICE_SP_ID, HEADER_V1_2);
+    r = send(self, SERVICE_SP_ID, FFA_SEND2_HEADER_V1_2);
     report("send", &r);
     read_message();
 
-    send(self, SERVICE_SP_ID, HEADER_V1_2);
-    r = send(self, SERVICE_SP_ID, HEADER_V1_2);
+    send(self, SERVICE_SP_ID, FFA_SEND2_HEADER_V1_2);
+    r = send(self, SERVICE_SP_ID, FFA_SEND2_HEADER_V1_2);
     report("busy", &r);
     read_message();
 
-    r = send(self + 1, SERVICE_SP_ID, HEADER_V1_2);
+    r = send(self + 1, SERVICE_SP_ID, FFA_SEND2_HEADER_V1_2);
     report("spoofed", &r);
-    r = send(self, SERVICE_SP_ID, HEADER_V1_1);
+    r = send(self, SERVICE_SP_ID, FFA_SEND2_HEADER_V1_1);
     report("short_offset", &r);
-    r = send(self, 2, HEADER_V1_2);
+    r = send(self, 2, FFA_SEND2_HEADER_V1_2);
     report("to_a_vm", &r);
 
     r = ffa_call(FFA_PARTITION_INFO_GET, 0, 0, 0, 0, 0, 0, 0);

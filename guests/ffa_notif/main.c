@@ -38,18 +38,12 @@
 #define SP_BITS BIT(5)
 #define GET_FROM_SP_AND_SPM 0x5u
 
-static volatile uint32_t taken = GIC_SPURIOUS;
 static uint16_t self;
 
 void guest_irq(struct exception_frame *frame)
 {
-    uint32_t intid = gic_ack();
-
     (void)frame;
-    if (intid != GIC_SPURIOUS) {
-        taken = intid;
-        gic_eoi(intid);
-    }
+    gic_take();
 }
 
 static void report(const char *key, const struct smccc_regs *r)
@@ -91,15 +85,15 @@ static void notifications_to_us(void)
                  OUR_BITS >> 32, 0, 0, 0);
     report("bind_other", &r);
 
-    taken = GIC_SPURIOUS;
+    gic_taken = GIC_SPURIOUS;
     irq_unmask();
     r = service(SERVICE_CMD_NOTIF_SET, (uint32_t)OUR_BITS, OUR_BITS >> 32, 0);
     irq_mask();
     printf("notif: sp_set=%s\n", ffa_w(&r, 0) == FFA_MSG_SEND_DIRECT_RESP ? status_name(ffa_w(&r, 3)) : "no answer");
-    if (taken == GIC_SPURIOUS)
+    if (gic_taken == GIC_SPURIOUS)
         printf("notif: irq=none\n");
     else
-        printf("notif: irq=%u\n", taken);
+        printf("notif: irq=%u\n", gic_taken);
 
     r = ffa_call(FFA_FN64_NOTIFICATION_INFO_GET, 0, 0, 0, 0, 0, 0, 0);
     if (ffa_ok(&r))

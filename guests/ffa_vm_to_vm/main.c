@@ -32,36 +32,23 @@
 #include "gic.h"
 #include "timer.h"
 
-#define HEADER_V1_2 40u
 #define GET_FROM_HYPERVISOR 0x8u
 #define PEER_WAIT_PER_SECOND 1000u /* wait for the peer a millisecond */
 #define ABSENT_VM 9u
 
 static uint8_t tx_buf[4096] __attribute__((aligned(4096)));
 static volatile uint8_t rx_buf[4096] __attribute__((aligned(4096)));
-static volatile uint32_t taken = GIC_SPURIOUS;
 static uint16_t self;
 
 void guest_irq(struct exception_frame *frame)
 {
-    uint32_t intid = gic_ack();
-
     (void)frame;
-    if (intid != GIC_SPURIOUS) {
-        taken = intid;
-        gic_eoi(intid);
-    }
+    gic_take();
 }
 
 static void report(const char *key, const struct smccc_regs *r)
 {
     ffa_print_step("v2v", key, r);
-}
-
-static void st32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static uint32_t ld32(const volatile uint8_t *p)
@@ -72,13 +59,9 @@ static uint32_t ld32(const volatile uint8_t *p)
 /* A 1.2 header (payload at 40) from us to `receiver`, and `size` bytes first, first + 1, ... */
 static struct smccc_regs send(uint16_t receiver, uint32_t size, uint8_t first)
 {
-    for (uint32_t i = 0; i < HEADER_V1_2; i++)
-        tx_buf[i] = 0;
-    st32(tx_buf + 8, HEADER_V1_2);
-    st32(tx_buf + 12, (uint32_t)self << 16 | receiver);
-    st32(tx_buf + 16, size);
+    ffa_send2_header(tx_buf, self, receiver, FFA_SEND2_HEADER_V1_2, size);
     for (uint32_t i = 0; i < size; i++)
-        tx_buf[HEADER_V1_2 + i] = (uint8_t)(first + i);
+        tx_buf[FFA_SEND2_HEADER_V1_2 + i] = (uint8_t)(first + i);
     return ffa_call(FFA_MSG_SEND2, 0, 0, 0, 0, 0, 0, 0);
 }
 
@@ -127,13 +110,13 @@ static void receive(void)
     struct smccc_regs r;
     uint32_t size, sum = 0;
 
-    while (taken == GIC_SPURIOUS) {
+    while (gic_taken == GIC_SPURIOUS) {
         asm volatile("wfi" : : : "memory");
         irq_unmask();
         irq_mask();
     }
-    printf("v2v: irq=%u\n", taken);
-    taken = GIC_SPURIOUS;
+    printf("v2v: irq=%u\n", gic_taken);
+    gic_taken = GIC_SPURIOUS;
 
     r = ffa_call(FFA_FN64_NOTIFICATION_INFO_GET, 0, 0, 0, 0, 0, 0, 0);
     if (ffa_ok(&r))
@@ -149,7 +132,7 @@ static void receive(void)
     }
 
     size = ld32(rx_buf + 16);
-    for (uint32_t i = 0; i < size && HEADER_V1_2 + i < sizeof(rx_buf); i++)
+    for (uint32_t i = 0; i < size && FFA_SEND2_HEADER_V1_2 + i < sizeof(rx_buf); i++)
         sum += rx_buf[ld32(rx_buf + 8) + i];
     printf("v2v: message=offset:%u endpoints:0x%x size:%u sum:%u\n", ld32(rx_buf + 8), ld32(rx_buf + 12), size,
            sum);

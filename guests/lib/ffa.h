@@ -343,6 +343,22 @@ static inline uint64_t ffa_get_le(const uint8_t *p, uint32_t off, unsigned bytes
     return v;
 }
 
+/* ---- Indirect messages (FFA_MSG_SEND2) ---- */
+#define FFA_SEND2_HEADER_V1_1 20u
+#define FFA_SEND2_HEADER_V1_2 40u /* a reserved word and the UUID follow */
+
+/* A 1.2-sized FFA_MSG_SEND2 header at buf: flags 0, the payload at `offset`, receiver | sender << 16, `size`
+ * payload bytes; the reserved words and the UUID zero. */
+static inline void ffa_send2_header(uint8_t *buf, uint16_t sender, uint16_t receiver, uint32_t offset,
+                                    uint32_t size)
+{
+    for (uint32_t i = 0; i < FFA_SEND2_HEADER_V1_2; i++)
+        buf[i] = 0;
+    ffa_put_le(buf, 8, offset, 4);
+    ffa_put_le(buf, 12, (uint32_t)sender << 16 | receiver, 4);
+    ffa_put_le(buf, 16, size, 4);
+}
+
 /* Header size of the descriptor layout a caller of `version` uses (32 for 1.0, 48 from 1.1). */
 static inline uint32_t ffa_mem_header_size(uint32_t version)
 {

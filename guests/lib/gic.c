@@ -235,3 +235,15 @@ void gic_send_sgi(uint32_t intid, uint64_t mpidr)
                     (aff0 / 16) << ICC_SGI1R_RS_SHIFT |
                     aff3 << ICC_SGI1R_AFF3_SHIFT);
 }
+
+volatile uint32_t gic_taken = GIC_SPURIOUS;
+
+void gic_take(void)
+{
+    uint32_t intid = gic_ack();
+
+    if (intid != GIC_SPURIOUS) {
+        gic_taken = intid;
+        gic_eoi(intid);
+    }
+}

@@ -349,4 +349,10 @@ void gic_send_sgi(uint32_t intid, uint64_t mpidr);
 /* Write ICC_SGI1R_EL1 as given (dsb before, isb after). */
 void gic_write_sgi1r(uint64_t value);
 
+/* For a guest that only wants to know which interrupt came: acknowledge the
+ * signalled one and end it at once, its INTID left in gic_taken (which the
+ * guest sets back to GIC_SPURIOUS to wait for the next). */
+extern volatile uint32_t gic_taken;
+void gic_take(void);
+
 #endif /* GUEST_GIC_H */
