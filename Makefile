@@ -81,7 +81,11 @@ FUZZ_SEED ?= 1
 fuzz: all
 	$(PY) -m emu.fuzz --calls $(FUZZ_CALLS) --seed $(FUZZ_SEED)
 
+# The benchmarks time whole commands, start-up included, as an installed tool runs them: its modules
+# byte-compiled, as a wheel's install leaves them (an environment with PYTHONDONTWRITEBYTECODE set
+# would otherwise compile every module from source on every run).
 bench: all
+	$(PY) -m compileall -q emu benchmarks
 	$(PY) -m benchmarks
 
 clean:

@@ -139,8 +139,9 @@ class _State(ctypes.Structure):
 
 
 _MISS = ctypes.CFUNCTYPE(None, ctypes.c_uint64, ctypes.c_uint32,
-                         ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint32))
+                         ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint32))
 _native_lib: ctypes.CDLL | None = None
+MAX_BLOCK_INSNS = MAX_BLOCK_BYTES // 4  # as BC_MAX_INSNS in native/blockcost.c
 
 
 def native_available() -> bool:
@@ -154,11 +155,15 @@ def _load_native() -> ctypes.CDLL | None:
         if lib is None:
             return None
         lib.bc_create.restype = ctypes.POINTER(_State)
-        lib.bc_create.argtypes = [_MISS, ctypes.c_void_p, ctypes.c_void_p]
+        lib.bc_create.argtypes = [_MISS, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
         lib.bc_destroy.argtypes = [ctypes.POINTER(_State)]
         lib.bc_clear.argtypes = [ctypes.POINTER(_State)]
         lib.bc_invalidate_range.argtypes = [ctypes.POINTER(_State), ctypes.c_uint64, ctypes.c_uint64]
         lib.bc_invalidate_range.restype = ctypes.c_uint64
+        lib.bc_block_costs.argtypes = [ctypes.POINTER(_State), ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint32)]
+        lib.bc_block_costs.restype = ctypes.c_int64
+        lib.bc_blocks.argtypes = [ctypes.POINTER(_State), ctypes.POINTER(ctypes.c_uint64), ctypes.c_uint64]
+        lib.bc_blocks.restype = ctypes.c_uint64
         _native_lib = lib
     return _native_lib
 
@@ -170,8 +175,6 @@ class BlockCounter:
         self._uc = uc
         self._classifier = classifier
         self._clock = clock
-        self.block_costs: dict[int, list[int] | list[float]] = {}  # block address -> per-instruction cycles
-        self._starts: list[int] = []  # the same addresses, sorted: the blocks a range may hold, by bisect
         lib = _load_native() if native is not False else None
         if native and lib is None:
             raise RuntimeError(f"native block-cost helper not built ({NATIVE_LIBRARY})")
@@ -180,10 +183,13 @@ class BlockCounter:
             self._lib = lib
             self._miss_cb = _MISS(self._on_miss)  # keep a reference: C holds the pointer
             stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p)
-            self._state = lib.bc_create(self._miss_cb, stop, clock.address)
+            # The helper reads a block's words itself, to cost it from words seen before, when costs are per word.
+            read = ctypes.cast(uclib.uc_vmem_read, ctypes.c_void_p) if classifier.costs_per_word else None
+            self._state = lib.bc_create(self._miss_cb, stop, clock.address, read)
             if not self._state:
                 raise MemoryError("bc_create failed")
             self._s = self._state.contents
+            self._costs_buf = (ctypes.c_uint32 * MAX_BLOCK_INSNS)()
             handle = ctypes.c_size_t()
             hook = ctypes.cast(lib.bc_hook, ctypes.c_void_p)
             status = uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_BLOCK, hook,
@@ -192,6 +198,8 @@ class BlockCounter:
                 raise RuntimeError(f"uc_hook_add(UC_HOOK_BLOCK) failed with status {status}")
         else:
             self._s = _State(stop_at=UNLIMITED)
+            self._costs: dict[int, list[int] | list[float]] = {}  # block address -> per-instruction cycles
+            self._starts: list[int] = []  # the same addresses, sorted: the blocks a range may hold, by bisect
             self._table: dict[int, tuple[int, int, int]] = {}  # addr -> (size, fixed-point cost, insns)
             uc.hook_add(UC_HOOK_BLOCK, self._py_hook)
 
@@ -227,6 +235,17 @@ class BlockCounter:
     def budget_exhausted(self) -> bool:
         return bool(self._s.stopped)
 
+    @property
+    def block_costs(self) -> dict[int, list[float]]:
+        """Every cached block's per-instruction costs in cycles, as charged (for inspection)."""
+        if self.native:
+            count = self._lib.bc_blocks(self._state, None, 0)
+            addresses = (ctypes.c_uint64 * count)()
+            self._lib.bc_blocks(self._state, addresses, count)
+        else:
+            addresses = list(self._costs)
+        return {addr: [cost / ONE for cost in self._fixed_costs(addr)] for addr in addresses}
+
     def charge(self, cycles: int) -> None:
         """Charge non-instruction work (a trap, a world switch) to this engine."""
         self._s.cycles += cycles
@@ -238,10 +257,10 @@ class BlockCounter:
         start = s.last_addr
         if not start <= pc < start + s.last_size:
             return
-        costs = self.block_costs.get(start)
+        costs = self._fixed_costs(start)
         if costs is None:
             return
-        skipped = fixed(costs[(pc - start) // 4:])
+        skipped = costs[(pc - start) // 4:]
         cycles, s.frac = divmod(s.cycles * ONE + s.frac - sum(skipped), ONE)
         self._clock.advance(cycles - s.cycles)
         s.cycles = cycles
@@ -250,46 +269,48 @@ class BlockCounter:
 
     def invalidate(self) -> None:
         """Forget cached block costs (after code was rewritten or remapped)."""
-        self.block_costs.clear()
-        self._starts.clear()
         if self.native:
             self._lib.bc_clear(self._state)
         else:
+            self._costs.clear()
+            self._starts.clear()
             self._table.clear()
 
     def invalidate_range(self, start: int, end: int) -> None:
         """Forget the costs of blocks overlapping ``[start, end)`` (block addresses: the PE's own).
 
-        Every cached block is in ``block_costs`` (each was classified on a miss), so the candidates
-        are found by bisect and the native table is swept only when one of them overlaps.
+        On the Python path every cached block is in ``_costs``, so the candidates are found by bisect.
         """
-        lo, hi = bisect_left(self._starts, start - MAX_BLOCK_BYTES), bisect_left(self._starts, end)
-        doomed = [a for a in self._starts[lo:hi] if a + 4 * len(self.block_costs[a]) > start]
-        if not doomed:
-            return
-        for addr in doomed:
-            del self.block_costs[addr]
-        self._starts[lo:hi] = [a for a in self._starts[lo:hi] if a in self.block_costs]
         if self.native:
             self._lib.bc_invalidate_range(self._state, start, end)
-        else:
-            for addr in doomed:
-                del self._table[addr]
+            return
+        lo, hi = bisect_left(self._starts, start - MAX_BLOCK_BYTES), bisect_left(self._starts, end)
+        doomed = [a for a in self._starts[lo:hi] if a + 4 * len(self._costs[a]) > start]
+        for addr in doomed:
+            del self._costs[addr]
+            del self._table[addr]
+        if doomed:
+            self._starts[lo:hi] = [a for a in self._starts[lo:hi] if a in self._costs]
 
     # -- classification ----------------------------------------------------
-    def _costs_of(self, addr: int, size: int) -> list[int]:
+    def _fixed_costs(self, addr: int) -> list[int] | None:
+        """The per-instruction costs (fixed point) of the block cached at ``addr``; None if there is none."""
+        if self.native:
+            count = self._lib.bc_block_costs(self._state, addr, self._costs_buf)
+            return None if count < 0 else self._costs_buf[:count]
+        costs = self._costs.get(addr)
+        return None if costs is None else fixed(costs)
+
+    def _classify(self, addr: int, size: int) -> list[int] | list[float]:
         code = read_virtual(self._uc, addr, size, execute=True)  # addr is virtual once the guest's MMU is on
         if code is None:
             raise RuntimeError(f"block at {addr:#x} ran but cannot be fetched")
-        costs = self._classifier.instruction_costs(addr, code)
-        if addr not in self.block_costs:
-            insort(self._starts, addr)
-        self.block_costs[addr] = costs
-        return costs
+        return self._classifier.instruction_costs(addr, code)
 
-    def _on_miss(self, addr: int, size: int, cost_out, insns_out) -> None:
-        costs = self._costs_of(addr, size)
-        cost_out[0] = sum(fixed(costs))
+    def _on_miss(self, addr: int, size: int, costs_out, insns_out) -> None:
+        costs = fixed(self._classify(addr, size))
+        for i, cost in enumerate(costs):
+            costs_out[i] = cost
         insns_out[0] = len(costs)
 
     def _py_hook(self, _uc: Uc, addr: int, size: int, _data: object) -> None:
@@ -300,7 +321,10 @@ class BlockCounter:
             return
         entry = self._table.get(addr)
         if entry is None or entry[0] != size:
-            costs = self._costs_of(addr, size)
+            costs = self._classify(addr, size)
+            if addr not in self._costs:
+                insort(self._starts, addr)
+            self._costs[addr] = costs
             entry = (size, sum(fixed(costs)), len(costs))
             self._table[addr] = entry
         _size, cost, insns = entry

@@ -173,6 +173,11 @@ class BlockClassifier:
         # never the address), so a word seen in one block costs nothing to classify in the next
         self._word_costs: dict[int, int] = {}
 
+    @property
+    def costs_per_word(self) -> bool:
+        """Each instruction's cost depends on its word alone (no pipeline schedules a block as a whole)."""
+        return self._decoder is None
+
     def instruction_costs(self, address: int, code: bytes) -> list[int] | list[float]:
         """One cost per 4-byte instruction slot; undecodable words count as ALU."""
         if self._decoder is not None:
@@ -183,17 +188,24 @@ class BlockClassifier:
         costs = [known.get(word) for word in words]
         if None not in costs:
             return costs
-        table = self.model.instruction
-        costs = [table["alu"]] * (size // 4)
-        pos = 0
-        while pos < size:  # capstone stops at an undecodable word: skip it and go on
-            end = pos
-            for insn_addr, insn_size, mnemonic, op_str in self._cs.disasm_lite(code[pos:size], address + pos):
-                costs[(insn_addr - address) // 4] = table[classify(mnemonic, op_str)]
-                end = insn_addr - address + insn_size
-            pos = end + 4 if end < size else end
+        new = list(dict.fromkeys(word for word, cost in zip(words, costs) if cost is None))
+        learned = dict(zip(new, self._class_costs(new)))
         if len(known) < _WORD_CACHE_LIMIT:
-            known.update(zip(words, costs))
+            known.update(learned)
+        return [learned[word] if cost is None else cost for word, cost in zip(words, costs)]
+
+    def _class_costs(self, words: list[int]) -> list[int]:
+        """Each word's class cost, the words disassembled side by side (a class never depends on the address)."""
+        table = self.model.instruction
+        code = struct.pack(f"<{len(words)}I", *words)
+        costs = [table["alu"]] * len(words)
+        pos = 0
+        while pos < len(code):  # capstone stops at an undecodable word: skip it and go on
+            end = pos
+            for insn_addr, insn_size, mnemonic, op_str in self._cs.disasm_lite(code[pos:], pos):
+                costs[insn_addr // 4] = table[classify(mnemonic, op_str)]
+                end = insn_addr + insn_size
+            pos = end + 4 if end < len(code) else end
         return costs
 
     def _schedule(self, address: int, code: bytes) -> list[float]:

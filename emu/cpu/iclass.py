@@ -31,9 +31,17 @@ _FP_DIVIDE = ("fdiv", "fsqrt")
 _WIDENING = frozenset(("smull", "umull", "smaddl", "umaddl", "smsubl", "umsubl", "smnegl", "umnegl"))
 
 
-@cache
 def classify(mnemonic: str, op_str: str = "") -> str:
-    """The cost class of one instruction, from its capstone mnemonic."""
+    """The cost class of one instruction, from its capstone mnemonic (and, for SIMD, its operands)."""
+    cls = _mnemonic_class(mnemonic)
+    if cls is not None:
+        return cls
+    return "fp_simd" if _SIMD_OPERAND.match(op_str) else "alu"
+
+
+@cache
+def _mnemonic_class(mnemonic: str) -> str | None:
+    """The class the mnemonic alone decides; None when the operands decide (SIMD registers or not)."""
     m = mnemonic.lower()
     if m.startswith("b.") or m in _BRANCHES:
         return "branch"
@@ -57,9 +65,9 @@ def classify(mnemonic: str, op_str: str = "") -> str:
         return "load"
     if m.startswith("st"):
         return "store"
-    if m.startswith(("f", "scvtf", "ucvtf")) or _SIMD_OPERAND.match(op_str):
+    if m.startswith(("f", "scvtf", "ucvtf")):
         return "fp_simd"
-    return "alu"
+    return None
 
 
 def refine(cls: str, mnemonic: str, shifted: bool, wide_dest: bool) -> str:

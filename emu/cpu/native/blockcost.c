@@ -2,29 +2,50 @@
  * Per-basic-block cycle accounting for Unicorn, as a UC_HOOK_BLOCK callback
  * in C.  A Python block hook slows Unicorn down about 8x; this one costs
  * next to nothing: block costs live in an open-addressing hash table keyed
- * by block address, filled by a Python callback the first time a block is
- * seen (the classification itself stays in Python, in one place).
+ * by block address, filled the first time a block is seen.
  *
  * Costs are fixed point, BC_FRAC_BITS fractional bits: a scheduled core
  * model charges fractions of a cycle per block.  Whole cycles go to the
  * counters and the clock; the remainder carries to the engine's next block.
+ * Each cached block keeps its per-instruction costs (in an arena) so that a
+ * block cut short by a fault is refunded what did not run.
+ *
+ * The classification itself stays in Python, in one place: a block seen for
+ * the first time is handed to a Python callback.  When the model costs each
+ * instruction by its word alone (no pipeline to schedule a block on), the
+ * words' costs are remembered here too, and a block made only of words seen
+ * before is costed without leaving C: most blocks, and every block seen again
+ * after the guest flushed its instruction cache.
  *
  * emu/cpu/blockcost.py holds the identical pure-Python fallback.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define BC_FRAC_BITS 12
 #define BC_FRAC_MASK ((1ull << BC_FRAC_BITS) - 1)
+#define BC_MAX_INSNS 512  /* QEMU's TCG_MAX_INSNS: the most instructions a block holds */
+#define BC_PROT_EXEC 4    /* UC_PROT_EXEC: read as the PE fetches */
 
-typedef void (*bc_miss_fn)(uint64_t addr, uint32_t size, uint64_t *cost, uint32_t *insns);
+/* Python's classifier: the block's per-instruction costs, fixed point, into costs[size / 4] and their count. */
+typedef void (*bc_miss_fn)(uint64_t addr, uint32_t size, uint32_t *costs, uint32_t *insns);
 typedef int (*bc_stop_fn)(void *uc);
+typedef int (*bc_read_fn)(void *uc, uint64_t addr, int prot, void *buf, size_t size);  /* uc_vmem_read */
 
 struct bc_entry {
     uint64_t addr;
     uint64_t cost;       /* fixed point, BC_FRAC_BITS fractional bits */
+    uint64_t costs;      /* its per-instruction costs: an offset into the arena */
     uint32_t size;
     uint32_t insns;
+};
+
+struct bc_word {
+    uint32_t word;
+    uint32_t cost;       /* fixed point */
+    uint32_t full;       /* 0: an empty slot */
 };
 
 struct bc_state {
@@ -38,18 +59,39 @@ struct bc_state {
     uint64_t frac;       /* fraction of a cycle charged but not yet counted (fixed point) */
     bc_miss_fn miss;
     bc_stop_fn stop;
+    bc_read_fn read;     /* NULL unless costs are per word */
     uint64_t mask;
     uint64_t used;
     struct bc_entry *table;
+    uint32_t *arena;     /* the cached blocks' per-instruction costs, back to back */
+    uint64_t arena_used;
+    uint64_t arena_size;
+    uint64_t arena_live; /* of arena_used, what cached blocks still refer to */
+    struct bc_word *words;  /* word -> cost, when costs are per word */
+    uint64_t words_mask;
+    uint64_t words_used;
+    uint32_t code[BC_MAX_INSNS];
 };
+
+static uint64_t bc_hash(uint64_t key)
+{
+    return (key * 0x9E3779B97F4A7C15ull) >> 20;
+}
 
 static struct bc_entry *bc_slot(struct bc_entry *table, uint64_t mask, uint64_t addr)
 {
-    uint64_t h = (addr >> 2) * 0x9E3779B97F4A7C15ull;
-    uint64_t i = (h >> 20) & mask;
+    uint64_t i = bc_hash(addr >> 2) & mask;
     while (table[i].size && table[i].addr != addr)
         i = (i + 1) & mask;
     return &table[i];
+}
+
+static struct bc_word *bc_word_slot(struct bc_word *words, uint64_t mask, uint32_t word)
+{
+    uint64_t i = bc_hash(word) & mask;
+    while (words[i].full && words[i].word != word)
+        i = (i + 1) & mask;
+    return &words[i];
 }
 
 static int bc_grow(struct bc_state *s)
@@ -67,19 +109,88 @@ static int bc_grow(struct bc_state *s)
     return 0;
 }
 
-struct bc_state *bc_create(bc_miss_fn miss, bc_stop_fn stop, uint64_t *clock)
+static void bc_learn_word(struct bc_state *s, uint32_t word, uint32_t cost)
+{
+    if ((s->words_used + 1) * 4 > (s->words_mask + 1) * 3) {
+        uint64_t new_mask = s->words_mask * 2 + 1;
+        struct bc_word *fresh = calloc(new_mask + 1, sizeof(*fresh));
+        if (!fresh)
+            return;  /* remembered words are only a shortcut */
+        for (uint64_t i = 0; i <= s->words_mask; i++)
+            if (s->words[i].full)
+                *bc_word_slot(fresh, new_mask, s->words[i].word) = s->words[i];
+        free(s->words);
+        s->words = fresh;
+        s->words_mask = new_mask;
+    }
+    struct bc_word *w = bc_word_slot(s->words, s->words_mask, word);
+    if (!w->full)
+        s->words_used++;
+    w->word = word;
+    w->cost = cost;
+    w->full = 1;
+}
+
+/* Copy the live blocks' costs to the front of a fresh arena (dropped blocks leave holes). */
+static int bc_compact(struct bc_state *s)
+{
+    uint64_t size = s->arena_live > BC_MAX_INSNS ? s->arena_live * 2 : BC_MAX_INSNS * 2;
+    uint32_t *fresh = malloc(size * sizeof(*fresh));
+    if (!fresh)
+        return -1;
+    uint64_t used = 0;
+    for (uint64_t i = 0; i <= s->mask; i++) {
+        struct bc_entry *e = &s->table[i];
+        if (e->size) {
+            memcpy(fresh + used, s->arena + e->costs, e->insns * sizeof(*fresh));
+            e->costs = used;
+            used += e->insns;
+        }
+    }
+    free(s->arena);
+    s->arena = fresh;
+    s->arena_used = used;
+    s->arena_size = size;
+    return 0;
+}
+
+/* Room for n more costs at the arena's end, or NULL when memory runs out. */
+static uint32_t *bc_arena_reserve(struct bc_state *s, uint64_t n)
+{
+    if (s->arena_used + n <= s->arena_size)
+        return s->arena + s->arena_used;
+    if (s->arena_used > 2 * s->arena_live + BC_MAX_INSNS && bc_compact(s) == 0 && s->arena_used + n <= s->arena_size)
+        return s->arena + s->arena_used;
+    uint64_t size = (s->arena_used + n) * 2;
+    uint32_t *grown = realloc(s->arena, size * sizeof(*grown));
+    if (!grown)
+        return NULL;
+    s->arena = grown;
+    s->arena_size = size;
+    return s->arena + s->arena_used;
+}
+
+struct bc_state *bc_create(bc_miss_fn miss, bc_stop_fn stop, uint64_t *clock, bc_read_fn read)
 {
     struct bc_state *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
     s->mask = 1023;
     s->table = calloc(s->mask + 1, sizeof(*s->table));
-    if (!s->table) {
+    s->arena_size = 8 * BC_MAX_INSNS;
+    s->arena = malloc(s->arena_size * sizeof(*s->arena));
+    s->words_mask = read ? 4095 : 0;
+    s->words = read ? calloc(s->words_mask + 1, sizeof(*s->words)) : NULL;
+    if (!s->table || !s->arena || (read && !s->words)) {
+        free(s->table);
+        free(s->arena);
+        free(s->words);
         free(s);
         return NULL;
     }
     s->miss = miss;
     s->stop = stop;
+    s->read = read;
     s->clock = clock;
     s->stop_at = UINT64_MAX;
     return s;
@@ -89,6 +200,8 @@ void bc_destroy(struct bc_state *s)
 {
     if (s) {
         free(s->table);
+        free(s->arena);
+        free(s->words);
         free(s);
     }
 }
@@ -98,6 +211,7 @@ void bc_clear(struct bc_state *s)
     for (uint64_t i = 0; i <= s->mask; i++)
         s->table[i].size = 0;
     s->used = 0;
+    s->arena_used = s->arena_live = 0;
 }
 
 /*
@@ -113,6 +227,7 @@ uint64_t bc_invalidate_range(struct bc_state *s, uint64_t start, uint64_t end)
         struct bc_entry *e = &s->table[i];
         if (e->size && e->addr < end && e->addr + e->size > start) {
             e->size = 0;
+            s->arena_live -= e->insns;
             removed++;
         }
     }
@@ -132,6 +247,82 @@ uint64_t bc_invalidate_range(struct bc_state *s, uint64_t start, uint64_t end)
     return removed;
 }
 
+/* The cached block at addr: its instruction count, its costs copied to out (room for BC_MAX_INSNS); -1 if none. */
+int64_t bc_block_costs(struct bc_state *s, uint64_t addr, uint32_t *out)
+{
+    struct bc_entry *e = bc_slot(s->table, s->mask, addr);
+    if (!e->size)
+        return -1;
+    memcpy(out, s->arena + e->costs, e->insns * sizeof(*out));
+    return e->insns;
+}
+
+/* The cached blocks' addresses, up to max of them into out; returns how many blocks are cached. */
+uint64_t bc_blocks(struct bc_state *s, uint64_t *out, uint64_t max)
+{
+    uint64_t n = 0;
+    for (uint64_t i = 0; i <= s->mask; i++)
+        if (s->table[i].size) {
+            if (n < max)
+                out[n] = s->table[i].addr;
+            n++;
+        }
+    return n;
+}
+
+/* costs[] from the remembered costs of the block's words (in s->code); 0 when a word is new. */
+static int bc_costs_from_words(struct bc_state *s, uint32_t n, uint32_t *costs)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        struct bc_word *w = bc_word_slot(s->words, s->words_mask, s->code[i]);
+        if (!w->full)
+            return 0;
+        costs[i] = w->cost;
+    }
+    return 1;
+}
+
+/* Cost the block at addr, seen for the first time (or at a new size), into its entry e: returns the entry. */
+static struct bc_entry *bc_miss(struct bc_state *s, void *uc, struct bc_entry *e, uint64_t addr, uint32_t size)
+{
+    uint32_t n = size / 4;
+    if (n > BC_MAX_INSNS)
+        n = BC_MAX_INSNS;
+    uint32_t *costs = bc_arena_reserve(s, n);
+    if (!costs) {  /* out of memory: start again from an empty cache */
+        bc_clear(s);
+        e = bc_slot(s->table, s->mask, addr);
+        costs = s->arena;
+    }
+    uint32_t insns = n;
+    int have_code = s->read && !s->read(uc, addr, BC_PROT_EXEC, s->code, n * sizeof(uint32_t));
+    if (!have_code || !bc_costs_from_words(s, n, costs)) {
+        memset(costs, 0, n * sizeof(*costs));
+        insns = 0;
+        s->miss(addr, size, costs, &insns);
+        if (insns > n)
+            insns = n;
+        if (have_code && insns == n)
+            for (uint32_t i = 0; i < n; i++)
+                bc_learn_word(s, s->code[i], costs[i]);
+    }
+    uint64_t cost = 0;
+    for (uint32_t i = 0; i < insns; i++)
+        cost += costs[i];
+    if (!e->size)
+        s->used++;
+    else
+        s->arena_live -= e->insns;
+    e->addr = addr;
+    e->size = size;
+    e->cost = cost;
+    e->insns = insns;
+    e->costs = s->arena_used;
+    s->arena_used += insns;
+    s->arena_live += insns;
+    return e;
+}
+
 void bc_hook(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
 {
     if (*s->clock >= s->stop_at) {
@@ -142,19 +333,11 @@ void bc_hook(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
     }
     struct bc_entry *e = bc_slot(s->table, s->mask, addr);
     if (e->size != size) {
-        uint64_t cost = 0;
-        uint32_t insns = 0;
         if (!e->size && (s->used + 1) * 4 > (s->mask + 1) * 3) {
             if (bc_grow(s) == 0)
                 e = bc_slot(s->table, s->mask, addr);
         }
-        s->miss(addr, size, &cost, &insns);
-        if (!e->size)
-            s->used++;
-        e->addr = addr;
-        e->size = size;
-        e->cost = cost;
-        e->insns = insns;
+        e = bc_miss(s, uc, e, addr, size);
     }
     uint64_t owed = s->frac + e->cost;
     s->frac = owed & BC_FRAC_MASK;
