@@ -143,7 +143,7 @@ class InvariantChecker:
         owner_ffa = self.machine.profile.owns(fid.value) and not fid.reserved_bits_set
         if owner_ffa and not self._ffa_unknown(conduit):
             return self._ffa_register_problems(vm, fid, frame, out)
-        return self._smccc_register_problems(fid, frame, out)
+        return self._smccc_register_problems(fid, frame, out, conduit)
 
     def _ffa_unknown(self, conduit: str) -> bool:
         """FF-A IDs are unknown SMCCC functions: through a conduit that does not reach the mediator (pKVM: HVC),
@@ -153,10 +153,12 @@ class InvariantChecker:
             return True
         return profile.unknown_without_firmware and (mediator is None or not mediator.available)
 
-    def _smccc_register_problems(self, fid: FunctionId, frame: list[int], out: list[int]) -> list[str]:
+    def _smccc_register_problems(self, fid: FunctionId, frame: list[int], out: list[int],
+                                 conduit: str) -> list[str]:
         problems = []
         el2 = self.machine.el2
-        known = fid.value in el2._exact and not fid.reserved_bits_set  # noqa: SLF001 - the checker reads EL2
+        # noqa: SLF001 - the checker reads EL2's table
+        known = fid.value in el2._exact and not fid.reserved_bits_set and el2.handles(fid, conduit)  # noqa: SLF001
         if not known:
             if out[0] != MASK64:
                 problems.append(f"unknown function {fid.raw:#x}: x0 {out[0]:#x}, not -1 as 64 bits")

@@ -133,7 +133,7 @@ class Machine:
                                     self.profile.ffa_conduits)
         if self.profile.host_hypercalls:
             host_pages = pkvm_host.HostPages(self.mediator)
-            self.el2.register_range(pkvm_host.owns, host_pages.handle, lambda: 0, ("hvc",))
+            self.el2.dedicate("hvc", pkvm_host.owns, host_pages.handle)
             if self.mediator is not None:
                 self.mediator.hyp_shared = host_pages.shared_with_hyp
         self.vms: list[VirtualMachine] = []

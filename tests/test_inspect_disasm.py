@@ -28,7 +28,7 @@ def test_calls_carry_their_block_up_to_the_trap(guest_image, tmp_path) -> None:
         function, offset = call["site"].split(" ")[0].split("+")
         assert addrs[-1] == symbols.address_of(function) + int(offset, 16)
     off = next(c for c in calls if c["name"] == "PSCI_SYSTEM_OFF")
-    assert any("ldr x0" in line for line in off["disasm"])  # start.S loads the PSCI ID into x0
+    assert any("mov x17, xzr" in line for line in off["disasm"])  # smccc_call fills x0-x17 before the trap
 
 
 def test_disasm_changes_nothing_else(guest_image, tmp_path) -> None:

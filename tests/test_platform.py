@@ -64,7 +64,7 @@ def test_hello_trace(images, run_guests) -> None:
         assert rec.conduit == "hvc" and rec.imm == 0 and rec.vm == "vm1"
         assert rec.error is None and rec.note is None
     assert "main+0x" in version.site and "main+0x" in psci_version.site
-    assert off.site.startswith("_start+0x")  # SYSTEM_OFF is made by start.S after main returns
+    assert off.site.startswith("guest_system_off+0x")  # made for start.S once main returns
     assert re.search(r"\(\w+\.[chS]:\d+\)$", version.site), version.site
     assert_monotonic(out.records)
     assert out.records[-1].cycle_end <= out.result.cycles

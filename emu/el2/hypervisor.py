@@ -138,6 +138,7 @@ class Hypervisor:
         self._exact: dict[int, Handler] = {}
         self._ranges: list[tuple[Callable[[int], bool], Handler, Callable[[], int], tuple[str, ...]]] = []
         self._routes: dict[str, dict[int, _Route]] = {}  # conduit -> x0 -> its route, as calls come
+        self._dedicated: dict[str, tuple[Callable[[int], bool], Handler]] = {}  # conduit -> its one service
         self._register_core()
 
     # -- registration -------------------------------------------------------
@@ -151,6 +152,16 @@ class Hypervisor:
         which conduits reach it (through any other, its IDs are unknown functions)."""
         self._ranges.append((owns, handler, count, conduits))
         self._routes.clear()
+
+    def dedicate(self, conduit: str, owns: Callable[[int], bool], handler: Handler) -> None:
+        """``conduit`` reaches the service owning ``owns`` alone: through it any other ID is an unknown function
+        (pKVM: the host's HVCs all go to KVM's hypercall table, hyp-main.c handle_host_hcall)."""
+        self._dedicated[conduit] = (owns, handler)
+        self._routes.clear()
+
+    def handles(self, fid: FunctionId, conduit: str) -> bool:
+        """Whether a call of ``fid`` through ``conduit`` reaches a service (else it is an unknown function)."""
+        return self._handler_of(fid, conduit) is not _unknown
 
     def implemented_in_owner(self, owner: int) -> int:
         count = sum(1 for fid in self._exact if (fid >> 24) & 0x3F == owner)
@@ -253,6 +264,10 @@ class Hypervisor:
         return route
 
     def _handler_of(self, fid: FunctionId, conduit: str) -> Handler:
+        dedicated = self._dedicated.get(conduit)
+        if dedicated is not None:
+            owns, handler = dedicated
+            return handler if owns(fid.value) and not fid.reserved_bits_set else _unknown
         handler = self._exact.get(fid.value)
         if handler is None:
             for owns, range_handler, _count, conduits in self._ranges:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from emu.el2 import pkvm_hcall_abi as pkvm_hcall
-from emu.el2.smccc import MASK32, MASK64, STD_SVC_CALL_COUNT, SVE_HINT, to_signed
+from emu.el2.smccc import MASK32, MASK64, SMCCC_VERSION, STD_SVC_CALL_COUNT, SVE_HINT, to_signed
 from emu.ffa import constants as ffa
 from emu.ffa.stub_partitions import ECHO_SP, SERVICE_SP
 from emu.harness import RX_IPA, TX_IPA, Harness
@@ -265,6 +265,11 @@ def _host_hcall(number: int, *args: int, buffers: bool = True) -> Callable[[Prob
     return probe
 
 
+def _smccc_version_over_hvc(p: Probe) -> str:
+    answer = p.call(SMCCC_VERSION, conduit="hvc")
+    return "-1 in x0" if answer[0] == MASK64 else p.describe(answer, version_call=True)
+
+
 def _msg_send2_to_vm_2(p: Probe) -> str:
     """A 1.2 header from VM 1 to VM 2 (which the one-VM probe machine does not have) and 4 payload bytes."""
     p.negotiate()
@@ -386,6 +391,10 @@ FIDELITY: tuple[Behaviour, ...] = (
         "pkvm-share-guest", "__pkvm_host_share_guest (HVC) with no guest vCPU loaded",
         _host_hcall(pkvm_hcall.SHARE_GUEST, RX_IPA >> 12, 0x100, 1, 6, buffers=False),
         {"pkvm": Real("x1 = -EINVAL", f"{_PKVM_HYP_MAIN}:handle___pkvm_host_share_guest")}),
+    Behaviour(
+        "smccc-version-over-hvc", "SMCCC_VERSION through HVC", _smccc_version_over_hvc,
+        {"pkvm": Real("-1 in x0", f"{_PKVM_HYP_MAIN}:handle_host_hcall"),
+         "xen": Real("1.2", f"{_XEN}/vsmc.c:vsmccc_handle_call")}),
     Behaviour(
         "pkvm-setup-hcall", "__pkvm_init (HVC) once pKVM is initialised", _host_hcall(1, buffers=False),
         {"pkvm": Real("-1 in x0", f"{_PKVM_HYP_MAIN}:handle_host_hcall")}),

@@ -252,8 +252,9 @@ class Profile:
     # Xen's CONFIG_FFA_VM_TO_VM: VMs list each other in partition info, send each other FFA_MSG_SEND2 and get the
     # "RX buffer full" notification from the hypervisor (ffa.c, ffa_msg.c ffa_msg_send2_vm, ffa_notif.c)
     vm_to_vm: bool = False
-    # pKVM: the host's KVM hypercalls that share its pages (HVC, emu/el2/pkvm_host.py), sharing the page states
-    # FF-A shares and the RX/TX pair use (mem_protect.c)
+    # pKVM: an HVC reaches the host's KVM hypercalls alone (hyp-main.c handle_host_hcall; SMCCC, PSCI and FF-A go
+    # by SMC), among them those that share its pages (emu/el2/pkvm_host.py), on the page states FF-A shares and
+    # the RX/TX pair use (mem_protect.c)
     host_hypercalls: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -372,11 +373,10 @@ PKVM_6_17 = replace(
     own_version=ffa.VERSION_1_1, negotiate=negotiate_pkvm_before_6_18,
     abis={key: disposition for key, disposition in _PKVM.items()
           if not key.startswith("NOTIFICATION_") and key not in _PKVM_1_2_OPTIONAL},
-    host_hypercalls=False,
     notes=("ffa_set_retval wrote x0-x3 only (struct arm_smccc_res) before v6.18's \"Use SMCCC 1.2 for FF-A "
            "initialization and in host handler\": not modelled, handled calls write x0-x17",
-           "the host's KVM hypercalls (__pkvm_host_share_hyp, ...) are modelled at v6.18 only: here an HVC "
-           "answers -1",),
+           "the host's KVM hypercalls (__pkvm_host_share_hyp, ...) are v6.18's, not checked against v6.17's "
+           "kvm_asm.h",),
 )
 XEN_4_21 = replace(
     XEN, name="xen@4.21", release="Xen 4.21.0",

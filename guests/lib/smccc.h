@@ -131,12 +131,10 @@ static inline uint64_t smccc_call_smc(uint64_t fid, uint64_t a1, uint64_t a2,
 #define SMCCC_VERSION_MINOR(v) ((uint32_t)((v) & 0xffff))
 
 /*
- * PSCI SYSTEM_OFF through `hvc #0`; main's exit code goes in x1 (ignored by
- * PSCI).  Never returns: if the call comes back, loops on wfi.
+ * PSCI SYSTEM_OFF through the device tree's conduit (smccc_call); main's exit
+ * code goes in x1 (ignored by PSCI).  Never returns: if the call comes back,
+ * loops on wfi.
  */
 void __attribute__((noreturn)) guest_system_off(int code);
-
-/* The SYSTEM_OFF function ID as a data object, for start.S. */
-extern const uint64_t guest_psci_system_off_fid;
 
 #endif /* GUEST_SMCCC_H */

@@ -4,18 +4,15 @@
  * The emulator starts the guest at EL1h, at the ELF entry, with DAIF masked,
  * the MMU off and every general register zero.  We set up the stack, allow
  * FP/SIMD access, zero .bss, run main() and then power the machine off with
- * PSCI SYSTEM_OFF.  main()'s return value is passed along in x1 (PSCI ignores
- * it; an emulator may report it).
+ * PSCI SYSTEM_OFF (guest_system_off, through the device tree's conduit).
+ * main()'s return value is passed along in x1 (PSCI ignores it; an emulator
+ * may report it).
  *
  * x0 at entry is the device tree address under the Linux boot protocol (a
  * loader that provides none leaves it zero).  It is moved to x19 before
  * anything else touches x0 and stored in boot_dtb (boot.h) once .bss, where
  * boot_dtb lives, has been zeroed.  (A .data variable would add a loadable
  * segment to every image.)
- *
- * The constants of ffa_emu_abi.h carry C integer suffixes (ULL) which the
- * assembler does not accept, so the SYSTEM_OFF function ID is taken from a C
- * object (guest_psci_system_off_fid, defined in smccc.c).
  */
 
 #define CPACR_EL1_FPEN_SHIFT    20
@@ -47,12 +44,7 @@ _start:
     str     x19, [x0, :lo12:boot_dtb]
 
     bl      main
-    sxtw    x1, w0
-    adrp    x0, guest_psci_system_off_fid
-    ldr     x0, [x0, :lo12:guest_psci_system_off_fid]
-    hvc     #0
-3:  wfi
-    b       3b
+    bl      guest_system_off
     .size _start, . - _start
 
     .bss
