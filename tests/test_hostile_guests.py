@@ -58,6 +58,18 @@ def test_a_faulting_vm_does_not_stop_the_fuzz_vm(guest_image, spmc_image, run_gu
     assert not out.result.violations
 
 
+def test_a_waiting_vm_is_hung_only_once_no_vm_can_wake_it(guest_image, spmc_image, run_guests) -> None:
+    """bad_wfi waits from its first instructions; it is torn down (its buffers, its bitmap) only when the VM
+    beside it has powered off, since until then that VM's calls might still have interrupted it."""
+    out = run_guests(guest_image("bad_wfi"), guest_image("ffa_demo"), spmc_image=spmc_image, profile="xen")
+    assert [vm.state for vm in out.result.vms] == ["idle", "off"]
+    calls = [r for r in out.machine.trace.records if r.hop == "call"]
+    teardown = [r for r in out.machine.trace.records
+                if r.hop == "el2->spmc" and r.name == "FFA_NOTIFICATION_BITMAP_DESTROY"]
+    assert [r.args[0] for r in teardown] == [2, 1]  # vm2 first: it powered off, then vm1 was found hung
+    assert teardown[-1].cycle_start > max(r.cycle_end for r in calls if r.vm == "vm2")
+
+
 @pytest.mark.parametrize("profile", ["spec", "pkvm", "xen"])
 def test_short_fuzz_campaign(profile: str, guest_image, spmc_image) -> None:
     """The CI campaign: 2000 calls per profile from the fuzz guest, invariants checked after each."""
