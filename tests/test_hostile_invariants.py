@@ -223,14 +223,14 @@ def test_catches_a_resumed_half_done_call(images, monkeypatch) -> None:
 def test_catches_an_answer_to_another_request(images) -> None:
     h = harness(images)
     secure = h.machine.mediator.secure
-    smc = secure.engine.trap_handler
+    take = secure._take_response  # noqa: SLF001 - where the SPMC's answer is read
 
-    def swapped_endpoints(engine, intno):
-        smc(engine, intno)
+    def swapped_endpoints():
+        take()
         if secure._response[0] == ffa.FFA_MSG_SEND_DIRECT_RESP:  # noqa: SLF001 - the SPMC "answers" wrongly
             secure._response[1] = 1 << 16 | 0x8001  # noqa: SLF001 - the request's endpoints, not swapped
 
-    secure.engine.trap_handler = swapped_endpoints
+    secure._take_response = swapped_endpoints  # noqa: SLF001
     h.call(0, ffa.FFA_MSG_SEND_DIRECT_REQ, 1 << 16 | 0x8001, 0, 1, 2, 3, 4, 5)
     assert rules(h) == {"exchange"}
     assert "answered for endpoints 0x18001" in h.machine.checker.violations[0].text
@@ -241,13 +241,13 @@ def test_catches_a_direct_response_to_a_reclaim(images) -> None:
     h.setup_ffa(0)
     handle = share_with_service(h)
     secure = h.machine.mediator.secure
-    smc = secure.engine.trap_handler
+    take = secure._take_response  # noqa: SLF001 - where the SPMC's answer is read
 
-    def stale(engine, intno):
-        smc(engine, intno)
+    def stale():
+        take()
         secure._response[0] = ffa.FFA_MSG_SEND_DIRECT_RESP  # noqa: SLF001 - what a resumed direct request sends
 
-    secure.engine.trap_handler = stale
+    secure._take_response = stale  # noqa: SLF001
     h.call(0, ffa.FFA_MEM_RECLAIM, handle & 0xFFFF_FFFF, handle >> 32, 0)
     assert rules(h) == {"exchange", "spmc"}  # and the mediator, refused, kept a handle the SPMC dropped
     assert any("FFA_MEM_RECLAIM answered FFA_MSG_SEND_DIRECT_RESP" in v.text for v in h.machine.checker.violations)

@@ -61,7 +61,7 @@ class DeviceAction(Enum):
 
 
 class StopKind(Enum):
-    TRAP_HANDLED = "trap"  # a handler asked the engine to stop (e.g. power off)
+    TRAP_HANDLED = "trap"  # a handler asked the engine to stop (e.g. power off), or a trap did (stop_at_traps)
     BUDGET = "budget"  # the cycle budget ran out (quantum or --max-cycles)
     FAULT = "fault"
     IDLE = "idle"  # WFI with nothing to wake it
@@ -161,6 +161,7 @@ class Engine:
         """Run from the current PC until stopped, faulted or the machine clock reaches ``deadline``."""
         self.counter.stop_at = deadline
         self.stop_requested = False
+        self.trap_entry.trapped = False
         while True:
             try:
                 self.uc.emu_start(self.pc, NO_UNTIL)
@@ -178,7 +179,7 @@ class Engine:
             raise error
         if self.fault is not None:
             return StopKind.FAULT
-        if self.stop_requested:
+        if self.stop_requested or self.trap_entry.trapped:
             return StopKind.TRAP_HANDLED
         if self.counter.budget_exhausted:
             return StopKind.BUDGET

@@ -10,6 +10,9 @@ Python reads and writes them the same way, with the same values.
 
 At a trap, ``frame()``, ``pc`` and ``insn`` describe it; ``write(frame)``
 is the trap's last word on x0-x17 (the native hook applies it on return).
+After ``stop_at_traps()`` a trap calls no handler: it stops the engine and
+sets ``trapped``, and ``frame()`` and ``pc`` describe it once the run has
+returned (the SPMC's SMC is its answer: nothing to do before the engine stops).
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ class _State(ctypes.Structure):
         ("write_batch", ctypes.c_void_p),
         ("vmem_read", ctypes.c_void_p),
         ("python", ctypes.c_void_p),
+        ("emu_stop", ctypes.c_void_p),
+        ("stop_at_traps", ctypes.c_uint32),
+        ("trapped", ctypes.c_uint32),
     ]
 
 
@@ -85,6 +91,7 @@ class NativeTrapEntry(_TrapRegisters):
         state.vmem_read = _address(uclib.uc_vmem_read)
         self._python = _PYTHON_CB(handler)  # C keeps a pointer: keep the object alive
         state.python = _address(self._python)
+        state.emu_stop = _address(uclib.uc_emu_stop)
         lib.te_init.argtypes, lib.te_init.restype = [ctypes.c_void_p], None
         lib.te_init(ctypes.byref(state))
         _hook(uc, _address(lib.te_intr_hook), ctypes.addressof(state))
@@ -102,6 +109,17 @@ class NativeTrapEntry(_TrapRegisters):
         self._regs[:FRAME_REGS] = frame
         self._state.dirty = 1
 
+    def stop_at_traps(self) -> None:
+        self._state.stop_at_traps = 1
+
+    @property
+    def trapped(self) -> bool:
+        return bool(self._state.trapped)
+
+    @trapped.setter
+    def trapped(self, value: bool) -> None:
+        self._state.trapped = value
+
 
 class PythonTrapEntry(_TrapRegisters):
     def __init__(self, uc: Uc, handler: Callable[[int], None], traps: tuple[int, int]) -> None:
@@ -112,6 +130,9 @@ class PythonTrapEntry(_TrapRegisters):
         self._code = CodeWords(uc)
         self._regs: list[int] = [0] * len(TRAP_REGS)
         self.insn = 0
+        self._uc = uc
+        self._stops = False
+        self.trapped = False
         self._callback = _INTR_CB(lambda _uch, intno, _data: self._on_intr(intno))  # kept alive for C
         _hook(uc, _address(self._callback), None)
 
@@ -119,10 +140,17 @@ class PythonTrapEntry(_TrapRegisters):
         if intno in self._traps:
             self._regs = self._read.read()
             self.insn = self._code.at(self._regs[FRAME_REGS] - 4)
+            if self._stops:
+                self.trapped = True
+                self._uc.emu_stop()
+                return
         self._handler(intno)
 
     def write(self, frame: list[int]) -> None:
         self._frame.write(frame)
+
+    def stop_at_traps(self) -> None:
+        self._stops = True
 
 
 def trap_entry(uc: Uc, handler: Callable[[int], None], traps: tuple[int, int],

@@ -160,7 +160,10 @@ def apply_results(fid: FunctionId, frame: list[int], results: dict[int, int] | l
         mask, limit = MASK64, len(out)
     else:
         mask, limit = MASK32, SMC32_REGS
-    for reg, value in enumerate(results[:limit]) if type(results) is list else results.items():
+    if type(results) is list:  # x0, x1, ...: one slice (a forwarded call's 18 registers)
+        out[:min(len(results), limit)] = [value & mask for value in results[:limit]]
+        return out
+    for reg, value in results.items():
         if reg < limit:
             out[reg] = value & mask
     return out

@@ -110,7 +110,7 @@ class SecureWorld:
         self.journal = PageJournal(self.engine.uc, physmem, region.pa, region.size, keep=True, native=native)
         self._vm_writes = PageJournal(self.engine.uc, physmem, memory_map.VM_RAM_PA,
                                       physmem.end - memory_map.VM_RAM_PA, keep=False, native=native)
-        self.engine.trap_handler = self._on_smc
+        self.engine.trap_entry.stop_at_traps()  # the SPMC's SMC (its answer) ends its run: see _take_response
         self.engine.platform_sysreg = self._icc
         self._sgis: list[int] = []
         # Whether the calling core has a normal-world interrupt pending (set by whoever makes the calls): the
@@ -174,10 +174,13 @@ class SecureWorld:
     def _run(self) -> StopKind:
         self._response = None
         try:
-            return self.engine.run(min(self.clock.now + self.budget, self.limit))
+            kind = self.engine.run(min(self.clock.now + self.budget, self.limit))
         finally:
             for pa, size in self._writes.take():  # what reached VM RAM must reach the VMs' code caches
                 self._physmem.written(pa, size)
+        if self.engine.trap_entry.trapped:
+            self._take_response()
+        return kind
 
     def _abort_reason(self, kind: StopKind, exceptions: int) -> str | None:
         """Why the call cannot stand, or None when the SPMC answered from its exchange point."""
@@ -222,7 +225,7 @@ class SecureWorld:
         self._sgis.append(sgi_intid(value))
         return 0
 
-    def _on_smc(self, engine: Engine, _intno: int) -> None:
-        entry = engine.trap_entry
+    def _take_response(self) -> None:
+        """The SMC (or HVC) that stopped the SPMC: its x0-x17 are the response, its PC where the SPMC goes on."""
+        entry = self.engine.trap_entry
         self._response, self._response_pc = entry.frame(), entry.pc
-        engine.request_stop()

@@ -57,10 +57,10 @@ class TraceRecord:
         forwarded call, and ``json.dumps`` builds an encoder each time and
         writes the dict it would need built first.
         """
-        s = _json_str
+        s, registers = _json_str, _recent_registers.text
         line = (f'{{"seq":{self.seq},"vm":{s(self.vm)},"hop":{s(self.hop)},"conduit":{s(self.conduit)},'
-                f'"imm":{self.imm},"fid":{self.fid},"name":{s(self.name)},"args":{_json(self.args)},'
-                f'"results":{_json(self.results)},"cycle_start":{self.cycle_start},'
+                f'"imm":{self.imm},"fid":{self.fid},"name":{s(self.name)},"args":{registers(self.args)},'
+                f'"results":{registers(self.results)},"cycle_start":{self.cycle_start},'
                 f'"cycle_end":{self.cycle_end},"args_text":{s(self.args_text)},"result_text":{s(self.result_text)}')
         if self.error is not None:
             line += ',"error":' + _json(self.error)
@@ -119,6 +119,37 @@ def _encoder() -> Callable[[object], str]:
 
 
 _json = _encoder()
+
+
+class _RecentRegisters:
+    """The JSON text of the last few register lists written, to write again when a list comes back.
+
+    A forwarded call's three records repeat them (the call's arguments are
+    its el2->spmc hop's, its results the spmc->el2 hop's), and printing a
+    64-bit register in decimal costs far more than comparing two lists.
+    Registers are ints, so equal lists have the same text.
+    """
+
+    SIZE = 4
+
+    def __init__(self) -> None:
+        self._recent: list[tuple[list[int], str]] = []
+        self._next = 0  # the slot the next new list replaces
+
+    def text(self, values: list[int]) -> str:
+        for seen, text in self._recent:
+            if seen == values:
+                return text
+        text = _json(values)
+        if len(self._recent) < self.SIZE:
+            self._recent.append((list(values), text))
+        else:
+            self._recent[self._next] = (list(values), text)
+            self._next = (self._next + 1) % self.SIZE
+        return text
+
+
+_recent_registers = _RecentRegisters()
 
 
 def render_text(rec: TraceRecord, cycles: bool = True) -> str:

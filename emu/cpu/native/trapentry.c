@@ -6,7 +6,9 @@
  * and the PC in one batch and fetches the trapping instruction word (for its
  * immediate) before it calls Python once; Python reads them from the state,
  * and when it set `dirty` the hook writes x0-x17 back after it returns.
- * Other exceptions go to Python as they are.
+ * Other exceptions go to Python as they are.  An engine whose traps only end
+ * its run (the SPMC's SMC is its answer) sets `stop_at_traps`: the hook then
+ * records the trap in `trapped` and stops the engine without calling Python.
  *
  * emu/cpu/trapentry.py holds the identical pure-Python path.
  */
@@ -20,6 +22,7 @@
 typedef int (*te_batch_fn)(void *uc, int *ids, void **values, int count);
 typedef int (*te_vmem_fn)(void *uc, uint64_t address, int prot, void *buf, size_t size);
 typedef void (*te_python_fn)(uint32_t intno);
+typedef int (*te_stop_fn)(void *uc);
 
 struct te_state {
     uint64_t regs[TE_REGS];  /* at a trap: x0-x17 and the PC (past the HVC/SMC); x0-x17 written back if dirty */
@@ -31,6 +34,9 @@ struct te_state {
     te_batch_fn read_batch, write_batch;
     te_vmem_fn vmem_read;
     te_python_fn python;
+    te_stop_fn emu_stop;
+    uint32_t stop_at_traps;  /* a trap stops the engine (no Python call) */
+    uint32_t trapped;        /* with stop_at_traps: a trap stopped the engine (cleared by Python) */
 };
 
 void te_init(struct te_state *s)
@@ -47,6 +53,11 @@ void te_intr_hook(void *uc, uint32_t intno, struct te_state *s)
         if (s->read_batch(uc, s->ids, s->values, TE_REGS) == 0 &&
             s->vmem_read(uc, s->regs[TE_REGS - 1] - 4, TE_PROT_EXEC, &s->insn, 4) != 0)
             s->insn = 0;
+        if (s->stop_at_traps) {
+            s->trapped = 1;
+            s->emu_stop(uc);
+            return;
+        }
         s->python(intno);
         if (s->dirty)
             s->write_batch(uc, s->ids, s->values, TE_FRAME_REGS);
