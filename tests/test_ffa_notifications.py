@@ -70,8 +70,14 @@ def _steps(console: str) -> dict[str, str]:
 
 @pytest.fixture(params=sorted(EXPECTED))
 def notif_run(request, guest_image, spmc_image, run_guests):
-    out = run_guests(guest_image("ffa_notif"), spmc_image=spmc_image, profile=request.param)
+    out = run_guests(guest_image("ffa_notif"), spmc_image=spmc_image, profile=request.param, check=True)
     return request.param, out
+
+
+def test_notifications_keep_the_invariants(notif_run) -> None:
+    """GET's bitmaps (w2-w7) and INFO_GET's lists (x2-x7) are results, not reserved registers."""
+    _profile, out = notif_run
+    assert [v.text for v in out.result.violations] == []
 
 
 def test_each_mediator_answers_as_its_source(notif_run) -> None:
