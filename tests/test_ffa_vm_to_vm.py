@@ -24,8 +24,9 @@ RECEIVED = {"irq": ["8"], "get": ["1"], "get_again": ["0"]}
 
 def _run(guest_image, spmc_image, run_guests, profile: str):
     image = guest_image("ffa_vm_to_vm")
-    out = run_guests(image, image, spmc_image=spmc_image, profile=profile)
+    out = run_guests(image, image, spmc_image=spmc_image, profile=profile, check=True)
     assert [vm.state for vm in out.result.vms] == ["off", "off"], [vm.console for vm in out.result.vms]
+    assert [v.text for v in out.result.violations] == []
     return out, [guest_steps(vm.console, "v2v") for vm in out.result.vms]
 
 
