@@ -169,6 +169,9 @@ class Machine:
             self._booted = True
             if self.mediator is not None:
                 self.mediator.boot()
+                for vm, refusal in self.mediator.refused:
+                    vm.state, vm.exit_reason = "not created", f"the hypervisor failed to create it: {refusal}"
+                    self._retire(vm)
 
     def run(self) -> RunResult:
         """Run every VM to its end (or the cycle limit) and return the result."""

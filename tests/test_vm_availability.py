@@ -127,3 +127,26 @@ def test_xen_teardown_waits_for_the_sp(guest_image, spmc_image) -> None:
     clock.advance(1)
     mediator.tick()
     assert h.ledger.shares == {} and mediator.teardown_due > 1 << 63
+
+
+@pytest.mark.parametrize("profile", ["xen", "spec"])
+def test_a_refused_vm_created_fails_the_domain_under_xen(guest_image, spmc_image, run_guests, profile: str) -> None:
+    """The service SP keeps 16 VMs (firmware/sp_service.c) and refuses a 17th VM_CREATED.  Xen's ffa_domain_init
+    then fails (ffa_partinfo_domain_init: -EIO), so arch_domain_create fails and the domain never runs; its
+    teardown still destroys its notification bitmap (ffa_notif_domain_destroy).  Without VM availability
+    messages (spec) the 17th VM runs."""
+    image = guest_image("hello")
+    out = run_guests(*[image] * 17, spmc_image=spmc_image, profile=profile, ram_size=4 << 20)
+    last = out.result.vms[-1]
+    assert [vm.state for vm in out.result.vms[:16]] == ["off"] * 16
+    if profile == "spec":
+        assert last.state == "off"
+        return
+    assert last.state == "not created" and out.exit_code == 3
+    assert "SP 0x8002 answered VM_CREATED with INVALID_PARAMETERS" in last.exit_reason
+    assert out.calls(vm="vm17") == []
+    to_spmc = [(r.name, r.args[:5]) for r in out.machine.trace.records if r.hop == "el2->spmc"]
+    created = [SERVICE_SP.endpoint_id, FRAMEWORK | ffa.DIRECT_MSG_VM_CREATED, 0, 0, 17]
+    assert ("FFA_MSG_SEND_DIRECT_REQ", created) in to_spmc
+    assert ("FFA_NOTIFICATION_BITMAP_CREATE", [17]) not in [(n, a[:1]) for n, a in to_spmc]
+    assert ("FFA_NOTIFICATION_BITMAP_DESTROY", [17]) in [(n, a[:1]) for n, a in to_spmc]

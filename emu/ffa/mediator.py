@@ -138,6 +138,8 @@ class Mediator:
         self.indirect = IndirectMessaging(self)
         self.vm_list = VmList()  # CONFIG_FFA_VM_TO_VM: the VMs the others see
         self._teardowns: list[tuple[int, VirtualMachine]] = []  # (cycle due, VM) teardowns left to finish
+        # VMs the mediator failed to create at boot, and why (Xen: arch_domain_create fails, the VM never runs)
+        self.refused: list[tuple[VirtualMachine, str]] = []
         self.teardown_due = NEVER  # the first of them
         self._handlers["MSG_SEND2"] = self.indirect.send2
         self._handlers.update({
@@ -175,9 +177,15 @@ class Mediator:
             if answer[0] == ffa.FFA_SUCCESS:
                 self.spmc_id = answer[2] & 0xFFFF
         self.notifications.boot()
-        for vm in self.vms:  # Xen ffa_domain_init: VM availability messages, then the notification bitmap
-            self.vm_availability.created(vm)
-            self.notifications.create_bitmap(vm)
+        for vm in self.vms:
+            refusal = self._create(vm)
+            if refusal is not None and self.profile.creation_fails_on_refusal:
+                self.refused.append((vm, refusal))
+
+    def _create(self, vm: VirtualMachine) -> str | None:
+        """A VM's creation (Xen ffa_domain_init): the SPs told of it, then its notification bitmap; the first
+        refusal, or None."""
+        return self.vm_availability.created(vm) or self.notifications.create_bitmap(vm)
 
     def _boot_call(self, regs: list[int]) -> list[int]:
         return self.spmc_call(None, regs)

@@ -32,6 +32,7 @@ from emu.el2.hypervisor import Call
 from emu.el2.smccc import MASK32
 from emu.ffa import constants as ffa
 from emu.ffa.errors import FfaError
+from emu.trace import decode
 from emu.vcpu_run import InterruptingVcpu
 from emu.vm import VirtualMachine
 
@@ -61,7 +62,6 @@ class Notifications:
         self._secure_pending: set[int] = set()
         self._vm_pending: set[int] = set()
         self._rx_full: set[int] = set()
-        self._bitmaps: set[int] = set()  # endpoint IDs with a bitmap at the SPMC
         self.enabled = False  # the SPMC supports what the mediator needs (decided at boot)
 
     def boot(self) -> None:
@@ -73,17 +73,19 @@ class Notifications:
             answer = self.mediator.spmc_call(None, [ffa.FFA_FEATURES, ffa.FEATURE_ID_SRI])
             self.enabled = answer[0] == ffa.FFA_SUCCESS
 
-    def create_bitmap(self, vm: VirtualMachine) -> None:
-        """The VM's bitmap at the SPMC, where the profile creates one (a refusal leaves the VM without)."""
+    def create_bitmap(self, vm: VirtualMachine) -> str | None:
+        """The VM's bitmap at the SPMC, where the profile creates one: the SPMC's refusal, or None."""
         if not self.profile.notification_bitmaps or not self.enabled:
-            return
+            return None
         answer = self.mediator.spmc_call(None, [ffa.FFA_NOTIFICATION_BITMAP_CREATE, vm.endpoint_id, len(vm.vcpus)])
         if answer[0] == ffa.FFA_SUCCESS:
-            self._bitmaps.add(vm.endpoint_id)
+            return None
+        return f"FFA_NOTIFICATION_BITMAP_CREATE answered {decode.error_of(answer) or hex(answer[0])}"
 
     def detach(self, vm: VirtualMachine) -> None:
-        if vm.endpoint_id in self._bitmaps:
-            self._bitmaps.discard(vm.endpoint_id)
+        """The VM's bitmap goes at its teardown, whether or not its creation succeeded (Xen
+        ffa_notif_domain_destroy: the SPMC's DENIED for a missing one is ignored)."""
+        if self.profile.notification_bitmaps and self.enabled:
             self.mediator.spmc_call(None, [ffa.FFA_NOTIFICATION_BITMAP_DESTROY, vm.endpoint_id])
 
     # -- the VMs' calls --------------------------------------------------------------------

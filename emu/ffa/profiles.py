@@ -249,6 +249,9 @@ class Profile:
     # Seconds after which a VM's teardown is tried again while SPs still hold its memory or ask to be told again of
     # its destruction (Xen: FFA_CTX_TEARDOWN_DELAY, one second; 0: never)
     teardown_retry_seconds: float = 0
+    # Xen: an SP refusing VM_CREATED or the SPMC refusing the VM's bitmap fails the domain's creation
+    # (ffa.c ffa_domain_init: -EIO, -ENOMEM); otherwise the VM runs without what was refused
+    creation_fails_on_refusal: bool = False
     # Xen's CONFIG_FFA_VM_TO_VM: VMs list each other in partition info, send each other FFA_MSG_SEND2 and get the
     # "RX buffer full" notification from the hypervisor (ffa.c, ffa_msg.c ffa_msg_send2_vm, ffa_notif.c)
     vm_to_vm: bool = False
@@ -339,7 +342,7 @@ XEN = Profile(
                     *_XEN_NOTIFICATION_FEATURES),
     rxtx_refuses_overlap=False, rxtx_unmap_w1_mask=0, rxtx_unmap_denied_while_rx_held=True,
     mem_no_tx_error=ffa.DENIED, vm_availability_messages=True, registers_vm_buffers=True,
-    teardown_retry_seconds=1.0, notification_npi=XEN_NPI, notification_bitmaps=True, notification_global_only=True,
+    teardown_retry_seconds=1.0, creation_fails_on_refusal=True, notification_npi=XEN_NPI, notification_bitmaps=True, notification_global_only=True,
     partition_info_no_buffer_error=ffa.DENIED, info_regs_tag=1, direct_vm_receiver_error=ffa.NOT_SUPPORTED,
     direct_unknown_sp_forwarded=True, partition_info_v1_0_no_flags=True, partition_info_v1_0_no_size=True,
     own_entry_properties=ffa.PARTITION_PROP_DIRECT_REQ_SEND | ffa.PARTITION_PROP_INDIRECT_MSG

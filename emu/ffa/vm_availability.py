@@ -14,8 +14,8 @@ An SP that answers VM_DESTROYED with INTERRUPTED or RETRY stays to be told
 again: the mediator's teardown retries it later (Mediator.tick); any other
 answer is final.
 
-Not modelled: a refused VM_CREATED failing the domain's creation (the trace
-shows the refusal and the VM runs).
+A refusal of VM_CREATED fails the domain's creation (Mediator.boot): the VM
+never runs.
 """
 
 from __future__ import annotations
@@ -45,16 +45,19 @@ class VmAvailability:
         return mediator.profile.vm_availability_messages and \
             ffa.FFA_MSG_SEND_DIRECT_REQ in mediator.firmware_abis and bool(mediator.partitions)
 
-    def created(self, vm: VirtualMachine) -> None:
-        """VM_CREATED to every SP subscribed, in partition order, until one refuses."""
+    def created(self, vm: VirtualMachine) -> str | None:
+        """VM_CREATED to every SP subscribed, in partition order, until one refuses: what it answered, or None
+        when none refused."""
         if not self._enabled:
-            return
+            return None
         told = self._told[vm.endpoint_id] = []
         for sp in self.mediator.partitions:
             if sp.properties & ffa.PARTITION_PROP_VM_CREATED:
-                if self._send(sp.endpoint_id, vm.endpoint_id, ffa.DIRECT_MSG_VM_CREATED):
-                    return
+                status = self._send(sp.endpoint_id, vm.endpoint_id, ffa.DIRECT_MSG_VM_CREATED)
+                if status:
+                    return f"SP {sp.endpoint_id:#x} answered VM_CREATED with {ffa.ERROR_NAMES.get(status, status)}"
                 told.append(sp.endpoint_id)
+        return None
 
     def destroyed(self, vm: VirtualMachine) -> bool:
         """VM_DESTROYED to every SP subscribed that did not refuse the VM's VM_CREATED (on a later teardown pass,
