@@ -16,10 +16,14 @@ with the MMU on, the virtual addresses of a physical page are not known
 here, so everything is dropped (a flush costs ~20 us; blocks are translated
 again as they run).
 
-Self-modifying code: the guest's own stores reach Unicorn, but a block
-rewritten at the same address and size would keep its old cost, so the
-guest's ``ic ivau`` (seen by a SYS instruction hook) drops the costs of its
-cache line, and ``ic iallu``/``ic ialluis`` every cost.
+Self-modifying code: Unicorn notices the guest's own stores through the
+address code runs at, but not through an alias of that memory once the
+alias's TLB entry is dirty (``invalidhook.py``), and a block rewritten at
+the same address and size would keep its old cost.  So the guest's
+instruction cache maintenance, which the architecture asks of code that
+rewrites code, is honoured (seen by a SYS instruction hook): ``ic ivau``
+drops the blocks and costs of its cache line, ``ic iallu``/``ic ialluis``
+every block and cost.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class CodeCache:
         self._uc = uc
         self._counter = counter
         self._maps: list[tuple[int, int, int]] = []  # (pa, size, address in the engine), sorted by pa
+        self._flush_pending = False  # an IC IALLU ran: flush every block once the engine stops
         ctr = uc.cpr_read(*sysregs.CTR_EL0)
         self._line = 4 << (ctr & 0xF)  # CTR_EL0.IminLine: log2 of the words in the smallest I-cache line
         lib = nativelib.load() if counter.native else None
@@ -112,6 +117,14 @@ class CodeCache:
             self._uc.ctl_remove_cache(page, page + PAGE)
         self._counter.invalidate_range(va, va + size)
 
+    def flush_deferred(self) -> bool:
+        """Drop every translated block if the guest's IC IALLU asked for it while running; True if so."""
+        if not self._flush_pending:
+            return False
+        self._flush_pending = False
+        self._uc.ctl_flush_tb()
+        return True
+
     # -- internals -------------------------------------------------------------------------------
     def _mmu_on(self) -> bool:
         return bool(self._uc.cpr_read(*sysregs.SCTLR_EL1) & 1)
@@ -129,9 +142,17 @@ class CodeCache:
         return False  # the instruction itself runs as usual
 
     def _on_ic(self, all_lines: int, address: int) -> None:
-        """IC IALLU/IALLUIS (``all_lines``) drop every cost, IC IVAU those of its line."""
+        """IC IALLU/IALLUIS (``all_lines``) drop every block and cost, IC IVAU those of its line.
+
+        The blocks of a line go at once (QEMU unlinks them from the running chain); a flush of
+        every block waits until the engine stopped (``flush_deferred``): the running block and
+        the blocks chained to it would go on in the discarded code.
+        """
         if all_lines:
+            self._flush_pending = True
+            self._uc.emu_stop()
             self._counter.invalidate()
         else:
             line = address & ~(self._line - 1)
+            self._uc.ctl_remove_cache(line, line + self._line)
             self._counter.invalidate_range(line, line + self._line)
