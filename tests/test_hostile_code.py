@@ -122,11 +122,13 @@ def test_each_kind_of_write_reaches_the_engine(native: bool, how: str) -> None:
     assert rerun(engine)[1] == 12 + 1
 
 
-def test_a_physical_write_under_the_guests_mmu_drops_everything(monkeypatch) -> None:
+def test_a_physical_write_under_the_guests_mmu_waits_for_its_cache_maintenance(monkeypatch) -> None:
     physmem, engine = engine_running([MOV_X0_2, WFI], native=False)
     assert rerun(engine) == (2, 2)
     monkeypatch.setattr(engine.code, "_mmu_on", lambda: True)  # addresses are virtual: the page's are unknown
-    physmem.written(physmem.base + (1 << 20), 4)  # a page far from the code
+    physmem.written(physmem.base, 4)  # over the code
+    assert engine.counter.block_costs == {CODE: [1.0, 1.0]}
+    engine.code._on_ic(1, 0)  # the guest's IC IALLU
     assert engine.counter.block_costs == {}
 
 

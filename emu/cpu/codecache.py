@@ -11,10 +11,12 @@ which takes the address code runs at, and ``BlockCounter.invalidate_range``).
 
 A physical write is found in the engine's mappings (address -> PA).  With
 the guest's MMU off the mapped address is the one code runs at, so only the
-written range is dropped, one mapping (one Unicorn RAM block) at a time;
-with the MMU on, the virtual addresses of a physical page are not known
-here, so everything is dropped (a flush costs ~20 us; blocks are translated
-again as they run).
+written range is dropped, one mapping (one Unicorn RAM block) at a time.
+With the MMU on, the virtual addresses of a physical page are not known
+here; the blocks and costs of code another agent rewrote then go when the
+guest does the instruction cache maintenance below, which the architecture
+asks of it before it runs such code.  (Dropping every block instead cost a
+Linux boot some 8k blocks translated again, for an RX buffer it never runs.)
 
 Self-modifying code: Unicorn notices the guest's own stores through the
 address code runs at, but not through an alias of that memory once the
@@ -92,6 +94,8 @@ class CodeCache:
     # -- writes the engine did not make ----------------------------------------------------------
     def physical_written(self, pa: int, size: int) -> None:
         """Physical memory ``[pa, pa + size)`` was written from outside this engine."""
+        if self._mmu_on():
+            return
         end = pa + size
         first = max(bisect_right(self._maps, (pa, 1 << 64)) - 1, 0)
         hits = []
@@ -101,12 +105,6 @@ class CodeCache:
             if map_pa + length > pa:
                 lo, hi = max(pa, map_pa), min(end, map_pa + length)
                 hits.append((address + lo - map_pa, address + hi - map_pa))
-        if not hits:
-            return
-        if self._mmu_on():
-            self._uc.ctl_flush_tb()
-            self._counter.invalidate()
-            return
         for lo, hi in hits:  # within one mapping: one Unicorn RAM block, contiguous behind the address
             self._uc.ctl_remove_cache(lo, hi)
             self._counter.invalidate_range(lo, hi)
