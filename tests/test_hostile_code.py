@@ -142,7 +142,8 @@ IC = {"ivau": 0xD50B_7523, "iallu": 0xD508_751F}  # IC IVAU, X3; IC IALLU
     not blockcost.native_available(), reason="native helper not built")), False])
 @pytest.mark.parametrize("ic", sorted(IC))
 def test_code_rewritten_through_an_alias_runs_after_ic_maintenance(native: bool, ic: str) -> None:
-    """A routine run once, rewritten through an alias whose TLB entry is already dirty, then IC: the new one runs."""
+    """A routine run once, rewritten through another mapping of its memory (a store Unicorn does not see), then
+    the instruction cache maintenance the architecture asks for: the new routine runs."""
     from unicorn.arm64_const import UC_ARM64_REG_X0, UC_ARM64_REG_X1, UC_ARM64_REG_X2, UC_ARM64_REG_X3, UC_ARM64_REG_X4
 
     program = [STR_W1_X4, 0x9400_003F, STR_W1_X2, IC[ic], DSB_ISH, ISB, 0x9400_003A, WFI]  # BLs to CODE + 0x100

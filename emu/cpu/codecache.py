@@ -19,9 +19,10 @@ asks of it before it runs such code.  (Dropping every block instead cost a
 Linux boot some 8k blocks translated again, for an RX buffer it never runs.)
 
 Self-modifying code: Unicorn notices the guest's own stores through the
-address code runs at, but not through an alias of that memory once the
-alias's TLB entry is dirty (``invalidhook.py``), and a block rewritten at
-the same address and size would keep its old cost.  So the guest's
+address code runs at, but not always through an alias of that memory
+(another virtual mapping once its TLB entry is dirty, see
+``invalidhook.py``; another physical mapping never), and a block rewritten
+at the same address and size would keep its old cost.  So the guest's
 instruction cache maintenance, which the architecture asks of code that
 rewrites code, is honoured (seen by a SYS instruction hook): ``ic ivau``
 drops the blocks and costs of its cache line, ``ic iallu``/``ic ialluis``
