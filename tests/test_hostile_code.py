@@ -122,9 +122,50 @@ def test_each_kind_of_write_reaches_the_engine(native: bool, how: str) -> None:
     assert rerun(engine)[1] == 12 + 1
 
 
-def test_a_physical_write_under_the_guests_mmu_drops_everything(monkeypatch) -> None:
+def test_a_physical_write_under_the_guests_mmu_waits_for_its_cache_maintenance(monkeypatch) -> None:
     physmem, engine = engine_running([MOV_X0_2, WFI], native=False)
     assert rerun(engine) == (2, 2)
     monkeypatch.setattr(engine.code, "_mmu_on", lambda: True)  # addresses are virtual: the page's are unknown
-    physmem.written(physmem.base + (1 << 20), 4)  # a page far from the code
+    physmem.written(physmem.base, 4)  # over the code
+    assert engine.counter.block_costs == {CODE: [1.0, 1.0]}
+    engine.code._on_ic(1, 0)  # the guest's IC IALLU
     assert engine.counter.block_costs == {}
+
+
+# -- code rewritten through another mapping of its memory --------------------------------------
+ALIAS = 0x5000_0000
+STR_W1_X4, STR_W1_X2, RET, DSB_ISH, ISB = 0xB900_0081, 0xB900_0041, 0xD65F_03C0, 0xD503_3B9F, 0xD503_3FDF
+IC = {"ivau": 0xD50B_7523, "iallu": 0xD508_751F}  # IC IVAU, X3; IC IALLU
+
+
+@pytest.mark.parametrize("native", [pytest.param(True, marks=pytest.mark.skipif(
+    not blockcost.native_available(), reason="native helper not built")), False])
+@pytest.mark.parametrize("ic", sorted(IC))
+def test_code_rewritten_through_an_alias_runs_after_ic_maintenance(native: bool, ic: str) -> None:
+    """A routine run once, rewritten through another mapping of its memory (a store Unicorn does not see), then
+    the instruction cache maintenance the architecture asks for: the new routine runs."""
+    from unicorn.arm64_const import UC_ARM64_REG_X0, UC_ARM64_REG_X1, UC_ARM64_REG_X2, UC_ARM64_REG_X3, UC_ARM64_REG_X4
+
+    program = [STR_W1_X4, 0x9400_003F, STR_W1_X2, IC[ic], DSB_ISH, ISB, 0x9400_003A, WFI]  # BLs to CODE + 0x100
+    physmem, engine = engine_running(program + [0] * (0x40 - len(program)) + [MOV_X0_1, RET], native)
+    engine.map_physical(ALIAS, physmem.base, 2 << 20)
+    engine.reset(CODE)
+    for reg, value in ((UC_ARM64_REG_X1, MOV_X0_2), (UC_ARM64_REG_X2, ALIAS + 0x100), (UC_ARM64_REG_X3, CODE + 0x100),
+                       (UC_ARM64_REG_X4, ALIAS + 0x800)):
+        engine.uc.reg_write(reg, value)
+    engine.run(1 << 40)
+    assert engine.fault is None
+    assert engine.uc.reg_read(UC_ARM64_REG_X0) == 2
+
+
+def test_a_page_unmapped_from_ram_faults_through_the_engines_hook() -> None:
+    """The invalid-access hook stays off mapped RAM, but covers a page taken out of it (as a lend does)."""
+    from unicorn.arm64_const import UC_ARM64_REG_X2
+
+    hole = CODE + 0x1_0000
+    _physmem, engine = engine_running([0xF940_0040, WFI], native=False)  # ldr x0, [x2]
+    engine.unmap(hole, 0x1000)
+    engine.reset(CODE)
+    engine.uc.reg_write(UC_ARM64_REG_X2, hole + 8)
+    engine.run(1 << 40)
+    assert (engine.fault.kind, engine.fault.pc, engine.fault.address) == ("read of unmapped memory", CODE, hole + 8)

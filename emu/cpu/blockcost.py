@@ -140,6 +140,7 @@ class _State(ctypes.Structure):
 
 _MISS = ctypes.CFUNCTYPE(None, ctypes.c_uint64, ctypes.c_uint32,
                          ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint32))
+_LEARN = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_uint32), ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint32))
 _native_lib: ctypes.CDLL | None = None
 MAX_BLOCK_INSNS = MAX_BLOCK_BYTES // 4  # as BC_MAX_INSNS in native/blockcost.c
 
@@ -155,7 +156,7 @@ def _load_native() -> ctypes.CDLL | None:
         if lib is None:
             return None
         lib.bc_create.restype = ctypes.POINTER(_State)
-        lib.bc_create.argtypes = [_MISS, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+        lib.bc_create.argtypes = [_MISS, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
         lib.bc_destroy.argtypes = [ctypes.POINTER(_State)]
         lib.bc_clear.argtypes = [ctypes.POINTER(_State)]
         lib.bc_invalidate_range.argtypes = [ctypes.POINTER(_State), ctypes.c_uint64, ctypes.c_uint64]
@@ -181,11 +182,16 @@ class BlockCounter:
         self.native = lib is not None
         if self.native:
             self._lib = lib
-            self._miss_cb = _MISS(self._on_miss)  # keep a reference: C holds the pointer
+            self._miss_cb = _MISS(self._on_miss)  # keep references: C holds the pointers
+            self._learn_cb = _LEARN(self._on_learn)
             stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p)
-            # The helper reads a block's words itself, to cost it from words seen before, when costs are per word.
-            read = ctypes.cast(uclib.uc_vmem_read, ctypes.c_void_p) if classifier.costs_per_word else None
-            self._state = lib.bc_create(self._miss_cb, stop, clock.address, read)
+            # The helper reads a block's words itself, to cost it from words seen before, when costs are per word:
+            # only the words it has not seen come here (_on_learn).
+            read, learn = None, None
+            if classifier.costs_per_word:
+                read = ctypes.cast(uclib.uc_vmem_read, ctypes.c_void_p)
+                learn = ctypes.cast(self._learn_cb, ctypes.c_void_p)
+            self._state = lib.bc_create(self._miss_cb, stop, clock.address, read, learn)
             if not self._state:
                 raise MemoryError("bc_create failed")
             self._s = self._state.contents
@@ -312,6 +318,10 @@ class BlockCounter:
         for i, cost in enumerate(costs):
             costs_out[i] = cost
         insns_out[0] = len(costs)
+
+    def _on_learn(self, words, count: int, costs_out) -> None:
+        for i, cost in enumerate(fixed(self._classifier.word_costs(words[:count]))):
+            costs_out[i] = cost
 
     def _py_hook(self, _uc: Uc, addr: int, size: int, _data: object) -> None:
         s = self._s

@@ -11,15 +11,22 @@ which takes the address code runs at, and ``BlockCounter.invalidate_range``).
 
 A physical write is found in the engine's mappings (address -> PA).  With
 the guest's MMU off the mapped address is the one code runs at, so only the
-written range is dropped, one mapping (one Unicorn RAM block) at a time;
-with the MMU on, the virtual addresses of a physical page are not known
-here, so everything is dropped (a flush costs ~20 us; blocks are translated
-again as they run).
+written range is dropped, one mapping (one Unicorn RAM block) at a time.
+With the MMU on, the virtual addresses of a physical page are not known
+here; the blocks and costs of code another agent rewrote then go when the
+guest does the instruction cache maintenance below, which the architecture
+asks of it before it runs such code.  (Dropping every block instead cost a
+Linux boot some 8k blocks translated again, for an RX buffer it never runs.)
 
-Self-modifying code: the guest's own stores reach Unicorn, but a block
-rewritten at the same address and size would keep its old cost, so the
-guest's ``ic ivau`` (seen by a SYS instruction hook) drops the costs of its
-cache line, and ``ic iallu``/``ic ialluis`` every cost.
+Self-modifying code: Unicorn notices the guest's own stores through the
+address code runs at, but not always through an alias of that memory
+(another virtual mapping once its TLB entry is dirty, see
+``invalidhook.py``; another physical mapping never), and a block rewritten
+at the same address and size would keep its old cost.  So the guest's
+instruction cache maintenance, which the architecture asks of code that
+rewrites code, is honoured (seen by a SYS instruction hook): ``ic ivau``
+drops the blocks and costs of its cache line, ``ic iallu``/``ic ialluis``
+every block and cost.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ class CodeCache:
         self._uc = uc
         self._counter = counter
         self._maps: list[tuple[int, int, int]] = []  # (pa, size, address in the engine), sorted by pa
+        self._flush_pending = False  # an IC IALLU ran: flush every block once the engine stops
         ctr = uc.cpr_read(*sysregs.CTR_EL0)
         self._line = 4 << (ctr & 0xF)  # CTR_EL0.IminLine: log2 of the words in the smallest I-cache line
         lib = nativelib.load() if counter.native else None
@@ -87,6 +95,8 @@ class CodeCache:
     # -- writes the engine did not make ----------------------------------------------------------
     def physical_written(self, pa: int, size: int) -> None:
         """Physical memory ``[pa, pa + size)`` was written from outside this engine."""
+        if self._mmu_on():
+            return
         end = pa + size
         first = max(bisect_right(self._maps, (pa, 1 << 64)) - 1, 0)
         hits = []
@@ -96,12 +106,6 @@ class CodeCache:
             if map_pa + length > pa:
                 lo, hi = max(pa, map_pa), min(end, map_pa + length)
                 hits.append((address + lo - map_pa, address + hi - map_pa))
-        if not hits:
-            return
-        if self._mmu_on():
-            self._uc.ctl_flush_tb()
-            self._counter.invalidate()
-            return
         for lo, hi in hits:  # within one mapping: one Unicorn RAM block, contiguous behind the address
             self._uc.ctl_remove_cache(lo, hi)
             self._counter.invalidate_range(lo, hi)
@@ -111,6 +115,14 @@ class CodeCache:
         for page in range(va & ~(PAGE - 1), va + size, PAGE):  # each page may lie in another RAM block
             self._uc.ctl_remove_cache(page, page + PAGE)
         self._counter.invalidate_range(va, va + size)
+
+    def flush_deferred(self) -> bool:
+        """Drop every translated block if the guest's IC IALLU asked for it while running; True if so."""
+        if not self._flush_pending:
+            return False
+        self._flush_pending = False
+        self._uc.ctl_flush_tb()
+        return True
 
     # -- internals -------------------------------------------------------------------------------
     def _mmu_on(self) -> bool:
@@ -129,9 +141,17 @@ class CodeCache:
         return False  # the instruction itself runs as usual
 
     def _on_ic(self, all_lines: int, address: int) -> None:
-        """IC IALLU/IALLUIS (``all_lines``) drop every cost, IC IVAU those of its line."""
+        """IC IALLU/IALLUIS (``all_lines``) drop every block and cost, IC IVAU those of its line.
+
+        The blocks of a line go at once (QEMU unlinks them from the running chain); a flush of
+        every block waits until the engine stopped (``flush_deferred``): the running block and
+        the blocks chained to it would go on in the discarded code.
+        """
         if all_lines:
+            self._flush_pending = True
+            self._uc.emu_stop()
             self._counter.invalidate()
         else:
             line = address & ~(self._line - 1)
+            self._uc.ctl_remove_cache(line, line + self._line)
             self._counter.invalidate_range(line, line + self._line)

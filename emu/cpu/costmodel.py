@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -183,7 +184,10 @@ class BlockClassifier:
         if self._decoder is not None:
             return self._schedule(address, code)
         size = len(code) // 4 * 4
-        words = struct.unpack(f"<{size // 4}I", code[:size])
+        return self.word_costs(struct.unpack(f"<{size // 4}I", code[:size]))
+
+    def word_costs(self, words: Sequence[int]) -> list[int]:
+        """Each instruction word's class cost, by itself (``costs_per_word`` models only)."""
         known = self._word_costs
         costs = [known.get(word) for word in words]
         if None not in costs:

@@ -16,7 +16,7 @@ from enum import Enum
 
 from unicorn import (
     UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED,
-    UC_HOOK_MEM_INVALID, UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED, UC_MEM_WRITE_PROT,
+    UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED, UC_MEM_WRITE_PROT,
     UC_MEM_WRITE_UNMAPPED, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError,
 )
 from unicorn.arm64_const import (
@@ -32,6 +32,7 @@ from emu.cpu.counters import CounterHook
 from emu.cpu.exceptions import (
     EC_WITH_FAR, PSTATE_EL1H_DAIF_MASKED, SyndromeReader, in_vector_table, take_exception,
 )
+from emu.cpu.invalidhook import InvalidAccessHook
 from emu.cpu.regs import CallFrame
 from emu.cpu.trapentry import trap_entry
 from emu.cpu.vmem import CodeWords
@@ -124,17 +125,20 @@ class Engine:
         self._ignored_store: int | None = None
         self._pending_error: BaseException | None = None
         self.trap_entry = trap_entry(self.uc, self._on_intr, (EXCP_HVC, EXCP_SMC), native)
-        self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_mem_invalid)
+        self._invalid_hook = InvalidAccessHook(self.uc, self._on_mem_invalid)
 
     # -- memory ------------------------------------------------------------
     def map_physical(self, ipa: int, pa: int, size: int, perms: int = UC_PROT_ALL) -> None:
         """Map ``size`` bytes of physical memory at ``pa`` into this PE's physical space at ``ipa``."""
         self.uc.mem_map_ptr(ipa, size, perms, self.physmem.host_pointer(pa))
         self.code.mapped(ipa, pa, size)
+        if perms == UC_PROT_ALL:
+            self._invalid_hook.ram_mapped(ipa, size)
 
     def unmap(self, ipa: int, size: int) -> None:
         self.uc.mem_unmap(ipa, size)
         self.code.unmapped(ipa, size)
+        self._invalid_hook.unmapped(ipa, size)
 
     # -- registers -----------------------------------------------------------
     @property
@@ -166,6 +170,7 @@ class Engine:
             try:
                 self.uc.emu_start(self.pc, NO_UNTIL)
             except UcError as exc:
+                self.code.flush_deferred()
                 if self._ignored_store is not None:  # a write the device drops: go on after the store
                     pc, self._ignored_store = self._ignored_store, None
                     self.counter.cut_short(pc + 4)
@@ -173,6 +178,9 @@ class Engine:
                     continue
                 if self._pending_error is None:
                     return self._fault_from_error(exc)
+                break
+            if self.code.flush_deferred() and not (self.stop_requested or self.fault or self._pending_error):
+                continue  # stopped only for the flush
             break
         if self._pending_error is not None:
             error, self._pending_error = self._pending_error, None

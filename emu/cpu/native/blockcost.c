@@ -13,9 +13,10 @@
  * The classification itself stays in Python, in one place: a block seen for
  * the first time is handed to a Python callback.  When the model costs each
  * instruction by its word alone (no pipeline to schedule a block on), the
- * words' costs are remembered here too, and a block made only of words seen
- * before is costed without leaving C: most blocks, and every block seen again
- * after the guest flushed its instruction cache.
+ * words' costs are remembered here too: a block made only of words seen
+ * before is costed without leaving C (most blocks, and every block seen again
+ * after the guest flushed its instruction cache), and of any other block only
+ * the new words go to Python (bc_learn_fn), read here once.
  *
  * emu/cpu/blockcost.py holds the identical pure-Python fallback.
  */
@@ -31,6 +32,8 @@
 
 /* Python's classifier: the block's per-instruction costs, fixed point, into costs[size / 4] and their count. */
 typedef void (*bc_miss_fn)(uint64_t addr, uint32_t size, uint32_t *costs, uint32_t *insns);
+/* Python's classifier, when costs are per word: each of n words' cost, fixed point, into costs[n]. */
+typedef void (*bc_learn_fn)(const uint32_t *words, uint32_t n, uint32_t *costs);
 typedef int (*bc_stop_fn)(void *uc);
 typedef int (*bc_read_fn)(void *uc, uint64_t addr, int prot, void *buf, size_t size);  /* uc_vmem_read */
 
@@ -58,6 +61,7 @@ struct bc_state {
     uint32_t stopped;    /* set when the budget stopped the engine */
     uint64_t frac;       /* fraction of a cycle charged but not yet counted (fixed point) */
     bc_miss_fn miss;
+    bc_learn_fn learn;   /* NULL unless costs are per word */
     bc_stop_fn stop;
     bc_read_fn read;     /* NULL unless costs are per word */
     uint64_t mask;
@@ -71,6 +75,9 @@ struct bc_state {
     uint64_t words_mask;
     uint64_t words_used;
     uint32_t code[BC_MAX_INSNS];
+    uint32_t fresh[BC_MAX_INSNS];        /* a block's words not seen before ... */
+    uint32_t fresh_at[BC_MAX_INSNS];     /* ... their slots in the block ... */
+    uint32_t fresh_costs[BC_MAX_INSNS];  /* ... and their costs, from Python */
 };
 
 static uint64_t bc_hash(uint64_t key)
@@ -170,7 +177,8 @@ static uint32_t *bc_arena_reserve(struct bc_state *s, uint64_t n)
     return s->arena + s->arena_used;
 }
 
-struct bc_state *bc_create(bc_miss_fn miss, bc_stop_fn stop, uint64_t *clock, bc_read_fn read)
+/* read and learn: both NULL, or both set when costs are per word. */
+struct bc_state *bc_create(bc_miss_fn miss, bc_stop_fn stop, uint64_t *clock, bc_read_fn read, bc_learn_fn learn)
 {
     struct bc_state *s = calloc(1, sizeof(*s));
     if (!s)
@@ -189,6 +197,7 @@ struct bc_state *bc_create(bc_miss_fn miss, bc_stop_fn stop, uint64_t *clock, bc
         return NULL;
     }
     s->miss = miss;
+    s->learn = learn;
     s->stop = stop;
     s->read = read;
     s->clock = clock;
@@ -270,16 +279,27 @@ uint64_t bc_blocks(struct bc_state *s, uint64_t *out, uint64_t max)
     return n;
 }
 
-/* costs[] from the remembered costs of the block's words (in s->code); 0 when a word is new. */
-static int bc_costs_from_words(struct bc_state *s, uint32_t n, uint32_t *costs)
+/* costs[] of the block's words (in s->code): remembered, or learnt from Python for the words not seen before. */
+static void bc_costs_from_words(struct bc_state *s, uint32_t n, uint32_t *costs)
 {
+    uint32_t fresh = 0;
     for (uint32_t i = 0; i < n; i++) {
         struct bc_word *w = bc_word_slot(s->words, s->words_mask, s->code[i]);
-        if (!w->full)
-            return 0;
-        costs[i] = w->cost;
+        if (w->full) {
+            costs[i] = w->cost;
+        } else {
+            s->fresh[fresh] = s->code[i];
+            s->fresh_at[fresh++] = i;
+        }
     }
-    return 1;
+    if (!fresh)
+        return;
+    memset(s->fresh_costs, 0, fresh * sizeof(*s->fresh_costs));
+    s->learn(s->fresh, fresh, s->fresh_costs);
+    for (uint32_t j = 0; j < fresh; j++) {
+        costs[s->fresh_at[j]] = s->fresh_costs[j];
+        bc_learn_word(s, s->fresh[j], s->fresh_costs[j]);
+    }
 }
 
 /* Cost the block at addr, seen for the first time (or at a new size), into its entry e: returns the entry. */
@@ -295,16 +315,14 @@ static struct bc_entry *bc_miss(struct bc_state *s, void *uc, struct bc_entry *e
         costs = s->arena;
     }
     uint32_t insns = n;
-    int have_code = s->read && !s->read(uc, addr, BC_PROT_EXEC, s->code, n * sizeof(uint32_t));
-    if (!have_code || !bc_costs_from_words(s, n, costs)) {
+    if (s->read && !s->read(uc, addr, BC_PROT_EXEC, s->code, n * sizeof(uint32_t))) {
+        bc_costs_from_words(s, n, costs);
+    } else {
         memset(costs, 0, n * sizeof(*costs));
         insns = 0;
         s->miss(addr, size, costs, &insns);
         if (insns > n)
             insns = n;
-        if (have_code && insns == n)
-            for (uint32_t i = 0; i < n; i++)
-                bc_learn_word(s, s->code[i], costs[i]);
     }
     uint64_t cost = 0;
     for (uint32_t i = 0; i < insns; i++)
