@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_MODE_ARM, UC_PROT_ALL, Uc
+from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_MODE_ARM, UC_PROT_ALL, UC_PROT_READ, Uc
 from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_PSTATE, UC_ARM64_REG_SP, UC_ARM64_REG_X0
 
 from benchmarks.common import Report, Stopwatch, Timing, guest, qemu_cpu_seconds, qemu_trap_costs, timed_run
 from emu.cpu import blockcost
-from emu.platform import memory_map
+from emu.platform import memory_map, pflash
 from emu.el2 import psci
 from emu.platform.elf import load_elf
 from emu.platform.image import GuestImage
@@ -47,6 +47,8 @@ def raw_unicorn(image: GuestImage) -> tuple[Timing, str]:
             console.append(chr(value & 0xFF))
 
     uc.mmio_map(memory_map.UART_IPA, memory_map.UART_SIZE, uart_read, None, uart_write, None)
+    # flash bank 0, empty (zeros) as on QEMU virt: where the guest library looks for a device tree
+    uc.mem_map(pflash.BANK_ADDRESSES[0], memory_map.PAGE_SIZE, UC_PROT_READ)
     for seg in image.segments:
         uc.mem_write(seg.vaddr, seg.data + bytes(seg.memsz - len(seg.data)))
     uc.reg_write(UC_ARM64_REG_SP, 0)
