@@ -9,9 +9,9 @@ hot path is ``native/journal.c``; without the native library an identical
 Python hook is used.  Addresses are the engine's own (the SPMC's are
 physical addresses: it maps physical memory one to one).
 
-A store the hook sees costs Unicorn some 1,500 host instructions before the
-hook runs (it finds the store's guest PC again), against ~300 to copy a
-page.  So a keeping journal used call by call (``begin()`` before each)
+A store the hook sees costs Unicorn some 1,000 host instructions (before
+the hook runs it finds the store's guest PC again), against a few hundred
+to copy a whole page.  So a keeping journal used call by call (``begin()`` before each)
 makes "eager" the pages written in two calls in a row (the SPMC's stack and
 exchange buffers): ``begin()`` saves them whole and the hook no longer
 covers them.  Which pages are eager changes only the host's work, never
@@ -158,7 +158,7 @@ class PageJournal:
             self._promote(written)
 
     def _promote(self, written: list[int]) -> None:
-        again = [page for page in written if page in self._last and len(self._eager) < MAX_EAGER]
+        again = [page for page in written if page in self._last][:MAX_EAGER - len(self._eager)]
         self._last = tuple(written)
         if not again:
             return
