@@ -219,3 +219,12 @@ def test_trace_reexports_a_filtered_trace(demo_jsonl: Path, tmp_path: Path, caps
 def test_stats_and_format_exclude_each_other(demo_jsonl: Path, capsys) -> None:
     assert main(["trace", str(demo_jsonl), "--stats", "--format", "jsonl"]) == 2
     assert "--stats prints a table" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["", "0x1->0x8001, uuid=0x0:0x0, 0x1900000004", 'say "hi"', "back\\slash", "tab\there",
+                                  "del\x7f", "\x1f", "caf\u00e9", "\U0001f600"])
+def test_jsonl_texts_are_written_as_json_dumps_writes_them(text: str) -> None:
+    rec = TraceRecord(1, "vm1", HOP_CALL, "hvc", 0, 0x84000000, "X", [1], [2], 0, 1, args_text=text, result_text=text)
+    data = json.loads(rec.to_json())
+    assert data["args_text"] == data["result_text"] == text
+    assert f'"args_text":{json.dumps(text)},"result_text":{json.dumps(text)}' in rec.to_json()

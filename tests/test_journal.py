@@ -66,6 +66,28 @@ def test_commit_keeps_the_writes(native: bool) -> None:
 
 
 @pytest.mark.parametrize("native", MODES, ids=["native", "pure-python"])
+def test_a_page_written_in_two_calls_in_a_row_is_saved_whole_and_still_rolled_back(native: bool) -> None:
+    physmem, uc = machine()
+    journal = PageJournal(uc, physmem, DATA, 4 * PAGE_SIZE, keep=True, native=native)
+    for value in (1, 2):  # two calls writing page 1: it becomes eager
+        journal.begin()
+        store(physmem, uc, STR_X1_X0, DATA + PAGE_SIZE + 8, x1=value)
+        journal.commit()
+    physmem.write(DATA + PAGE_SIZE + 64, b"\x55")  # between calls: stands
+    journal.begin()
+    store(physmem, uc, STR_X1_X0, DATA + PAGE_SIZE + 8, x1=3)
+    store(physmem, uc, STP_X1_X2_X0, DATA + PAGE_SIZE - 8)  # from a watched page into the eager one
+    store(physmem, uc, STP_X1_X2_X0, DATA + 2 * PAGE_SIZE - 8)  # from the eager page into a watched one
+    assert journal.written() == [DATA, DATA + 2 * PAGE_SIZE]  # the eager page is no longer listed (nor hooked)
+    journal.rollback()
+    assert physmem.read(DATA + PAGE_SIZE + 8, 8) == (2).to_bytes(8, "little")
+    assert physmem.read(DATA + PAGE_SIZE - 8, 16) == bytes(16)
+    assert physmem.read(DATA + 2 * PAGE_SIZE - 8, 16) == bytes(16)
+    assert physmem.read(DATA + PAGE_SIZE + 64, 1) == b"\x55"
+    assert journal.written() == []
+
+
+@pytest.mark.parametrize("native", MODES, ids=["native", "pure-python"])
 def test_a_listing_journal_keeps_nothing(native: bool) -> None:
     physmem, uc = machine()
     journal = PageJournal(uc, physmem, DATA, 4 * PAGE_SIZE, keep=False, native=native)

@@ -8,6 +8,14 @@ invariant checker only lists the normal-world pages the SPMC wrote.  The
 hot path is ``native/journal.c``; without the native library an identical
 Python hook is used.  Addresses are the engine's own (the SPMC's are
 physical addresses: it maps physical memory one to one).
+
+A store the hook sees costs Unicorn some 1,000 host instructions (before
+the hook runs it finds the store's guest PC again), against a few hundred
+to copy a whole page.  So a keeping journal used call by call (``begin()`` before each)
+makes "eager" the pages written in two calls in a row (the SPMC's stack and
+exchange buffers): ``begin()`` saves them whole and the hook no longer
+covers them.  Which pages are eager changes only the host's work, never
+what a rollback restores.
 """
 
 from __future__ import annotations
@@ -26,8 +34,14 @@ class _State(ctypes.Structure):
     _fields_ = [
         ("lo", ctypes.c_uint64), ("pages", ctypes.c_uint64), ("host", ctypes.c_void_p),
         ("saved", ctypes.c_void_p), ("dirty", ctypes.c_void_p), ("list", ctypes.POINTER(ctypes.c_uint32)),
-        ("count", ctypes.c_uint64),
+        ("count", ctypes.c_uint64), ("eager", ctypes.POINTER(ctypes.c_uint32)), ("eager_count", ctypes.c_uint64),
     ]
+
+
+MAX_EAGER = 16  # pages saved whole before every call, at most: 64 KiB of copying
+# A hook range starts this far before its first page: a store that begins in an eager page and runs
+# into a watched one is seen (Unicorn checks a hook's range against a store's first byte).
+STRADDLE = 64
 
 
 def _load() -> ctypes.CDLL | None:
@@ -36,8 +50,9 @@ def _load() -> ctypes.CDLL | None:
         return None
     lib.pj_create.restype = ctypes.POINTER(_State)
     lib.pj_create.argtypes = [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_int]
-    for name in ("pj_destroy", "pj_commit", "pj_rollback"):
+    for name in ("pj_destroy", "pj_commit", "pj_rollback", "pj_begin"):
         getattr(lib, name).argtypes = [ctypes.POINTER(_State)]
+    lib.pj_promote.argtypes = [ctypes.POINTER(_State), ctypes.c_uint64]
     return lib
 
 
@@ -59,23 +74,50 @@ class PageJournal:
         if native and lib is None:
             raise RuntimeError(f"native hook library not built ({nativelib.LIBRARY})")
         self._lib = lib
-        last = address + size - 1
+        self._uc = uc
+        self._end = address + size
+        self._eager: dict[int, bytes] = {}  # eager page address -> contents saved by begin()
+        self._last: tuple[int, ...] = ()  # the pages written in the call before the last commit
+        self._hooks: list[int] = []
         if lib is not None:
             self._state = lib.pj_create(address, size // PAGE_SIZE, physmem.host_pointer(address), int(keep))
             if not self._state:
                 raise MemoryError("pj_create failed")
             self._s = self._state.contents  # made once: each SPMC call reads the count
-            handle = ctypes.c_size_t()
-            status = uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_MEM_WRITE,
-                                       ctypes.cast(lib.pj_hook, ctypes.c_void_p),
-                                       ctypes.cast(self._state, ctypes.c_void_p),
-                                       ctypes.c_uint64(address), ctypes.c_uint64(last))
-            if status:
-                raise RuntimeError(f"uc_hook_add(UC_HOOK_MEM_WRITE) failed with status {status}")
         else:
             self._saved: dict[int, bytes | None] = {}  # page address -> old contents, in first-write order
-            self._end = address + size
-            uc.hook_add(UC_HOOK_MEM_WRITE, self._py_hook, None, address, last)
+        self._hook_ranges()
+
+    def _hook_ranges(self) -> None:
+        """Hook every run of pages that is not eager (again, after pages became eager)."""
+        for handle in self._hooks:
+            if self._lib is None:
+                self._uc.hook_del(handle)
+            else:
+                self._hook_del(handle)
+        self._hooks = []
+        start = self.address
+        for page in sorted(self._eager) + [self._end]:
+            if page > start:
+                self._hooks.append(self._hook(max(self.address, start - STRADDLE), page - 1))
+            start = page + PAGE_SIZE
+
+    def _hook(self, first: int, last: int) -> int:
+        if self._lib is None:
+            return self._uc.hook_add(UC_HOOK_MEM_WRITE, self._py_hook, None, first, last)
+        handle = ctypes.c_size_t()
+        status = uclib.uc_hook_add(self._uc._uch, ctypes.byref(handle), UC_HOOK_MEM_WRITE,
+                                   ctypes.cast(self._lib.pj_hook, ctypes.c_void_p),
+                                   ctypes.cast(self._state, ctypes.c_void_p),
+                                   ctypes.c_uint64(first), ctypes.c_uint64(last))
+        if status:
+            raise RuntimeError(f"uc_hook_add(UC_HOOK_MEM_WRITE) failed with status {status}")
+        return handle.value
+
+    def _hook_del(self, handle: int) -> None:
+        status = uclib.uc_hook_del(self._uc._uch, ctypes.c_size_t(handle))
+        if status:
+            raise RuntimeError(f"uc_hook_del failed with status {status}")
 
     def __del__(self) -> None:
         if getattr(self, "_lib", None) is not None and getattr(self, "_state", None):
@@ -91,12 +133,40 @@ class PageJournal:
             return []
         return [self.address + s.list[i] * PAGE_SIZE for i in range(s.count)]
 
-    def commit(self) -> None:
-        """Forget the written pages: their contents now stand."""
+    def begin(self) -> None:
+        """Before a call: save the eager pages, which no hook watches (as they are then, so that what was
+        written between calls stands, as a page's first hooked write saves it)."""
+        if not self._eager:
+            return
         if self._lib is None:
+            for page in self._eager:
+                self._eager[page] = self._physmem.read(page, PAGE_SIZE)
+        else:
+            self._lib.pj_begin(self._state)
+
+    def commit(self) -> None:
+        """Forget the written pages: their contents now stand.  A keeping journal's pages written in this call
+        and in the one before become eager."""
+        if self._lib is None:
+            written = list(self._saved)
             self._saved.clear()
-        elif self._s.count:  # nothing written: nothing to forget (and one call into C fewer)
-            self._lib.pj_commit(self._state)
+        else:
+            written = self.written()
+            if written:  # nothing written: nothing to forget (and one call into C fewer)
+                self._lib.pj_commit(self._state)
+        if self.keep and (written or self._last):
+            self._promote(written)
+
+    def _promote(self, written: list[int]) -> None:
+        again = [page for page in written if page in self._last][:MAX_EAGER - len(self._eager)]
+        self._last = tuple(written)
+        if not again:
+            return
+        for page in again:  # saved now too, for a rollback without begin()
+            self._eager[page] = self._physmem.read(page, PAGE_SIZE)
+            if self._lib is not None:
+                self._lib.pj_promote(self._state, (page - self.address) // PAGE_SIZE)
+        self._hook_ranges()
 
     def rollback(self) -> None:
         """Put every written page back as it was at the last commit."""
@@ -106,6 +176,8 @@ class PageJournal:
             for page, data in self._saved.items():
                 self._physmem.write(page, data)
             self._saved.clear()
+            for page, data in self._eager.items():
+                self._physmem.write(page, data)
         else:
             self._lib.pj_rollback(self._state)
 
@@ -113,5 +185,5 @@ class PageJournal:
         first = address & ~(PAGE_SIZE - 1)
         last = (address + max(size, 1) - 1) & ~(PAGE_SIZE - 1)  # a store may straddle two pages
         for page in (first,) if last == first else (first, last):
-            if self.address <= page < self._end and page not in self._saved:
+            if self.address <= page < self._end and page not in self._saved and page not in self._eager:
                 self._saved[page] = self._physmem.read(page, PAGE_SIZE) if self.keep else None

@@ -142,6 +142,7 @@ class SecureWorld:
         self.account.charge_all(self._entry_charges)
         entered = self.clock.now
         self.engine.frame.write(request)
+        self.journal.begin()
         exceptions = self.engine.exceptions_taken
         kind = self._run()
         aborted = self._abort_reason(kind, exceptions)

@@ -61,7 +61,8 @@ class TraceRecord:
         line = (f'{{"seq":{self.seq},"vm":{s(self.vm)},"hop":{s(self.hop)},"conduit":{s(self.conduit)},'
                 f'"imm":{self.imm},"fid":{self.fid},"name":{s(self.name)},"args":{registers(self.args)},'
                 f'"results":{registers(self.results)},"cycle_start":{self.cycle_start},'
-                f'"cycle_end":{self.cycle_end},"args_text":{s(self.args_text)},"result_text":{s(self.result_text)}')
+                f'"cycle_end":{self.cycle_end},"args_text":{_json_text(self.args_text)},'
+                f'"result_text":{_json_text(self.result_text)}')
         if self.error is not None:
             line += ',"error":' + _json(self.error)
         if self.site is not None:
@@ -103,6 +104,15 @@ assert [f.name for f in fields(TraceRecord)] == [
     "seq", "vm", "hop", "conduit", "imm", "fid", "name", "args", "results", "cycle_start", "cycle_end",
     "args_text", "result_text", "error", "site", "note", "disasm", "cycles_by", "text_pending", "site_pending"]
 _json_str = json.encoder.encode_basestring_ascii  # what json.dumps uses for a str (C when available)
+_NOT_VERBATIM = bytes(range(0x20)) + b'"\\\x7f'  # the ASCII characters _json_str escapes
+
+
+def _json_text(value: str) -> str:
+    """``_json_str(value)``, sooner for a decoded text (hundreds of characters, nothing to escape): ASCII with
+    none of ``_NOT_VERBATIM`` is written as it is, and checking that costs less than escaping it."""
+    if value.isascii() and len(value.encode().translate(None, _NOT_VERBATIM)) == len(value):
+        return f'"{value}"'
+    return _json_str(value)
 
 
 def _encoder() -> Callable[[object], str]:

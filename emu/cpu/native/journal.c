@@ -7,6 +7,11 @@
  * RAM's old contents (an SPMC call is all or nothing); the invariant
  * checker only lists the normal-world pages the SPMC wrote.
  *
+ * A store the hook sees costs Unicorn far more than the hook itself (it
+ * finds the store's guest PC again first), so a keeping journal can make a
+ * page "eager": pj_begin() saves it whole before each call and the caller
+ * stops hooking it (journal.py chooses the pages and the hook ranges).
+ *
  * emu/cpu/journal.py holds the identical pure-Python fallback.
  */
 #include <stdint.h>
@@ -20,10 +25,14 @@ struct pj_state {
     uint64_t pages;     /* pages watched from lo */
     uint8_t *host;      /* host address backing lo */
     uint8_t *saved;     /* pages * PJ_PAGE old contents, by page index; NULL: list pages only */
-    uint8_t *dirty;     /* one flag a page */
+    uint8_t *dirty;     /* a page's flag: PJ_CLEAN, PJ_WRITTEN (in list) or PJ_EAGER (in eager) */
     uint32_t *list;     /* indices of the written pages, in first-write order */
     uint64_t count;     /* entries in list */
+    uint32_t *eager;    /* indices of the eager pages (saved by pj_begin, never in list) */
+    uint64_t eager_count;
 };
+
+enum { PJ_CLEAN, PJ_WRITTEN, PJ_EAGER };
 
 void pj_destroy(struct pj_state *s)
 {
@@ -31,6 +40,7 @@ void pj_destroy(struct pj_state *s)
         free(s->saved);
         free(s->dirty);
         free(s->list);
+        free(s->eager);
         free(s);
     }
 }
@@ -45,8 +55,9 @@ struct pj_state *pj_create(uint64_t lo, uint64_t pages, uint8_t *host, int keep)
     s->host = host;
     s->dirty = calloc(pages, 1);
     s->list = malloc(pages * sizeof(*s->list));
+    s->eager = malloc(pages * sizeof(*s->eager));
     s->saved = keep ? malloc(pages * PJ_PAGE) : NULL; /* untouched pages cost no host memory */
-    if (!s->dirty || !s->list || (keep && !s->saved)) {
+    if (!s->dirty || !s->list || !s->eager || (keep && !s->saved)) {
         pj_destroy(s);
         return NULL;
     }
@@ -59,7 +70,7 @@ static void pj_touch(struct pj_state *s, uint64_t page)
         return;
     if (s->saved)
         memcpy(s->saved + page * PJ_PAGE, s->host + page * PJ_PAGE, PJ_PAGE);
-    s->dirty[page] = 1;
+    s->dirty[page] = PJ_WRITTEN;
     s->list[s->count++] = (uint32_t)page;
 }
 
@@ -80,8 +91,28 @@ void pj_hook(void *uc, int type, uint64_t addr, int size, int64_t value, struct 
 void pj_commit(struct pj_state *s)
 {
     for (uint64_t i = 0; i < s->count; i++)
-        s->dirty[s->list[i]] = 0;
+        s->dirty[s->list[i]] = PJ_CLEAN;
     s->count = 0;
+}
+
+/* Make a clean page eager (a keeping journal's, between commit and pj_begin): 0 when it cannot be. */
+int pj_promote(struct pj_state *s, uint64_t page)
+{
+    if (!s->saved || page >= s->pages || s->dirty[page] != PJ_CLEAN)
+        return 0;
+    s->dirty[page] = PJ_EAGER;
+    s->eager[s->eager_count++] = (uint32_t)page;
+    memcpy(s->saved + page * PJ_PAGE, s->host + page * PJ_PAGE, PJ_PAGE); /* for a rollback without pj_begin */
+    return 1;
+}
+
+/* Before a call: save the eager pages as they are (the pages written stores save themselves). */
+void pj_begin(struct pj_state *s)
+{
+    for (uint64_t i = 0; i < s->eager_count; i++) {
+        uint64_t page = s->eager[i];
+        memcpy(s->saved + page * PJ_PAGE, s->host + page * PJ_PAGE, PJ_PAGE);
+    }
 }
 
 void pj_rollback(struct pj_state *s)
@@ -90,7 +121,11 @@ void pj_rollback(struct pj_state *s)
         uint64_t page = s->list[i];
         if (s->saved)
             memcpy(s->host + page * PJ_PAGE, s->saved + page * PJ_PAGE, PJ_PAGE);
-        s->dirty[page] = 0;
+        s->dirty[page] = PJ_CLEAN;
     }
     s->count = 0;
+    for (uint64_t i = 0; i < s->eager_count; i++) {
+        uint64_t page = s->eager[i];
+        memcpy(s->host + page * PJ_PAGE, s->saved + page * PJ_PAGE, PJ_PAGE);
+    }
 }
