@@ -20,6 +20,7 @@ from unicorn.arm64_const import UC_ARM64_REG_X0, UC_ARM64_REG_X1
 from emu.cpu.blockcost import Clock
 from emu.cpu.costmodel import BlockClassifier
 from emu.cpu.counters import CNTFRQ_HZ, ticks_per_256
+from emu.cpu.codecache import CodeCache
 from emu.cpu.engine import DeviceAction, Engine, Fault
 from emu.cpu.sysregs import MPIDR_RES1, VMPIDR_EL2
 from emu.cpu.vmem import read_virtual, write_virtual
@@ -140,6 +141,7 @@ def create_vm(spec: VmSpec, physmem: PhysicalMemory, region: Region, classifier:
     stage2 = Stage2(scattered_mappings(region, ram_base))
     engines = [Engine(f"vm{spec.vm_id}" + (f".{i}" if i else ""), physmem, classifier, clock, secure=False,
                       native=native) for i in range(spec.cpus)]
+    CodeCache.share_domain([engine.code for engine in engines])
     vm = VirtualMachine(spec, engines[0], stage2, region, console, dtb_address=plan.dtb_addr)
     vm.uart = Pl011(console, lambda exc: vm.engines[vm.running].stop_with_fault(
         Fault("console flood", vm.engines[vm.running].pc, detail=str(exc))), console_input)

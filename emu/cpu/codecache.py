@@ -26,7 +26,10 @@ at the same address and size would keep its old cost.  So the guest's
 instruction cache maintenance, which the architecture asks of code that
 rewrites code, is honoured (seen by a SYS instruction hook): ``ic ivau``
 drops the blocks and costs of its cache line, ``ic iallu``/``ic ialluis``
-every block and cost.
+every block and cost.  ``ic ivau`` and ``ic ialluis`` are broadcast to the
+inner shareable domain: the other vCPUs of the VM (``share_domain``), each
+an engine of its own that never sees another's stores, drop them too;
+``ic iallu`` is the calling PE's alone.
 """
 
 from __future__ import annotations
@@ -42,10 +45,10 @@ from emu.cpu import nativelib, sysregs
 from emu.cpu.blockcost import BlockCounter
 
 PAGE = 4096
-# SYS encodings (op0, op1, CRn, CRm, op2) of the instruction cache maintenance the guest does
-IC_IVAU = (1, 3, 7, 5, 1)
-IC_IALL = {(1, 0, 7, 5, 0), (1, 0, 7, 1, 0)}  # IC IALLU, IC IALLUIS
-_IC_CB = ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_uint64)  # (all lines, address), from native/icache.c
+# SYS encodings (op0, op1, CRn, CRm, op2) of the instruction cache maintenance the guest does, and the number
+# _on_ic is given for each (native/icache.c passes the same): IC IVAU, IC IALLU, IC IALLUIS
+_IC_OPS = {(1, 3, 7, 5, 1): 0, (1, 0, 7, 5, 0): 1, (1, 0, 7, 1, 0): 2}
+_IC_CB = ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_uint64)  # (which, address), from native/icache.c
 
 
 class CodeCache:
@@ -56,6 +59,7 @@ class CodeCache:
         self._counter = counter
         self._maps: list[tuple[int, int, int]] = []  # (pa, size, address in the engine), sorted by pa
         self._flush_pending = False  # an IC IALLU ran: flush every block once the engine stops
+        self._peers: list[CodeCache] = []  # the other PEs of the inner shareable domain
         ctr = uc.cpr_read(*sysregs.CTR_EL0)
         self._line = 4 << (ctr & 0xF)  # CTR_EL0.IminLine: log2 of the words in the smallest I-cache line
         lib = nativelib.load() if counter.native else None
@@ -70,6 +74,12 @@ class CodeCache:
                 raise RuntimeError(f"uc_hook_add(SYS) failed with status {status}")
         else:
             uc.hook_add(UC_HOOK_INSN, self._on_sys, None, 1, 0, UC_ARM64_INS_SYS)
+
+    @staticmethod
+    def share_domain(caches: list[CodeCache]) -> None:
+        """The code caches of PEs in one inner shareable domain (a VM's vCPUs): broadcast maintenance reaches all."""
+        for cache in caches:
+            cache._peers = [other for other in caches if other is not cache]
 
     # -- what the engine maps --------------------------------------------------------------------
     def mapped(self, address: int, pa: int, size: int) -> None:
@@ -136,22 +146,29 @@ class CodeCache:
 
     def _on_sys(self, _uc: Uc, _reg: int, cp, _data: object) -> bool:
         op = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
-        if op == IC_IVAU or op in IC_IALL:
-            self._on_ic(op != IC_IVAU, cp.val)
+        which = _IC_OPS.get(op)
+        if which is not None:
+            self._on_ic(which, cp.val)
         return False  # the instruction itself runs as usual
 
-    def _on_ic(self, all_lines: int, address: int) -> None:
-        """IC IALLU/IALLUIS (``all_lines``) drop every block and cost, IC IVAU those of its line.
+    def _on_ic(self, which: int, address: int) -> None:
+        """IC IVAU (``which`` 0) drops the blocks and costs of its line, here and at the peers; IC IALLU (1)
+        every block and cost here, IC IALLUIS (2) here and at the peers.
 
         The blocks of a line go at once (QEMU unlinks them from the running chain); a flush of
-        every block waits until the engine stopped (``flush_deferred``): the running block and
-        the blocks chained to it would go on in the discarded code.
+        every block here waits until the engine stopped (``flush_deferred``): the running block and
+        the blocks chained to it would go on in the discarded code.  The peers are not running.
         """
-        if all_lines:
+        if which:
             self._flush_pending = True
             self._uc.emu_stop()
             self._counter.invalidate()
+            if which == 2:
+                for peer in self._peers:
+                    peer._uc.ctl_flush_tb()
+                    peer._counter.invalidate()
         else:
             line = address & ~(self._line - 1)
-            self._uc.ctl_remove_cache(line, line + self._line)
-            self._counter.invalidate_range(line, line + self._line)
+            for cache in (self, *self._peers):
+                cache._uc.ctl_remove_cache(line, line + self._line)
+                cache._counter.invalidate_range(line, line + self._line)

@@ -7,7 +7,7 @@
  *   - AFFINITY_INFO(1, 0) is OFF (1);
  *   - CPU_ON(target 1, secondary_entry, context = top of CPU 1's stack)
  *     returns SUCCESS (0);
- *   - CPU 1 (secondary.S, secondary_main) sets up its stack, vectors, its own
+ *   - CPU 1 (lib/secondary.S, secondary_main) sets up its stack, vectors, its own
  *     redistributor (GICR_WAKER) and CPU interface, enables SGI 5, records
  *     what it saw at entry and signals readiness through memory, then waits
  *     for the SGI with WFI (IRQs masked: WFI still wakes, and the IRQ is
@@ -30,6 +30,7 @@
 #include "exceptions.h"
 #include "gic.h"
 #include "smccc.h"
+#include "smp.h"
 #include "tap.h"
 #include "timer.h"
 
@@ -71,8 +72,6 @@ static volatile struct {
 static volatile unsigned cpu0_irqs;
 static volatile uint32_t cpu0_last_intid;
 
-extern char secondary_entry[];
-void secondary_main(uint64_t context);
 
 #define DMB() asm volatile("dmb ish" : : : "memory")
 

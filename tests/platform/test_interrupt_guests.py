@@ -1,5 +1,5 @@
 """GICv3, generic timer interrupts, WFI and SMP as guests see them.  Each guest passed the same TAP
-checks under qemu-system-aarch64 -M virt,gic-version=3 -cpu cortex-a72 (smp_sgi with -smp 2) when it
+checks under qemu-system-aarch64 -M virt,gic-version=3 -cpu cortex-a72 (smp_sgi, smp_code with -smp 2) when it
 was written: register values of the GICv3 architecture (IHI 0069) as QEMU implements them."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from emu.vm import VmSpec
 
 
 @pytest.mark.parametrize("name, cpus", [("gic_regs", 1), ("timer_irq", 1), ("wfi_wakeup", 1), ("sgi_self", 1),
-                                        ("smp_sgi", 2)])
+                                        ("smp_sgi", 2), ("smp_code", 2)])
 @pytest.mark.parametrize("native", [None, False], ids=["native", "python"])
 def test_interrupt_guest(name, cpus, native, guest_image) -> None:
     spec = VmSpec(load_image(guest_image(name)), vm_id=1, endpoint_id=1, cpus=cpus)

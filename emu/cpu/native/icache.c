@@ -14,8 +14,8 @@ struct ic_cp_reg {
     uint64_t val;
 };
 
-/* (all: 1 for IC IALLU/IALLUIS, 0 for IC IVAU; the address) -> nothing. */
-typedef void (*ic_python_fn)(uint32_t all, uint64_t address);
+/* (which: 0 for IC IVAU, 1 for IC IALLU, 2 for IC IALLUIS; the address) -> nothing. */
+typedef void (*ic_python_fn)(uint32_t which, uint64_t address);
 
 uint32_t ic_sys_hook(void *uc, int reg, const struct ic_cp_reg *cp, ic_python_fn python)
 {
@@ -25,7 +25,9 @@ uint32_t ic_sys_hook(void *uc, int reg, const struct ic_cp_reg *cp, ic_python_fn
         return 0;
     if (cp->op1 == 3 && cp->crm == 5 && cp->op2 == 1)  /* IC IVAU */
         python(0, cp->val);
-    else if (cp->op1 == 0 && cp->op2 == 0 && (cp->crm == 5 || cp->crm == 1))  /* IC IALLU, IC IALLUIS */
+    else if (cp->op1 == 0 && cp->op2 == 0 && cp->crm == 5)  /* IC IALLU */
         python(1, 0);
+    else if (cp->op1 == 0 && cp->op2 == 0 && cp->crm == 1)  /* IC IALLUIS */
+        python(2, 0);
     return 0;  /* the instruction itself runs as usual */
 }

@@ -9,7 +9,8 @@
  * its own stack (16-byte aligned, in .bss, set up by the CPU that called
  * CPU_ON).  It sets SP_EL1 to it, allows FP/SIMD like start.S and calls
  * secondary_main(context_id), which must not return (it ends with CPU_OFF);
- * if it does, the CPU parks in a WFI loop.
+ * if it does, the CPU parks in a WFI loop.  A guest that starts no secondary
+ * CPU defines no secondary_main: the weak one below parks the CPU.  (smp.h)
  */
 
 #define CPACR_EL1_FPEN_SHIFT    20
@@ -27,3 +28,10 @@ secondary_entry:
 1:  wfi
     b       1b
     .size secondary_entry, . - secondary_entry
+
+    .weak secondary_main
+    .type secondary_main, %function
+secondary_main:
+1:  wfi
+    b       1b
+    .size secondary_main, . - secondary_main
