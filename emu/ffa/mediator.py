@@ -325,8 +325,11 @@ class Mediator:
 
     # -- talking to the SPMC ----------------------------------------------------------
     def _request(self, call: Call) -> list[int]:
-        """The frame forwarded to the SPMC: pKVM passes x0-x17 as they are, others the convention's view."""
-        if self.profile.write_all_registers or call.fid.smc64:
+        """The frame forwarded to the SPMC: pKVM passes x0-x17 as they are, others the convention's view (for
+        SMC64 that is ``call.args``, already a copy of the frame that no handler changes)."""
+        if call.fid.smc64:
+            return call.args
+        if self.profile.write_all_registers:
             return list(call.frame)
         return call.args + [0] * (FRAME - SMC32_REGS)
 

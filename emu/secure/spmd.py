@@ -138,7 +138,10 @@ class SecureWorld:
         self._commit()
 
     def call(self, request: list[int]) -> SpmcExchange:
-        """Forward x0-x17 to the SPMC and return its response (EL2 -> EL3 -> S-EL1 and back)."""
+        """Forward x0-x17 to the SPMC and return its response (EL2 -> EL3 -> S-EL1 and back).
+
+        The exchange keeps ``request`` itself, not a copy: the caller hands over a frame it no longer changes.
+        """
         self.account.charge_all(self._entry_charges)
         entered = self.clock.now
         self.engine.frame.write(request)
@@ -161,7 +164,7 @@ class SecureWorld:
         left = self.clock.now
         self.account.charge_all(self._exit_charges)
         self.calls += 1
-        exchange = SpmcExchange(list(request), response, entered, left, aborted, written, sgis)
+        exchange = SpmcExchange(request, response, entered, left, aborted, written, sgis)
         if self.observer is not None:
             self.observer(exchange)
         return exchange
