@@ -352,7 +352,7 @@ class Mediator:
 
     def _spmc(self, call: Call | None, request: list[int]) -> list[int]:
         """Forward one frame to the SPMC, recording both hops in the trace."""
-        start = self.secure.clock.now
+        start = self.secure.clock.cell.value  # as Clock.now, without a property call (twice per call)
         self._caller = None if call is None else call.vm
         exchange = self.secure.call(request)
         self._hops(call, exchange, start)
@@ -370,7 +370,7 @@ class Mediator:
         to_spmc = hop_record(seq, vm, HOP_TO_SPMC, fid, name, request[1:nargs + 1], [], start, exchange.entered,
                              None, None)
         from_spmc = hop_record(seq, vm, HOP_FROM_SPMC, fid, name, [], response[:FRAME if wide else 8],
-                               exchange.left, self.secure.clock.now, decode.error_of(response), note)
+                               exchange.left, self.secure.clock.cell.value, decode.error_of(response), note)
         if call is not None:
             call.hops += [to_spmc, from_spmc]
         else:
