@@ -166,9 +166,17 @@ class Engine:
         self.counter.stop_at = deadline
         self.stop_requested = False
         self.trap_entry.trapped = False
+        uc, uch = self.uc, self._uch
         while True:
             try:
-                self.uc.emu_start(self.pc, NO_UNTIL)
+                # As uc.emu_start(self.pc, NO_UNTIL), without its Python layer: once per run, twice per forwarded
+                # call (the VM's run and the SPMC's).
+                uc._hook_exception = None
+                status = uclib.uc_emu_start(uch, self.pc, NO_UNTIL, 0, 0)
+                if status:
+                    raise UcError(status)
+                if uc._hook_exception is not None:
+                    raise uc._hook_exception
             except UcError as exc:
                 self.code.flush_deferred()
                 if self._ignored_store is not None:  # a write the device drops: go on after the store

@@ -161,7 +161,10 @@ def apply_results(fid: FunctionId, frame: list[int], results: dict[int, int] | l
     else:
         mask, limit = MASK32, SMC32_REGS
     if type(results) is list:  # x0, x1, ...: one slice (a forwarded call's 18 registers)
-        out[:min(len(results), limit)] = [value & mask for value in results[:limit]]
+        results = results[:limit]
+        if mask != MASK64 or results and (min(results) < 0 or max(results) > MASK64):
+            results = [value & mask for value in results]  # else masking changes nothing: no loop in Python
+        out[:len(results)] = results
         return out
     for reg, value in results.items():
         if reg < limit:

@@ -35,6 +35,7 @@ from emu.vm import VirtualMachine
 
 FRAME = 18
 NEVER = 1 << 64  # a cycle the clock never reaches
+HOP_SHAPES_CACHED = 4096  # forwarded x0 values remembered (a fuzzer's random IDs must not fill memory)
 
 
 @dataclass
@@ -128,6 +129,7 @@ class Mediator:
             "CONSOLE_LOG": self._console_log,
         }
         self._routes: dict[int, tuple] = {}  # function ID -> _route(), filled on first use
+        self._hop_shapes: dict[int, tuple[int, str, int]] = {}  # x0 -> _hop_shape(), filled on first use
         self.memory = MemorySharing(self)
         for name in ("MEM_SHARE", "MEM_LEND", "MEM_DONATE"):
             self._handlers[name] = self.memory.send
@@ -323,8 +325,11 @@ class Mediator:
 
     # -- talking to the SPMC ----------------------------------------------------------
     def _request(self, call: Call) -> list[int]:
-        """The frame forwarded to the SPMC: pKVM passes x0-x17 as they are, others the convention's view."""
-        if self.profile.write_all_registers or call.fid.smc64:
+        """The frame forwarded to the SPMC: pKVM passes x0-x17 as they are, others the convention's view (for
+        SMC64 that is ``call.args``, already a copy of the frame that no handler changes)."""
+        if call.fid.smc64:
+            return call.args
+        if self.profile.write_all_registers:
             return list(call.frame)
         return call.args + [0] * (FRAME - SMC32_REGS)
 
@@ -347,7 +352,7 @@ class Mediator:
 
     def _spmc(self, call: Call | None, request: list[int]) -> list[int]:
         """Forward one frame to the SPMC, recording both hops in the trace."""
-        start = self.secure.clock.now
+        start = self.secure.clock.cell.value  # as Clock.now, without a property call (twice per call)
         self._caller = None if call is None else call.vm
         exchange = self.secure.call(request)
         self._hops(call, exchange, start)
@@ -357,21 +362,32 @@ class Mediator:
 
     def _hops(self, call: Call | None, exchange: SpmcExchange, start: int) -> None:
         request, response = exchange.request, exchange.response
-        fid = decode_fid(request[0])
-        name, nargs, _nresults = decode.shape(fid)
+        fid, name, nargs = self._hop_shape(request[0])
         seq = call.seq if call is not None else 0
         vm = call.vm.name if call is not None else BOOT_VM
         wide = response[0] in _WIDE_RESPONSES
         note = None if exchange.aborted is None else f"aborted and rolled back: {exchange.aborted}"
-        to_spmc = hop_record(seq, vm, HOP_TO_SPMC, fid.raw, name, request[1:nargs + 1], [], start, exchange.entered,
+        to_spmc = hop_record(seq, vm, HOP_TO_SPMC, fid, name, request[1:nargs + 1], [], start, exchange.entered,
                              None, None)
-        from_spmc = hop_record(seq, vm, HOP_FROM_SPMC, fid.raw, name, [], response[:FRAME if wide else 8],
-                               exchange.left, self.secure.clock.now, decode.error_of(response), note)
+        from_spmc = hop_record(seq, vm, HOP_FROM_SPMC, fid, name, [], response[:FRAME if wide else 8],
+                               exchange.left, self.secure.clock.cell.value, decode.error_of(response), note)
         if call is not None:
             call.hops += [to_spmc, from_spmc]
         else:
             self.trace.emit(to_spmc)
             self.trace.emit(from_spmc)
+
+    def _hop_shape(self, x0: int) -> tuple[int, str, int]:
+        """(function ID as traced, its name, how many arguments are shown) of a forwarded frame's x0, found once
+        per x0 (a forwarded call's two hops need them, and decoding them costs more than the lookup)."""
+        shape = self._hop_shapes.get(x0)
+        if shape is None:
+            fid = decode_fid(x0)
+            name, nargs, _nresults = decode.shape(fid)
+            shape = fid.raw, name, nargs
+            if len(self._hop_shapes) < HOP_SHAPES_CACHED:
+                self._hop_shapes[x0] = shape
+        return shape
 
     # -- replies ----------------------------------------------------------------------
     def error(self, code: int) -> list[int]:

@@ -138,16 +138,21 @@ class SecureWorld:
         self._commit()
 
     def call(self, request: list[int]) -> SpmcExchange:
-        """Forward x0-x17 to the SPMC and return its response (EL2 -> EL3 -> S-EL1 and back)."""
+        """Forward x0-x17 to the SPMC and return its response (EL2 -> EL3 -> S-EL1 and back).
+
+        The exchange keeps ``request`` itself, not a copy: the caller hands over a frame it no longer changes.
+        """
         self.account.charge_all(self._entry_charges)
-        entered = self.clock.now
+        clock = self.clock.cell  # the count itself: Clock.now's property call costs as much again
+        entered = clock.value
         self.engine.frame.write(request)
         self.journal.begin()
         exceptions = self.engine.exceptions_taken
         kind = self._run()
         aborted = self._abort_reason(kind, exceptions)
         written = tuple(self._vm_writes.written())
-        self._vm_writes.commit()
+        if written:  # usually none: a (non-keeping) journal with nothing written has nothing to commit
+            self._vm_writes.commit()
         sgis = ()
         if self._sgis:  # rarely: a notification's schedule receiver interrupt
             sgis = tuple(self._sgis)
@@ -158,10 +163,10 @@ class SecureWorld:
         else:
             response = aborted_response()
             self._roll_back()
-        left = self.clock.now
+        left = clock.value
         self.account.charge_all(self._exit_charges)
         self.calls += 1
-        exchange = SpmcExchange(list(request), response, entered, left, aborted, written, sgis)
+        exchange = SpmcExchange(request, response, entered, left, aborted, written, sgis)
         if self.observer is not None:
             self.observer(exchange)
         return exchange
@@ -175,7 +180,7 @@ class SecureWorld:
     def _run(self) -> StopKind:
         self._response = None
         try:
-            kind = self.engine.run(min(self.clock.now + self.budget, self.limit))
+            kind = self.engine.run(min(self.clock.cell.value + self.budget, self.limit))
         finally:
             for pa, size in self._writes.take():  # what reached VM RAM must reach the VMs' code caches
                 self._physmem.written(pa, size)
