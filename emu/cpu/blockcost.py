@@ -59,41 +59,75 @@ class Clock:
         return ctypes.addressof(self.cell)
 
 
+LEDGERS_CACHED = 4096  # charge sequences whose breakdown Account remembers (fragmented calls vary in length)
+
+
+class Charges:
+    """A fixed group of ``(cycles, kind)`` charges that always come together on the trap path (an EL2 entry, a
+    world switch's legs, the mediator's per-call work), built once from the cost model.
+
+    Precomputed: the group's ``total`` (what the clock and the account move by, in one addition), and its
+    identity, which lets an account remember the breakdown of a call made only of such groups (see
+    ``Account.close_call``).
+    """
+
+    __slots__ = ("pairs", "total")
+
+    def __init__(self, *pairs: tuple[int, str]) -> None:
+        self.pairs = pairs
+        self.total = sum(cycles for cycles, _kind in pairs)
+
+
 class Account:
-    """Cycles spent outside any engine's instructions (EL2 and EL3 work), in total and by kind."""
+    """Cycles spent outside any engine's instructions (EL2 and EL3 work), in total and by kind.
+
+    While a call is open (``open_call``), the account keeps the list of charge groups (``Charges``) the call
+    made, in order; ``close_call`` turns it into a breakdown by kind.  A forwarded call charges the same
+    groups every time (EL2 entry, the mediator's work, the SPMD's entry and exit, EL2's return), so the
+    breakdown of a sequence made only of fixed groups is worked out once and looked up by the sequence: the
+    trap path then costs one append per group and one lookup per account, not a dictionary update per kind.
+    """
 
     def __init__(self, name: str, clock: Clock) -> None:
         self.name = name
         self.cycles = 0
-        self.call: dict[str, int] | None = None  # by kind, since open_call() (the call in progress)
+        self.call: list[Charges] | None = None  # the groups charged since open_call() (the call in progress)
+        self._ad_hoc = False  # whether the open call made a charge() of its own (no fixed group)
         # Every kind charged so far, in the order first charged, with its trace key ("el2.handler").
         self._keys: dict[str, str] = {}
-        self._alone: dict[tuple[tuple[int, str], ...], dict[str, int]] = {}  # charge_alone's breakdowns
+        self._seen: set[Charges] = set()  # fixed groups charged at least once (their kinds are in _keys)
+        self._ledgers: dict[tuple[Charges, ...], dict[str, int]] = {}  # close_call's breakdowns, by sequence
+        self._alone: dict[Charges, dict[str, int]] = {}  # charge_alone's breakdowns
         self._clock = clock
 
     def charge(self, cycles: int, kind: str = "other") -> None:
+        """Charge a one-off amount (a copy's size-dependent cost, ...): a group of its own, never looked up."""
+        charges = Charges((cycles, kind))
         self.cycles += cycles
         call = self.call
         if call is not None:
-            call[kind] = call.get(kind, 0) + cycles
+            call.append(charges)
+            self._ad_hoc = True
         if kind not in self._keys:
             self._keys[kind] = f"{self.name}.{kind}"
         self._clock.cell.value += cycles
 
-    def charge_all(self, charges: tuple[tuple[int, str], ...]) -> None:
-        """``charge(cycles, kind)`` for each pair in turn, the clock moved once: for charges that always come
-        together on the trap path (e.g. a world switch's legs), which then cost one call."""
-        call, keys, total = self.call, self._keys, 0
-        for cycles, kind in charges:
-            total += cycles
-            if call is not None:
-                call[kind] = call.get(kind, 0) + cycles
-            if kind not in keys:
-                keys[kind] = f"{self.name}.{kind}"
+    def charge_all(self, charges: Charges) -> None:
+        """Charge a fixed group (each of its pairs in turn, as ``charge`` would), the clock moved once."""
+        total = charges.total
         self.cycles += total
+        call = self.call
+        if call is not None:
+            call.append(charges)
+        if charges not in self._seen:
+            self._seen.add(charges)
+            keys = self._keys
+            for _cycles, kind in charges.pairs:
+                if kind not in keys:
+                    keys[kind] = f"{self.name}.{kind}"
         self._clock.cell.value += total
 
-    def charge_alone(self, charges: tuple[tuple[int, str], ...]) -> dict[str, int]:
+    def charge_alone(self, charges: Charges) -> dict[str, int]:
         """``charge_all`` for the whole of a call that no other account sees and that runs no instructions, with
         no call open: returns the breakdown ``open_call`` ... ``close_call`` would have given.
 
@@ -112,16 +146,38 @@ class Account:
 
     def open_call(self) -> None:
         """Start counting a call's charges (``close_call`` hands them over)."""
-        self.call = {}
+        self.call = []
+        self._ad_hoc = False
 
     def close_call(self, into: dict[str, int]) -> None:
-        """Add the call's charges to ``into`` by trace key, in the order kinds were first charged in this account."""
+        """Add the call's charges to ``into`` by trace key, in the order kinds were first charged in this account.
+
+        A sequence of fixed groups gives the same breakdown every time: its kinds are all in ``_keys`` by now,
+        and kinds charged later are ordered after them.  So it is worked out once (``_breakdown_of``) and
+        remembered by the sequence; a call with a one-off charge is worked out afresh.
+        """
         call, self.call = self.call, None
-        if call:
-            for kind, key in self._keys.items():
-                cycles = call.get(kind)
-                if cycles:
-                    into[key] = cycles
+        if not call:
+            return
+        if self._ad_hoc:
+            into.update(self._breakdown_of(call))
+            return
+        key = tuple(call)
+        breakdown = self._ledgers.get(key)
+        if breakdown is None:
+            breakdown = self._breakdown_of(call)
+            if len(self._ledgers) < LEDGERS_CACHED:
+                self._ledgers[key] = breakdown
+        into.update(breakdown)
+
+    def _breakdown_of(self, call: list[Charges]) -> dict[str, int]:
+        """The charges of ``call`` summed by kind, keyed and ordered as ``close_call`` gives them (kinds that
+        came to nothing left out)."""
+        totals: dict[str, int] = {}
+        for charges in call:
+            for cycles, kind in charges.pairs:
+                totals[kind] = totals.get(kind, 0) + cycles
+        return {key: totals[kind] for kind, key in self._keys.items() if totals.get(kind)}
 
 
 class _State(ctypes.Structure):

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from emu.trace import decode
 from emu.el2 import psci
 from emu.el2 import smccc
-from emu.cpu.blockcost import Account, Clock
+from emu.cpu.blockcost import Account, Charges, Clock
 from emu.cpu.costmodel import CostModel
 from emu.cpu.engine import EXCP_HVC, Engine
 from emu.cpu.exceptions import EC_UNKNOWN, ESR_IL
@@ -129,10 +129,15 @@ class Hypervisor:
         self.checker = None  # an emu.invariants.InvariantChecker when the machine runs with check=True
         self._accounts = [self.account]  # where a call's cycles are attributed (see attribute())
         transitions = cost.transition
-        self._entry_cost = transitions["el1_to_el2"]
-        self._exit_cost = transitions["el2_to_el1"]
-        self._return_charges = ((transitions["el2_handler"], "handler"), (self._exit_cost, "entry_exit"))
-        self._answer_charges = ((self._entry_cost, "entry_exit"), *self._return_charges)  # a whole constant call
+        # EL2's charges, fixed groups built once from the cost model (a forwarded call's breakdown is then looked
+        # up, not summed: see Account): the entry, the return (handler and exit), and the two as one for a
+        # constant call; an UNDEF injection's exit alone.
+        entry = (transitions["el1_to_el2"], "entry_exit")
+        exit_ = (transitions["el2_to_el1"], "entry_exit")
+        self._entry_charges = Charges(entry)
+        self._exit_charges = Charges(exit_)
+        self._return_charges = Charges((transitions["el2_handler"], "handler"), exit_)
+        self._answer_charges = Charges(entry, *self._return_charges.pairs)  # a whole constant call
         self._sites: dict[str, SiteNamer] = {}  # VM name -> its calling-site namer
         self.last_calls: dict[str, TraceRecord] = {}  # VM name -> the record of its latest call
         self._exact: dict[int, Handler] = {}
@@ -191,11 +196,11 @@ class Hypervisor:
             out = self._answer(vm, conduit, route, frame, start, call_pc)
         else:
             self._open_ledger()
-            self.account.charge(self._entry_cost, "entry_exit")
+            self.account.charge_all(self._entry_charges)
             if imm != 0:
                 # Xen's behaviour: SMCCC uses immediate 0 only; anything else is UNDEFINED.
                 engine.inject_sync(EC_UNKNOWN << 26 | ESR_IL, call_pc, f"{conduit} #{imm}")
-                self.account.charge(self._exit_cost, "entry_exit")
+                self.account.charge_all(self._exit_charges)
                 self._record(vm, self.trace.next_seq(), conduit, imm, route, frame, None, start, call_pc,
                              "UNDEF injected", [], smccc.call_args(route.fid, frame), self._breakdown(start))
                 return

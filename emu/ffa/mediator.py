@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from emu.trace import decode
-from emu.cpu.blockcost import Account
+from emu.cpu.blockcost import Account, Charges
 from emu.cpu.costmodel import CostModel
 from emu.el2.hypervisor import UNKNOWN, Call, CallResult
 from emu.ffa import constants as ffa
@@ -98,7 +98,7 @@ class Mediator:
         self.physmem = physmem
         self.cost = cost
         self.account = account
-        self._call_cost = cost.work_cost("ffa_call")  # charged on every call
+        self._call_charges = Charges((cost.work_cost("ffa_call"), "ffa_call"))  # charged on every call: a fixed group
         self.trace = trace
         self.own_version = profile.own_version
         self.version = self.own_version  # what it runs at with the firmware: min(firmware, own)
@@ -284,7 +284,7 @@ class Mediator:
     def handle(self, call: Call) -> CallResult:
         if not self.available:
             return self._unavailable(call)
-        self.account.charge(self._call_cost, "ffa_call")
+        self.account.charge_all(self._call_charges)
         route = self._routes.get(call.fid.value)
         if route is None:
             route = self._routes[call.fid.value] = self._route(call.fid.value)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from unicorn import UcError
 from unicorn.unicorn_py3.unicorn import uclib
 
-from emu.cpu.blockcost import UNLIMITED, Account, Clock
+from emu.cpu.blockcost import UNLIMITED, Account, Charges, Clock
 from emu.cpu.costmodel import BlockClassifier, CostModel
 from emu.cpu.engine import Engine, StopKind
 from emu.cpu.journal import PageJournal
@@ -95,9 +95,11 @@ class SecureWorld:
         self.limit = limit  # the machine clock no call may run past (the run's cycle limit)
         self.account = Account("el3", clock)
         transitions = cost.transition
-        # Into the SPMC (EL2 -> EL3, then the world switch) and back out, in the order they happen.
-        self._entry_charges = ((transitions["el2_to_el3"], "smc"), (transitions["el3_world_switch"], "world_switch"))
-        self._exit_charges = ((transitions["el3_world_switch"], "world_switch"), (transitions["el3_to_el2"], "smc"))
+        # Into the SPMC (EL2 -> EL3, then the world switch) and back out, in the order they happen: fixed groups,
+        # built once, so a forwarded call's EL3 breakdown is looked up (see Account).
+        switch = (transitions["el3_world_switch"], "world_switch")
+        self._entry_charges = Charges((transitions["el2_to_el3"], "smc"), switch)
+        self._exit_charges = Charges(switch, (transitions["el3_to_el2"], "smc"))
         self.engine = Engine("spmc", physmem, classifier, clock, secure=True, native=native)
         self.engine.map_physical(physmem.base, physmem.base, physmem.size)
         # What the secure world writes into VM RAM (a partition filling a share) must reach the VMs' code.
