@@ -561,7 +561,7 @@ class Mediator:
             raise FfaError(ffa.BUSY)
         if count_only:
             if profile.partition_info_cached:
-                return self.success(len(self._matching(uuid) + self._vm_entries(vm, uuid)), 0)
+                return self.success(len(self._listed(vm, uuid)), 0)
             answer = self.spmc_call(call, [ffa.FFA_PARTITION_INFO_GET, *uuid, flags])
             if answer[0] != ffa.FFA_SUCCESS:
                 raise FfaError(to_signed(answer[2], 32))
@@ -570,7 +570,7 @@ class Mediator:
         size = entry_size_for(version)
         try:
             if profile.partition_info_cached:
-                entries = self._matching(uuid) + self._vm_entries(vm, uuid)
+                entries = self._listed(vm, uuid)
             else:
                 entries = self._fetch_partitions(lambda regs: self.spmc_call(call, regs), uuid, flags, tracks_rx)
             data = b"".join(entry.pack(size) for entry in entries)
@@ -583,6 +583,10 @@ class Mediator:
         self.account.charge(self.cost.copy_cost(len(data)), "copy")
         buffers.rx_held_by_vm = tracks_rx
         return self.success(len(entries), 0 if is_1_0 and profile.partition_info_v1_0_no_size else size)
+
+    def _listed(self, vm: VirtualMachine, uuid: tuple[int, int, int, int]) -> list[PartitionInfo]:
+        """The partitions a mediator answering from its own list gives ``vm`` for ``uuid``: the SPs, then the VMs."""
+        return self._matching(uuid) + self._vm_entries(vm, uuid)
 
     def _vm_entries(self, vm: VirtualMachine, uuid: tuple[int, int, int, int]) -> list[PartitionInfo]:
         """The VMs Xen lists after the SPs, for a nil UUID only (ffa_partinfo.c ffa_get_vm_partinfo): the caller
@@ -600,7 +604,7 @@ class Mediator:
             raise FfaError(ffa.NOT_SUPPORTED)
         x = call.args
         uuid = uuid_from_regs(x[1], x[2])
-        entries = self._matching(uuid) + self._vm_entries(call.vm, uuid)
+        entries = self._listed(call.vm, uuid)
         start, tag = x[3] & 0xFFFF, (x[3] >> 16) & 0xFFFF
         current = self.vm_list.tag if self.profile.vm_to_vm else self.profile.info_regs_tag
         if current is None:
