@@ -109,7 +109,7 @@ class Account:
             call.append(charges)
             self._ad_hoc = True
         if kind not in self._keys:
-            self._keys[kind] = f"{self.name}.{kind}"
+            self._name(charges)
         self._clock.cell.value += cycles
 
     def charge_all(self, charges: Charges) -> None:
@@ -121,11 +121,15 @@ class Account:
             call.append(charges)
         if charges not in self._seen:
             self._seen.add(charges)
-            keys = self._keys
-            for _cycles, kind in charges.pairs:
-                if kind not in keys:
-                    keys[kind] = f"{self.name}.{kind}"
+            self._name(charges)
         self._clock.cell.value += total
+
+    def _name(self, charges: Charges) -> None:
+        """Give each new kind of ``charges`` its trace key (``"el2.handler"``), in the order kinds are first charged."""
+        keys = self._keys
+        for _cycles, kind in charges.pairs:
+            if kind not in keys:
+                keys[kind] = f"{self.name}.{kind}"
 
     def charge_alone(self, charges: Charges) -> dict[str, int]:
         """``charge_all`` for the whole of a call that no other account sees and that runs no instructions, with
