@@ -9,6 +9,8 @@ does not take.
 
 from __future__ import annotations
 
+from emu.el2.smccc import to_signed
+
 HCALL_BASE = 0xC600_0000  # KVM_HOST_SMCCC_ID(0)
 HCALL_COUNT = 35  # ARRAY_SIZE(host_hcall): __pkvm_tlb_flush_vmid is 34
 # The numbers the model answers (enum __kvm_host_smccc_func); the host may no longer make those below
@@ -37,3 +39,10 @@ EPERM = 1
 EBUSY = 16
 EINVAL = 22
 ERRNO_NAMES = {EPERM: "EPERM", EBUSY: "EBUSY", EINVAL: "EINVAL"}
+
+
+def result_text(x1: int) -> str:
+    """A taken hypercall's result in x1 as the handler returned it: ``0`` or ``-EPERM`` (an unknown errno as a
+    number)."""
+    errno = -to_signed(x1)
+    return "0" if errno == 0 else f"-{ERRNO_NAMES.get(errno, errno)}"

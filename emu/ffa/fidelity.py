@@ -260,8 +260,7 @@ def _host_hcall(number: int, *args: int, buffers: bool = True) -> Callable[[Prob
         answer = p.call(pkvm_hcall.HCALL_BASE | number, *args, conduit="hvc")
         if answer[0]:
             return p.describe(answer)
-        errno = -to_signed(answer[1])
-        return f"x1 = -{pkvm_hcall.ERRNO_NAMES.get(errno, errno)}" if errno else "x1 = 0"
+        return f"x1 = {pkvm_hcall.result_text(answer[1])}"
     return probe
 
 

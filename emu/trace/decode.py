@@ -146,8 +146,7 @@ def _pkvm_hcall_result(regs: Sequence[int]) -> str:
     """x0 = 0 (taken) and the handler's result in x1: 0 or -errno; or x0 = -1 (not taken)."""
     if regs[0]:
         return _smccc_status(regs)
-    errno = -to_signed(regs[1]) if len(regs) > 1 else 0
-    return "0" if errno == 0 else f"-{pkvm_hcall.ERRNO_NAMES.get(errno, errno)}"
+    return pkvm_hcall.result_text(regs[1] if len(regs) > 1 else 0)
 
 
 def _rmm_revision(word: int) -> str:
