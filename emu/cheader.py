@@ -54,7 +54,8 @@ def render() -> str:
         lines.append(_define(f"SMCCC_RET_{name}", getattr(smccc, name)))
 
     lines += ["", "/* PSCI */"]
-    for name in ("PSCI_VERSION", "PSCI_FEATURES", "PSCI_SYSTEM_OFF", "PSCI_SYSTEM_RESET", "PSCI_VERSION_1_1"):
+    for name in ("PSCI_VERSION", "PSCI_FEATURES", "PSCI_CPU_ON64", "PSCI_SYSTEM_OFF", "PSCI_SYSTEM_RESET",
+                 "PSCI_VERSION_1_1"):
         lines.append(_define(name, getattr(psci, name)))
 
     lines += ["", "/* FF-A function IDs */"]

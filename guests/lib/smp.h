@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#define CPU1_MPIDR 1u /* the second CPU's affinity (Aff0 = 1 on QEMU virt): PSCI CPU_ON's target */
+
 extern char secondary_entry[];
 void secondary_main(uint64_t context);
 

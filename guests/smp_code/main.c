@@ -14,12 +14,11 @@
 #include <stdint.h>
 
 #include "console.h"
+#include "ffa_emu_abi.h"
 #include "smccc.h"
 #include "smp.h"
 #include "tap.h"
 
-#define PSCI_CPU_ON_64 0xC4000003u
-#define CPU1_MPIDR 1u
 #define MOVZ_W0(imm) (0x52800000u | (uint32_t)(imm) << 5)
 #define STEPS 3
 
@@ -78,7 +77,7 @@ int main(void)
     struct smccc_regs r;
 
     tap_plan(STEPS + 1);
-    smccc_regs_init(&r, PSCI_CPU_ON_64, CPU1_MPIDR, (uint64_t)(uintptr_t)secondary_entry,
+    smccc_regs_init(&r, PSCI_CPU_ON64, CPU1_MPIDR, (uint64_t)(uintptr_t)secondary_entry,
                     (uint64_t)(uintptr_t)(cpu1_stack + sizeof(cpu1_stack)));
     smccc_call(&r);
     expect_eq_i64((int32_t)r.x[0], 0, "CPU_ON(1) returns SUCCESS");

@@ -28,6 +28,7 @@
 
 #include "console.h"
 #include "exceptions.h"
+#include "ffa_emu_abi.h"
 #include "gic.h"
 #include "smccc.h"
 #include "smp.h"
@@ -36,7 +37,6 @@
 
 /* PSCI 1.1 function IDs and return values (Arm DEN 0022). */
 #define PSCI_CPU_OFF 0x84000002u
-#define PSCI_CPU_ON_64 0xC4000003u
 #define PSCI_AFFINITY_INFO_64 0xC4000004u
 #define PSCI_SUCCESS 0
 #define PSCI_ALREADY_ON (-4)
@@ -44,7 +44,6 @@
 #define PSCI_AFF_OFF 1
 #define PSCI_AFF_ON_PENDING 2
 
-#define CPU1_MPIDR 1u           /* Aff0 = 1 on QEMU virt */
 #define SGI_ID 5u
 #define SGI_PRIORITY 0x80
 #define ROUNDS 2
@@ -191,7 +190,7 @@ static void round_trip(unsigned round)
     expect_eq_i64(before, PSCI_AFF_OFF, "round %u: AFFINITY_INFO(1) is OFF before CPU_ON",
                   round);
 
-    int64_t on = psci(PSCI_CPU_ON_64, CPU1_MPIDR, (uint64_t)(uintptr_t)secondary_entry,
+    int64_t on = psci(PSCI_CPU_ON64, CPU1_MPIDR, (uint64_t)(uintptr_t)secondary_entry,
                       stack_top);
     if (!expect_eq_i64(on, PSCI_SUCCESS, "round %u: CPU_ON(1) returns SUCCESS", round))
         return;     /* nothing will come up: stop here (main stops too) */
@@ -215,7 +214,7 @@ static void round_trip(unsigned round)
 
     int64_t on_state = psci(PSCI_AFFINITY_INFO_64, CPU1_MPIDR, 0, 0);
     expect_eq_i64(on_state, PSCI_AFF_ON, "round %u: AFFINITY_INFO(1) is ON", round);
-    int64_t again = psci(PSCI_CPU_ON_64, CPU1_MPIDR, (uint64_t)(uintptr_t)secondary_entry,
+    int64_t again = psci(PSCI_CPU_ON64, CPU1_MPIDR, (uint64_t)(uintptr_t)secondary_entry,
                          stack_top);
     expect_eq_i64(again, PSCI_ALREADY_ON, "round %u: CPU_ON(1) again is ALREADY_ON", round);
 
