@@ -33,7 +33,7 @@ FIRMWARE_HDRS := $(wildcard firmware/*.h)
 FIRMWARE_ELF := emu/data/spmc.elf
 
 NATIVE_LIB := emu/cpu/native/libcpuhooks.so
-NATIVE_SRCS := $(wildcard emu/cpu/native/*.c)
+NATIVE_SRCS := $(wildcard emu/cpu/native/*.c emu/cpu/native/*.h)
 
 .PHONY: all run test bench clean venv fuzz
 all: $(VENV)/.installed $(NATIVE_LIB) $(FIRMWARE_ELF) $(GUEST_ELFS)

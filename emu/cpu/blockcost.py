@@ -25,6 +25,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 from emu.cpu import nativelib
 from emu.cpu.costmodel import BlockClassifier
 from emu.cpu.vmem import read_virtual
+from emu.cpu.wordclass import class_names
 
 NATIVE_LIBRARY = nativelib.LIBRARY
 UNLIMITED = (1 << 64) - 1
@@ -225,6 +226,8 @@ def _load_native() -> ctypes.CDLL | None:
         lib.bc_block_costs.restype = ctypes.c_int64
         lib.bc_blocks.argtypes = [ctypes.POINTER(_State), ctypes.POINTER(ctypes.c_uint64), ctypes.c_uint64]
         lib.bc_blocks.restype = ctypes.c_uint64
+        lib.bc_set_class_costs.argtypes = [ctypes.POINTER(_State), ctypes.POINTER(ctypes.c_uint32), ctypes.c_uint32]
+        lib.bc_set_class_costs.restype = ctypes.c_int
         _native_lib = lib
     return _native_lib
 
@@ -246,7 +249,7 @@ class BlockCounter:
             self._learn_cb = _LEARN(self._on_learn)
             stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p)
             # The helper reads a block's words itself, to cost it from words seen before, when costs are per word:
-            # only the words it has not seen come here (_on_learn).
+            # of the words it has not seen, those whose class it cannot tell from their bits come here (_on_learn).
             read, learn = None, None
             if classifier.costs_per_word:
                 read = ctypes.cast(uclib.uc_vmem_read, ctypes.c_void_p)
@@ -254,6 +257,11 @@ class BlockCounter:
             self._state = lib.bc_create(self._miss_cb, stop, clock.address, read, learn)
             if not self._state:
                 raise MemoryError("bc_create failed")
+            if classifier.costs_per_word:
+                names = class_names()
+                costs = fixed([classifier.model.instruction[name] for name in names])
+                if lib.bc_set_class_costs(self._state, (ctypes.c_uint32 * len(costs))(*costs), len(costs)):
+                    raise RuntimeError(f"{NATIVE_LIBRARY}: bc_set_class_costs refused {len(costs)} classes")
             self._s = self._state.contents
             self._costs_buf = (ctypes.c_uint32 * MAX_BLOCK_INSNS)()
             handle = ctypes.c_size_t()

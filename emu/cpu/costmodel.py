@@ -1,8 +1,10 @@
 """The deterministic cycle cost model: instruction classes and transition costs.
 
-Instructions are classified by mnemonic with capstone, once per basic block
-(see ``blockcost``); the figures come from one TOML data file that notes the
-source of each number.
+Instructions are classified by mnemonic with capstone, once per new word or
+basic block (see ``blockcost``; the native hook tells the common words' class
+from their bits, ``wordclass``); the figures come from one TOML data file that
+notes the source of each number.  capstone is imported when a word first needs
+it: a run whose words the native hook can all tell never loads it.
 """
 
 from __future__ import annotations
@@ -15,11 +17,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
-
+from emu.cpu.disassembler import disassembler
 from emu.cpu.iclass import INSTRUCTION_CLASSES, classify
 from emu.cpu.pipeline import CoreTiming, PipelineError, parse_core
-from emu.cpu.scheduler import BlockDecoder, schedule
 
 __all__ = ["INSTRUCTION_CLASSES", "TRANSITIONS", "EL2_WORK", "CPUS", "BlockClassifier", "CostModel",
            "CostModelError", "classify", "load_cost_model", "load_cpu_model"]
@@ -167,8 +167,12 @@ class BlockClassifier:
 
     def __init__(self, model: CostModel) -> None:
         self.model = model
-        self._cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
-        self._decoder = BlockDecoder() if model.core is not None else None
+        self._decoder = None
+        if model.core is not None:
+            from emu.cpu import scheduler  # capstone with operand detail: loaded for a core model only
+
+            self._scheduler = scheduler
+            self._decoder = scheduler.BlockDecoder()
         self._scheduled: dict[bytes, list[float]] = {}  # code -> costs: identical code schedules alike
         # instruction word -> its class's cost: a class depends on the word alone (mnemonic and registers,
         # never the address), so a word seen in one block costs nothing to classify in the next
@@ -206,7 +210,7 @@ class BlockClassifier:
         pos = 0
         while pos < len(code):  # capstone stops at an undecodable word: skip it and go on
             end = pos
-            for insn_addr, insn_size, mnemonic, op_str in self._cs.disasm_lite(code[pos:], pos):
+            for insn_addr, insn_size, mnemonic, op_str in disassembler().disasm_lite(code[pos:], pos):
                 costs[insn_addr // 4] = table[classify(mnemonic, op_str)]
                 end = insn_addr + insn_size
             pos = end + 4 if end < len(code) else end
@@ -215,5 +219,6 @@ class BlockClassifier:
     def _schedule(self, address: int, code: bytes) -> list[float]:
         costs = self._scheduled.get(code)
         if costs is None:
-            costs = self._scheduled[code] = schedule(self._decoder.decode(address, code), self.model.core)
+            ops = self._decoder.decode(address, code)
+            costs = self._scheduled[code] = self._scheduler.schedule(ops, self.model.core)
         return costs

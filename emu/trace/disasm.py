@@ -7,20 +7,17 @@ guest did just before the call, e.g. how it loaded x0-x7.
 
 from __future__ import annotations
 
-from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
-
+from emu.cpu.disassembler import disassembler
 from emu.cpu.engine import Engine
 from emu.cpu.vmem import read_virtual
 from emu.machine import Machine
 from emu.trace.records import HOP_CALL, TraceRecord
 from emu.vm import VirtualMachine
 
-_CS = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
-
 
 def disassemble(code: bytes, addr: int) -> list[str]:
     """``mnemonic ops`` for each instruction of ``code`` loaded at ``addr``."""
-    return [f"{mnemonic} {ops}".strip() for _addr, _size, mnemonic, ops in _CS.disasm_lite(code, addr)]
+    return [f"{mnemonic} {ops}".strip() for _addr, _size, mnemonic, ops in disassembler().disasm_lite(code, addr)]
 
 
 def trapping_block(engine: Engine) -> list[str]:

@@ -15,8 +15,10 @@
  * instruction by its word alone (no pipeline to schedule a block on), the
  * words' costs are remembered here too: a block made only of words seen
  * before is costed without leaving C (most blocks, and every block seen again
- * after the guest flushed its instruction cache), and of any other block only
- * the new words go to Python (bc_learn_fn), read here once.
+ * after the guest flushed its instruction cache).  A new word whose class
+ * wordclass.c can tell from its bits costs its class's cycles (given by
+ * bc_set_class_costs); only the other new words go to Python (bc_learn_fn),
+ * read here once.
  *
  * emu/cpu/blockcost.py holds the identical pure-Python fallback.
  */
@@ -25,10 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wordclass.h"
+
 #define BC_FRAC_BITS 12
 #define BC_FRAC_MASK ((1ull << BC_FRAC_BITS) - 1)
 #define BC_MAX_INSNS 512  /* QEMU's TCG_MAX_INSNS: the most instructions a block holds */
 #define BC_PROT_EXEC 4    /* UC_PROT_EXEC: read as the PE fetches */
+#define BC_CLASSES 32     /* room for wordclass.c's classes (wc_class_count) */
 
 /* Python's classifier: the block's per-instruction costs, fixed point, into costs[size / 4] and their count. */
 typedef void (*bc_miss_fn)(uint64_t addr, uint32_t size, uint32_t *costs, uint32_t *insns);
@@ -74,6 +79,8 @@ struct bc_state {
     struct bc_word *words;  /* word -> cost, when costs are per word */
     uint64_t words_mask;
     uint64_t words_used;
+    uint32_t class_costs[BC_CLASSES];  /* a word class's cost (fixed point), when classes_set */
+    uint32_t classes_set;
     uint32_t code[BC_MAX_INSNS];
     uint32_t fresh[BC_MAX_INSNS];        /* a block's words not seen before ... */
     uint32_t fresh_at[BC_MAX_INSNS];     /* ... their slots in the block ... */
@@ -215,6 +222,17 @@ void bc_destroy(struct bc_state *s)
     }
 }
 
+/* The cost (fixed point) of each of wordclass.c's n classes, by index: words of a class wc_class tells are
+ * costed here from then on.  Returns -1 (and changes nothing) unless n is wc_class_count(). */
+int bc_set_class_costs(struct bc_state *s, const uint32_t *costs, uint32_t n)
+{
+    if (n != (uint32_t)wc_class_count() || n > BC_CLASSES)
+        return -1;
+    memcpy(s->class_costs, costs, n * sizeof(*costs));
+    s->classes_set = 1;
+    return 0;
+}
+
 void bc_clear(struct bc_state *s)
 {
     for (uint64_t i = 0; i <= s->mask; i++)
@@ -279,14 +297,18 @@ uint64_t bc_blocks(struct bc_state *s, uint64_t *out, uint64_t max)
     return n;
 }
 
-/* costs[] of the block's words (in s->code): remembered, or learnt from Python for the words not seen before. */
+/* costs[] of the block's words (in s->code): remembered, told by their class, or learnt from Python. */
 static void bc_costs_from_words(struct bc_state *s, uint32_t n, uint32_t *costs)
 {
     uint32_t fresh = 0;
     for (uint32_t i = 0; i < n; i++) {
         struct bc_word *w = bc_word_slot(s->words, s->words_mask, s->code[i]);
+        int cls;
         if (w->full) {
             costs[i] = w->cost;
+        } else if (s->classes_set && (cls = wc_class(s->code[i])) != WC_UNKNOWN) {
+            costs[i] = s->class_costs[cls];
+            bc_learn_word(s, s->code[i], costs[i]);
         } else {
             s->fresh[fresh] = s->code[i];
             s->fresh_at[fresh++] = i;
