@@ -35,8 +35,13 @@ FIRMWARE_ELF := emu/data/spmc.elf
 NATIVE_LIB := emu/cpu/native/libcpuhooks.so
 NATIVE_SRCS := $(wildcard emu/cpu/native/*.c emu/cpu/native/*.h)
 
+# The package's bytecode, compiled once as a wheel's installer would: an editable install never writes it, and
+# where PYTHONDONTWRITEBYTECODE is set every run would compile each module again.
+BYTECODE := $(BUILD)/.bytecode
+PACKAGE_SOURCES := $(shell find emu -name '*.py')
+
 .PHONY: all run test bench clean venv fuzz
-all: $(VENV)/.installed $(NATIVE_LIB) $(FIRMWARE_ELF) $(GUEST_ELFS)
+all: $(VENV)/.installed $(NATIVE_LIB) $(FIRMWARE_ELF) $(GUEST_ELFS) $(BYTECODE)
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml setup.py
@@ -44,6 +49,10 @@ $(VENV)/.installed: pyproject.toml setup.py
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
+
+$(BYTECODE): $(PACKAGE_SOURCES) $(VENV)/.installed
+	$(PY) -m compileall -q emu
+	@mkdir -p $(dir $@) && touch $@
 
 $(HEADER): $(ABI_SOURCES) $(VENV)/.installed
 	$(PY) -m emu.cheader $@

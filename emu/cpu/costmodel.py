@@ -14,7 +14,6 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from emu.cpu.disassembler import disassembler
@@ -67,6 +66,7 @@ class CostModel:
 
 
 DEFAULT_MODEL_NAME = "cost_model.toml"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"  # the package's files, as the firmware finds spmc.elf
 
 
 def load_cpu_model(cpu: str) -> CostModel:
@@ -78,7 +78,7 @@ def load_cpu_model(cpu: str) -> CostModel:
 
 @cache
 def _packaged(name: str) -> CostModel:
-    return _parse(resources.files("emu.data").joinpath(name).read_text(), f"<packaged {name}>")
+    return _parse((DATA_DIR / name).read_text(encoding="utf-8"), f"<packaged {name}>")
 
 
 def load_cost_model(path: str | Path | None = None) -> CostModel:

@@ -15,7 +15,7 @@ deliverable to a vCPU (``pending_irq``), which one does an acknowledge take
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 GICD_BASE, GICD_SIZE = 0x0800_0000, 0x1_0000
@@ -104,10 +104,19 @@ class GicV3:
         for cpu in targets:
             self.cpus[cpu].banked[intid].pending = True
 
-    def _candidates(self, cpu: int):
-        yield from ((intid, irq) for intid, irq in enumerate(self.cpus[cpu].banked))
+    def _candidates(self, cpu: int, group1: bool) -> Iterator[tuple[int, _Irq]]:
+        """The vCPU's enabled, asserted, inactive interrupts of a group, by INTID (the SPIs routed to it).
+
+        Asked at every block boundary where an interrupt could be taken: the cheap test (enabled, which most
+        of the 256 SPIs are not) comes first."""
+        for intid, irq in enumerate(self.cpus[cpu].banked):
+            if irq.enabled and irq.asserted and not irq.active and irq.group1 == group1:
+                yield intid, irq
         affinity = self.cpus[cpu].affinity
-        yield from ((32 + n, irq) for n, irq in enumerate(self.spis) if irq.route & 0xFF_FFFF == affinity)
+        for n, irq in enumerate(self.spis):
+            if irq.enabled and irq.asserted and not irq.active and irq.group1 == group1 \
+                    and irq.route & 0xFF_FFFF == affinity:
+                yield 32 + n, irq
 
     def highest_pending(self, cpu: int, group1: bool = True) -> tuple[int, int]:
         """(intid, priority) of the highest-priority pending, enabled, inactive interrupt of a group."""
@@ -115,11 +124,10 @@ class GicV3:
         enabled_group = self.ctlr & (2 if group1 else 1)
         if not enabled_group:
             return SPURIOUS, IDLE_PRIORITY
-        for intid, irq in self._candidates(cpu):
-            if irq.enabled and irq.asserted and not irq.active and irq.group1 == group1:
-                priority = irq.priority & PRIORITY_MASK
-                if priority < best_priority:
-                    best, best_priority = intid, priority
+        for intid, irq in self._candidates(cpu, group1):
+            priority = irq.priority & PRIORITY_MASK
+            if priority < best_priority:
+                best, best_priority = intid, priority
         return (best, best_priority) if best != SPURIOUS else (SPURIOUS, IDLE_PRIORITY)
 
     def pending_irq(self, cpu: int) -> bool:
