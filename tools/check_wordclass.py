@@ -7,7 +7,7 @@ if the two agree on every word the C decoder claims.  This builds
 runs it over the 32-bit word space (every word, or every ``--stride``-th),
 and checks each (claimed class, mnemonic, operands) triple it saw::
 
-    python tools/check_wordclass.py                 # all 2**32 words: some 40 CPU minutes
+    python tools/check_wordclass.py                 # all 2**32 words: some 45 CPU minutes
     python tools/check_wordclass.py --stride 4099   # a spread sample, in seconds
 
 Exit status 0 when every claim agrees, 1 on a disagreement (each listed

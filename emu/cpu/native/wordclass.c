@@ -80,9 +80,9 @@ static int wc_branch_system(uint32_t w)
         return wc_hint(bits(w, 11, 8), bits(w, 7, 5));
     if ((w & 0xFFFFF01F) == 0xD503301F) {  /* barriers: DSB (SSBB, PSSBB), DMB, ISB, SB */
         uint32_t crm = bits(w, 11, 8), op2 = bits(w, 7, 5);
-        if (op2 == 4 || op2 == 5 || op2 == 6 || (op2 == 7 && crm == 0))
+        if ((op2 == 4 && crm != 12) || op2 == 5 || op2 == 6 || (op2 == 7 && crm == 0))
             return WC_BARRIER;
-        return WC_UNKNOWN;  /* CLREX is ALU by mnemonic; DSB nXS, TCOMMIT */
+        return WC_UNKNOWN;  /* CLREX is ALU by mnemonic, and so is DFB (DSB #12); DSB nXS, TCOMMIT */
     }
     if ((w & 0xFFD00000) == 0xD5100000)
         return WC_SYSTEM;  /* MRS, MSR (register): op0 2 or 3, any system register */
