@@ -117,7 +117,6 @@ def _remap_ram(machine: Machine, vm: VirtualMachine) -> None:
         for begin, end, _perms in list(engine.uc.mem_regions()):
             if low <= begin and end < high:
                 engine.unmap(begin, end - begin + 1)
-        for m in vm.stage2.mappings:
-            engine.map_physical(m.ipa, m.pa, m.size)
+        engine.map_ram(vm.stage2.mappings)
         for ipa, size in taken:
             engine.unmap(ipa, size)

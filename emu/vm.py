@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from unicorn import UC_MEM_WRITE_PROT, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UcError
+from unicorn import UC_MEM_WRITE_PROT, UC_PROT_EXEC, UC_PROT_READ, UcError
 from unicorn.arm64_const import UC_ARM64_REG_X0, UC_ARM64_REG_X1
 
 from emu.cpu.blockcost import Clock
@@ -152,8 +152,7 @@ def create_vm(spec: VmSpec, physmem: PhysicalMemory, region: Region, classifier:
         vm.pflash.overlay(plan.dtb_addr, plan.dtb)
     semihosting = _semihosting(vm, clock, classifier.model.core_hz, console_input)
     for index, engine in enumerate(engines):
-        for m in stage2.mappings:
-            engine.map_physical(m.ipa, m.pa, m.size, UC_PROT_ALL)
+        engine.map_ram(stage2.mappings)
         engine.uc.cpr_write(*VMPIDR_EL2, MPIDR_RES1 | affinities[index])
         _map_devices(engine, vm.uart, vm.gic, lambda: vm.vcpus[vm.running].recheck())
         engine.device_memory = lambda address, access, engine=engine: _flash_access(vm, engine, address, access)

@@ -10,7 +10,7 @@ exception, so the handler emulates the higher exception level itself.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -37,6 +37,7 @@ from emu.cpu.regs import CallFrame
 from emu.cpu.trapentry import trap_entry
 from emu.cpu.vmem import CodeWords
 from emu.platform.physmem import PhysicalMemory
+from emu.platform.stage2 import Mapping
 
 # QEMU exception numbers seen by UC_HOOK_INTR
 EXCP_UDEF = 1
@@ -134,6 +135,12 @@ class Engine:
         self.code.mapped(ipa, pa, size)
         if perms == UC_PROT_ALL:
             self._invalid_hook.ram_mapped(ipa, size)
+
+    def map_ram(self, mappings: Iterable[Mapping]) -> None:
+        """``map_physical`` with every permission for each of a stage 2's ``mappings``, at once."""
+        with self._invalid_hook.batch():
+            for m in mappings:
+                self.map_physical(m.ipa, m.pa, m.size)
 
     def unmap(self, ipa: int, size: int) -> None:
         self.uc.mem_unmap(ipa, size)

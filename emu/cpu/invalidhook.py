@@ -16,7 +16,8 @@ maintenance, as the architecture asks of code that rewrites code.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from unicorn import UC_HOOK_MEM_INVALID, Uc
 
@@ -31,7 +32,18 @@ class InvalidAccessHook:
         self._callback = callback
         self._ram: list[tuple[int, int]] = []  # [start, end) runs, sorted and merged
         self._handles: list[int] = []
+        self._batched = False  # inside batch(): changes are laid once, at its end
         self._lay()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many changes of the RAM at once (a VM's RAM is tens of chunks): the hook is laid again once, after."""
+        self._batched = True
+        try:
+            yield
+        finally:
+            self._batched = False
+            self._lay()
 
     def ram_mapped(self, address: int, size: int) -> None:
         """``[address, +size)`` is now RAM every access may use."""
@@ -59,6 +71,8 @@ class InvalidAccessHook:
 
     def _lay(self) -> None:
         """Install the hook over the gaps between the RAM runs (hook bounds are inclusive)."""
+        if self._batched:
+            return
         for handle in self._handles:
             self._uc.hook_del(handle)
         gaps: list[tuple[int, int]] = []
