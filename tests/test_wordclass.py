@@ -67,7 +67,13 @@ def test_every_word_it_claims_in_our_images_is_capstones_class(image, guest_imag
     (0xD53BD040, "system"),     # mrs x0, tpidr_el0
     (0xD4000002, "exception"),  # hvc #0
     (0x6F00E400, "fp_simd"),    # movi v0.2d, #0
-    (0x1E222820, None),         # fadd s0, s1, s2: left to capstone
+    (0x1E222820, "fp_simd"),    # fadd s0, s1, s2
+    (0x1E260022, "fp_simd"),    # fmov w2, s1
+    (0x2E711042, "fp_simd"),    # uaddw v2.4s, v2.4s, v17.4h
+    (0x4EB1B821, "fp_simd"),    # addv s1, v1.4s
+    (0x0E1C3C8B, "alu"),        # mov w11, v4.s[3] (UMOV): a general register written
+    (0x1EE22820, None),         # fadd h0, h1, h2 (half precision): left to capstone
+    (0x4E209C20, None),         # mul v0.16b, v1.16b, v0.16b: left to capstone
     (0xD508871F, None),         # tlbi vmalle1 (SYS): left to capstone
 ])
 def test_known_words(word, cls) -> None:

@@ -9,6 +9,7 @@ and checks each (claimed class, mnemonic, operands) triple it saw::
 
     python tools/check_wordclass.py                 # all 2**32 words: some 45 CPU minutes
     python tools/check_wordclass.py --stride 4099   # a spread sample, in seconds
+    python tools/check_wordclass.py --only 0x0e000000:0x0e000000   # every word of one encoding group
 
 Exit status 0 when every claim agrees, 1 on a disagreement (each listed
 with an example word), 2 when the checker cannot be built.
@@ -63,16 +64,19 @@ def build(scratch: Path) -> Path:
     return out
 
 
-def triples(checker: Path, stride: int, jobs: int) -> dict[tuple[str, str, str], tuple[int, int]]:
-    """(claimed class, mnemonic, operand prefix) -> (words, an example word), over the sampled word space."""
+def triples(checker: Path, stride: int, jobs: int, only: tuple[int, int] | None = None
+            ) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """(claimed class, mnemonic, operand prefix) -> (words, an example word), over the sampled word space
+    (of it, the words ``w`` with ``w & mask == value`` when ``only`` is ``(mask, value)``)."""
     chunk = -(-WORDS // jobs)
     ranges = [(lo, min(lo + chunk, WORDS)) for lo in range(0, WORDS, chunk)]
 
     def run(bounds: tuple[int, int]) -> str:
         lo, hi = bounds
         first = -(-lo // stride) * stride  # the sample is every stride-th word of the whole space
-        return subprocess.run([str(checker), str(first), str(hi), str(stride)], check=True, capture_output=True,
-                              text=True).stdout
+        group = [str(n) for n in only] if only else []
+        return subprocess.run([str(checker), str(first), str(hi), str(stride), *group], check=True,
+                              capture_output=True, text=True).stdout
 
     seen: dict[tuple[str, str, str], tuple[int, int]] = {}
     with ThreadPoolExecutor(jobs) as pool:
@@ -96,10 +100,20 @@ def disagreements(seen: dict[tuple[str, str, str], tuple[int, int]]) -> list[str
     return out
 
 
+def _group(text: str) -> tuple[int, int]:
+    try:
+        mask, value = (int(part, 0) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not MASK:VALUE (two integers)") from None
+    return mask, value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stride", type=int, default=1, help="check every STRIDE-th word (default: all)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="checker processes to run")
+    parser.add_argument("--only", type=_group, metavar="MASK:VALUE",
+                        help="only the words w with w & MASK == VALUE (one encoding group)")
     args = parser.parse_args(argv)
     if args.stride < 1 or args.jobs < 1:
         parser.error("--stride and --jobs must be positive")
@@ -109,10 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         except BuildError as exc:
             print(f"check_wordclass: {exc}", file=sys.stderr)
             return 2
-        seen = triples(checker, args.stride, args.jobs)
+        seen = triples(checker, args.stride, args.jobs, args.only)
     claimed = sum(words for words, _example in seen.values())
     bad = disagreements(seen)
-    print(f"{claimed:,} words claimed of {-(-WORDS // args.stride):,} checked, "
+    scope = f"the words w & {args.only[0]:#x} == {args.only[1]:#x}" if args.only else "all words"
+    sample = "every word" if args.stride == 1 else f"every {args.stride}th word"
+    print(f"{claimed:,} claimed words checked ({sample} of {scope}) in "
           f"{len(seen)} distinct (class, mnemonic, operands): {len(bad)} disagreements")
     print("\n".join(bad) if bad else "every claim agrees with iclass.py")
     return 1 if bad else 0

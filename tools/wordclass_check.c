@@ -6,7 +6,8 @@
  * emu/cpu/iclass.py and compares: the decoder is checked against the Python
  * classifier without repeating its rules here.
  *
- * Usage: wordclass_check START END STRIDE; prints one line per triple:
+ * Usage: wordclass_check START END STRIDE [MASK VALUE]: only the words with
+ * (word & MASK) == VALUE, if given.  Prints one line per triple:
  * class name, mnemonic (empty when capstone cannot decode the word), operand
  * prefix, count and the first word seen, tab separated.
  */
@@ -63,12 +64,14 @@ static void count(int cls, const char *mnemonic, const char *ops, uint32_t word)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s START END STRIDE\n", argv[0]);
+    if (argc != 4 && argc != 6) {
+        fprintf(stderr, "usage: %s START END STRIDE [MASK VALUE]\n", argv[0]);
         return 2;
     }
     uint64_t start = strtoull(argv[1], NULL, 0), end = strtoull(argv[2], NULL, 0);
     uint64_t stride = strtoull(argv[3], NULL, 0);
+    uint32_t mask = argc == 6 ? (uint32_t)strtoul(argv[4], NULL, 0) : 0;
+    uint32_t value = argc == 6 ? (uint32_t)strtoul(argv[5], NULL, 0) : 0;
     csh handle;
     if (cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &handle) != CS_ERR_OK) {
         fprintf(stderr, "capstone: cannot open an AArch64 disassembler\n");
@@ -77,6 +80,8 @@ int main(int argc, char **argv)
     cs_insn *insn = cs_malloc(handle);
     for (uint64_t w = start; w < end; w += stride ? stride : 1) {
         uint32_t word = (uint32_t)w;
+        if ((word & mask) != value)
+            continue;
         int cls = wc_class(word);
         if (cls < 0)
             continue;

@@ -1,13 +1,14 @@
 /*
  * The cost class of an A64 instruction word, decoded from its bits, for the
- * encodings that make up nearly all integer code: data processing, branches,
- * loads and stores, hints, barriers and system register moves.
+ * encodings that make up nearly all compiled code: integer data processing,
+ * branches, loads and stores, hints, barriers, system register moves, scalar
+ * floating point and the vector integer operations of vectorized loops.
  *
  * The authority stays emu/cpu/iclass.py, which classifies capstone's
  * disassembly by mnemonic; this decoder only saves the block-cost hook a
  * call into Python and capstone per new word.  It claims a word only where
  * every word of the encoding gets the class iclass.py gives it, and answers
- * WC_UNKNOWN for everything else (SIMD and FP data processing, SVE, atomics,
+ * WC_UNKNOWN for everything else (most SIMD, half precision, SVE, atomics,
  * structure loads, PAC forms, SYS, unpredictable register combinations...),
  * which then goes to Python as before.  "Gets the class" includes words
  * capstone cannot decode, which iclass.py counts as ALU: that is why the
@@ -213,6 +214,83 @@ static int wc_load_store(uint32_t w)
     return WC_UNKNOWN;  /* structure loads and stores, atomics, RCpc, memory tags */
 }
 
+/* Advanced SIMD (C4.1.95): the integer vector operations compilers vectorize loops with, in the sizes and
+ * arrangements that exist; and UMOV and SMOV, ALU by mnemonic ("mov w0, v1.s[1]" writes a general register),
+ * as are the words of their encodings that do not exist. */
+static int wc_simd(uint32_t w)
+{
+    uint32_t q = bits(w, 30, 30), u = bits(w, 29, 29), size = bits(w, 23, 22);
+    if ((w & 0x9F200400) == 0x0E200400) {  /* three same */
+        uint32_t opcode = bits(w, 15, 11);
+        if (opcode == 3)
+            return WC_FP_SIMD;  /* AND BIC ORR ORN EOR BSL BIT BIF */
+        if ((opcode == 6 || opcode == 7 || opcode == 16 || opcode == 17) && (size != 3 || q))
+            return WC_FP_SIMD;  /* CMGT CMHI, CMGE CMHS, ADD SUB, CMTST CMEQ */
+        return WC_UNKNOWN;
+    }
+    if ((w & 0x9F200C00) == 0x0E200000)  /* three different: [SU]ADDL[2] [SU]ADDW[2] [SU]SUBL[2] [SU]SUBW[2] */
+        return bits(w, 15, 12) <= 3 && size != 3 ? WC_FP_SIMD : WC_UNKNOWN;
+    if ((w & 0x9F800400) == 0x0F000400 && bits(w, 22, 19)) {  /* shift by immediate (immh 0: modified immediate) */
+        uint32_t immh = bits(w, 22, 19), opcode = bits(w, 15, 11);
+        if (opcode == 20)
+            return immh < 8 ? WC_FP_SIMD : WC_UNKNOWN;  /* SSHLL USHLL */
+        if (opcode == 0 || (opcode == 10 && !u))
+            return immh < 8 || q ? WC_FP_SIMD : WC_UNKNOWN;  /* SSHR USHR, SHL */
+        return WC_UNKNOWN;
+    }
+    if ((w & 0xBF3E0C00) == 0x0E300800)  /* across lanes, U 0: ADDV (opcode 11011) */
+        return !u && bits(w, 16, 12) == 27 && (size < 2 || (size == 2 && q)) ? WC_FP_SIMD : WC_UNKNOWN;
+    if ((w & 0xBFE08400) == 0x0E000400) {  /* copy */
+        uint32_t imm5 = bits(w, 20, 16), imm4 = bits(w, 14, 11);
+        if (imm4 <= 1)  /* DUP (element), DUP (general) */
+            return (imm5 & 0xF) && ((imm5 & 0xF) != 8 || q) ? WC_FP_SIMD : WC_UNKNOWN;
+        return imm4 == 5 || imm4 == 7 ? WC_ALU : WC_UNKNOWN;  /* SMOV, UMOV */
+    }
+    if ((w & 0xBFE08400) == 0x2E000000)  /* EXT */
+        return q || bits(w, 14, 14) == 0 ? WC_FP_SIMD : WC_UNKNOWN;
+    return WC_UNKNOWN;
+}
+
+/* Scalar floating point (C4.1.96), single and double precision: moves, conversions to and from integers,
+ * arithmetic, compares, selects.  Every mnemonic there starts with "f" but SCVTF and UCVTF (FP by name). */
+static int wc_fp(uint32_t w)
+{
+    uint32_t ftype = bits(w, 23, 22);
+    if ((w & 0x5E000000) != 0x1E000000 || ftype > 1)
+        return WC_UNKNOWN;  /* half precision and the rest are left to capstone */
+    if (bits(w, 24, 24))  /* 3-source: FMADD FMSUB FNMADD FNMSUB */
+        return bits(w, 31, 29) == 0 ? WC_FP_SIMD : WC_UNKNOWN;
+    if (!bits(w, 21, 21))
+        return WC_UNKNOWN;  /* fixed-point conversions */
+    if (bits(w, 15, 10) == 0) {  /* conversion between floating point and integer */
+        uint32_t rmode = bits(w, 20, 19), opcode = bits(w, 18, 16), sf = bits(w, 31, 31);
+        if (bits(w, 29, 29))
+            return WC_UNKNOWN;
+        if (rmode == 0 && (opcode == 2 || opcode == 3))
+            return WC_FP_SIMD;  /* SCVTF UCVTF */
+        if (rmode == 3 && opcode <= 1)
+            return WC_FP_SIMD;  /* FCVTZS FCVTZU */
+        if (rmode == 0 && (opcode == 6 || opcode == 7) && sf == ftype)
+            return WC_FP_SIMD;  /* FMOV between W and S, X and D */
+        return WC_UNKNOWN;
+    }
+    if (bits(w, 31, 29))
+        return WC_UNKNOWN;
+    if (bits(w, 14, 10) == 0x10)  /* 1-source: FMOV FABS FNEG FSQRT */
+        return bits(w, 20, 15) <= 3 ? WC_FP_SIMD : WC_UNKNOWN;
+    if (bits(w, 11, 10) == 2)  /* 2-source: FMUL FDIV FADD FSUB FMAX FMIN FMAXNM FMINNM FNMUL */
+        return bits(w, 15, 12) <= 8 ? WC_FP_SIMD : WC_UNKNOWN;
+    if (bits(w, 11, 10) == 3)  /* FCSEL */
+        return WC_FP_SIMD;
+    if (bits(w, 15, 10) == 8 && bits(w, 2, 0) == 0) {  /* FCMP FCMPE, with a register or #0.0 */
+        uint32_t opc = bits(w, 4, 3);
+        return !(opc & 1) || bits(w, 20, 16) == 0 ? WC_FP_SIMD : WC_UNKNOWN;
+    }
+    if (bits(w, 12, 10) == 4 && bits(w, 9, 5) == 0)  /* FMOV (immediate) */
+        return WC_FP_SIMD;
+    return WC_UNKNOWN;
+}
+
 int wc_class(uint32_t w)
 {
     uint32_t op0 = bits(w, 28, 25);
@@ -226,5 +304,7 @@ int wc_class(uint32_t w)
         return wc_data_register(w);
     if ((w & 0x9FF80C00) == 0x0F000400 && !(bits(w, 30, 29) == 1 && bits(w, 15, 12) == 15))
         return WC_FP_SIMD;  /* SIMD modified immediate (MOVI, MVNI, ORR, BIC, FMOV): compilers zero with MOVI */
-    return WC_UNKNOWN;  /* the rest of SIMD and FP, SVE, SME, reserved */
+    if ((op0 & 0x7) == 0x7)
+        return bits(w, 28, 28) ? wc_fp(w) : wc_simd(w);
+    return WC_UNKNOWN;  /* SVE, SME, reserved */
 }
