@@ -66,7 +66,6 @@ class SyndromeReader:
         self._ctx = ctypes.c_void_p()
         if uclib.uc_context_alloc(uc._uch, ctypes.byref(self._ctx)):
             raise RuntimeError("uc_context_alloc failed")
-        self._offset = exception_offset()
 
     def __del__(self) -> None:
         if getattr(self, "_ctx", None):
@@ -74,11 +73,15 @@ class SyndromeReader:
             self._ctx = None
 
     def read(self) -> Syndrome | None:
-        """The syndrome of the exception being reported, or None if this libunicorn hides it."""
-        if self._offset is None or uclib.uc_context_save(self._uc._uch, self._ctx):
+        """The syndrome of the exception being reported, or None if this libunicorn hides it.
+
+        The probe that finds the syndrome in a context runs at the first exception of the process: most
+        runs take none, and the probe's engine costs a run's start-up some 20 ms to create and close."""
+        offset = exception_offset()
+        if offset is None or uclib.uc_context_save(self._uc._uch, self._ctx):
             return None
         syndrome, _fsr, vaddress, _target = _EXCEPTION.unpack(
-            ctypes.string_at(self._ctx.value + self._offset, _EXCEPTION.size))
+            ctypes.string_at(self._ctx.value + offset, _EXCEPTION.size))
         return Syndrome(syndrome, vaddress)
 
 
