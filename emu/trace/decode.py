@@ -30,8 +30,23 @@ class Signature:
     nresults: int  # result registers from x0 that the call defines
 
 
+_HEX_LISTS: list[str] = []  # n -> "%#x, %#x, ..." (n of them): formats n registers in one operation
+
+
+def _hex_list(regs: Sequence[int], first: int = 0) -> str:
+    """``", ".join(map(hex, regs[first:]))``, with one format string per count (the same text: ``"%#x" % v`` is
+    ``hex(v)``, for negative values too), which writes each number straight into the result."""
+    values = tuple(regs[first:])
+    try:
+        return _HEX_LISTS[len(values)] % values
+    except IndexError:
+        while len(_HEX_LISTS) <= len(values):
+            _HEX_LISTS.append(", ".join(["%#x"] * len(_HEX_LISTS)))
+        return _HEX_LISTS[len(values)] % values
+
+
 def _hex_args(args: Sequence[int]) -> str:
-    return ", ".join(map(hex, args[1:]))
+    return _hex_list(args, 1)
 
 
 def _smccc_status(regs: Sequence[int]) -> str:
@@ -75,7 +90,7 @@ def _none(_: Sequence[int]) -> str:
 
 
 def _endpoints(word: int) -> str:
-    return f"{(word >> 16) & 0xFFFF:#x}->{word & 0xFFFF:#x}"
+    return "%#x->%#x" % ((word >> 16) & 0xFFFF, word & 0xFFFF)  # half the cost of an f-string's "#x" specs
 
 
 def ffa_error_name(code: int) -> str:
@@ -95,8 +110,7 @@ def ffa_result(regs: Sequence[int]) -> str:
         return f"{name}({', '.join(fields)})"
     if "DIRECT_RESP" in name:
         first = 4 if name.endswith("RESP2") else 3
-        payload = ", ".join(map(hex, regs[first:]))
-        return f"{name}({_endpoints(regs[1])}, {_framework(name, regs[2])}{payload})"
+        return f"{name}({_endpoints(regs[1])}, {_framework(name, regs[2])}{_hex_list(regs, first)})"
     return f"{name}({', '.join(f'{v:#x}' for v in regs[1:8] if v)})"
 
 
@@ -124,11 +138,11 @@ def _framework(name: str, w2: int) -> str:
 
 
 def _ffa_direct_args(args: Sequence[int]) -> str:
-    return f"{_endpoints(args[1])}, {_framework('', args[2])}" + ", ".join(map(hex, args[3:]))
+    return f"{_endpoints(args[1])}, {_framework('', args[2])}{_hex_list(args, 3)}"
 
 
 def _ffa_direct2_args(args: Sequence[int]) -> str:
-    return f"{_endpoints(args[1])}, uuid={args[2]:#x}:{args[3]:#x}, " + ", ".join(map(hex, args[4:]))
+    return "%s, uuid=%#x:%#x, %s" % (_endpoints(args[1]), args[2], args[3], _hex_list(args, 4))
 
 
 def _ffa_notif_pair_args(args: Sequence[int]) -> str:
@@ -245,28 +259,85 @@ def signature(fid: FunctionId) -> Signature | None:
 def describe(fid: FunctionId, args: Sequence[int], results: Sequence[int] | None) -> tuple[str, str, str]:
     """(name, argument text, result text) for a call."""
     sig = signature(fid)
-    if sig is None:
-        name = f"{fid.raw:#010x}"
-        return name, _hex_args(args[:8]), f"{results[0]:#x}" if results else ""
-    arg_text = _text(sig.fmt_args, args[: sig.nargs + 1]) if sig.nargs else ""
-    result_text = _text(sig.fmt_result, results[: max(sig.nresults, 1)]) if results else ""
-    return sig.name, arg_text, result_text
+    name = sig.name if sig is not None else f"{fid.raw:#010x}"
+    plan = _plan(fid.raw)
+    return name, _args_text(plan, args), _result_text(plan, results) if results else ""
 
 
-_TEXTS_KEPT = 64
-_texts: dict[tuple, str] = {}  # (formatter, registers...) -> text, for the latest registers formatted
+@dataclass(frozen=True, slots=True)
+class _TextPlan:
+    """How a function ID's texts are made: the formatter and how many registers it is given, for the
+    arguments (x0 first; no formatter: no text) and for the results."""
+
+    fmt_args: ArgFormatter | None
+    args_count: int
+    fmt_result: ResultFormatter
+    results_count: int
 
 
-def _text(fmt: Callable[[Sequence[int]], str], regs: Sequence[int]) -> str:
-    """``fmt(regs)``, kept for the next records: a forwarded call's hops show its registers again (its
-    arguments went to the SPMC, its results came from there).  Registers are ints: equal means same text."""
-    key = (fmt, *regs)
-    text = _texts.get(key)
-    if text is None:
-        if len(_texts) >= _TEXTS_KEPT:
-            _texts.clear()
-        text = _texts[key] = fmt(regs)
-    return text
+def _unknown_result(regs: Sequence[int]) -> str:
+    return f"{regs[0]:#x}"
+
+
+_plans: dict[int, _TextPlan] = {}
+
+
+def _plan(fid: int) -> _TextPlan:
+    """The text plan of a function ID (as x0 holds it), made once per ID."""
+    plan = _plans.get(fid)
+    if plan is None:
+        sig = signature(smccc.decode_fid(fid))
+        if sig is None:
+            plan = _TextPlan(_hex_args, 8, _unknown_result, 1)
+        else:
+            plan = _TextPlan(sig.fmt_args if sig.nargs else None, sig.nargs + 1,
+                             sig.fmt_result, max(sig.nresults, 1))
+        _plans[fid] = plan
+    return plan
+
+
+def _args_text(plan: _TextPlan, args: Sequence[int]) -> str:
+    """The argument text of ``args`` (x0 first)."""
+    if plan.fmt_args is None:
+        return ""
+    return _text(plan.fmt_args, args[:plan.args_count])
+
+
+def _result_text(plan: _TextPlan, results: Sequence[int]) -> str:
+    return _text(plan.fmt_result, results[:plan.results_count])
+
+
+class RecentTexts:
+    """The texts of the last few register lists formatted, to give again when a list comes back.
+
+    A forwarded call's hops show its registers again (its arguments went to
+    the SPMC, its results came from there), and formatting or printing them
+    costs far more than comparing two lists.  Registers are ints: equal
+    lists, same text.
+    """
+
+    SIZE = 8
+
+    def __init__(self) -> None:
+        self._recent: list[tuple[Callable[[Sequence[int]], str], Sequence[int], str]] = []
+        self._next = 0  # the slot the next new text replaces
+
+    def text(self, fmt: Callable[[Sequence[int]], str], regs: Sequence[int]) -> str:
+        """``fmt(regs)``."""
+        for seen_fmt, seen, text in self._recent:
+            if seen_fmt is fmt and seen == regs:
+                return text
+        text = fmt(regs)
+        entry = (fmt, list(regs), text)
+        if len(self._recent) < self.SIZE:
+            self._recent.append(entry)
+        else:
+            self._recent[self._next] = entry
+            self._next = (self._next + 1) % self.SIZE
+        return text
+
+
+_text = RecentTexts().text
 
 
 _shapes: dict[int, tuple[str, int, int]] = {}
@@ -319,11 +390,10 @@ def fill_text(rec) -> None:
     rec.text_pending = False
     if rec.site_pending is not None:
         rec.site, rec.site_pending = rec.site_pending(), None
-    fid = smccc.decode_fid(rec.fid)
-    args = [rec.fid, *rec.args]
     if rec.hop == "spmc->el2":
-        args_text = ""
-        result_text = _text(_ffa_version_result if rec.fid == ffa.FFA_VERSION else ffa_result, rec.results)
-    else:
-        _name, args_text, result_text = describe(fid, args, rec.results or None)
-    rec.args_text, rec.result_text = args_text, result_text
+        rec.args_text = ""
+        rec.result_text = _text(_ffa_version_result if rec.fid == ffa.FFA_VERSION else ffa_result, rec.results)
+        return
+    plan = _plans.get(rec.fid) or _plan(rec.fid)
+    rec.args_text = _args_text(plan, [rec.fid, *rec.args]) if plan.fmt_args is not None else ""
+    rec.result_text = _result_text(plan, rec.results) if rec.results else ""

@@ -15,6 +15,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import IO
 
 from emu.trace.decode import fill_text
+from emu.trace.jsonl import line_encoder, to_json
 
 HOP_CALL = "call"
 HOP_TO_SPMC = "el2->spmc"
@@ -51,29 +52,8 @@ class TraceRecord:
     site_pending: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> str:
-        """One line of JSON, as ``json.dumps(..., separators=(",", ":"))`` writes the fields that are set.
-
-        Written by hand, field by field: a trace file gets three records per
-        forwarded call, and ``json.dumps`` builds an encoder each time and
-        writes the dict it would need built first.
-        """
-        s, registers = _json_str, _recent_registers.text
-        line = (f'{{"seq":{self.seq},"vm":{s(self.vm)},"hop":{s(self.hop)},"conduit":{s(self.conduit)},'
-                f'"imm":{self.imm},"fid":{self.fid},"name":{s(self.name)},"args":{registers(self.args)},'
-                f'"results":{registers(self.results)},"cycle_start":{self.cycle_start},'
-                f'"cycle_end":{self.cycle_end},"args_text":{_json_text(self.args_text)},'
-                f'"result_text":{_json_text(self.result_text)}')
-        if self.error is not None:
-            line += ',"error":' + _json(self.error)
-        if self.site is not None:
-            line += ',"site":' + _json(self.site)
-        if self.note is not None:
-            line += ',"note":' + _json(self.note)
-        if self.disasm is not None:
-            line += ',"disasm":' + _json(self.disasm)
-        if self.cycles_by is not None:
-            line += ',"cycles_by":' + _json(self.cycles_by)
-        return line + "}"
+        """One line of JSON, as ``json.dumps(..., separators=(",", ":"))`` writes the fields that are set."""
+        return to_json(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> TraceRecord:
@@ -103,65 +83,6 @@ def hop_record(seq: int, vm: str, hop: str, fid: int, name: str, args: list[int]
 assert [f.name for f in fields(TraceRecord)] == [
     "seq", "vm", "hop", "conduit", "imm", "fid", "name", "args", "results", "cycle_start", "cycle_end",
     "args_text", "result_text", "error", "site", "note", "disasm", "cycles_by", "text_pending", "site_pending"]
-_json_str = json.encoder.encode_basestring_ascii  # what json.dumps uses for a str (C when available)
-_NOT_VERBATIM = bytes(range(0x20)) + b'"\\\x7f'  # the ASCII characters _json_str escapes
-
-
-def _json_text(value: str) -> str:
-    """``_json_str(value)``, sooner for a decoded text (hundreds of characters, nothing to escape): ASCII with
-    none of ``_NOT_VERBATIM`` is written as it is, and checking that costs less than escaping it."""
-    if value.isascii() and len(value.encode().translate(None, _NOT_VERBATIM)) == len(value):
-        return f'"{value}"'
-    return _json_str(value)
-
-
-def _encoder() -> Callable[[object], str]:
-    """``json.dumps(value, separators=(",", ":"))`` with its encoder made once (json.dumps makes one a call).
-
-    The C encoder is the one json.dumps uses; without its circular-reference
-    check, which records (no container holds itself) never need.
-    """
-    make = json.encoder.c_make_encoder
-    if make is None:  # a Python without the C accelerator: json.dumps is no faster either
-        return json.JSONEncoder(separators=(",", ":")).encode
-    encode = make(None, json.JSONEncoder().default, _json_str, None, ":", ",", False, False, True)
-    return lambda value: "".join(encode(value, 0))
-
-
-_json = _encoder()
-
-
-class _RecentRegisters:
-    """The JSON text of the last few register lists written, to write again when a list comes back.
-
-    A forwarded call's three records repeat them (the call's arguments are
-    its el2->spmc hop's, its results the spmc->el2 hop's), and printing a
-    64-bit register in decimal costs far more than comparing two lists.
-    Registers are ints, so equal lists have the same text.
-    """
-
-    SIZE = 4
-
-    def __init__(self) -> None:
-        self._recent: list[tuple[list[int], str]] = []
-        self._next = 0  # the slot the next new list replaces
-
-    def text(self, values: list[int]) -> str:
-        for seen, text in self._recent:
-            if seen == values:
-                return text
-        text = _json(values)
-        if len(self._recent) < self.SIZE:
-            self._recent.append((list(values), text))
-        else:
-            self._recent[self._next] = (list(values), text)
-            self._next = (self._next + 1) % self.SIZE
-        return text
-
-
-_recent_registers = _RecentRegisters()
-
-
 def render_text(rec: TraceRecord, cycles: bool = True) -> str:
     """strace-like: ``[   1234] vm1 hvc FFA_VERSION(1.2) = 1.2 <+312>``.
 
@@ -219,10 +140,14 @@ class Trace:
     def add_sink(self, stream: IO[str], fmt: str) -> None:
         if fmt not in TRACE_FORMATS:
             raise ValueError(f"unknown trace format {fmt!r}")
-        render = render_text if fmt == "text" else TraceRecord.to_json
+        if fmt == "text":
+            def sink(rec: TraceRecord) -> None:
+                stream.write(render_text(rec) + "\n")
+        else:
+            line = line_encoder()
 
-        def sink(rec: TraceRecord) -> None:
-            stream.write(render(rec) + "\n")
+            def sink(rec: TraceRecord) -> None:
+                stream.write(line(rec))
 
         self._sinks.append(sink)
 

@@ -1,0 +1,62 @@
+"""The jsonl line encoders: the C one (native/tracejson.c) writes what the Python one does, byte for byte, and
+both write what json.dumps would."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from emu.cpu import nativelib
+from emu.trace.jsonl import line_encoder
+from emu.trace.records import TraceRecord
+
+native = pytest.mark.skipif(nativelib.load() is None, reason="native helper not built")
+
+TEXTS = ["", "0x1->0x8001, uuid=0x0:0x0, 0x1900000004", 'quote " backslash \\ slash /', "\x00\x01\b\f\n\r\t\x1f\x7f",
+         "caf\u00e9 \u20ac \U0001f600", "lone \ud800 and \udfff surrogates", "x" * 70000]
+
+
+def _record(**fields) -> TraceRecord:
+    base = dict(seq=7, vm="vm1", hop="call", conduit="hvc", imm=0, fid=0xC400008D,
+                name="FFA_FN64_MSG_SEND_DIRECT_REQ2", args=[0x18001, 0, (1 << 64) - 1, 10 ** 19],
+                results=[0x84000061, 0, 1, 9, 10, 99, 100], cycle_start=0, cycle_end=(1 << 64) - 1)
+    return TraceRecord(**{**base, **fields})
+
+
+RECORDS = [
+    _record(),
+    _record(args=[], results=[], hop="el2->spmc", conduit="smc"),
+    _record(error="INVALID_PARAMETERS", site="main+0x2a8 (main.c:33)", note="UNDEF injected",
+            disasm=["0x40001000: hvc #0", "0x40001004: ret"], cycles_by={"el2.handler": 250, "spmc": 0}),
+    _record(cycles_by={}, imm=0x1234, vm='v"m\\', name="caf\u00e9"),
+    _record(cycles_by={"el3.smc": 112, "el3.world_switch": 1200, "\u00e9\n": (1 << 64) - 1}),
+    *[_record(args_text=text, result_text=text[::-1], site=text, note=text) for text in TEXTS],
+    # What a 64-bit unsigned field cannot hold goes to the Python encoder.
+    _record(args=[-1], results=[1 << 64]),
+    _record(seq=1 << 70, cycle_start=-5),
+    _record(cycles_by={"spmc": -1}),
+    _record(cycles_by={1: 2, None: 3}),
+    _record(fid=-1, imm=1 << 80),
+]
+
+
+@native
+@pytest.mark.parametrize("rec", RECORDS)
+def test_native_line_is_the_python_line(rec: TraceRecord) -> None:
+    assert line_encoder(native=True)(rec) == line_encoder(native=False)(rec) == rec.to_json() + "\n"
+
+
+@pytest.mark.parametrize("rec", RECORDS)
+def test_python_line_is_json_dumps(rec: TraceRecord) -> None:
+    fields = {k: getattr(rec, k) for k in TraceRecord.__slots__ if k not in ("text_pending", "site_pending")}
+    fields = {k: v for k, v in fields.items() if v is not None or k not in ("error", "site", "note", "disasm",
+                                                                           "cycles_by")}
+    assert line_encoder(native=False)(rec) == json.dumps(fields, separators=(",", ":")) + "\n"
+
+
+@native
+def test_native_lines_in_sequence_reuse_nothing_stale() -> None:
+    encode = line_encoder(native=True)
+    for rec in RECORDS * 2:
+        assert encode(rec) == rec.to_json() + "\n"
