@@ -52,7 +52,7 @@ class SpmcError(Exception):
     """The secure world did not boot (no readiness message, a fault or a hang during its init)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class SpmcExchange:
     """One forwarded call: what went in and what came out, with cycle stamps."""
 
