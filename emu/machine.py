@@ -322,7 +322,7 @@ class Machine:
     def _outcome(self, vm: VirtualMachine) -> VmOutcome:
         text = vm.console.text
         pc = vm.engines[vm.running].pc
-        last = self.el2.last_calls.get(vm.name)
+        last = self.el2.last_call(vm.name)
         site = self.el2.site_namer(vm).name(pc) if vm.state != "off" and self.config.symbolize else None
         return VmOutcome(vm.name, vm.state, vm.exit_reason, vm.fault, text, parse_tap(text),
                          sum(e.counter.instructions for e in vm.engines), sum(e.counter.cycles for e in vm.engines),

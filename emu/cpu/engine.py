@@ -29,6 +29,7 @@ from emu.cpu.blockcost import BlockCounter, Clock
 from emu.cpu.codecache import CodeCache
 from emu.cpu.costmodel import BlockClassifier
 from emu.cpu.counters import CounterHook
+from emu.cpu.emustart import EmuStart
 from emu.cpu.exceptions import (
     EC_WITH_FAR, PSTATE_EL1H_DAIF_MASKED, SyndromeReader, in_vector_table, take_exception,
 )
@@ -126,6 +127,7 @@ class Engine:
         self._ignored_store: int | None = None
         self._pending_error: BaseException | None = None
         self.trap_entry = trap_entry(self.uc, self._on_intr, (EXCP_HVC, EXCP_SMC), native)
+        self._start = EmuStart(self.uc, NO_UNTIL, native).start  # uc_emu_start(uc, pc, NO_UNTIL, 0, 0)
         self._invalid_hook = InvalidAccessHook(self.uc, self._on_mem_invalid)
 
     # -- memory ------------------------------------------------------------
@@ -173,13 +175,13 @@ class Engine:
         self.counter.stop_at = deadline
         self.stop_requested = False
         self.trap_entry.trapped = False
-        uc, uch = self.uc, self._uch
+        uc, start = self.uc, self._start
         while True:
             try:
                 # As uc.emu_start(self.pc, NO_UNTIL), without its Python layer: once per run, twice per forwarded
                 # call (the VM's run and the SPMC's).
                 uc._hook_exception = None
-                status = uclib.uc_emu_start(uch, self.pc, NO_UNTIL, 0, 0)
+                status = start()
                 if status:
                     raise UcError(status)
                 if uc._hook_exception is not None:

@@ -21,6 +21,7 @@ what a rollback restores.
 from __future__ import annotations
 
 import ctypes
+from functools import partial
 
 from unicorn import UC_HOOK_MEM_WRITE, Uc
 from unicorn.unicorn_py3.unicorn import uclib
@@ -84,6 +85,8 @@ class PageJournal:
             if not self._state:
                 raise MemoryError("pj_create failed")
             self._s = self._state.contents  # made once: each SPMC call reads the count
+            # pj_begin as a function object of its own, without argtypes (no conversion per call), bound to the state
+            self._begin = partial(lib["pj_begin"], self._state)
         else:
             self._saved: dict[int, bytes | None] = {}  # page address -> old contents, in first-write order
         self._hook_ranges()
@@ -142,7 +145,7 @@ class PageJournal:
             for page in self._eager:
                 self._eager[page] = self._physmem.read(page, PAGE_SIZE)
         else:
-            self._lib.pj_begin(self._state)
+            self._begin()
 
     def commit(self) -> None:
         """Forget the written pages: their contents now stand.  A keeping journal's pages written in this call

@@ -32,8 +32,10 @@ class BatchRegisters:
         self._values = (ctypes.c_uint64 * count)()
         base = ctypes.addressof(self._values)
         self._ptrs = (ctypes.c_void_p * count)(*(base + 8 * i for i in range(count)))
-        self._read = uclib.uc_reg_read_batch
-        self._write = uclib.uc_reg_write_batch
+        # Function objects of their own, without argtypes: the arguments are ctypes objects already (and an int
+        # count), so ctypes passes them without a Python-level conversion each.
+        self._read = uclib["uc_reg_read_batch"]
+        self._write = uclib["uc_reg_write_batch"]
 
     def read(self) -> list[int]:
         status = self._read(self._uch, self._ids, self._ptrs, self._count)

@@ -79,6 +79,10 @@ class _TrapRegisters:
     def pc(self) -> int:
         return self._regs[FRAME_REGS]
 
+    def trap(self) -> tuple[list[int], int, int]:
+        """``frame()``, ``pc`` and ``insn`` at once (the trap path reads all three)."""
+        return self.frame(), self._regs[FRAME_REGS], self.insn
+
 
 class NativeTrapEntry(_TrapRegisters):
     def __init__(self, uc: Uc, handler: Callable[[int], None], traps: tuple[int, int],
@@ -100,6 +104,10 @@ class NativeTrapEntry(_TrapRegisters):
 
     def frame(self) -> list[int]:
         return self._words[:FRAME_REGS].tolist()  # faster than slicing the ctypes array
+
+    def trap(self) -> tuple[list[int], int, int]:
+        words = self._words
+        return words[:FRAME_REGS].tolist(), words[FRAME_REGS], self._state.insn
 
     @property
     def insn(self) -> int:

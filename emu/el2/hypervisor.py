@@ -8,7 +8,7 @@ the result, charges the transition costs and records the trace.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import NamedTuple
@@ -27,7 +27,7 @@ from emu.trace.sites import SiteNamer
 from emu.vm import VirtualMachine
 
 
-@dataclass
+@dataclass(slots=True)
 class CallResult:
     """What a service answers: result registers and how to write them.
 
@@ -44,7 +44,7 @@ class CallResult:
     note: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """One trapped call, as a service sees it."""
 
@@ -92,7 +92,8 @@ class _Route(NamedTuple):
     """A function ID (as x0 holds it), where it goes and how its call is traced (decode.shape).
 
     ``answer`` is set when the handler is a constant one whose results are x0, x1, ... (see fixed_answer):
-    a trapped call then returns ``answer`` followed by the rest of its frame.
+    a trapped call then returns ``answer`` followed by the rest of its frame.  When the results the trace
+    shows all lie in it, ``answer_results`` holds them and ``answer_error`` what they decode to (else None).
     """
 
     fid: FunctionId
@@ -101,6 +102,8 @@ class _Route(NamedTuple):
     nargs: int
     nresults: int
     answer: list[int] | None
+    answer_results: list[int] | None
+    answer_error: str | None
 
 
 def fixed_answer(fid: FunctionId, result: CallResult) -> list[int] | None:
@@ -139,30 +142,35 @@ class Hypervisor:
         self._return_charges = Charges((transitions["el2_handler"], "handler"), exit_)
         self._answer_charges = Charges(entry, *self._return_charges.pairs)  # a whole constant call
         self._sites: dict[str, SiteNamer] = {}  # VM name -> its calling-site namer
-        self.last_calls: dict[str, TraceRecord] = {}  # VM name -> the record of its latest call
+        # VM name -> its latest call: the record, or while the trace needs none, what call_record makes it of
+        self._last_calls: dict[str, TraceRecord | tuple] = {}
         self._exact: dict[int, Handler] = {}
         self._ranges: list[tuple[Callable[[int], bool], Handler, Callable[[], int], tuple[str, ...]]] = []
-        self._routes: dict[str, dict[int, _Route]] = {}  # conduit -> x0 -> its route, as calls come
+        self._routes: dict[str, dict[int, _Route]] = {"hvc": {}, "smc": {}}  # conduit -> x0 -> route, as calls come
         self._dedicated: dict[str, tuple[Callable[[int], bool], Handler]] = {}  # conduit -> its one service
         self._register_core()
 
     # -- registration -------------------------------------------------------
     def register(self, fid: int, handler: Handler) -> None:
         self._exact[fid] = handler
-        self._routes.clear()
+        self._forget_routes()
 
     def register_range(self, owns: Callable[[int], bool], handler: Handler, count: Callable[[], int],
                        conduits: tuple[str, ...] = ("hvc", "smc")) -> None:
         """A service owning a set of IDs (e.g. FF-A); ``count`` says how many it implements, ``conduits``
         which conduits reach it (through any other, its IDs are unknown functions)."""
         self._ranges.append((owns, handler, count, conduits))
-        self._routes.clear()
+        self._forget_routes()
 
     def dedicate(self, conduit: str, owns: Callable[[int], bool], handler: Handler) -> None:
         """``conduit`` reaches the service owning ``owns`` alone: through it any other ID is an unknown function
         (pKVM: the host's HVCs all go to KVM's hypercall table, hyp-main.c handle_host_hcall)."""
         self._dedicated[conduit] = (owns, handler)
-        self._routes.clear()
+        self._forget_routes()
+
+    def _forget_routes(self) -> None:
+        for routes in self._routes.values():
+            routes.clear()
 
     def handles(self, fid: FunctionId, conduit: str) -> bool:
         """Whether a call of ``fid`` through ``conduit`` reaches a service (else it is an unknown function)."""
@@ -188,10 +196,10 @@ class Hypervisor:
         conduit = "hvc" if intno == EXCP_HVC else "smc"
         start = self.clock.cell.value
         entry = engine.trap_entry
-        frame = entry.frame()
-        call_pc = entry.pc - 4
-        imm = entry.insn >> 5 & 0xFFFF
-        route = self._route(frame[0], conduit)
+        frame, pc, insn = entry.trap()
+        call_pc = pc - 4
+        imm = insn >> 5 & 0xFFFF
+        route = self._routes[conduit].get(frame[0]) or self._route(frame[0], conduit)
         if imm == 0 and route.answer is not None:
             out = self._answer(vm, conduit, route, frame, start, call_pc)
         else:
@@ -226,8 +234,9 @@ class Hypervisor:
         breakdown = self.account.charge_alone(self._answer_charges)
         answer = route.answer
         out = answer + frame[len(answer):]
-        self._complete(vm, seq, conduit, route, frame, out, start, call_pc, route.handler.result.note, [],
-                       smccc.call_args(route.fid, frame), breakdown)
+        args = smccc.call_args(route.fid, frame) if route.nargs else frame[:1]  # [x0] when the trace shows none
+        self._record(vm, seq, conduit, 0, route, frame, out, start, call_pc, route.handler.result.note, (), args,
+                     breakdown)
         return out
 
     def _handle(self, vm: VirtualMachine, conduit: str, route: _Route, frame: list[int], seq: int, start: int,
@@ -241,29 +250,23 @@ class Hypervisor:
             result, hops = handler(call), call.hops
         self.account.charge_all(self._return_charges)
         out = smccc.apply_results(fid, frame, result.regs, result.raw)
-        self._complete(vm, seq, conduit, route, frame, out, start, call_pc, result.note, hops, args,
-                       self._breakdown(start))
+        self._record(vm, seq, conduit, 0, route, frame, out, start, call_pc, result.note, hops, args,
+                     self._breakdown(start))
         return out
 
-    def _complete(self, vm: VirtualMachine, seq: int, conduit: str, route: _Route, frame: list[int],
-                  out: list[int], start: int, call_pc: int | None, note: str | None, hops: list[TraceRecord],
-                  args: list[int], breakdown: dict[str, int]) -> None:
-        """Trace an answered call and let the invariant checker see it."""
-        self._record(vm, seq, conduit, 0, route, frame, out, start, call_pc, note, hops, args, breakdown)
-        if self.checker is not None:
-            self.checker.after_call(vm, route.fid, frame, out, seq, conduit)
-
     def _route(self, x0: int, conduit: str) -> _Route:
-        """The function ID in ``x0``, its handler through a conduit and its shape in the trace, found once."""
-        routes = self._routes.get(conduit)
-        if routes is None:
-            routes = self._routes[conduit] = {}
+        """The function ID in ``x0``, its handler through a conduit and its shape in the trace, found once (the
+        trap path looks in ``_routes`` first)."""
+        routes = self._routes.setdefault(conduit, {})  # the trap path's two are there from the start
         route = routes.get(x0)
         if route is None:
             fid = decode_fid(x0)
             handler = self._handler_of(fid, conduit)
+            name, nargs, nresults = decode.shape(fid)
             answer = fixed_answer(fid, handler.result) if type(handler) is _Constant else None
-            route = _Route(fid, handler, *decode.shape(fid), answer)
+            results = answer[:nresults] if answer is not None and nresults <= len(answer) else None
+            error = decode.error_of(results) if results is not None else None
+            route = _Route(fid, handler, name, nargs, nresults, answer, results, error)
             if len(routes) < ROUTES_CACHED:
                 routes[x0] = route
         return route
@@ -300,20 +303,39 @@ class Hypervisor:
 
     def _record(self, vm: VirtualMachine, seq: int, conduit: str, imm: int, route: _Route, frame: list[int],
                 out: list[int] | None, start: int, call_pc: int | None, note: str | None,
-                hops: list[TraceRecord], args: list[int], breakdown: dict[str, int]) -> None:
-        results = out[:route.nresults] if out is not None else []
+                hops: Sequence[TraceRecord], args: list[int], breakdown: dict[str, int]) -> None:
+        """Trace a call (``out``: what it answered; None when it was not answered) and let the invariant checker
+        see an answered one."""
+        if out is None:
+            results, error = [], None
+        elif route.answer_results is not None:  # a fixed answer's results (whatever the frame): decoded once
+            results, error = route.answer_results[:], route.answer_error
+        else:
+            results = out[:route.nresults]
+            error = decode.error_of(results)
         site = None
         if self.symbolize and call_pc is not None:
             found = (self._sites.get(vm.name) or self.site_namer(vm)).site(call_pc)
             site = found.name if found is not None else None
-        end = self.clock.cell.value
-        rec = call_record(seq, vm.name, conduit, imm, route.fid.raw, route.name, args[1:route.nargs + 1],
-                          results, start, end, decode.error_of(results), site, note, breakdown)
-        self.last_calls[rec.vm] = rec
-        trace = self.trace
-        trace.emit(rec)
-        for hop in hops:
-            trace.emit(hop)
+        shown, end, trace = args[1:route.nargs + 1], self.clock.cell.value, self.trace
+        if trace.listened:
+            rec = self._last_calls[vm.name] = call_record(seq, vm.name, conduit, imm, route.fid.raw, route.name,
+                                                          shown, results, start, end, error, site, note, breakdown)
+            trace.emit(rec)
+            for hop in hops:
+                trace.emit(hop)
+        else:  # call_record's arguments: the record is made if last_call() asks for it
+            self._last_calls[vm.name] = (seq, vm.name, conduit, imm, route.fid.raw, route.name, shown, results,
+                                         start, end, error, site, note, breakdown)
+        if out is not None and self.checker is not None:
+            self.checker.after_call(vm, route.fid, frame, out, seq, conduit)
+
+    def last_call(self, vm_name: str) -> TraceRecord | None:
+        """The record of the latest call VM ``vm_name`` made, None before its first."""
+        last = self._last_calls.get(vm_name)
+        if type(last) is tuple:
+            last = self._last_calls[vm_name] = call_record(*last)
+        return last
 
     def site_namer(self, vm: VirtualMachine) -> SiteNamer:
         """Names code addresses of ``vm`` (``function+0xoff (file:line)``), relocated code too."""

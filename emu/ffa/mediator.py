@@ -355,7 +355,8 @@ class Mediator:
         start = self.secure.clock.cell.value  # as Clock.now, without a property call (twice per call)
         self._caller = None if call is None else call.vm
         exchange = self.secure.call(request)
-        self._hops(call, exchange, start)
+        if self.trace.listened:
+            self._hops(call, exchange, start)
         if exchange.sgis:
             self.notifications.schedule_receiver(call, exchange.sgis)
         return exchange.response

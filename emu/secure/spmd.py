@@ -43,13 +43,16 @@ from emu.platform.physmem import PhysicalMemory, Region
 ISR_F = 1 << 6
 SPMC_CALL_BUDGET = 5_000_000  # default cycles one call may run in the SPMC before it is aborted
 FRAME = 18
+# uc_context_save as a function object of its own, without argtypes: its arguments are ctypes objects already,
+# passed without a Python-level conversion each (once per forwarded call).
+_context_save = uclib["uc_context_save"]
 
 
 class SpmcError(Exception):
     """The secure world did not boot (no readiness message, a fault or a hang during its init)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class SpmcExchange:
     """One forwarded call: what went in and what came out, with cycle stamps."""
 
@@ -215,7 +218,7 @@ class SecureWorld:
     def _commit(self) -> None:
         self.journal.commit()
         # As uc.context_update(self._saved), without its Python layer: once per forwarded call.
-        status = uclib.uc_context_save(self.engine.uc._uch, self._saved.context)
+        status = _context_save(self.engine.uc._uch, self._saved.context)
         if status:
             raise UcError(status)
 

@@ -124,6 +124,9 @@ class Trace:
         self._sinks: list[Callable[[TraceRecord], None]] = []
         self._annotators: list[Callable[[TraceRecord], None]] = []
         self._seq = 0
+        # Whether a record emitted goes anywhere (kept, annotated or written): when not, the trap path need not
+        # build the records only the trace would see.
+        self.listened = keep
 
     @property
     def records(self) -> list[TraceRecord]:
@@ -150,10 +153,12 @@ class Trace:
                 stream.write(line(rec))
 
         self._sinks.append(sink)
+        self.listened = True
 
     def add_annotator(self, annotate: Callable[[TraceRecord], None]) -> None:
         """``annotate`` completes each record (e.g. adds ``disasm``) before it is kept or written."""
         self._annotators.append(annotate)
+        self.listened = True
 
     def emit(self, rec: TraceRecord) -> None:
         for annotate in self._annotators:
