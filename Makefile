@@ -93,11 +93,10 @@ FUZZ_SEED ?= 1
 fuzz: all
 	$(PY) -m emu.fuzz --calls $(FUZZ_CALLS) --seed $(FUZZ_SEED)
 
-# The benchmarks time whole commands, start-up included, as an installed tool runs them: its modules
-# byte-compiled, as a wheel's install leaves them (an environment with PYTHONDONTWRITEBYTECODE set
-# would otherwise compile every module from source on every run).
+# The benchmarks time whole commands, start-up included, as an installed tool runs them: the package is
+# byte-compiled by all (see BYTECODE), the benchmarks' own modules here.
 bench: all
-	$(PY) -m compileall -q emu benchmarks
+	$(PY) -m compileall -q benchmarks
 	$(PY) -m benchmarks
 
 clean:
