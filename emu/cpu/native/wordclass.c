@@ -13,7 +13,7 @@
  * which then goes to Python as before.  "Gets the class" includes words
  * capstone cannot decode, which iclass.py counts as ALU: that is why the
  * whole of an encoding group can be claimed as ALU when it holds nothing
- * else.  tools/check-wordclass runs capstone over every word this decoder
+ * else.  tools/check_wordclass.py runs capstone over every word this decoder
  * claims and checks each claim against iclass.py.
  *
  * Encodings follow the Arm Architecture Reference Manual for A-profile
