@@ -74,7 +74,11 @@ def test_every_word_it_claims_in_our_images_is_capstones_class(image, guest_imag
     (0x0E1C3C8B, "alu"),        # mov w11, v4.s[3] (UMOV): a general register written
     (0x1EE22820, None),         # fadd h0, h1, h2 (half precision): left to capstone
     (0x4E209C20, None),         # mul v0.16b, v1.16b, v0.16b: left to capstone
-    (0xD508871F, None),         # tlbi vmalle1 (SYS): left to capstone
+    (0xD508871F, "system"),     # tlbi vmalle1
+    (0xD50B7E20, "system"),     # dc civac, x0
+    (0xD50343DF, "system"),     # msr daifset, #3
+    (0xD509729F, None),         # brb iall (a SYS encoding capstone names otherwise): left to capstone
+    (0xD500401F, None),         # cfinv (an MSR immediate encoding, ALU by mnemonic): left to capstone
 ])
 def test_known_words(word, cls) -> None:
     assert word_class(word) == cls

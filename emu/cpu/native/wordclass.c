@@ -1,7 +1,7 @@
 /*
  * The cost class of an A64 instruction word, decoded from its bits, for the
  * encodings that make up nearly all compiled code: integer data processing,
- * branches, loads and stores, hints, barriers, system register moves, scalar
+ * branches, loads and stores, hints, barriers, system instructions, scalar
  * floating point and the vector integer operations of vectorized loops.
  *
  * The authority stays emu/cpu/iclass.py, which classifies capstone's
@@ -9,7 +9,7 @@
  * call into Python and capstone per new word.  It claims a word only where
  * every word of the encoding gets the class iclass.py gives it, and answers
  * WC_UNKNOWN for everything else (most SIMD, half precision, SVE, atomics,
- * structure loads, PAC forms, SYS, unpredictable register combinations...),
+ * structure loads, PAC forms, unpredictable register combinations...),
  * which then goes to Python as before.  "Gets the class" includes words
  * capstone cannot decode, which iclass.py counts as ALU: that is why the
  * whole of an encoding group can be claimed as ALU when it holds nothing
@@ -87,6 +87,14 @@ static int wc_branch_system(uint32_t w)
     }
     if ((w & 0xFFD00000) == 0xD5100000)
         return WC_SYSTEM;  /* MRS, MSR (register): op0 2 or 3, any system register */
+    if ((w & 0xFFD80000) == 0xD5080000)  /* SYS, SYSL: DC, IC, TLBI, AT by name; BRB IALL and BRB INJ are not */
+        return w == 0xD509729F || w == 0xD50972BF ? WC_UNKNOWN : WC_SYSTEM;
+    if ((w & 0xFFF8F01F) == 0xD500401F) {  /* MSR (immediate) */
+        uint32_t field = bits(w, 18, 16) << 3 | bits(w, 7, 5);  /* op1:op2 */
+        if (field == 005 || field == 036 || field == 037 || field == 003 || field == 004)
+            return WC_SYSTEM;  /* SPSel, DAIFSet, DAIFClr, UAO, PAN */
+        return WC_UNKNOWN;  /* CFINV, XAFLAG, AXFLAG, SMSTART... have names of their own */
+    }
     if ((w & 0xFE000000) == 0xD6000000) {  /* unconditional branch (register) */
         uint32_t opc = bits(w, 24, 21);
         if (bits(w, 20, 16) != 31 || bits(w, 15, 10) != 0 || RT(w) != 0)
