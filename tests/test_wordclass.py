@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from elftools.elf.elffile import ELFFile
 
 from emu.cpu.disassembler import disassembler
 from emu.cpu.iclass import classify
 from emu.cpu.wordclass import class_names, word_class
+from emu.platform.elf import load_elf
 
 ROOT = Path(__file__).resolve().parent.parent
 SPMC = ROOT / "emu" / "data" / "spmc.elf"
@@ -32,12 +32,11 @@ def capstone_class(word: int) -> str:
 
 
 def code_words(image: Path) -> set[int]:
-    with image.open("rb") as f:
-        words = set()
-        for section in ELFFile(f).iter_sections():
-            if section["sh_flags"] & 0x4 and section["sh_type"] == "SHT_PROGBITS":  # SHF_EXECINSTR
-                data = section.data()
-                words.update(struct.unpack(f"<{len(data) // 4}I", data[:len(data) // 4 * 4]))
+    words = set()
+    for segment in load_elf(image).segments:
+        if segment.executable:
+            data = segment.data
+            words.update(struct.unpack(f"<{len(data) // 4}I", data[:len(data) // 4 * 4]))
     return words
 
 

@@ -1,7 +1,7 @@
 """The native word classifier (``native/wordclass.c``): an instruction word's cost class from its bits alone.
 
-It answers for the common integer encodings and says "unknown" for the rest,
-which capstone classifies (``costmodel.BlockClassifier``).  The block-cost hook
+It answers for the encodings compiled code is made of and says "unknown" for
+the rest, which capstone classifies (``costmodel.BlockClassifier``).  The block-cost hook
 uses it in C; this module gives Python its class names, to hand the hook each
 class's cost, and single answers, for tests and tools.  Every answer it gives
 agrees with ``iclass.classify`` on capstone's disassembly:
@@ -29,6 +29,7 @@ def _lib() -> ctypes.CDLL | None:
     return lib
 
 
+@cache
 def class_names() -> tuple[str, ...]:
     """The native classifier's classes, by index (empty without the native library)."""
     lib = _lib()

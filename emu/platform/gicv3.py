@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 
 GICD_BASE, GICD_SIZE = 0x0800_0000, 0x1_0000
 GICR_BASE, GICR_STRIDE = 0x080A_0000, 0x2_0000
@@ -109,14 +110,11 @@ class GicV3:
 
         Asked at every block boundary where an interrupt could be taken: the cheap test (enabled, which most
         of the 256 SPIs are not) comes first."""
-        for intid, irq in enumerate(self.cpus[cpu].banked):
-            if irq.enabled and irq.asserted and not irq.active and irq.group1 == group1:
-                yield intid, irq
         affinity = self.cpus[cpu].affinity
-        for n, irq in enumerate(self.spis):
+        for intid, irq in chain(enumerate(self.cpus[cpu].banked), enumerate(self.spis, 32)):
             if irq.enabled and irq.asserted and not irq.active and irq.group1 == group1 \
-                    and irq.route & 0xFF_FFFF == affinity:
-                yield 32 + n, irq
+                    and (intid < 32 or irq.route & 0xFF_FFFF == affinity):
+                yield intid, irq
 
     def highest_pending(self, cpu: int, group1: bool = True) -> tuple[int, int]:
         """(intid, priority) of the highest-priority pending, enabled, inactive interrupt of a group."""
