@@ -11,11 +11,11 @@ physical addresses: it maps physical memory one to one).
 
 A store the hook sees costs Unicorn some 1,000 host instructions (before
 the hook runs it finds the store's guest PC again), against a few hundred
-to copy a whole page.  So a keeping journal used call by call (``begin()`` before each)
-makes "eager" the pages written in two calls in a row (the SPMC's stack and
-exchange buffers): ``begin()`` saves them whole and the hook no longer
-covers them.  Which pages are eager changes only the host's work, never
-what a rollback restores.
+to copy a whole page.  So a keeping journal used call by call (``begin()``
+before each) makes "eager" the pages written in two calls in a row (the
+SPMC's stack and exchange buffers): ``begin()`` saves them whole and the
+hook no longer covers them.  Which pages are eager changes only the host's
+work, never what a rollback restores.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """The native hook library (``native/*.c``, built with zig cc by the wheel's build or ``make``): loaded once.
 
-It holds the per-block cycle accounting hook, the counter (MRS/MSR) hook,
-the write hooks (the tracker of the SPMC's writes into VM RAM, the secure
-world's journal) and the jsonl trace line encoder; each has a pure-Python
-fallback giving identical results, used when ``FFA_EMU_PURE_PYTHON`` is set or when the library is
-missing or does not load.  In the last two cases the tool says so once on
+It holds the per-block cycle accounting hook (with the word classifier that
+spares it capstone), the trap entry, the counter (MRS/MSR) and instruction
+cache (SYS) hooks, the write hooks (the tracker of the SPMC's writes into VM
+RAM, the secure world's journal), the engine start and the jsonl trace line
+encoder; each has a pure-Python fallback giving identical results, used when
+``FFA_EMU_PURE_PYTHON`` is set or when the library is missing or does not load.  In the last two cases the tool says so once on
 stderr: the same run is some 40 times slower.
 """
 

@@ -8,8 +8,9 @@
  * cycle_end, how many argument registers, result registers and numbers of
  * the tail, the byte lengths of the head, args_text, result_text and tail,
  * the output's address and its capacity), the tail's numbers, the argument
- * registers, the result registers, then the four byte strings back to back.  The head (',"vm":...,"name":...,') and the tail (the
- * optional fields) come as JSON already, but for the numbers of the tail:
+ * registers, the result registers, then the four byte strings back to back.
+ * The head (',"vm":...,"name":...,') and the tail (the optional fields) come
+ * as JSON already, but for the numbers of the tail:
  * each NUL byte of it stands for the next one (JSON text never holds a raw
  * NUL).  args_text and result_text come as UTF-8 (lone surrogates as their
  * 3-byte forms) and are escaped here as json.dumps does by default
