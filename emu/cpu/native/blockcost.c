@@ -363,14 +363,21 @@ static struct bc_entry *bc_miss(struct bc_state *s, void *uc, struct bc_entry *e
     return e;
 }
 
-void bc_hook(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
+static inline void bc_charge(struct bc_state *s, const struct bc_entry *e, uint64_t addr, uint32_t size)
 {
-    if (*s->clock >= s->stop_at) {
-        /* Out of budget: the block does not run now and is charged when it does. */
-        s->stopped = 1;
-        s->stop(uc);
-        return;
-    }
+    uint64_t owed = s->frac + e->cost;
+    s->frac = owed & BC_FRAC_MASK;
+    s->cycles += owed >> BC_FRAC_BITS;
+    s->insns += e->insns;
+    *s->clock += owed >> BC_FRAC_BITS;
+    s->last_addr = addr;
+    s->last_size = size;
+}
+
+/* A block not in its home slot: found further along, or costed afresh (growing the table first if it is full).
+ * Out of the hook's line, so the common case (a cached block in its home slot) stays a few instructions. */
+static __attribute__((noinline)) void bc_hook_slow(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
+{
     struct bc_entry *e = bc_slot(s->table, s->mask, addr);
     if (e->size != size) {
         if (!e->size && (s->used + 1) * 4 > (s->mask + 1) * 3) {
@@ -379,11 +386,21 @@ void bc_hook(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
         }
         e = bc_miss(s, uc, e, addr, size);
     }
-    uint64_t owed = s->frac + e->cost;
-    s->frac = owed & BC_FRAC_MASK;
-    s->cycles += owed >> BC_FRAC_BITS;
-    s->insns += e->insns;
-    *s->clock += owed >> BC_FRAC_BITS;
-    s->last_addr = addr;
-    s->last_size = size;
+    bc_charge(s, e, addr, size);
+}
+
+void bc_hook(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
+{
+    if (__builtin_expect(*s->clock >= s->stop_at, 0)) {
+        /* Out of budget: the block does not run now and is charged when it does. */
+        s->stopped = 1;
+        s->stop(uc);
+        return;
+    }
+    const struct bc_entry *e = &s->table[bc_hash(addr >> 2) & s->mask];
+    if (__builtin_expect(e->addr != addr || e->size != size, 0)) {
+        bc_hook_slow(uc, addr, size, s);
+        return;
+    }
+    bc_charge(s, e, addr, size);
 }
