@@ -149,6 +149,14 @@ class Account:
             self.charge_all(charges)
         return breakdown.copy()
 
+    def breakdown_alone(self, charges: Charges) -> dict[str, int]:
+        """What ``charge_alone(charges)`` returns, without charging (``charges`` were charged alone before)."""
+        return self._alone[charges]
+
+    def charged_natively(self, cycles: int) -> None:
+        """``cycles`` of fixed groups charged before, which a native hook has put on the clock since."""
+        self.cycles += cycles
+
     def open_call(self) -> None:
         """Start counting a call's charges (``close_call`` hands them over)."""
         self.call = []

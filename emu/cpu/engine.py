@@ -172,6 +172,12 @@ class Engine:
     # -- running -----------------------------------------------------------
     def run(self, deadline: int) -> StopKind:
         """Run from the current PC until stopped, faulted or the machine clock reaches ``deadline``."""
+        try:
+            return self._run(deadline)
+        finally:
+            self.trap_entry.flush_log()  # the calls the trap hook answered by itself, before Python goes on
+
+    def _run(self, deadline: int) -> StopKind:
         self.counter.stop_at = deadline
         self.stop_requested = False
         self.trap_entry.trapped = False

@@ -13,12 +13,20 @@ is the trap's last word on x0-x17 (the native hook applies it on return).
 After ``stop_at_traps()`` a trap calls no handler: it stops the engine and
 sets ``trapped``, and ``frame()`` and ``pc`` describe it once the run has
 returned (the SPMC's SMC is its answer: nothing to do before the engine stops).
+
+The native hook can also answer calls whose answer never changes by itself
+(``answers_calls``): ``answer_here`` teaches it one calling site, and the
+calls it answers are logged for Python (``FixedAnswerLog``), handed over
+through ``on_log`` before Python sees the engine's next exception and when
+``flush_log`` is called (the engine does at the end of each run).
 """
 
 from __future__ import annotations
 
 import ctypes
+import struct
 from collections.abc import Callable
+from typing import NamedTuple
 
 from unicorn import UC_HOOK_INTR, Uc
 from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_X0
@@ -48,15 +56,46 @@ class _State(ctypes.Structure):
         ("emu_stop", ctypes.c_void_p),
         ("stop_at_traps", ctypes.c_uint32),
         ("trapped", ctypes.c_uint32),
+        ("clock", ctypes.c_void_p),
+        ("flush", ctypes.c_void_p),
+        ("fast", ctypes.c_void_p),
+        ("fast_used", ctypes.c_uint32),
+        ("log_len", ctypes.c_uint32),
+        ("log_cap", ctypes.c_uint32),
+        ("log", ctypes.c_void_p),
+        ("log_cycles", ctypes.c_uint64),
     ]
 
 
+LOG_ENTRY = f"<QI4x{FRAME_REGS}Q"  # native/trapentry.c struct te_log_entry: clock at entry, site index, x0-x17
+
+
+_LOG_ENTRY_SIZE = struct.calcsize(LOG_ENTRY)
+
+
+class FixedAnswerLog(NamedTuple):
+    """Calls the native hook answered since the last hand-over: ``entries`` packed as ``LOG_ENTRY`` each."""
+
+    entries: bytes
+    count: int
+    cycles: int  # all of them together
+
+
 _PYTHON_CB = ctypes.CFUNCTYPE(None, ctypes.c_uint32)
+_FLUSH_CB = ctypes.CFUNCTYPE(None)
 _INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 
 
 def _address(fn: object) -> int:
     return ctypes.cast(fn, ctypes.c_void_p).value
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    u32, u64, ptr = ctypes.c_uint32, ctypes.c_uint64, ctypes.c_void_p
+    for name in ("te_init", "te_fast_clear", "te_log_reset", "te_destroy"):
+        getattr(lib, name).argtypes, getattr(lib, name).restype = [ptr], None
+    lib.te_fast_add.argtypes = [ptr, u32, u64, u64, u32, u32, ctypes.POINTER(u64), u32, u64]
+    lib.te_fast_add.restype = ctypes.c_int
 
 
 def _hook(uc: Uc, callback: int, data: int | None) -> None:
@@ -85,6 +124,8 @@ class _TrapRegisters:
 
 
 class NativeTrapEntry(_TrapRegisters):
+    answers_calls = True
+
     def __init__(self, uc: Uc, handler: Callable[[int], None], traps: tuple[int, int],
                  lib: ctypes.CDLL) -> None:
         state = self._state = _State()
@@ -96,11 +137,45 @@ class NativeTrapEntry(_TrapRegisters):
         self._python = _PYTHON_CB(handler)  # C keeps a pointer: keep the object alive
         state.python = _address(self._python)
         state.emu_stop = _address(uclib.uc_emu_stop)
-        lib.te_init.argtypes, lib.te_init.restype = [ctypes.c_void_p], None
+        _declare(lib)
         lib.te_init(ctypes.byref(state))
         _hook(uc, _address(lib.te_intr_hook), ctypes.addressof(state))
         self._regs = state.regs
         self._words = memoryview(state.regs).cast("B").cast("Q")
+        self._lib = lib
+        self._flush: _FLUSH_CB | None = None
+        self.on_log: Callable[[FixedAnswerLog], None] | None = None
+
+    def __del__(self) -> None:
+        self._lib.te_destroy(ctypes.byref(self._state))
+
+    def answer_here(self, clock_address: int, intno: int, x0: int, pc: int, insn: int, index: int,
+                    answer: list[int], cycles: int) -> bool:
+        """Answer the trap ``intno`` with x0 ``x0`` at ``pc`` (past the word ``insn``) in C from now on: write
+        ``answer`` to x0, x1, ..., move the clock at ``clock_address`` by ``cycles`` and log the call as site
+        ``index``.  False when the hook cannot take another site."""
+        state = self._state
+        if self._flush is None:
+            self._flush = _FLUSH_CB(self.flush_log)  # C keeps a pointer: keep the object alive
+            state.flush = _address(self._flush)
+        state.clock = clock_address
+        words = (ctypes.c_uint64 * len(answer))(*answer)
+        return self._lib.te_fast_add(ctypes.byref(state), intno, x0, pc, insn, index, words, len(answer),
+                                     cycles) == 0
+
+    def forget_answers(self) -> None:
+        """Every call goes to Python again (after taking the log)."""
+        self.flush_log()
+        self._lib.te_fast_clear(ctypes.byref(self._state))
+
+    def flush_log(self) -> None:
+        """Hand the calls answered in C since the last time to ``on_log``."""
+        state = self._state
+        count = state.log_len if self._flush is not None else 0
+        if count:
+            log = FixedAnswerLog(ctypes.string_at(state.log, count * _LOG_ENTRY_SIZE), count, state.log_cycles)
+            self._lib.te_log_reset(ctypes.byref(state))
+            self.on_log(log)
 
     def frame(self) -> list[int]:
         return self._words[:FRAME_REGS].tolist()  # faster than slicing the ctypes array
@@ -130,6 +205,8 @@ class NativeTrapEntry(_TrapRegisters):
 
 
 class PythonTrapEntry(_TrapRegisters):
+    answers_calls = False
+
     def __init__(self, uc: Uc, handler: Callable[[int], None], traps: tuple[int, int]) -> None:
         self._handler = handler
         self._traps = traps
@@ -159,6 +236,9 @@ class PythonTrapEntry(_TrapRegisters):
 
     def stop_at_traps(self) -> None:
         self._stops = True
+
+    def flush_log(self) -> None:
+        """Nothing to hand over: every call is Python's."""
 
 
 def trap_entry(uc: Uc, handler: Callable[[int], None], traps: tuple[int, int],

@@ -20,7 +20,9 @@ from emu.cpu.blockcost import Account, Charges, Clock
 from emu.cpu.costmodel import CostModel
 from emu.cpu.engine import EXCP_HVC, Engine
 from emu.cpu.exceptions import EC_UNKNOWN, ESR_IL
+from emu.cpu.trapentry import FixedAnswerLog, NativeTrapEntry
 from emu.cpu.vmem import read_virtual
+from emu.el2.fixed_answers import FixedAnswers, Site
 from emu.el2.smccc import FRAME_REGS, MASK64, FunctionId, decode_fid
 from emu.trace.records import Trace, TraceRecord, call_record
 from emu.trace.sites import SiteNamer
@@ -119,6 +121,14 @@ def fixed_answer(fid: FunctionId, result: CallResult) -> list[int] | None:
     return None if any(written[count:]) else zeros[:count]
 
 
+def _results(route: _Route, out: list[int]) -> tuple[list[int], str | None]:
+    """The results a call's record shows of the frame ``out`` it answered, and the error they decode to."""
+    if route.answer_results is not None:  # a fixed answer's results (whatever the frame): decoded once
+        return route.answer_results[:], route.answer_error
+    results = out[:route.nresults]
+    return results, decode.error_of(results)
+
+
 class Hypervisor:
     """The Python EL2: one per machine, shared by every VM."""
 
@@ -129,7 +139,11 @@ class Hypervisor:
         self.account = Account("el2", clock)
         self.symbolize = symbolize
         self.traps = 0
-        self.checker = None  # an emu.invariants.InvariantChecker when the machine runs with check=True
+        self._checker = None
+        # Calls with a fixed answer, answered by the engines' native trap hooks once Python has answered them
+        # from the same site (while no one must see each call as it happens).
+        self._fixed = FixedAnswers(clock.address, self._fixed_call)
+        trace.on_streaming(self._fixed.forget)
         self._accounts = [self.account]  # where a call's cycles are attributed (see attribute())
         transitions = cost.transition
         # EL2's charges, fixed groups built once from the cost model (a forwarded call's breakdown is then looked
@@ -171,6 +185,16 @@ class Hypervisor:
     def _forget_routes(self) -> None:
         for routes in self._routes.values():
             routes.clear()
+        self._fixed.forget()
+
+    @property
+    def checker(self):  # an emu.invariants.InvariantChecker when the machine runs with check=True, else None
+        return self._checker
+
+    @checker.setter
+    def checker(self, checker) -> None:
+        self._checker = checker
+        self._fixed.forget()  # the checker sees every call
 
     def handles(self, fid: FunctionId, conduit: str) -> bool:
         """Whether a call of ``fid`` through ``conduit`` reaches a service (else it is an unknown function)."""
@@ -189,6 +213,8 @@ class Hypervisor:
     def attach(self, vm: VirtualMachine) -> None:
         for engine in vm.engines:
             engine.trap_handler = partial(self.on_trap, vm)
+            if engine.trap_entry.answers_calls:
+                engine.trap_entry.on_log = partial(self._take_log, vm)
 
     # -- the trap path --------------------------------------------------------
     def on_trap(self, vm: VirtualMachine, engine: Engine, intno: int) -> None:
@@ -202,6 +228,8 @@ class Hypervisor:
         route = self._routes[conduit].get(frame[0]) or self._route(frame[0], conduit)
         if imm == 0 and route.answer is not None:
             out = self._answer(vm, conduit, route, frame, start, call_pc)
+            if entry.answers_calls and self._checker is None and not self.trace.streaming:
+                self._teach(vm, entry, intno, conduit, route, frame[0], pc, insn, call_pc)
         else:
             self._open_ledger()
             self.account.charge_all(self._entry_charges)
@@ -238,6 +266,34 @@ class Hypervisor:
         self._record(vm, seq, conduit, 0, route, frame, out, start, call_pc, route.handler.result.note, (), args,
                      breakdown)
         return out
+
+    def _teach(self, vm: VirtualMachine, entry: NativeTrapEntry, intno: int, conduit: str, route: _Route, x0: int,
+               pc: int, insn: int, call_pc: int) -> None:
+        """Let the engine's trap hook answer this site's calls itself, as ``_answer`` just did."""
+        charges = self._answer_charges
+        note = route.handler.result.note
+        site = Site(vm.name, conduit, route, self._site(vm, call_pc), note, self.account.breakdown_alone(charges),
+                    charges.total)
+        self._fixed.teach(entry, intno, x0, pc, insn, route.answer, site)
+
+    def _take_log(self, vm: VirtualMachine, log: FixedAnswerLog) -> None:
+        """The calls of ``vm`` its engine's trap hook answered: counted, numbered and traced as ``_answer`` would."""
+        self.traps += log.count
+        self.account.charged_natively(log.cycles)
+        first = self.trace.take_seqs(log.count)
+        self._last_calls[vm.name] = self._fixed.last_call(log, first)
+        if self.trace.kept:
+            self.trace.keep_later(lambda: [call_record(*args) for args in self._fixed.calls(log, first)])
+
+    @staticmethod
+    def _fixed_call(site: Site, frame: list[int], seq: int, start: int) -> tuple:
+        """``call_record``'s arguments for a call the trap hook answered at ``site`` (see ``_answer``)."""
+        route = site.route
+        answer = route.answer
+        args = smccc.call_args(route.fid, frame) if route.nargs else frame[:1]
+        results, error = _results(route, answer + frame[len(answer):])
+        return (seq, site.vm_name, site.conduit, 0, route.fid.raw, route.name, args[1:route.nargs + 1], results,
+                start, start + site.cycles, error, site.name, site.note, site.breakdown.copy())
 
     def _handle(self, vm: VirtualMachine, conduit: str, route: _Route, frame: list[int], seq: int, start: int,
                 call_pc: int | None) -> list[int]:
@@ -306,17 +362,8 @@ class Hypervisor:
                 hops: Sequence[TraceRecord], args: list[int], breakdown: dict[str, int]) -> None:
         """Trace a call (``out``: what it answered; None when it was not answered) and let the invariant checker
         see an answered one."""
-        if out is None:
-            results, error = [], None
-        elif route.answer_results is not None:  # a fixed answer's results (whatever the frame): decoded once
-            results, error = route.answer_results[:], route.answer_error
-        else:
-            results = out[:route.nresults]
-            error = decode.error_of(results)
-        site = None
-        if self.symbolize and call_pc is not None:
-            found = (self._sites.get(vm.name) or self.site_namer(vm)).site(call_pc)
-            site = found.name if found is not None else None
+        results, error = ([], None) if out is None else _results(route, out)
+        site = self._site(vm, call_pc)
         shown, end, trace = args[1:route.nargs + 1], self.clock.cell.value, self.trace
         if trace.listened:
             rec = self._last_calls[vm.name] = call_record(seq, vm.name, conduit, imm, route.fid.raw, route.name,
@@ -327,8 +374,15 @@ class Hypervisor:
         else:  # call_record's arguments: the record is made if last_call() asks for it
             self._last_calls[vm.name] = (seq, vm.name, conduit, imm, route.fid.raw, route.name, shown, results,
                                          start, end, error, site, note, breakdown)
-        if out is not None and self.checker is not None:
-            self.checker.after_call(vm, route.fid, frame, out, seq, conduit)
+        if out is not None and self._checker is not None:
+            self._checker.after_call(vm, route.fid, frame, out, seq, conduit)
+
+    def _site(self, vm: VirtualMachine, call_pc: int | None) -> Callable[[], str | None] | None:
+        """What names the calling site at ``call_pc`` when the trace shows it (None: no site to name)."""
+        if not self.symbolize or call_pc is None:
+            return None
+        found = (self._sites.get(vm.name) or self.site_namer(vm)).site(call_pc)
+        return found.name if found is not None else None
 
     def last_call(self, vm_name: str) -> TraceRecord | None:
         """The record of the latest call VM ``vm_name`` made, None before its first."""

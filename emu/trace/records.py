@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import MISSING, dataclass, field, fields
-from typing import IO
+from typing import IO, NamedTuple
 
 from emu.trace.decode import fill_text
 from emu.trace.jsonl import line_encoder, to_json
@@ -114,11 +114,18 @@ def render_text(rec: TraceRecord, cycles: bool = True) -> str:
 TRACE_FORMATS = ("text", "jsonl")
 
 
+class _Later(NamedTuple):
+    """Records kept to be made when the trace is first read (see ``Trace.keep_later``)."""
+
+    make: Callable[[], list[TraceRecord]]
+
+
 class Trace:
     """Collects records and streams them to any number of sinks as they come."""
 
     def __init__(self, keep: bool = True) -> None:
-        self._records: list[TraceRecord] = []
+        self._records: list[TraceRecord | _Later] = []
+        self._later = False  # whether _records holds a _Later
         self._rendered = 0  # records before this index have their text
         self._keep = keep
         self._sinks: list[Callable[[TraceRecord], None]] = []
@@ -127,10 +134,46 @@ class Trace:
         # Whether a record emitted goes anywhere (kept, annotated or written): when not, the trap path need not
         # build the records only the trace would see.
         self.listened = keep
+        self._on_streaming: list[Callable[[], None]] = []
+
+    @property
+    def kept(self) -> bool:
+        return self._keep
+
+    @property
+    def streaming(self) -> bool:
+        """Whether each record must be handed over as it is emitted (to a sink or an annotator)."""
+        return bool(self._sinks or self._annotators)
+
+    def on_streaming(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when a sink or an annotator is added (``streaming`` may have changed)."""
+        self._on_streaming.append(callback)
+
+    def take_seqs(self, count: int) -> int:
+        """``count`` sequence numbers at once, for calls made in the meantime: returns the first."""
+        first = self._seq + 1
+        self._seq += count
+        return first
+
+    def keep_later(self, make: Callable[[], list[TraceRecord]]) -> None:
+        """Keep the records ``make()`` returns as if emitted now, made only when the trace is first read.
+
+        Only while the trace is not ``streaming``: a sink or annotator must see each record as it comes.
+        """
+        self._records.append(_Later(make))
+        self._later = True
 
     @property
     def records(self) -> list[TraceRecord]:
         """Every kept record, with its decoded text."""
+        if self._later:
+            made: list[TraceRecord] = []
+            for item in self._records:
+                if type(item) is _Later:
+                    made += item.make()
+                else:
+                    made.append(item)
+            self._records, self._later = made, False
         for rec in self._records[self._rendered:]:
             fill_text(rec)
         self._rendered = len(self._records)
@@ -154,11 +197,17 @@ class Trace:
 
         self._sinks.append(sink)
         self.listened = True
+        self._streaming_changed()
 
     def add_annotator(self, annotate: Callable[[TraceRecord], None]) -> None:
         """``annotate`` completes each record (e.g. adds ``disasm``) before it is kept or written."""
         self._annotators.append(annotate)
         self.listened = True
+        self._streaming_changed()
+
+    def _streaming_changed(self) -> None:
+        for callback in self._on_streaming:
+            callback()
 
     def emit(self, rec: TraceRecord) -> None:
         for annotate in self._annotators:
