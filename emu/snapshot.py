@@ -67,8 +67,10 @@ def _stateful(machine: Machine) -> list[Any]:
 
 def _memo(machine: Machine) -> dict[int, Any]:
     """A deepcopy memo sharing the stateful objects and the parts no run changes (engines, memory, images)."""
+    # The sites taught to the engines' trap hooks stay true whatever the run does, as the engines are shared.
     shared: list[Any] = _stateful(machine) + [machine.clock, machine.physmem, machine.config,
-                                               machine.config.cost_model, machine.classifier, machine.rmm]
+                                               machine.config.cost_model, machine.classifier, machine.rmm,
+                                               machine.el2.fixed_answers]
     for vm in machine.vms:
         shared += [vm.spec, vm.image, vm.ram, vm.pflash, vm.console._stream, vm.uart._input]
     if machine.mediator is not None:

@@ -5,9 +5,11 @@ deterministically: the engine is stopped at the cycle a timer fires (its
 deadline is part of the run's budget), the timer's line is raised at the
 GIC, and when the GIC signals an IRQ and PSTATE.I is clear the vCPU enters
 its IRQ vector.  An interrupt that is pending while the guest masks IRQs is
-looked at again at the next block boundary (Unicorn reports no write to
-DAIF, but QEMU ends a translation block after one, so the interrupt is taken
-right after the instruction that unmasks it, as on QEMU).
+taken at the first block boundary where PSTATE.I is clear (Unicorn reports
+no write to DAIF, but QEMU ends a translation block after one, so the
+interrupt is taken right after the instruction that unmasks it, as on QEMU):
+the block hook looks at PSTATE.I before each block meanwhile, and stops the
+engine there (``Engine.run(until_unmasked=True)``).
 WFI returns control here: the vCPU sleeps until its next timer event by
 advancing the clock (an idle guest costs no host CPU), wakes at once for a
 pending interrupt, and is reported hung when nothing can wake it.
@@ -24,7 +26,6 @@ from emu.cpu.generic_timer import GenericTimer
 from emu.platform.gicv3 import ICC_REGISTERS, GicV3, icc_read, icc_write
 
 ISR_I = 1 << 7
-RECHECK_CYCLES = 1  # the next block: QEMU ends a block at a write to DAIF, so this is right after it
 
 
 @dataclass
@@ -110,9 +111,7 @@ class InterruptingVcpu:
             event = self.timer.next_event()
             if event is not None:
                 stop = min(stop, event)
-            if masked_pending:
-                stop = min(stop, self.clock_now() + RECHECK_CYCLES)
-            kind = self.engine.run(stop)
+            kind = self.engine.run(stop, until_unmasked=masked_pending)
             if kind is StopKind.BUDGET and self.clock_now() < deadline:
                 continue  # a timer event or a recheck, not the caller's deadline
             if kind is StopKind.IDLE:

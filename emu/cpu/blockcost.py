@@ -11,7 +11,10 @@ built, else in an identical pure-Python hook: both give the same counts.
 The counter also enforces a deadline on the machine clock (``stop_at``): once
 the clock (every engine's instructions plus EL2/EL3 work) reaches it, the
 next block stops the engine *before* running, uncharged.  That is how the
-scheduler's quantum and ``--max-cycles`` stay deterministic.
+scheduler's quantum and ``--max-cycles`` stay deterministic.  With
+``stop_when_unmasked`` it also stops before the first block that runs with
+PSTATE.I clear: an IRQ waiting for the guest to unmask is taken there, with
+no return to Python at every block in between.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ import ctypes
 from bisect import bisect_left, insort
 
 from unicorn import UC_HOOK_BLOCK, Uc
+from unicorn.arm64_const import UC_ARM64_REG_PSTATE
 from unicorn.unicorn_py3.unicorn import uclib
 
 from emu.cpu import nativelib
 from emu.cpu.costmodel import BlockClassifier
+from emu.cpu.exceptions import PSTATE_I
 from emu.cpu.vmem import read_virtual
 from emu.cpu.wordclass import class_names
 
@@ -203,6 +208,10 @@ class _State(ctypes.Structure):
         ("last_size", ctypes.c_uint32),
         ("stopped", ctypes.c_uint32),
         ("frac", ctypes.c_uint64),
+        ("gate", ctypes.c_uint64),
+        ("unmask", ctypes.c_uint32),
+        ("pstate_reg", ctypes.c_int32),
+        ("reg_read", ctypes.c_void_p),
         # the rest of the C struct is private to the library
     ]
 
@@ -271,6 +280,8 @@ class BlockCounter:
                 if lib.bc_set_class_costs(self._state, (ctypes.c_uint32 * len(costs))(*costs), len(costs)):
                     raise RuntimeError(f"{NATIVE_LIBRARY}: bc_set_class_costs refused {len(costs)} classes")
             self._s = self._state.contents
+            self._s.pstate_reg = UC_ARM64_REG_PSTATE
+            self._s.reg_read = ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p)
             self._costs_buf = (ctypes.c_uint32 * MAX_BLOCK_INSNS)()
             handle = ctypes.c_size_t()
             hook = ctypes.cast(lib.bc_hook, ctypes.c_void_p)
@@ -279,7 +290,7 @@ class BlockCounter:
             if status:
                 raise RuntimeError(f"uc_hook_add(UC_HOOK_BLOCK) failed with status {status}")
         else:
-            self._s = _State(stop_at=UNLIMITED)
+            self._s = _State(stop_at=UNLIMITED, gate=UNLIMITED)
             self._costs: dict[int, list[int] | list[float]] = {}  # block address -> per-instruction cycles
             self._starts: list[int] = []  # the same addresses, sorted: the blocks a range may hold, by bisect
             self._table: dict[int, tuple[int, int, int]] = {}  # addr -> (size, fixed-point cost, insns)
@@ -305,8 +316,21 @@ class BlockCounter:
 
     @stop_at.setter
     def stop_at(self, value: int) -> None:
-        self._s.stop_at = min(value, UNLIMITED)
-        self._s.stopped = 0
+        s = self._s
+        s.stop_at = min(value, UNLIMITED)
+        s.gate = 0 if s.unmask else s.stop_at
+        s.stopped = 0
+
+    @property
+    def stop_when_unmasked(self) -> bool:
+        """Whether the engine also stops before a block once PSTATE.I is clear (an IRQ is waiting for it)."""
+        return bool(self._s.unmask)
+
+    @stop_when_unmasked.setter
+    def stop_when_unmasked(self, value: bool) -> None:
+        s = self._s
+        s.unmask = value
+        s.gate = 0 if value else s.stop_at
 
     @property
     def last_block(self) -> tuple[int, int]:
@@ -401,7 +425,7 @@ class BlockCounter:
 
     def _py_hook(self, _uc: Uc, addr: int, size: int, _data: object) -> None:
         s = self._s
-        if self._clock.now >= s.stop_at:
+        if self._clock.now >= s.stop_at or s.unmask and not self._uc.reg_read(UC_ARM64_REG_PSTATE) & PSTATE_I:
             s.stopped = 1
             self._uc.emu_stop()
             return

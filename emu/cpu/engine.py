@@ -170,11 +170,15 @@ class Engine:
         self.pc = entry
 
     # -- running -----------------------------------------------------------
-    def run(self, deadline: int) -> StopKind:
-        """Run from the current PC until stopped, faulted or the machine clock reaches ``deadline``."""
+    def run(self, deadline: int, until_unmasked: bool = False) -> StopKind:
+        """Run from the current PC until stopped, faulted or the machine clock reaches ``deadline``;
+        ``until_unmasked``: or until a block would run with IRQs unmasked (PSTATE.I clear), as BUDGET."""
+        counter = self.counter
+        counter.stop_when_unmasked = until_unmasked
         try:
             return self._run(deadline)
         finally:
+            counter.stop_when_unmasked = False
             self.trap_entry.flush_log()  # the calls the trap hook answered by itself, before Python goes on
 
     def _run(self, deadline: int) -> StopKind:

@@ -142,8 +142,8 @@ class Hypervisor:
         self._checker = None
         # Calls with a fixed answer, answered by the engines' native trap hooks once Python has answered them
         # from the same site (while no one must see each call as it happens).
-        self._fixed = FixedAnswers(clock.address, self._fixed_call)
-        trace.on_streaming(self._fixed.forget)
+        self.fixed_answers = FixedAnswers(clock.address, self._fixed_call)
+        trace.on_streaming(self.fixed_answers.forget)
         self._accounts = [self.account]  # where a call's cycles are attributed (see attribute())
         transitions = cost.transition
         # EL2's charges, fixed groups built once from the cost model (a forwarded call's breakdown is then looked
@@ -185,7 +185,7 @@ class Hypervisor:
     def _forget_routes(self) -> None:
         for routes in self._routes.values():
             routes.clear()
-        self._fixed.forget()
+        self.fixed_answers.forget()
 
     @property
     def checker(self):  # an emu.invariants.InvariantChecker when the machine runs with check=True, else None
@@ -194,7 +194,7 @@ class Hypervisor:
     @checker.setter
     def checker(self, checker) -> None:
         self._checker = checker
-        self._fixed.forget()  # the checker sees every call
+        self.fixed_answers.forget()  # the checker sees every call
 
     def handles(self, fid: FunctionId, conduit: str) -> bool:
         """Whether a call of ``fid`` through ``conduit`` reaches a service (else it is an unknown function)."""
@@ -274,16 +274,16 @@ class Hypervisor:
         note = route.handler.result.note
         site = Site(vm.name, conduit, route, self._site(vm, call_pc), note, self.account.breakdown_alone(charges),
                     charges.total)
-        self._fixed.teach(entry, intno, x0, pc, insn, route.answer, site)
+        self.fixed_answers.teach(entry, intno, x0, pc, insn, route.answer, site)
 
     def _take_log(self, vm: VirtualMachine, log: FixedAnswerLog) -> None:
         """The calls of ``vm`` its engine's trap hook answered: counted, numbered and traced as ``_answer`` would."""
         self.traps += log.count
         self.account.charged_natively(log.cycles)
         first = self.trace.take_seqs(log.count)
-        self._last_calls[vm.name] = self._fixed.last_call(log, first)
+        self._last_calls[vm.name] = self.fixed_answers.last_call(log, first)
         if self.trace.kept:
-            self.trace.keep_later(lambda: [call_record(*args) for args in self._fixed.calls(log, first)])
+            self.trace.keep_later(lambda: [call_record(*args) for args in self.fixed_answers.calls(log, first)])
 
     @staticmethod
     def _fixed_call(site: Site, frame: list[int], seq: int, start: int) -> tuple:

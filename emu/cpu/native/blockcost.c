@@ -41,6 +41,9 @@ typedef void (*bc_miss_fn)(uint64_t addr, uint32_t size, uint32_t *costs, uint32
 typedef void (*bc_learn_fn)(const uint32_t *words, uint32_t n, uint32_t *costs);
 typedef int (*bc_stop_fn)(void *uc);
 typedef int (*bc_read_fn)(void *uc, uint64_t addr, int prot, void *buf, size_t size);  /* uc_vmem_read */
+typedef int (*bc_reg_fn)(void *uc, int regid, void *value);  /* uc_reg_read */
+
+#define BC_PSTATE_I (1u << 7)
 
 struct bc_entry {
     uint64_t addr;
@@ -65,6 +68,11 @@ struct bc_state {
     uint32_t last_size;
     uint32_t stopped;    /* set when the budget stopped the engine */
     uint64_t frac;       /* fraction of a cycle charged but not yet counted (fixed point) */
+    /* What each block is checked against: stop_at, or 0 while `unmask` is set (every block looks at PSTATE). */
+    uint64_t gate;
+    uint32_t unmask;     /* also stop before a block once PSTATE.I is clear (an IRQ waits for it) */
+    int32_t pstate_reg;  /* UC_ARM64_REG_PSTATE */
+    bc_reg_fn reg_read;
     bc_miss_fn miss;
     bc_learn_fn learn;   /* NULL unless costs are per word */
     bc_stop_fn stop;
@@ -208,7 +216,7 @@ struct bc_state *bc_create(bc_miss_fn miss, bc_stop_fn stop, uint64_t *clock, bc
     s->stop = stop;
     s->read = read;
     s->clock = clock;
-    s->stop_at = UINT64_MAX;
+    s->stop_at = s->gate = UINT64_MAX;
     return s;
 }
 
@@ -389,10 +397,19 @@ static __attribute__((noinline)) void bc_hook_slow(void *uc, uint64_t addr, uint
     bc_charge(s, e, addr, size);
 }
 
+/* Whether the engine stops before this block: out of budget, or (while `unmask`) IRQs no longer masked. */
+static __attribute__((noinline)) int bc_stops(void *uc, struct bc_state *s)
+{
+    if (*s->clock >= s->stop_at)
+        return 1;
+    uint64_t pstate = BC_PSTATE_I;
+    return s->unmask && s->reg_read(uc, s->pstate_reg, &pstate) == 0 && !(pstate & BC_PSTATE_I);
+}
+
 void bc_hook(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
 {
-    if (__builtin_expect(*s->clock >= s->stop_at, 0)) {
-        /* Out of budget: the block does not run now and is charged when it does. */
+    if (__builtin_expect(*s->clock >= s->gate, 0) && bc_stops(uc, s)) {
+        /* The block does not run now and is charged when it does. */
         s->stopped = 1;
         s->stop(uc);
         return;
