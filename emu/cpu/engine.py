@@ -125,6 +125,9 @@ class Engine:
         # MAP (memory was mapped there: retry), IGNORE (a write the device drops) or None (a fault).
         self.device_memory: Callable[[int, int], DeviceAction | None] | None = None
         self._ignored_store: int | None = None
+        # Sees emu_start's error status first: the status to act on, or None when the error only switched how
+        # memory is watched (tlbfill.py) and the access at the PC must run again.
+        self.start_error: Callable[[int], int | None] | None = None
         self._pending_error: BaseException | None = None
         self.trap_entry = trap_entry(self.uc, self._on_intr, (EXCP_HVC, EXCP_SMC), native)
         self._start = EmuStart(self.uc, NO_UNTIL, native).start  # uc_emu_start(uc, pc, NO_UNTIL, 0, 0)
@@ -182,6 +185,12 @@ class Engine:
                 # call (the VM's run and the SPMC's).
                 uc._hook_exception = None
                 status = start()
+                if status and self.start_error is not None:
+                    status = self.start_error(status)
+                    if status is None:
+                        self.code.flush_deferred()
+                        self.counter.cut_short(self.pc)  # what the block did not run before the access runs again
+                        continue
                 if status:
                     raise UcError(status)
                 if uc._hook_exception is not None:

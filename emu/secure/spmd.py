@@ -27,10 +27,12 @@ from dataclasses import dataclass
 from unicorn import UcError
 from unicorn.unicorn_py3.unicorn import uclib
 
+from emu.cpu import nativelib
 from emu.cpu.blockcost import UNLIMITED, Account, Charges, Clock
 from emu.cpu.costmodel import BlockClassifier, CostModel
-from emu.cpu.engine import Engine, StopKind
+from emu.cpu.engine import NO_UNTIL, Engine, StopKind
 from emu.cpu.journal import PageJournal
+from emu.cpu.tlbfill import TlbStoreWatch
 from emu.cpu.writetrack import WriteTracker
 from emu.el2.smccc import MASK32
 from emu.ffa import constants as ffa
@@ -107,14 +109,21 @@ class SecureWorld:
         self.engine.map_physical(physmem.base, physmem.base, physmem.size)
         # What the secure world writes into VM RAM (a partition filling a share) must reach the VMs' code.
         self._physmem = physmem
-        self._writes = WriteTracker(self.engine.uc, memory_map.VM_RAM_PA, physmem.end, self.engine.counter.native)
+        native = self.engine.counter.native
+        lib = nativelib.load() if native else None
+        hooked = lib is None  # else the TLB fill hook watches the stores (tlbfill.py)
+        self._writes = WriteTracker(self.engine.uc, memory_map.VM_RAM_PA, physmem.end, native, hooked)
         for seg in image.segments:
             physmem.write(seg.vaddr, seg.data + bytes(seg.memsz - len(seg.data)))
         _set_flavour(physmem, image, flavour)
-        native = self.engine.counter.native
-        self.journal = PageJournal(self.engine.uc, physmem, region.pa, region.size, keep=True, native=native)
+        self.journal = PageJournal(self.engine.uc, physmem, region.pa, region.size, keep=True, native=native,
+                                   hooked=hooked)
         self._vm_writes = PageJournal(self.engine.uc, physmem, memory_map.VM_RAM_PA,
-                                      physmem.end - memory_map.VM_RAM_PA, keep=False, native=native)
+                                      physmem.end - memory_map.VM_RAM_PA, keep=False, native=native, hooked=hooked)
+        self._stores: TlbStoreWatch | None = None
+        if lib is not None:
+            self._stores = TlbStoreWatch(self.engine.uc, lib, self.journal, self._vm_writes, self._writes, NO_UNTIL)
+            self.engine.start_error = self._stores.start_error
         self.engine.trap_entry.stop_at_traps()  # the SPMC's SMC (its answer) ends its run: see _take_response
         self.engine.platform_sysreg = self._icc
         self._sgis: list[int] = []
@@ -217,6 +226,8 @@ class SecureWorld:
 
     def _commit(self) -> None:
         self.journal.commit()
+        if self._stores is not None:
+            self._stores.settle()
         # As uc.context_update(self._saved), without its Python layer: once per forwarded call.
         status = _context_save(self.engine.uc._uch, self._saved.context)
         if status:
@@ -224,6 +235,8 @@ class SecureWorld:
 
     def _roll_back(self) -> None:
         self.journal.rollback()
+        if self._stores is not None:
+            self._stores.settle()
         self.engine.uc.context_restore(self._saved)
         self.engine.fault = None
         self.aborted += 1
