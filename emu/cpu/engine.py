@@ -130,7 +130,9 @@ class Engine:
         self.start_error: Callable[[int], int | None] | None = None
         self._pending_error: BaseException | None = None
         self.trap_entry = trap_entry(self.uc, self._on_intr, (EXCP_HVC, EXCP_SMC), native)
-        self._start = EmuStart(self.uc, NO_UNTIL, native).start  # uc_emu_start(uc, pc, NO_UNTIL, 0, 0)
+        self.emu_start = EmuStart(self.uc, NO_UNTIL, native)  # uc_emu_start(uc, pc, NO_UNTIL, 0, 0)
+        # How run() starts the engine from its PC (emu_start's status); the SPMC's goes through its call entry.
+        self.start: Callable[[], int] = self.emu_start.start
         self._invalid_hook = InvalidAccessHook(self.uc, self._on_mem_invalid)
 
     # -- memory ------------------------------------------------------------
@@ -173,18 +175,22 @@ class Engine:
         self.pc = entry
 
     # -- running -----------------------------------------------------------
-    def run(self, deadline: int) -> StopKind:
-        """Run from the current PC until stopped, faulted or the machine clock reaches ``deadline``."""
+    def run(self, deadline: int, first: Callable[[], int] | None = None) -> StopKind:
+        """Run from the current PC until stopped, faulted or the machine clock reaches ``deadline``.
+
+        ``first``: how to start the engine the first time, instead of ``start`` (which starts it again).
+        """
         self.counter.stop_at = deadline
         self.stop_requested = False
         self.trap_entry.trapped = False
-        uc, start = self.uc, self._start
+        uc, start = self.uc, first or self.start
         while True:
             try:
                 # As uc.emu_start(self.pc, NO_UNTIL), without its Python layer: once per run, twice per forwarded
                 # call (the VM's run and the SPMC's).
                 uc._hook_exception = None
                 status = start()
+                start = self.start
                 if status and self.start_error is not None:
                     status = self.start_error(status)
                     if status is None:

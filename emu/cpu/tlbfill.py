@@ -15,7 +15,8 @@ it back on the CPU's translation with the write hooks, for good, so the run
 goes on exactly as it would have.  One such fill is Unicorn's own, not the
 PE's: emu_start ends by looking up its "until" address, where the CPU's
 translation faults and Unicorn ignores it; the hook refuses that one too
-and ``start_error()`` takes back the error it leaves.  Without the native
+and ``tf_status`` (the engine's start, ``callentry.py``) takes back the
+error it leaves.  Without the native
 library the hooks are used from the start.
 """
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 import ctypes
 
 from unicorn import (
-    UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_EXCEPTION, UC_HOOK_TLB_FILL, UC_TLB_CPU, UC_TLB_VIRTUAL, Uc, UcError,
+    UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_TLB_FILL, UC_TLB_CPU, UC_TLB_VIRTUAL, Uc, UcError,
 )
 from unicorn.arm64_const import UC_ARM64_REG_CP_REG, UC_ARM64_REG_PC
 from unicorn.unicorn_py3.unicorn import uclib
@@ -78,23 +79,25 @@ class TlbStoreWatch:
             self._flush()
             self._state.granted = 0
 
+    @property
+    def native_state(self) -> int:
+        """The address of the fill hook's state (``struct tf_state``), whose ``tf_status`` filters emu_start's."""
+        return ctypes.addressof(self._state)
+
     def start_error(self, status: int) -> int | None:
-        """What an error ``status`` from emu_start means: None when a fill was refused and the engine, now back on
-        the CPU's translation and write hooks, must run the access at its PC again; else the status (0 when the
-        error was only Unicorn's own lookup after the run, which the CPU's translation fails silently)."""
+        """What an error ``status`` from emu_start, filtered by ``tf_status``, means: None when a fill was refused
+        and the engine, now back on the CPU's translation and write hooks, must run the access at its PC again;
+        else the status."""
         s = self._state
-        if s.refused:
-            s.refused = s.exit_fill = 0
-            self._uc.ctl_set_tlb_mode(UC_TLB_CPU)
-            self._flush()
-            for watcher in self._hooked:
-                watcher.watch_stores()
-            self._uc.ctl_flush_tb()  # code translated without write hooks would not call them
-            return None
-        if s.exit_fill:
-            s.exit_fill = 0
-            return 0 if status == UC_ERR_EXCEPTION else status
-        return status
+        if not s.refused:
+            return status
+        s.refused = s.exit_fill = 0
+        self._uc.ctl_set_tlb_mode(UC_TLB_CPU)
+        self._flush()
+        for watcher in self._hooked:
+            watcher.watch_stores()
+        self._uc.ctl_flush_tb()  # code translated without write hooks would not call them
+        return None
 
     def _flush(self) -> None:
         status = _ctl(self._uc._uch, _TLB_FLUSH)

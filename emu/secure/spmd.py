@@ -29,6 +29,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 
 from emu.cpu import nativelib
 from emu.cpu.blockcost import UNLIMITED, Account, Charges, Clock
+from emu.cpu.callentry import CallEntry
 from emu.cpu.costmodel import BlockClassifier, CostModel
 from emu.cpu.engine import NO_UNTIL, Engine, StopKind
 from emu.cpu.journal import PageJournal
@@ -124,6 +125,8 @@ class SecureWorld:
         if lib is not None:
             self._stores = TlbStoreWatch(self.engine.uc, lib, self.journal, self._vm_writes, self._writes, NO_UNTIL)
             self.engine.start_error = self._stores.start_error
+        self._entry = CallEntry(self.engine, self.journal, self._stores)
+        self.engine.start = self._entry.resume
         self.engine.trap_entry.stop_at_traps()  # the SPMC's SMC (its answer) ends its run: see _take_response
         self.engine.platform_sysreg = self._icc
         self._sgis: list[int] = []
@@ -159,10 +162,9 @@ class SecureWorld:
         self.account.charge_all(self._entry_charges)
         clock = self.clock.cell  # the count itself: Clock.now's property call costs as much again
         entered = clock.value
-        self.engine.frame.write(request)
-        self.journal.begin()
+        self._entry.load(request)
         exceptions = self.engine.exceptions_taken
-        kind = self._run()
+        kind = self._run(self._entry.enter)  # x0-x17 written, the journal begun, the SPMC started
         aborted = self._abort_reason(kind, exceptions)
         written = tuple(self._vm_writes.written())
         if written:  # usually none: a (non-keeping) journal with nothing written has nothing to commit
@@ -191,10 +193,10 @@ class SecureWorld:
         return self.exchange_pc is not None and self.engine.pc == self.exchange_pc and \
             self.engine.fault is None and not self.journal.written()
 
-    def _run(self) -> StopKind:
+    def _run(self, enter: Callable[[], int] | None = None) -> StopKind:
         self._response = None
         try:
-            kind = self.engine.run(min(self.clock.cell.value + self.budget, self.limit))
+            kind = self.engine.run(min(self.clock.cell.value + self.budget, self.limit), enter)
         finally:
             for pa, size in self._writes.take():  # what reached VM RAM must reach the VMs' code caches
                 self._physmem.written(pa, size)

@@ -27,4 +27,7 @@ enum { PJ_CLEAN, PJ_WRITTEN, PJ_EAGER };
 /* Journal page index ``page`` (save it when keeping) unless it is written or eager already. */
 void pj_touch(struct pj_state *s, uint64_t page);
 
+/* Before a call: save the eager pages as they are. */
+void pj_begin(struct pj_state *s);
+
 #endif

@@ -17,17 +17,14 @@
  * before the access, and tlbfill.py moves it back to the CPU's translation
  * and the write hooks for good.
  */
-#include <stdbool.h>
-#include <stdint.h>
-
-#include "journal.h"
-#include "writetrack.h"
+#include "tlbfill.h"
 
 #define TF_PROT_ALL 7      /* UC_PROT_ALL */
 #define TF_PROT_WRITE 2    /* UC_PROT_WRITE */
 #define TF_MEM_WRITE 17    /* UC_MEM_WRITE */
 #define TF_MEM_FETCH 18    /* UC_MEM_FETCH */
 #define TF_SCTLR_M 1u
+#define TF_ERR_EXCEPTION 21 /* UC_ERR_EXCEPTION */
 
 struct tf_entry {          /* uc_tlb_entry */
     uint64_t paddr;
@@ -37,23 +34,6 @@ struct tf_entry {          /* uc_tlb_entry */
 struct tf_cp_reg {         /* uc_arm64_cp_reg */
     uint32_t crn, crm, op0, op1, op2;
     uint64_t val;
-};
-
-typedef int (*tf_reg_read_fn)(void *uc, int regid, void *value);
-
-struct tf_state {
-    uint64_t limit;            /* addresses below translate one to one (2^PAMax) */
-    struct pj_state *secure;   /* the keeping journal of secure RAM */
-    struct pj_state *vm;       /* the listing journal of VM RAM */
-    struct wt_state *tracker;  /* VM RAM pages for the VMs' code caches: the vm journal's range */
-    tf_reg_read_fn reg_read;   /* uc_reg_read */
-    int cp_reg_id;             /* UC_ARM64_REG_CP_REG */
-    int pc_id;                 /* UC_ARM64_REG_PC */
-    uint64_t exit_page;        /* the page of emu_start's "until" address less one */
-    uint64_t page_size;        /* Unicorn's */
-    uint32_t granted;          /* a page became writable by being journalled: flush at commit */
-    uint32_t refused;          /* a fill was left to the CPU's own translation */
-    uint32_t exit_fill;        /* the fill after the run refused: emu_start's error is no error */
 };
 
 /* 1: the page at pa may take stores unseen (journalled, now or before, or eager); 0: not yet; -1: not j's. */
@@ -89,6 +69,14 @@ static bool tf_exit_fill(void *uc, uint64_t vaddr, int type, struct tf_state *s)
     uint64_t pc;
     return type == TF_MEM_FETCH && vaddr == s->exit_page && s->reg_read(uc, s->pc_id, &pc) == 0 &&
            (pc < vaddr || pc - vaddr >= s->page_size);
+}
+
+int tf_status(struct tf_state *s, int status)
+{
+    if (!s->exit_fill || s->refused)
+        return status;
+    s->exit_fill = 0;
+    return status == TF_ERR_EXCEPTION ? 0 : status;
 }
 
 bool tf_fill(void *uc, uint64_t vaddr, int type, struct tf_entry *e, struct tf_state *s)
