@@ -75,8 +75,10 @@ def _memo(machine: Machine) -> dict[int, Any]:
         shared += [vm.spec, vm.image, vm.ram, vm.pflash, vm.console._stream, vm.uart._input]
     if machine.mediator is not None:
         secure = machine.mediator.secure
-        # the journals hold pages only within one SPMC call, and a snapshot is taken between calls
-        shared += [machine.mediator.profile, secure.image, secure.journal, secure._vm_writes]
+        # the journals, the tracker, the TLB's store watch and the call entry hold state only within one SPMC
+        # call, and a snapshot is taken between calls
+        shared += [machine.mediator.profile, secure.image, secure.journal, secure._vm_writes, secure._writes,
+                   secure._stores, secure._entry]
     for engine in _engines(machine):
         shared += [engine, engine.uc]
     return {id(obj): obj for obj in shared}

@@ -48,6 +48,11 @@ class EmuStart:
         # A function object of its own, without argtypes (no conversion per call), bound to its argument.
         self.start = partial(lib["es_start"], ctypes.byref(self._state))
 
+    @property
+    def native_state(self) -> int:
+        """The address of the native start's state (``struct es_state``)."""
+        return ctypes.addressof(self._state)
+
     def _start_python(self) -> int:
         status = uclib.uc_reg_read(self._uch, UC_ARM64_REG_PC, self._pc_ref)
         if status:

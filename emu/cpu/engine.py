@@ -125,9 +125,14 @@ class Engine:
         # MAP (memory was mapped there: retry), IGNORE (a write the device drops) or None (a fault).
         self.device_memory: Callable[[int, int], DeviceAction | None] | None = None
         self._ignored_store: int | None = None
+        # Sees emu_start's error status first: the status to act on, or None when the error only switched how
+        # memory is watched (tlbfill.py) and the access at the PC must run again.
+        self.start_error: Callable[[int], int | None] | None = None
         self._pending_error: BaseException | None = None
         self.trap_entry = trap_entry(self.uc, self._on_intr, (EXCP_HVC, EXCP_SMC), native)
-        self._start = EmuStart(self.uc, NO_UNTIL, native).start  # uc_emu_start(uc, pc, NO_UNTIL, 0, 0)
+        self.emu_start = EmuStart(self.uc, NO_UNTIL, native)  # uc_emu_start(uc, pc, NO_UNTIL, 0, 0)
+        # How run() starts the engine from its PC (emu_start's status); the SPMC's goes through its call entry.
+        self.start: Callable[[], int] = self.emu_start.start
         self._invalid_hook = InvalidAccessHook(self.uc, self._on_mem_invalid)
 
     # -- memory ------------------------------------------------------------
@@ -170,28 +175,38 @@ class Engine:
         self.pc = entry
 
     # -- running -----------------------------------------------------------
-    def run(self, deadline: int, until_unmasked: bool = False) -> StopKind:
+    def run(self, deadline: int, until_unmasked: bool = False, first: Callable[[], int] | None = None) -> StopKind:
         """Run from the current PC until stopped, faulted or the machine clock reaches ``deadline``;
-        ``until_unmasked``: or until a block would run with IRQs unmasked (PSTATE.I clear), as BUDGET."""
+        ``until_unmasked``: or until a block would run with IRQs unmasked (PSTATE.I clear), as BUDGET.
+
+        ``first``: how to start the engine the first time, instead of ``start`` (which starts it again).
+        """
         counter = self.counter
         counter.stop_when_unmasked = until_unmasked
         try:
-            return self._run(deadline)
+            return self._run(deadline, first)
         finally:
             counter.stop_when_unmasked = False
             self.trap_entry.flush_log()  # the calls the trap hook answered by itself, before Python goes on
 
-    def _run(self, deadline: int) -> StopKind:
+    def _run(self, deadline: int, first: Callable[[], int] | None) -> StopKind:
         self.counter.stop_at = deadline
         self.stop_requested = False
         self.trap_entry.trapped = False
-        uc, start = self.uc, self._start
+        uc, start = self.uc, first or self.start
         while True:
             try:
                 # As uc.emu_start(self.pc, NO_UNTIL), without its Python layer: once per run, twice per forwarded
                 # call (the VM's run and the SPMC's).
                 uc._hook_exception = None
                 status = start()
+                start = self.start
+                if status and self.start_error is not None:
+                    status = self.start_error(status)
+                    if status is None:
+                        self.code.flush_deferred()
+                        self.counter.cut_short(self.pc)  # what the block did not run before the access runs again
+                        continue
                 if status:
                     raise UcError(status)
                 if uc._hook_exception is not None:

@@ -62,10 +62,12 @@ class PageJournal:
 
     ``keep``: save each page's contents before its first write, for ``rollback()``.
     ``native``: use the C hook (None: when the library is built).
+    ``hooked``: watch stores with write hooks; False when something else touches the pages in the native
+    state (``tlbfill.py``), until ``watch_stores()``.
     """
 
     def __init__(self, uc: Uc, physmem: PhysicalMemory, address: int, size: int, keep: bool,
-                 native: bool | None = None) -> None:
+                 native: bool | None = None, hooked: bool = True) -> None:
         if address % PAGE_SIZE or size % PAGE_SIZE or size <= 0:
             raise ValueError("a journal covers whole pages")
         self.address = address
@@ -80,6 +82,7 @@ class PageJournal:
         self._eager: dict[int, bytes] = {}  # eager page address -> contents saved by begin()
         self._last: tuple[int, ...] = ()  # the pages written in the call before the last commit
         self._hooks: list[int] = []
+        self._hooked = hooked
         if lib is not None:
             self._state = lib.pj_create(address, size // PAGE_SIZE, physmem.host_pointer(address), int(keep))
             if not self._state:
@@ -99,11 +102,24 @@ class PageJournal:
             else:
                 self._hook_del(handle)
         self._hooks = []
+        if not self._hooked:
+            return
         start = self.address
         for page in sorted(self._eager) + [self._end]:
             if page > start:
                 self._hooks.append(self._hook(max(self.address, start - STRADDLE), page - 1))
             start = page + PAGE_SIZE
+
+    def watch_stores(self) -> None:
+        """Watch stores with write hooks from now on."""
+        if not self._hooked:
+            self._hooked = True
+            self._hook_ranges()
+
+    @property
+    def native_state(self) -> int:
+        """The address of the native journal's state (``struct pj_state``)."""
+        return ctypes.addressof(self._s)
 
     def _hook(self, first: int, last: int) -> int:
         if self._lib is None:

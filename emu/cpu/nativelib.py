@@ -3,7 +3,8 @@
 It holds the per-block cycle accounting hook (with the word classifier that
 spares it capstone), the trap entry, the counter (MRS/MSR) and instruction
 cache (SYS) hooks, the write hooks (the tracker of the SPMC's writes into VM
-RAM, the secure world's journal), the engine start and the jsonl trace line
+RAM, the secure world's journal) and the TLB fill hook that stands in for
+them, the engine start and the jsonl trace line
 encoder; each has a pure-Python fallback giving identical results, used when
 ``FFA_EMU_PURE_PYTHON`` is set or when the library is missing or does not load.  In the last two cases the tool says so once on
 stderr: the same run is some 40 times slower.

@@ -28,24 +28,24 @@ class BatchRegisters:
         count = len(reg_ids)
         self._uch = uc._uch
         self._count = count
-        self._ids = (ctypes.c_int * count)(*reg_ids)
-        self._values = (ctypes.c_uint64 * count)()
-        base = ctypes.addressof(self._values)
-        self._ptrs = (ctypes.c_void_p * count)(*(base + 8 * i for i in range(count)))
+        self.ids = (ctypes.c_int * count)(*reg_ids)
+        self.values = (ctypes.c_uint64 * count)()  # what write() wrote or read() read, with their ids and addresses
+        base = ctypes.addressof(self.values)
+        self.pointers = (ctypes.c_void_p * count)(*(base + 8 * i for i in range(count)))
         # Function objects of their own, without argtypes: the arguments are ctypes objects already (and an int
         # count), so ctypes passes them without a Python-level conversion each.
         self._read = uclib["uc_reg_read_batch"]
         self._write = uclib["uc_reg_write_batch"]
 
     def read(self) -> list[int]:
-        status = self._read(self._uch, self._ids, self._ptrs, self._count)
+        status = self._read(self._uch, self.ids, self.pointers, self._count)
         if status:
             raise RuntimeError(f"uc_reg_read_batch failed with status {status}")
-        return self._values[:]
+        return self.values[:]
 
     def write(self, values: Sequence[int]) -> None:
-        self._values[:] = values
-        status = self._write(self._uch, self._ids, self._ptrs, self._count)
+        self.values[:] = values
+        status = self._write(self._uch, self.ids, self.pointers, self._count)
         if status:
             raise RuntimeError(f"uc_reg_write_batch failed with status {status}")
 

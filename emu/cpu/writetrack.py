@@ -30,19 +30,36 @@ class _State(ctypes.Structure):
 class WriteTracker:
     """Records the pages ``uc`` writes in ``[start, end)``; ``take()`` returns them and starts over."""
 
-    def __init__(self, uc: Uc, start: int, end: int, native: bool) -> None:
+    def __init__(self, uc: Uc, start: int, end: int, native: bool, hooked: bool = True) -> None:
+        """``hooked``: watch stores with a write hook; False when something else records the pages in the native
+        state (``tlbfill.py``), until ``watch_stores()``."""
         self.start, self.end = start, end
+        self._uc = uc
         self._state = _State(last_page=_NO_PAGE)
-        lib = nativelib.load() if native else None
-        if lib is not None:
+        self._lib = nativelib.load() if native else None
+        self._hooked = False
+        if hooked:
+            self.watch_stores()
+
+    @property
+    def native_state(self) -> int:
+        """The address of the state the native hook records into (``struct wt_state``)."""
+        return ctypes.addressof(self._state)
+
+    def watch_stores(self) -> None:
+        """Watch stores with a write hook from now on."""
+        if self._hooked:
+            return
+        self._hooked = True
+        if self._lib is not None:
             handle = ctypes.c_size_t()
-            status = uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_MEM_WRITE,
-                                       ctypes.cast(lib.wt_hook, ctypes.c_void_p), ctypes.byref(self._state),
-                                       ctypes.c_uint64(start), ctypes.c_uint64(end - 1))
+            status = uclib.uc_hook_add(self._uc._uch, ctypes.byref(handle), UC_HOOK_MEM_WRITE,
+                                       ctypes.cast(self._lib.wt_hook, ctypes.c_void_p), ctypes.byref(self._state),
+                                       ctypes.c_uint64(self.start), ctypes.c_uint64(self.end - 1))
             if status:
                 raise RuntimeError(f"uc_hook_add(UC_HOOK_MEM_WRITE) failed with status {status}")
         else:
-            uc.hook_add(UC_HOOK_MEM_WRITE, self._py_hook, None, start, end - 1)
+            self._uc.hook_add(UC_HOOK_MEM_WRITE, self._py_hook, None, self.start, self.end - 1)
 
     def take(self) -> list[tuple[int, int]]:
         """The (pa, size) runs written since the last call, merged and in address order."""

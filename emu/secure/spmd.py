@@ -27,10 +27,13 @@ from dataclasses import dataclass
 from unicorn import UcError
 from unicorn.unicorn_py3.unicorn import uclib
 
+from emu.cpu import nativelib
 from emu.cpu.blockcost import UNLIMITED, Account, Charges, Clock
+from emu.cpu.callentry import CallEntry
 from emu.cpu.costmodel import BlockClassifier, CostModel
-from emu.cpu.engine import Engine, StopKind
+from emu.cpu.engine import NO_UNTIL, Engine, StopKind
 from emu.cpu.journal import PageJournal
+from emu.cpu.tlbfill import TlbStoreWatch
 from emu.cpu.writetrack import WriteTracker
 from emu.el2.smccc import MASK32
 from emu.ffa import constants as ffa
@@ -107,14 +110,23 @@ class SecureWorld:
         self.engine.map_physical(physmem.base, physmem.base, physmem.size)
         # What the secure world writes into VM RAM (a partition filling a share) must reach the VMs' code.
         self._physmem = physmem
-        self._writes = WriteTracker(self.engine.uc, memory_map.VM_RAM_PA, physmem.end, self.engine.counter.native)
+        native = self.engine.counter.native
+        lib = nativelib.load() if native else None
+        hooked = lib is None  # else the TLB fill hook watches the stores (tlbfill.py)
+        self._writes = WriteTracker(self.engine.uc, memory_map.VM_RAM_PA, physmem.end, native, hooked)
         for seg in image.segments:
             physmem.write(seg.vaddr, seg.data + bytes(seg.memsz - len(seg.data)))
         _set_flavour(physmem, image, flavour)
-        native = self.engine.counter.native
-        self.journal = PageJournal(self.engine.uc, physmem, region.pa, region.size, keep=True, native=native)
+        self.journal = PageJournal(self.engine.uc, physmem, region.pa, region.size, keep=True, native=native,
+                                   hooked=hooked)
         self._vm_writes = PageJournal(self.engine.uc, physmem, memory_map.VM_RAM_PA,
-                                      physmem.end - memory_map.VM_RAM_PA, keep=False, native=native)
+                                      physmem.end - memory_map.VM_RAM_PA, keep=False, native=native, hooked=hooked)
+        self._stores: TlbStoreWatch | None = None
+        if lib is not None:
+            self._stores = TlbStoreWatch(self.engine.uc, lib, self.journal, self._vm_writes, self._writes, NO_UNTIL)
+            self.engine.start_error = self._stores.start_error
+        self._entry = CallEntry(self.engine, self.journal, self._stores)
+        self.engine.start = self._entry.resume
         self.engine.trap_entry.stop_at_traps()  # the SPMC's SMC (its answer) ends its run: see _take_response
         self.engine.platform_sysreg = self._icc
         self._sgis: list[int] = []
@@ -150,10 +162,9 @@ class SecureWorld:
         self.account.charge_all(self._entry_charges)
         clock = self.clock.cell  # the count itself: Clock.now's property call costs as much again
         entered = clock.value
-        self.engine.frame.write(request)
-        self.journal.begin()
+        self._entry.load(request)
         exceptions = self.engine.exceptions_taken
-        kind = self._run()
+        kind = self._run(self._entry.enter)  # x0-x17 written, the journal begun, the SPMC started
         aborted = self._abort_reason(kind, exceptions)
         written = tuple(self._vm_writes.written())
         if written:  # usually none: a (non-keeping) journal with nothing written has nothing to commit
@@ -182,10 +193,10 @@ class SecureWorld:
         return self.exchange_pc is not None and self.engine.pc == self.exchange_pc and \
             self.engine.fault is None and not self.journal.written()
 
-    def _run(self) -> StopKind:
+    def _run(self, enter: Callable[[], int] | None = None) -> StopKind:
         self._response = None
         try:
-            kind = self.engine.run(min(self.clock.cell.value + self.budget, self.limit))
+            kind = self.engine.run(min(self.clock.cell.value + self.budget, self.limit), first=enter)
         finally:
             for pa, size in self._writes.take():  # what reached VM RAM must reach the VMs' code caches
                 self._physmem.written(pa, size)
@@ -217,6 +228,8 @@ class SecureWorld:
 
     def _commit(self) -> None:
         self.journal.commit()
+        if self._stores is not None:
+            self._stores.settle()
         # As uc.context_update(self._saved), without its Python layer: once per forwarded call.
         status = _context_save(self.engine.uc._uch, self._saved.context)
         if status:
@@ -224,6 +237,8 @@ class SecureWorld:
 
     def _roll_back(self) -> None:
         self.journal.rollback()
+        if self._stores is not None:
+            self._stores.settle()
         self.engine.uc.context_restore(self._saved)
         self.engine.fault = None
         self.aborted += 1

@@ -42,9 +42,9 @@ def test_a_masked_irq_waits_inside_the_engine(native, guest_image, monkeypatch) 
     runs = []
     run = Engine.run
 
-    def counted(self, deadline, until_unmasked=False):
+    def counted(self, deadline, until_unmasked=False, **options):
         runs.append(until_unmasked)
-        return run(self, deadline, until_unmasked)
+        return run(self, deadline, until_unmasked, **options)
 
     monkeypatch.setattr(Engine, "run", counted)
     spec = VmSpec(load_image(guest_image("irq_unmask")), vm_id=1, endpoint_id=1)

@@ -14,25 +14,10 @@
  *
  * emu/cpu/journal.py holds the identical pure-Python fallback.
  */
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PJ_PAGE 4096u
-
-struct pj_state {
-    uint64_t lo;        /* first physical address watched */
-    uint64_t pages;     /* pages watched from lo */
-    uint8_t *host;      /* host address backing lo */
-    uint8_t *saved;     /* pages * PJ_PAGE old contents, by page index; NULL: list pages only */
-    uint8_t *dirty;     /* a page's flag: PJ_CLEAN, PJ_WRITTEN (in list) or PJ_EAGER (in eager) */
-    uint32_t *list;     /* indices of the written pages, in first-write order */
-    uint64_t count;     /* entries in list */
-    uint32_t *eager;    /* indices of the eager pages (saved by pj_begin, never in list) */
-    uint64_t eager_count;
-};
-
-enum { PJ_CLEAN, PJ_WRITTEN, PJ_EAGER };
+#include "journal.h"
 
 void pj_destroy(struct pj_state *s)
 {
@@ -64,7 +49,7 @@ struct pj_state *pj_create(uint64_t lo, uint64_t pages, uint8_t *host, int keep)
     return s;
 }
 
-static void pj_touch(struct pj_state *s, uint64_t page)
+void pj_touch(struct pj_state *s, uint64_t page)
 {
     if (page >= s->pages || s->dirty[page])
         return;

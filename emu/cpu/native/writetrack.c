@@ -10,17 +10,18 @@
  *
  * emu/cpu/writetrack.py holds the identical pure-Python fallback.
  */
-#include <stdint.h>
+#include "writetrack.h"
 
-#define WT_PAGE_SHIFT 12
-#define WT_PAGES 4096
-
-struct wt_state {
-    uint64_t last_page;  /* page number recorded last, UINT64_MAX once the reader took the pages */
-    uint32_t count;      /* entries in pages[] */
-    uint32_t overflow;   /* more pages were written than pages[] holds */
-    uint64_t pages[WT_PAGES];
-};
+void wt_record(struct wt_state *s, uint64_t page)
+{
+    if (page == s->last_page)
+        return;
+    s->last_page = page;
+    if (s->count < WT_PAGES)
+        s->pages[s->count++] = page;
+    else
+        s->overflow = 1;
+}
 
 void wt_hook(void *uc, int type, uint64_t addr, int size, int64_t value, struct wt_state *s)
 {
@@ -28,13 +29,6 @@ void wt_hook(void *uc, int type, uint64_t addr, int size, int64_t value, struct 
     (void)type;
     (void)value;
     uint64_t last = (addr + (uint64_t)(size > 0 ? size : 1) - 1) >> WT_PAGE_SHIFT;
-    for (uint64_t page = addr >> WT_PAGE_SHIFT; page <= last; page++) {
-        if (page == s->last_page)
-            continue;
-        s->last_page = page;
-        if (s->count < WT_PAGES)
-            s->pages[s->count++] = page;
-        else
-            s->overflow = 1;
-    }
+    for (uint64_t page = addr >> WT_PAGE_SHIFT; page <= last; page++)
+        wt_record(s, page);
 }
