@@ -11,7 +11,9 @@
 #include "console.h"
 #include "ffa.h"
 
+#ifndef CALLS
 #define CALLS 20000u
+#endif
 
 int main(void)
 {
