@@ -321,9 +321,7 @@ class Hypervisor:
         if trace.listened:
             rec = self._last_calls[vm.name] = call_record(seq, vm.name, conduit, imm, route.fid.raw, route.name,
                                                           shown, results, start, end, error, site, note, breakdown)
-            trace.emit(rec)
-            for hop in hops:
-                trace.emit(hop)
+            trace.emit(rec, *hops)
         else:  # call_record's arguments: the record is made if last_call() asks for it
             self._last_calls[vm.name] = (seq, vm.name, conduit, imm, route.fid.raw, route.name, shown, results,
                                          start, end, error, site, note, breakdown)
