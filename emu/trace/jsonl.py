@@ -125,8 +125,17 @@ def _python_lines(records: Sequence) -> str:
 _BATCH = 3  # as TJ_BATCH in native/tracejson.c
 _HEADER = 11  # as TJ_HEADER
 _ARGS_LAYOUT, _RESULT_LAYOUT, _VERBATIM = 1, 2, 4  # as TJ_ARGS_LAYOUT, TJ_RESULT_LAYOUT, TJ_VERBATIM
-_batch = struct.Struct(f"<{_BATCH}Q").pack
-_verbatim = struct.Struct(f"<{_HEADER}Q").pack
+# A word tj_records reads: a host-order uint64, packed as unsigned long where that is 64 bits (CPython converts an
+# int to an unsigned long four times sooner than to an unsigned long long).
+_WORD = "L" if struct.calcsize("@L") == 8 else "Q"
+
+
+def _words(count: int) -> Callable[..., bytes]:
+    return struct.Struct(f"@{count}{_WORD}").pack
+
+
+_batch = _words(_BATCH)
+_verbatim = _words(_HEADER)
 
 
 class _Kind:
@@ -215,7 +224,7 @@ class _NativeLines:
         count = _HEADER + len(numbers) + 1 + len(args) + len(results)
         pack = self._packers.get(count)
         if pack is None:
-            pack = self._packers[count] = struct.Struct(f"<{count}Q").pack
+            pack = self._packers[count] = _words(count)
         try:
             packed = pack(rec.seq, rec.cycle_start, rec.cycle_end, len(args) + 1, len(results), len(numbers),
                           len(kind.head), len(args_text), len(result_text), len(tail), flags,

@@ -4,7 +4,7 @@
  * escaping and the decoded texts themselves are what a record's line costs,
  * and here they cost next to nothing.
  *
- * tj_records takes the records of one call at once: TJ_BATCH little-endian
+ * tj_records takes the records of one call at once: TJ_BATCH host-order
  * uint64 words (how many records, the output's address and its capacity), then
  * each record: TJ_HEADER words (seq, cycle_start, cycle_end, how many argument
  * registers, result registers and numbers of the tail, the byte lengths of the
@@ -82,18 +82,30 @@ static void tj_decimal(struct tj_out *o, uint64_t v) {
     tj_put(o, at, (size_t)(digits + sizeof digits - at));
 }
 
-/* "%#x" % v */
+/* "%#x" % v: its hex digits two at a time, as many as it has. */
 static void tj_hex(struct tj_out *o, uint64_t v) {
-    static const char hex[] = "0123456789abcdef";
+    static const char pairs[] =
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+        "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+        "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+        "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+        "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+        "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+        "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+        "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
     char digits[18];
-    char *at = digits + sizeof digits;
-    do {
-        *--at = hex[v & 15];
-        v >>= 4;
-    } while (v);
-    *--at = 'x';
-    *--at = '0';
-    tj_put(o, at, (size_t)(digits + sizeof digits - at));
+    const int count = v ? (67 - __builtin_clzll(v)) / 4 : 1;  /* hex digits */
+    char *at = digits + 2 + count;
+    for (int left = count; left > 1; left -= 2) {
+        at -= 2;
+        memcpy(at, pairs + (v & 0xff) * 2, 2);
+        v >>= 8;
+    }
+    if (at > digits + 2)
+        *--at = pairs[(v & 0xf) * 2 + 1];
+    digits[0] = '0';
+    digits[1] = 'x';
+    tj_put(o, digits, (size_t)(2 + count));
 }
 
 static void tj_registers(struct tj_out *o, const uint8_t *regs, uint64_t count) {
