@@ -76,7 +76,33 @@ static char *tj_digits(char *end, uint64_t v) {
     return end;
 }
 
+/* Whether n more bytes fit: then a number is written straight to the output. */
+static int tj_room(const struct tj_out *o, size_t n) {
+    return (size_t)(o->end - o->at) >= n;
+}
+
+static void tj_advance(struct tj_out *o, size_t n) {
+    o->at += n;
+    o->needed += n;
+}
+
+/* How many decimal digits v has: its bit length times log10(2), then one power of ten decides. */
+static size_t tj_decimal_size(uint64_t v) {
+    static const uint64_t powers[20] = {
+        1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u, 1000000000u, 10000000000u,
+        100000000000u, 1000000000000u, 10000000000000u, 100000000000000u, 1000000000000000u,
+        10000000000000000u, 100000000000000000u, 1000000000000000000u, 10000000000000000000u};
+    const unsigned guess = (unsigned)(64 - __builtin_clzll(v | 1)) * 1233 >> 12;
+    return guess + 1 - (v < powers[guess]) + (v == 0);
+}
+
 static void tj_decimal(struct tj_out *o, uint64_t v) {
+    if (tj_room(o, 20)) {
+        const size_t n = tj_decimal_size(v);
+        tj_digits(o->at + n, v);
+        tj_advance(o, n);
+        return;
+    }
     char digits[20];
     char *at = tj_digits(digits + sizeof digits, v);
     tj_put(o, at, (size_t)(digits + sizeof digits - at));
@@ -93,8 +119,10 @@ static void tj_hex(struct tj_out *o, uint64_t v) {
         "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
         "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
         "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
-    char digits[18];
+    char buffer[18];
     const int count = v ? (67 - __builtin_clzll(v)) / 4 : 1;  /* hex digits */
+    const int room = tj_room(o, sizeof buffer);
+    char *digits = room ? o->at : buffer;
     char *at = digits + 2 + count;
     for (int left = count; left > 1; left -= 2) {
         at -= 2;
@@ -105,7 +133,10 @@ static void tj_hex(struct tj_out *o, uint64_t v) {
         *--at = pairs[(v & 0xf) * 2 + 1];
     digits[0] = '0';
     digits[1] = 'x';
-    tj_put(o, digits, (size_t)(2 + count));
+    if (room)
+        tj_advance(o, (size_t)(2 + count));
+    else
+        tj_put(o, digits, (size_t)(2 + count));
 }
 
 static void tj_registers(struct tj_out *o, const uint8_t *regs, uint64_t count) {
