@@ -5,7 +5,9 @@ set, written by hand field by field (``json.dumps`` builds an encoder each time
 and writes a dict it would need built first).  ``to_json`` is the encoder in
 Python; ``line_encoder`` gives the one a trace file is written with: the same
 lines, made in C (``native/tracejson.c``) when the helper library is built,
-since a line's cost is its registers' decimal digits and its texts' escaping.
+since a line's cost is its registers' decimal digits, its texts' escaping and,
+for a record whose text is pending, the text itself (made there from the
+decoder's layouts).  It takes a call's records at once: one C call for them.
 """
 
 from __future__ import annotations
@@ -152,6 +154,7 @@ class _Kind:
         self.result_layouts: dict[int, bytes | None] = {}
 
     def result_layout(self, x0: int) -> bytes | None:
+        """The layout of the result text of this kind's records whose x0 is ``x0``, found once."""
         layouts = self.result_layouts
         if x0 not in layouts:
             if len(layouts) >= 64:

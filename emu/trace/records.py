@@ -165,13 +165,15 @@ class Trace:
     def emit(self, *records: TraceRecord) -> None:
         """Keep and write ``records``: a call's, all at once (a sink writes them in one go); each sink fills
         the texts it needs."""
-        for annotate in self._annotators:
-            for rec in records:
-                annotate(rec)
+        if self._annotators:
+            for annotate in self._annotators:
+                for rec in records:
+                    annotate(rec)
         if self._keep:
             self._records += records
-        for sink in self._sinks:
-            sink(records)
+        if self._sinks:
+            for sink in self._sinks:
+                sink(records)
 
     def calls(self, name: str | None = None) -> list[TraceRecord]:
         return [r for r in self.records if r.hop == HOP_CALL and (name is None or r.name == name)]
