@@ -411,10 +411,9 @@ _X0_ONLY = (_smccc_status, _version_or_error, _ffa_version_result, _count)  # th
 
 def _literal(text: str) -> bytes | None:
     """The step that writes ``text``, or None if it needs escaping in JSON or is too long for one step."""
-    data = text.encode("ascii", "replace")
-    if len(data) > 255 or not text.isascii() or not text.isprintable() or '"' in text or "\\" in text:
+    if len(text) > 255 or not text.isascii() or not text.isprintable() or '"' in text or "\\" in text:
         return None
-    return b"L" + bytes([len(data)]) + data
+    return b"L" + bytes([len(text)]) + text.encode()
 
 
 def _steps(fmt: Callable[[Sequence[int]], str], x0: int) -> bytes | None:
