@@ -375,8 +375,7 @@ class Mediator:
         if call is not None:
             call.hops += [to_spmc, from_spmc]
         else:
-            self.trace.emit(to_spmc)
-            self.trace.emit(from_spmc)
+            self.trace.emit(to_spmc, from_spmc)
 
     def _hop_shape(self, x0: int) -> tuple[int, str, int]:
         """(function ID as traced, its name, how many arguments are shown) of a forwarded frame's x0, found once

@@ -397,3 +397,68 @@ def fill_text(rec) -> None:
     plan = _plans.get(rec.fid) or _plan(rec.fid)
     rec.args_text = _args_text(plan, [rec.fid, *rec.args]) if plan.fmt_args is not None else ""
     rec.result_text = _result_text(plan, rec.results) if rec.results else ""
+
+
+# -- layouts: the texts the native jsonl encoder writes itself ---------------------------------------------------
+# A formatter whose text is fixed steps over its registers has a layout, which native/tracejson.c follows instead of
+# the formatter being called: the number of registers the formatter is given (the record's are cut to it), then
+# steps: b"L" n and n bytes (written as they are: printable ASCII, no quote or backslash), b"X" i (%#x of register
+# i), b"E" i (_endpoints of register i), b"H" i (_hex_list from i), b"N" i j (the nonzero ones of registers i..j-1,
+# as _hex_list writes them), b"W" i j (as b"N", each as w<k>=%#x).  Registers are the formatter's: x0 first.
+
+_X0_ONLY = (_smccc_status, _version_or_error, _ffa_version_result, _count)  # their text depends on x0 alone
+
+
+def _literal(text: str) -> bytes | None:
+    """The step that writes ``text``, or None if it needs escaping in JSON or is too long for one step."""
+    if len(text) > 255 or not text.isascii() or not text.isprintable() or '"' in text or "\\" in text:
+        return None
+    return b"L" + bytes([len(text)]) + text.encode()
+
+
+def _steps(fmt: Callable[[Sequence[int]], str], x0: int) -> bytes | None:
+    """``fmt``'s steps, for registers whose x0 is ``x0``, or None when its text depends on more than they show."""
+    if fmt is _none:
+        return b""
+    if fmt is _hex_args:
+        return b"H\x01"
+    if fmt is _unknown_result:
+        return b"X\x00"
+    if fmt is _ffa_direct2_args:
+        return b"E\x01" + _literal(", uuid=") + b"X\x02" + _literal(":") + b"X\x03" + _literal(", ") + b"H\x04"
+    if fmt in _X0_ONLY:
+        return _literal(fmt([x0]))
+    if fmt is not ffa_result:
+        return None
+    name = ffa.NAMES.get(x0 & smccc.MASK32)
+    if name is None:
+        return b"X\x00"
+    if name == "FFA_ERROR" or ("DIRECT_RESP" in name and not name.endswith("RESP2")):
+        return None  # the error's name, the framework message: from registers' values
+    opened, closed = _literal(f"{name}("), _literal(")")
+    if name in ("FFA_SUCCESS", "FFA_FN64_SUCCESS"):
+        return opened + b"W\x02\x08" + closed
+    if "DIRECT_RESP" in name:
+        return opened + b"E\x01" + _literal(", ") + b"H\x04" + closed
+    return opened + b"N\x01\x08" + closed
+
+
+def _layout(fmt: Callable[[Sequence[int]], str] | None, count: int, x0: int) -> bytes | None:
+    steps = b"" if fmt is None else _steps(fmt, x0)
+    return None if steps is None else bytes([min(count, 255)]) + steps
+
+
+def args_layout(hop: str, fid: int) -> bytes | None:
+    """The layout of a pending record's argument text (as ``fill_text`` makes it), or None: only Python makes it."""
+    if hop == "spmc->el2":
+        return _layout(None, 0, fid)
+    plan = _plans.get(fid) or _plan(fid)
+    return _layout(plan.fmt_args, plan.args_count, fid)
+
+
+def result_layout(hop: str, fid: int, x0: int) -> bytes | None:
+    """The layout of a pending record's result text when its results' x0 is ``x0``, or None."""
+    if hop == "spmc->el2":
+        return _layout(_ffa_version_result if fid == ffa.FFA_VERSION else ffa_result, 255, x0)
+    plan = _plans.get(fid) or _plan(fid)
+    return _layout(plan.fmt_result, plan.results_count, x0)

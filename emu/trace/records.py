@@ -128,7 +128,7 @@ class Trace:
         self._later = False  # whether _records holds a _Later
         self._rendered = 0  # records before this index have their text
         self._keep = keep
-        self._sinks: list[Callable[[TraceRecord], None]] = []
+        self._sinks: list[Callable[[tuple[TraceRecord, ...]], None]] = []
         self._annotators: list[Callable[[TraceRecord], None]] = []
         self._seq = 0
         # Whether a record emitted goes anywhere (kept, annotated or written): when not, the trap path need not
@@ -187,13 +187,15 @@ class Trace:
         if fmt not in TRACE_FORMATS:
             raise ValueError(f"unknown trace format {fmt!r}")
         if fmt == "text":
-            def sink(rec: TraceRecord) -> None:
-                stream.write(render_text(rec) + "\n")
+            def sink(records: tuple[TraceRecord, ...]) -> None:
+                for rec in records:
+                    fill_text(rec)
+                stream.write("".join([render_text(rec) + "\n" for rec in records]))
         else:
-            line = line_encoder()
+            lines = line_encoder()
 
-            def sink(rec: TraceRecord) -> None:
-                stream.write(line(rec))
+            def sink(records: tuple[TraceRecord, ...]) -> None:
+                stream.write(lines(records))
 
         self._sinks.append(sink)
         self.listened = True
@@ -209,15 +211,18 @@ class Trace:
         for callback in self._on_streaming:
             callback()
 
-    def emit(self, rec: TraceRecord) -> None:
-        for annotate in self._annotators:
-            annotate(rec)
+    def emit(self, *records: TraceRecord) -> None:
+        """Keep and write ``records``: a call's, all at once (a sink writes them in one go); each sink fills
+        the texts it needs."""
+        if self._annotators:
+            for annotate in self._annotators:
+                for rec in records:
+                    annotate(rec)
         if self._keep:
-            self._records.append(rec)
+            self._records += records
         if self._sinks:
-            fill_text(rec)
             for sink in self._sinks:
-                sink(rec)
+                sink(records)
 
     def calls(self, name: str | None = None) -> list[TraceRecord]:
         return [r for r in self.records if r.hop == HOP_CALL and (name is None or r.name == name)]

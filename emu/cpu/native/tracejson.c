@@ -1,20 +1,25 @@
 /*
- * One trace record as a line of JSON (--trace-format jsonl), from its numbers
- * and its texts packed by emu/trace/jsonl.py: the registers' decimal digits
- * and the texts' escaping are what a record's line costs, and here they cost
- * next to nothing.
+ * Trace records as lines of JSON (--trace-format jsonl), from their numbers and
+ * texts packed by emu/trace/jsonl.py: the registers' decimal digits, the texts'
+ * escaping and the decoded texts themselves are what a record's line costs,
+ * and here they cost next to nothing.
  *
- * The input is TJ_HEADER little-endian uint64 words (seq, cycle_start,
- * cycle_end, how many argument registers, result registers and numbers of
- * the tail, the byte lengths of the head, args_text, result_text and tail,
- * the output's address and its capacity), the tail's numbers, the argument
- * registers, the result registers, then the four byte strings back to back.
+ * tj_records takes the records of one call at once: TJ_BATCH host-order
+ * uint64 words (how many records, the output's address and its capacity), then
+ * each record: TJ_HEADER words (seq, cycle_start, cycle_end, how many argument
+ * registers, result registers and numbers of the tail, the byte lengths of the
+ * head, the argument text, the result text and the tail, and TJ_* flags), the
+ * tail's numbers, the argument registers (x0 first: the function ID), the
+ * result registers, then the four byte strings back to back.  Nothing is
+ * aligned: words are read with memcpy.
+ *
  * The head (',"vm":...,"name":...,') and the tail (the optional fields) come
- * as JSON already, but for the numbers of the tail:
- * each NUL byte of it stands for the next one (JSON text never holds a raw
- * NUL).  args_text and result_text come as UTF-8 (lone surrogates as their
- * 3-byte forms) and are escaped here as json.dumps does by default
- * (ensure_ascii).
+ * as JSON already, but for the numbers of the tail: each NUL byte of it stands
+ * for the next one (JSON text never holds a raw NUL).  A text comes as UTF-8
+ * (lone surrogates as their 3-byte forms), escaped here as json.dumps does by
+ * default (ensure_ascii), or with its TJ_*_LAYOUT flag as a layout: how
+ * emu/trace/decode.py formats those registers (see tj_layout), which needs no
+ * escaping.  A TJ_VERBATIM record is a whole line already, in its head.
  *
  * emu/trace/jsonl.py holds the identical pure-Python encoder.
  */
@@ -22,13 +27,24 @@
 #include <stdint.h>
 #include <string.h>
 
-#define TJ_HEADER 12
+#define TJ_BATCH 3
+#define TJ_HEADER 11
+#define TJ_ARGS_LAYOUT 1u
+#define TJ_RESULT_LAYOUT 2u
+#define TJ_VERBATIM 4u
 
 struct tj_out {
     char *at;
     char *end;
-    size_t needed;  /* bytes the whole line takes, written or not */
+    size_t needed;  /* bytes the whole output takes, written or not */
+    int bad;        /* a layout named a register the record does not have */
 };
+
+static uint64_t tj_word(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
 
 static void tj_put(struct tj_out *o, const char *s, size_t n) {
     o->needed += n;
@@ -40,33 +56,95 @@ static void tj_put(struct tj_out *o, const char *s, size_t n) {
     }
 }
 
-static void tj_decimal(struct tj_out *o, uint64_t v) {
+/* The digits of v, written backwards to end; returns where they start. */
+static char *tj_digits(char *end, uint64_t v) {
     static const char pairs[] =
         "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
         "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
         "8081828384858687888990919293949596979899";
-    char digits[20];
-    char *at = digits + sizeof digits;
     while (v >= 100) {
-        at -= 2;
-        memcpy(at, pairs + v % 100 * 2, 2);
+        end -= 2;
+        memcpy(end, pairs + v % 100 * 2, 2);
         v /= 100;
     }
     if (v >= 10) {
-        at -= 2;
-        memcpy(at, pairs + v * 2, 2);
+        end -= 2;
+        memcpy(end, pairs + v * 2, 2);
     } else {
-        *--at = (char)('0' + v);
+        *--end = (char)('0' + v);
     }
+    return end;
+}
+
+/* Whether n more bytes fit: then a number is written straight to the output. */
+static int tj_room(const struct tj_out *o, size_t n) {
+    return (size_t)(o->end - o->at) >= n;
+}
+
+static void tj_advance(struct tj_out *o, size_t n) {
+    o->at += n;
+    o->needed += n;
+}
+
+/* How many decimal digits v has: its bit length times log10(2), then one power of ten decides. */
+static size_t tj_decimal_size(uint64_t v) {
+    static const uint64_t powers[20] = {
+        1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u, 1000000000u, 10000000000u,
+        100000000000u, 1000000000000u, 10000000000000u, 100000000000000u, 1000000000000000u,
+        10000000000000000u, 100000000000000000u, 1000000000000000000u, 10000000000000000000u};
+    const unsigned guess = (unsigned)(64 - __builtin_clzll(v | 1)) * 1233 >> 12;
+    return guess + 1 - (v < powers[guess]) + (v == 0);
+}
+
+static void tj_decimal(struct tj_out *o, uint64_t v) {
+    if (tj_room(o, 20)) {
+        const size_t n = tj_decimal_size(v);
+        tj_digits(o->at + n, v);
+        tj_advance(o, n);
+        return;
+    }
+    char digits[20];
+    char *at = tj_digits(digits + sizeof digits, v);
     tj_put(o, at, (size_t)(digits + sizeof digits - at));
 }
 
-static void tj_registers(struct tj_out *o, const uint64_t *regs, uint64_t count) {
+/* "%#x" % v: its hex digits two at a time, as many as it has. */
+static void tj_hex(struct tj_out *o, uint64_t v) {
+    static const char pairs[] =
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+        "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+        "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+        "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+        "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+        "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+        "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+        "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+    char buffer[18];
+    const int count = v ? (67 - __builtin_clzll(v)) / 4 : 1;  /* hex digits */
+    const int room = tj_room(o, sizeof buffer);
+    char *digits = room ? o->at : buffer;
+    char *at = digits + 2 + count;
+    for (int left = count; left > 1; left -= 2) {
+        at -= 2;
+        memcpy(at, pairs + (v & 0xff) * 2, 2);
+        v >>= 8;
+    }
+    if (at > digits + 2)
+        *--at = pairs[(v & 0xf) * 2 + 1];
+    digits[0] = '0';
+    digits[1] = 'x';
+    if (room)
+        tj_advance(o, (size_t)(2 + count));
+    else
+        tj_put(o, digits, (size_t)(2 + count));
+}
+
+static void tj_registers(struct tj_out *o, const uint8_t *regs, uint64_t count) {
     tj_put(o, "[", 1);
     for (uint64_t i = 0; i < count; i++) {
         if (i)
             tj_put(o, ",", 1);
-        tj_decimal(o, regs[i]);
+        tj_decimal(o, tj_word(regs + 8 * i));
     }
     tj_put(o, "]", 1);
 }
@@ -77,13 +155,29 @@ static void tj_unit(struct tj_out *o, uint32_t unit) {
     tj_put(o, esc, sizeof esc);
 }
 
+/* Whether any of the 8 bytes of w needs escaping: below 0x20, above 0x7e, '"' or '\\' (the bit tricks that
+ * find a byte less than n, greater than n and equal to zero, each exact as a yes or no). */
+static int tj_needs_escape(uint64_t w) {
+    const uint64_t ones = 0x0101010101010101u, tops = 0x8080808080808080u;
+    const uint64_t quote = w ^ ones * '"', backslash = w ^ ones * '\\';
+    const uint64_t control = (w - ones * 0x20) & ~w;
+    const uint64_t high = (w + ones * (0x7f - 0x7e)) | w;
+    return ((control | high | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash)) & tops) != 0;
+}
+
+static int tj_verbatim(uint8_t c) {
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 /* A JSON string of UTF-8 text, as json.encoder.encode_basestring_ascii writes it. */
 static void tj_string(struct tj_out *o, const uint8_t *s, uint64_t n) {
     tj_put(o, "\"", 1);
     uint64_t i = 0;
     while (i < n) {
         uint64_t run = i;
-        while (run < n && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' && s[run] != '\\')
+        while (run + 8 <= n && !tj_needs_escape(tj_word(s + run)))
+            run += 8;
+        while (run < n && tj_verbatim(s[run]))
             run++;
         tj_put(o, (const char *)s + i, run - i);
         if (run == n)
@@ -122,8 +216,64 @@ static void tj_string(struct tj_out *o, const uint8_t *s, uint64_t n) {
     tj_put(o, "\"", 1);
 }
 
+/* A decoded text from its layout (emu/trace/decode.py's layouts): the number of registers the formatter is
+ * given, then steps over them: 'L' n and n bytes (written as they are), 'X' i (register i as %#x), 'E' i
+ * (register i's endpoint pair, %#x->%#x), 'H' i (registers i... as %#x, ", " between), 'N' i j (the nonzero
+ * ones of registers i..j-1 as 'H'), 'W' i j (as 'N', each as w<k>=%#x). */
+static void tj_layout(struct tj_out *o, const uint8_t *layout, uint64_t size, const uint8_t *regs, uint64_t count) {
+    const uint8_t *end = layout + size;
+    if (count > layout[0])
+        count = layout[0];
+    tj_put(o, "\"", 1);
+    for (const uint8_t *step = layout + 1; step < end;) {
+        uint8_t op = step[0], i = step[1];
+        if (op == 'L') {
+            tj_put(o, (const char *)step + 2, i);
+            step += 2 + i;
+            continue;
+        }
+        if (op == 'N' || op == 'W') {
+            uint64_t last = step[2] < count ? step[2] : count;
+            int first = 1;
+            for (uint64_t k = i; k < last; k++) {
+                uint64_t v = tj_word(regs + 8 * k);
+                if (!v)
+                    continue;
+                if (!first)
+                    tj_put(o, ", ", 2);
+                first = 0;
+                if (op == 'W') {
+                    char name[3] = {'w', (char)('0' + k), '='};
+                    tj_put(o, name, 3);
+                }
+                tj_hex(o, v);
+            }
+            step += 3;
+            continue;
+        }
+        if (op == 'H') {
+            for (uint64_t k = i; k < count; k++) {
+                if (k > i)
+                    tj_put(o, ", ", 2);
+                tj_hex(o, tj_word(regs + 8 * k));
+            }
+        } else if (i >= count) {
+            o->bad = 1;
+        } else if (op == 'X') {
+            tj_hex(o, tj_word(regs + 8 * i));
+        } else {
+            uint64_t v = tj_word(regs + 8 * i);
+            tj_hex(o, v >> 16 & 0xffff);
+            tj_put(o, "->", 2);
+            tj_hex(o, v & 0xffff);
+        }
+        step += 2;
+    }
+    tj_put(o, "\"", 1);
+}
+
 /* The tail: its text, each NUL replaced by the next of numbers. */
-static void tj_tail(struct tj_out *o, const char *tail, uint64_t n, const uint64_t *numbers) {
+static void tj_tail(struct tj_out *o, const char *tail, uint64_t n, const uint8_t *numbers) {
     const char *end = tail + n;
     for (;;) {
         const char *mark = memchr(tail, 0, (size_t)(end - tail));
@@ -132,40 +282,68 @@ static void tj_tail(struct tj_out *o, const char *tail, uint64_t n, const uint64
             return;
         }
         tj_put(o, tail, (size_t)(mark - tail));
-        tj_decimal(o, *numbers++);
+        tj_decimal(o, tj_word(numbers));
+        numbers += 8;
         tail = mark + 1;
     }
 }
 
-/* Writes the line and its newline to the output; returns its length, which is more than the capacity when it
- * did not fit (then the output holds a cut line). */
-uint64_t tj_record(const uint64_t *in) {
-    const uint64_t nargs = in[3], nresults = in[4], head_size = in[6], args_size = in[7], result_size = in[8];
-    const uint64_t *tail_numbers = in + TJ_HEADER;
-    const uint64_t *regs = tail_numbers + in[5];
-    const char *head = (const char *)(regs + nargs + nresults);
+/* One record's line; returns where the next record starts. */
+static const uint8_t *tj_line(struct tj_out *o, const uint8_t *in) {
+    uint64_t h[TJ_HEADER];
+    memcpy(h, in, sizeof h);
+    const uint64_t nargs = h[3], nresults = h[4], head_size = h[6], args_size = h[7], result_size = h[8];
+    const uint8_t *tail_numbers = in + sizeof h;
+    const uint8_t *args = tail_numbers + 8 * h[5];
+    const uint8_t *results = args + 8 * nargs;
+    const char *head = (const char *)(results + 8 * nresults);
     const uint8_t *args_text = (const uint8_t *)head + head_size;
     const uint8_t *result_text = args_text + args_size;
     const char *tail = (const char *)result_text + result_size;
-    char *out = (char *)(uintptr_t)in[10];
-    struct tj_out o = {out, out + in[11], 0};
+    const uint8_t *next = (const uint8_t *)tail + h[9];
 
-    tj_put(&o, "{\"seq\":", 7);
-    tj_decimal(&o, in[0]);
-    tj_put(&o, head, head_size);
-    tj_put(&o, "\"args\":", 7);
-    tj_registers(&o, regs, nargs);
-    tj_put(&o, ",\"results\":", 11);
-    tj_registers(&o, regs + nargs, nresults);
-    tj_put(&o, ",\"cycle_start\":", 15);
-    tj_decimal(&o, in[1]);
-    tj_put(&o, ",\"cycle_end\":", 13);
-    tj_decimal(&o, in[2]);
-    tj_put(&o, ",\"args_text\":", 13);
-    tj_string(&o, args_text, args_size);
-    tj_put(&o, ",\"result_text\":", 15);
-    tj_string(&o, result_text, result_size);
-    tj_tail(&o, tail, in[9], tail_numbers);
-    tj_put(&o, "}\n", 2);
-    return o.needed;
+    if (h[10] & TJ_VERBATIM) {
+        tj_put(o, head, head_size);
+        return next;
+    }
+    tj_put(o, "{\"seq\":", 7);
+    tj_decimal(o, h[0]);
+    tj_put(o, head, head_size);
+    tj_put(o, "\"args\":", 7);
+    tj_registers(o, args + 8, nargs - 1);
+    tj_put(o, ",\"results\":", 11);
+    tj_registers(o, results, nresults);
+    tj_put(o, ",\"cycle_start\":", 15);
+    tj_decimal(o, h[1]);
+    tj_put(o, ",\"cycle_end\":", 13);
+    tj_decimal(o, h[2]);
+    tj_put(o, ",\"args_text\":", 13);
+    if (h[10] & TJ_ARGS_LAYOUT)
+        tj_layout(o, args_text, args_size, args, nargs);
+    else
+        tj_string(o, args_text, args_size);
+    tj_put(o, ",\"result_text\":", 15);
+    if (!(h[10] & TJ_RESULT_LAYOUT))
+        tj_string(o, result_text, result_size);
+    else if (nresults)
+        tj_layout(o, result_text, result_size, results, nresults);
+    else
+        tj_put(o, "\"\"", 2);
+    tj_tail(o, tail, h[9], tail_numbers);
+    tj_put(o, "}\n", 2);
+    return next;
+}
+
+/* Writes the records' lines, each with its newline, to the output; returns their length, which is more than
+ * the capacity when they did not fit (then the output holds cut lines), or UINT64_MAX when a layout named a
+ * register its record does not have (the caller formats that record in Python). */
+uint64_t tj_records(const uint8_t *in) {
+    uint64_t batch[TJ_BATCH];
+    memcpy(batch, in, sizeof batch);
+    char *out = (char *)(uintptr_t)batch[1];
+    struct tj_out o = {out, out + batch[2], 0, 0};
+    in += sizeof batch;
+    for (uint64_t n = 0; n < batch[0]; n++)
+        in = tj_line(&o, in);
+    return o.bad ? UINT64_MAX : o.needed;
 }
