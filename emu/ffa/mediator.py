@@ -9,7 +9,7 @@ in hypervisor memory, never through a guest's pages.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from emu.trace import decode
 from emu.cpu.blockcost import Account, Charges
@@ -211,7 +211,7 @@ class Mediator:
         if size != ffa.PARTITION_INFO_SIZE_V1_0 or any(uuid):
             return entries  # a specific UUID's entries carry no UUID (the SPMC zeroes it)
         known = {p.endpoint_id: p.uuid for p in self.partitions}
-        return [replace(e, uuid=known.get(e.endpoint_id, e.uuid)) for e in entries]
+        return [e._replace(uuid=known.get(e.endpoint_id, e.uuid)) for e in entries]
 
     # -- per-VM state ------------------------------------------------------------
     def attach(self, vm: VirtualMachine) -> None:
@@ -537,7 +537,7 @@ class Mediator:
             return list(self.partitions)
         found = [p for p in self.partitions if p.uuid == uuid]
         if self.profile.partition_info_uuid_zeroed:
-            found = [replace(p, uuid=(0, 0, 0, 0)) for p in found]
+            found = [p._replace(uuid=(0, 0, 0, 0)) for p in found]
         if not found:
             raise FfaError(ffa.INVALID_PARAMETERS)
         return found
