@@ -48,6 +48,8 @@ DEFAULT_CORE_HZ = 2_000_000_000
 
 @dataclass(frozen=True)
 class CostModel:
+    """Cycles per instruction class, per EL transition and per unit of EL2 work."""
+
     name: str
     instruction: dict[str, int]
     transition: dict[str, int]

@@ -62,6 +62,8 @@ class Range(NamedTuple):
 
 @dataclass(frozen=True)
 class Receiver:
+    """One endpoint memory access descriptor: a borrower and its permissions."""
+
     endpoint_id: int
     permissions: int
     flags: int = 0

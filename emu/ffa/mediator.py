@@ -54,6 +54,8 @@ class RxTx:
 
 @dataclass
 class VmFfaState:
+    """A VM's FF-A state in the mediator: its version, RX/TX pair and fragmented sends."""
+
     version: VersionState
     buffers: RxTx | None = None
     pending: dict[int, PendingTransaction] = field(default_factory=dict)  # fragmented sends in progress

@@ -172,6 +172,8 @@ _XEN_NOTIFICATION_FEATURES = (
 
 @dataclass(frozen=True)
 class Profile:
+    """How one mediator (the spec's reading, pKVM, Xen, at a release) answers FF-A calls."""
+
     name: str
     description: str
     abis: dict[str, Disposition]
