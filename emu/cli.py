@@ -24,7 +24,6 @@ from emu import __version__
 from emu.limits import LimitError, check_vm_count
 from emu.platform import memory_map
 from emu.cpu.costmodel import CPUS, CostModelError, load_cost_model
-from emu.trace.disasm import attach_disassembler
 from emu.platform.boot import BootOptions
 from emu.platform.fdt import to_dtb, to_dts
 from emu.platform.image import ImageError, read_file
@@ -33,16 +32,13 @@ from emu.platform.pflash import BANK_ADDRESSES
 from emu.platform.physmem import HostMemoryError
 from emu.platform.virt_tree import VirtTreeParams, build_virt_tree
 from emu.console_input import stdin_input
-from emu.gdbstub import GdbError, serve_gdb
 from emu.machine import DEFAULT_MAX_CYCLES, DEFAULT_QUANTUM, Machine, MachineConfig, RunResult
-from emu.trace.perfetto import write_perfetto
 from emu.progress import progress_for
 from emu.secure.firmware import ENV_VAR, default_spmc
 from emu.secure.rmm_abi import DEFAULT_RMM_REVISIONS, parse_revisions
 from emu.secure.spmd import SPMC_CALL_BUDGET, SpmcError
 from emu.el2.smccc import version_str
 from emu.scenario import ScenarioError, load_scenario, parse_size, parse_spmc_version
-from emu.ffa import profile_table
 from emu.ffa.profile_loader import ProfileError, load_profile
 from emu.ffa.profiles import PROFILES
 from emu.ffa.stub_partitions import SPMC_FLAVOURS
@@ -231,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in ("profiles", "fidelity"):
         if args.command == "profiles":
+            from emu.ffa import profile_table  # as fidelity_doc: only this command needs it
+
             print(profile_table.render_markdown(), end="")
         else:
             from emu.ffa import fidelity_doc  # probes every profile: only this command needs it
@@ -240,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"run": _run, "diff": _diff, "trace": _trace, "dtb": _dtb}
     try:
         return commands[args.command](args)
-    except (UsageError, ImageError, CostModelError, ScenarioError, GdbError, TraceFileError, LimitError,
+    except (UsageError, ImageError, CostModelError, ScenarioError, TraceFileError, LimitError,
             HostMemoryError, SpmcError, ProfileError) as exc:
         print(f"ffa-emu: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -341,21 +339,35 @@ def _run(args: argparse.Namespace) -> int:
         config.console_input = stack.enter_context(stdin_input())
         machine = Machine(config)
         if args.disasm:
+            from emu.trace.disasm import attach_disassembler  # capstone: loaded for --disasm only
+
             attach_disassembler(machine)
         if trace_stream is not None and trace_format != "perfetto":
             machine.trace.add_sink(trace_stream, trace_format)
         if args.gdb is not None:
-            serve_gdb(machine, args.gdb_vm, args.gdb)
+            _serve_gdb(machine, args.gdb_vm, args.gdb)
         result = machine.run()
         if progress is not None:
             progress.clear()
         if trace_stream is not None and trace_format == "perfetto":
+            from emu.trace.perfetto import write_perfetto  # the trace tools are imported where used
+
             write_perfetto(result.trace.records, trace_stream)
     code = report(result, quiet=args.quiet)
     code = _console_verdict(result, args.expect, args.fail_on, code)
     if report_violations(result):
         return EXIT_VIOLATION
     return code
+
+
+def _serve_gdb(machine: Machine, target: str, port: int) -> None:
+    """Wait for gdb on ``port``; the stub's problems (no udbserver, a busy port, ...) are usage errors."""
+    from emu.gdbstub import GdbError, serve_gdb  # sockets and threads: loaded for --gdb only
+
+    try:
+        serve_gdb(machine, target, port)
+    except GdbError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def report_violations(result: RunResult, shown: int = 10) -> bool:
@@ -405,6 +417,8 @@ def _trace(args: argparse.Namespace) -> int:
         if args.stats:
             out.write(render_stats(function_stats(selected)))
         elif args.format == "perfetto":
+            from emu.trace.perfetto import write_perfetto
+
             write_perfetto(selected, out)
         else:
             render = TraceRecord.to_json if args.format == "jsonl" else partial(render_text, cycles=not args.no_cycles)

@@ -42,6 +42,8 @@ DEFAULT_MAX_CYCLES = 2_000_000_000  # one emulated second at 2 GHz; a spinning g
 
 @dataclass
 class MachineConfig:
+    """What to build: the VMs, the cost model, the SPMC and the run's limits and outputs."""
+
     vms: list[VmSpec]
     cost_model: CostModel = field(default_factory=load_cost_model)
     cpu: str | None = None  # a core model by name (emu.cpu.costmodel.CPUS): replaces cost_model
@@ -66,6 +68,8 @@ class MachineConfig:
 
 @dataclass
 class VmOutcome:
+    """How a VM's run ended: its state, console, TAP report and counts."""
+
     name: str
     state: str  # off | fault | runaway | idle | timeout
     exit_reason: str
@@ -83,6 +87,8 @@ class VmOutcome:
 
 @dataclass
 class RunResult:
+    """What a run gives back: each VM's outcome, the trace and the totals."""
+
     vms: list[VmOutcome]
     trace: Trace
     cycles: int

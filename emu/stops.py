@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from emu.machine import RunResult, VmOutcome
 from emu.trace.decode import fill_text
-from emu.trace.disasm import disassemble
 from emu.trace.records import TraceRecord
 
 EXIT_OK, EXIT_TAP_FAILED, EXIT_FAULT = 0, 1, 3
@@ -68,6 +67,8 @@ def _where(vm: VmOutcome, pc: int) -> str:
 
 
 def disassemble_at(vm: VmOutcome, pc: int) -> str | None:
+    from emu.trace.disasm import disassemble  # a fault's report only: a clean run never loads it
+
     for seg in vm.image.segments:
         if seg.vaddr <= pc < seg.vaddr + len(seg.data) - 3:
             code = seg.data[pc - seg.vaddr:pc - seg.vaddr + 4]

@@ -11,6 +11,8 @@ _RESULT = re.compile(r"^(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?(.*)$")
 
 @dataclass
 class TapResult:
+    """One ``ok``/``not ok`` line."""
+
     ok: bool
     number: int
     name: str
@@ -18,6 +20,8 @@ class TapResult:
 
 @dataclass
 class TapReport:
+    """A guest's TAP output: the plan and each test line."""
+
     plan: int | None = None
     results: list[TapResult] = field(default_factory=list)
 

@@ -47,6 +47,8 @@ MAX_STAGE2_CHUNKS = 256
 
 @dataclass
 class VmSpec:
+    """A VM to create: its image, IDs, RAM, boot options and vCPU count."""
+
     image: GuestImage
     vm_id: int
     endpoint_id: int
@@ -78,6 +80,8 @@ def scattered_mappings(region: Region, ipa: int) -> list[Mapping]:
 
 @dataclass
 class VirtualMachine:
+    """A running VM: its vCPU engines, stage-2 tables, RAM, console and run state."""
+
     spec: VmSpec
     engine: Engine
     stage2: Stage2

@@ -15,10 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emu.cpu.disassembler import disassembler
 from emu.cpu.iclass import INSTRUCTION_CLASSES, classify
-from emu.cpu.pipeline import CoreTiming, PipelineError, parse_core
+
+if TYPE_CHECKING:
+    from emu.cpu.pipeline import CoreTiming
 
 __all__ = ["INSTRUCTION_CLASSES", "TRANSITIONS", "EL2_WORK", "CPUS", "BlockClassifier", "CostModel",
            "CostModelError", "classify", "load_cost_model", "load_cpu_model"]
@@ -45,6 +48,8 @@ DEFAULT_CORE_HZ = 2_000_000_000
 
 @dataclass(frozen=True)
 class CostModel:
+    """Cycles per instruction class, per EL transition and per unit of EL2 work."""
+
     name: str
     instruction: dict[str, int]
     transition: dict[str, int]
@@ -107,6 +112,8 @@ def _parse(text: str, source: str) -> CostModel:
     name = str(meta.get("name", source))
     core = None
     if "pipeline" in data:
+        from emu.cpu.pipeline import PipelineError, parse_core  # a core model (--cpu) only
+
         if not isinstance(data["pipeline"], dict) or not isinstance(data.get("instruction"), dict):
             raise CostModelError(f"{source}: pipeline and instruction must be tables")
         try:

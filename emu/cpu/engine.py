@@ -72,6 +72,8 @@ class StopKind(Enum):
 
 @dataclass
 class Fault:
+    """Why and where a vCPU stopped on an error."""
+
     kind: str  # "read unmapped", "undefined instruction", "stage-2 fault", ...
     pc: int
     address: int | None = None

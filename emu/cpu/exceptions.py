@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_MODE_ARM, UC_PROT_ALL, Uc
 from unicorn.arm64_const import (
@@ -51,8 +51,7 @@ _PROBE_BASE, _PROBE_ADDR = 0x10000, 0x10801
 _PROBE_SYNDROME = (EC_DATA_ABORT << 26) | ESR_IL | 0x21  # alignment fault, same EL
 
 
-@dataclass(frozen=True)
-class Syndrome:
+class Syndrome(NamedTuple):
     esr: int
     far: int
 

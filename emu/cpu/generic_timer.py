@@ -24,6 +24,8 @@ MASK64 = (1 << 64) - 1
 
 @dataclass
 class _Timer:
+    """One EL1 timer: its PPI, CTL and compare value."""
+
     ppi: int
     ctl: int = 0
     cval: int = 0

@@ -7,8 +7,8 @@ registers survive.  What a call *does* lives with its owner's handler.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 MASK32 = 0xFFFF_FFFF
 MASK64 = 0xFFFF_FFFF_FFFF_FFFF
@@ -85,8 +85,7 @@ ARCH_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class FunctionId:
+class FunctionId(NamedTuple):
     """A decoded SMCCC function identifier (with the SVE hint bit masked)."""
 
     raw: int

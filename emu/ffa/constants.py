@@ -7,11 +7,10 @@ never disagree on an ID, an error code or a structure size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Abi:
+class Abi(NamedTuple):
     name: str
     fnum: int
     smc32: bool

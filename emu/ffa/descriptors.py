@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from emu.ffa import constants as ffa
 
@@ -50,8 +51,7 @@ class DescriptorError(Exception):
         self.code = code
 
 
-@dataclass(frozen=True)
-class Range:
+class Range(NamedTuple):
     address: int
     pages: int
 
@@ -62,6 +62,8 @@ class Range:
 
 @dataclass(frozen=True)
 class Receiver:
+    """One endpoint memory access descriptor: a borrower and its permissions."""
+
     endpoint_id: int
     permissions: int
     flags: int = 0

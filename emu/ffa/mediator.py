@@ -9,7 +9,7 @@ in hypervisor memory, never through a guest's pages.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from emu.trace import decode
 from emu.cpu.blockcost import Account, Charges
@@ -54,6 +54,8 @@ class RxTx:
 
 @dataclass
 class VmFfaState:
+    """A VM's FF-A state in the mediator: its version, RX/TX pair and fragmented sends."""
+
     version: VersionState
     buffers: RxTx | None = None
     pending: dict[int, PendingTransaction] = field(default_factory=dict)  # fragmented sends in progress
@@ -211,7 +213,7 @@ class Mediator:
         if size != ffa.PARTITION_INFO_SIZE_V1_0 or any(uuid):
             return entries  # a specific UUID's entries carry no UUID (the SPMC zeroes it)
         known = {p.endpoint_id: p.uuid for p in self.partitions}
-        return [replace(e, uuid=known.get(e.endpoint_id, e.uuid)) for e in entries]
+        return [e._replace(uuid=known.get(e.endpoint_id, e.uuid)) for e in entries]
 
     # -- per-VM state ------------------------------------------------------------
     def attach(self, vm: VirtualMachine) -> None:
@@ -536,7 +538,7 @@ class Mediator:
             return list(self.partitions)
         found = [p for p in self.partitions if p.uuid == uuid]
         if self.profile.partition_info_uuid_zeroed:
-            found = [replace(p, uuid=(0, 0, 0, 0)) for p in found]
+            found = [p._replace(uuid=(0, 0, 0, 0)) for p in found]
         if not found:
             raise FfaError(ffa.INVALID_PARAMETERS)
         return found

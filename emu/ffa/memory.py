@@ -24,6 +24,8 @@ class OwnershipError(Exception):
 
 @dataclass
 class Share:
+    """A memory transaction the mediator tracks by handle, from send to reclaim."""
+
     handle: int
     vm_name: str
     kind: str  # "share" | "lend" | "donate"

@@ -4,7 +4,7 @@ and the register form of FFA_PARTITION_INFO_GET_REGS."""
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from emu.ffa import constants as ffa
 
@@ -15,8 +15,7 @@ assert _V1_0.size == ffa.PARTITION_INFO_SIZE_V1_0 and _V1_1.size == ffa.PARTITIO
 NIL_UUID = (0, 0, 0, 0)
 
 
-@dataclass(frozen=True)
-class PartitionInfo:
+class PartitionInfo(NamedTuple):
     endpoint_id: int
     exec_contexts: int
     properties: int

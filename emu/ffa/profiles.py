@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import NamedTuple
 
 from emu.ffa import constants as ffa
 from emu.el2.smccc import SMC64
@@ -45,8 +46,7 @@ class VersionState:
         return self.requested is not None
 
 
-@dataclass(frozen=True)
-class VersionAnswer:
+class VersionAnswer(NamedTuple):
     """What FFA_VERSION returns, and what it records."""
 
     w0: int  # the returned version, or NOT_SUPPORTED (negative)
@@ -172,6 +172,8 @@ _XEN_NOTIFICATION_FEATURES = (
 
 @dataclass(frozen=True)
 class Profile:
+    """How one mediator (the spec's reading, pKVM, Xen, at a release) answers FF-A calls."""
+
     name: str
     description: str
     abis: dict[str, Disposition]

@@ -8,7 +8,7 @@ A UUID is given as the four 32-bit words a caller passes in w1-w4; in memory
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from emu.ffa import constants as ffa
 
@@ -19,8 +19,7 @@ _DIRECT = (
 )
 
 
-@dataclass(frozen=True)
-class StubPartition:
+class StubPartition(NamedTuple):
     symbol: str  # name used for the C constants
     endpoint_id: int
     uuid: tuple[int, int, int, int]

@@ -49,6 +49,8 @@ class BootOptions:
 
 @dataclass
 class BootPlan:
+    """Where the boot put the device tree (and the initrd) in the guest."""
+
     dtb_addr: int
     dtb: bytes
     initrd: tuple[int, int] | None  # (start, end) in guest RAM

@@ -45,6 +45,8 @@ GICR_IIDR, GICR_TYPER = 0x0004, 0x0008  # the redistributor's layout differs fro
 
 @dataclass
 class _Irq:
+    """One interrupt's state (an SPI, or a CPU's banked SGI or PPI)."""
+
     enabled: bool = False
     pending: bool = False  # latched (edge, or written through ISPENDR)
     level: bool = False  # the input line of a level-sensitive interrupt

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 MAX_IMAGE_BYTES = 1 << 30
 
@@ -22,8 +23,7 @@ class ImageError(Exception):
     """An image that cannot be loaded, with a one-line reason."""
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     vaddr: int  # the load address in guest physical (IPA) space
     data: bytes
     memsz: int

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ctypes
 import mmap
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from emu.platform.memory_map import PAGE_SIZE, PHYS_BASE, REGION_ALIGN
 
@@ -26,8 +26,7 @@ class HostMemoryError(Exception):
     """The host would not reserve the emulated physical memory."""
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(NamedTuple):
     name: str
     pa: int
     size: int

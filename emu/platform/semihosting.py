@@ -34,6 +34,8 @@ class SemihostingError(Exception):
 
 @dataclass
 class SemihostingExit:
+    """A guest's SYS_EXIT(_EXTENDED): its status and reason code."""
+
     status: int
     reason: int
 

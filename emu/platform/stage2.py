@@ -9,7 +9,7 @@ and must not assume IPA-contiguous means PA-contiguous.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from emu.platform.memory_map import PAGE_SIZE
 
@@ -18,8 +18,7 @@ class TranslationFault(Exception):
     """An IPA range that is not (entirely) mapped to the VM's RAM."""
 
 
-@dataclass(frozen=True)
-class Mapping:
+class Mapping(NamedTuple):
     ipa: int
     pa: int
     size: int

@@ -17,7 +17,7 @@ kaslr-seed/rng-seed that virt.c:create_randomness puts in /chosen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from emu.platform.fdt import Node
 
@@ -38,8 +38,7 @@ PSCI_CPU_SUSPEND, PSCI_CPU_OFF, PSCI_CPU_ON, PSCI_MIGRATE = (
 GICV3_TARGETLIST_BITS = 16  # CPUs per Aff1 cluster on a GICv3 virt board
 
 
-@dataclass(frozen=True)
-class VirtTreeParams:
+class VirtTreeParams(NamedTuple):
     """What varies between runs; the device addresses are fixed by the board."""
 
     ram_base: int
