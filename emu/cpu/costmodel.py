@@ -3,8 +3,9 @@
 Instructions are classified by mnemonic with capstone, once per new word or
 basic block (see ``blockcost``; the native hook tells the common words' class
 from their bits, ``wordclass``); the figures come from one TOML data file that
-notes the source of each number.  capstone is imported when a word first needs
-it: a run whose words the native hook can all tell never loads it.
+notes the source of each number.  capstone's library is loaded when a word first
+needs it (``disassembler.lite_disassembler``, without the capstone package): a
+run whose words the native hook can all tell never loads it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emu.cpu.disassembler import disassembler
+from emu.cpu.disassembler import lite_disassembler
 from emu.cpu.iclass import INSTRUCTION_CLASSES, classify
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ class BlockClassifier:
         pos = 0
         while pos < len(code):  # capstone stops at an undecodable word: skip it and go on
             end = pos
-            for insn_addr, insn_size, mnemonic, op_str in disassembler().disasm_lite(code[pos:], pos):
+            for insn_addr, insn_size, mnemonic, op_str in lite_disassembler().disasm_lite(code[pos:], pos):
                 costs[insn_addr // 4] = table[classify(mnemonic, op_str)]
                 end = insn_addr + insn_size
             pos = end + 4 if end < len(code) else end
