@@ -30,10 +30,15 @@ def run(report: Report) -> None:
         cpi = result.cycles / result.instructions
         note = ""
         if llvm_mca:
-            theirs = mca.compare(blocks, cpu, llvm_mca)
-            error = cpi / theirs.mca_cpi - 1
-            note = (f"llvm-mca {theirs.mca_cpi:.3f}, {error:+.1%}: aim within {CPI_AIM:.0%} "
-                    f"{'met' if abs(error) <= CPI_AIM else 'NOT met'}")
+            try:
+                theirs = mca.compare(blocks, cpu, llvm_mca)
+            except mca.McaError as exc:
+                report.note(f"{exc}: no llvm-mca figures")
+                llvm_mca = None
+            else:
+                error = cpi / theirs.mca_cpi - 1
+                note = (f"llvm-mca {theirs.mca_cpi:.3f}, {error:+.1%}: aim within {CPI_AIM:.0%} "
+                        f"{'met' if abs(error) <= CPI_AIM else 'NOT met'}")
         report.figure(f"cpi_{cpu}", f"{cpu}: CPI", cpi, "cycles/insn", note)
         ratio = elapsed / default_time
         report.figure(f"speed_{cpu}", f"{cpu}: run time / default model's", ratio, "x",

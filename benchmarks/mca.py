@@ -109,6 +109,10 @@ def assembly(block: Block, cs: Cs) -> list[str]:
     return lines
 
 
+class McaError(RuntimeError):
+    """llvm-mca did not run (too old for the options used, or it failed on the input)."""
+
+
 def mca_cycles(blocks: list[Block], cpu: str, mca: str) -> dict[int, float]:
     """llvm-mca's steady-state cycles per iteration of each block, by block index."""
     cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
@@ -120,7 +124,8 @@ def mca_cycles(blocks: list[Block], cpu: str, mca: str) -> dict[int, float]:
                           "-instruction-info=false"],
                          input="\n".join(source) + "\n", capture_output=True, text=True)
     if out.returncode != 0 and not out.stdout:
-        raise RuntimeError(f"{mca} failed: {out.stderr.strip().splitlines()[:3]}")
+        raise McaError(f"{mca} failed: {' '.join(out.stderr.strip().splitlines()[:1])} (a newer llvm-mca, with "
+                       "-skip-unsupported-instructions, is needed)")
     cycles: dict[int, float] = {}
     region = None
     for line in out.stdout.splitlines():
