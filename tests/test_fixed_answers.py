@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from emu.cpu import nativelib
+from emu.el2.fixed_answers import FixedAnswers, Site
 from emu.el2.hypervisor import Hypervisor
 from emu.machine import Machine, MachineConfig, RunResult
 from emu.platform.elf import load_elf
@@ -90,3 +91,22 @@ def test_the_invariant_checker_sees_every_call(guest_image, python_traps) -> Non
 def test_pure_python_engines_give_the_same_trace(guest_image) -> None:
     image = guest_image("fixed_answers")
     assert records(run(image, native=False)[1]) == records(run(image)[1])
+
+
+def test_a_full_hook_is_not_asked_again() -> None:
+    """A guest calling from ever new sites (SMC32 with garbage in x0's upper half) once the hook is full: the
+    hook is asked once, and nothing is kept for the sites it refused (memory stays flat)."""
+    asked = []
+
+    class FullEntry:
+        def answer_here(self, *args) -> bool:
+            asked.append(args)
+            return False
+
+    answers = FixedAnswers(0, lambda *args: ())
+    entry = FullEntry()
+    site = Site("vm1", "smc", None, None, None, {}, 362)
+    for upper in range(1000):
+        answers.teach(entry, 2, upper << 32 | 0x8000_0000, 0x4000_1000, 0xD400_0003, [0x10002], site)
+    assert len(asked) == 1
+    assert not answers._taught and not answers._sites  # nothing kept for the refused sites

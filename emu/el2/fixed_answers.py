@@ -52,21 +52,24 @@ class FixedAnswers:
         self._clock = clock_address
         self._describe = describe
         self._sites: list[Site] = []
-        self._taught: dict[tuple, int | None] = {}  # (entry id, intno, x0, pc, insn) -> site index (None: refused)
+        self._taught: set[tuple] = set()  # (entry id, intno, x0, pc, insn) of every site taught
         self._entries: dict[int, NativeTrapEntry] = {}  # id -> every entry taught a site
+        # The entries whose hook holds no more sites: not asked again, so that a guest calling from ever new
+        # sites (x0's ignored upper half, for one) makes nothing here grow.
+        self._full: set[int] = set()
 
     def teach(self, entry: NativeTrapEntry, intno: int, x0: int, pc: int, insn: int, answer: list[int],
               site: Site) -> None:
-        """Let ``entry`` answer this site from now on (once per site: a hook that refused is not asked again)."""
+        """Let ``entry`` answer this site from now on (a hook that refused a site is not asked again)."""
         key = (id(entry), intno, x0, pc, insn)
-        if key in self._taught:
+        if key in self._taught or id(entry) in self._full:
             return
-        index = len(self._sites)
-        taught = entry.answer_here(self._clock, intno, x0, pc, insn, index, answer, site.cycles)
-        self._taught[key] = index if taught else None
-        if taught:
-            self._sites.append(site)
-            self._entries[id(entry)] = entry
+        if not entry.answer_here(self._clock, intno, x0, pc, insn, len(self._sites), answer, site.cycles):
+            self._full.add(id(entry))
+            return
+        self._taught.add(key)
+        self._sites.append(site)
+        self._entries[id(entry)] = entry
 
     def forget(self) -> None:
         """Every call goes to Python again (the hooks' logs are handed over first)."""
@@ -74,12 +77,14 @@ class FixedAnswers:
             entry.forget_answers()
         self._entries.clear()
         self._taught.clear()
+        self._full.clear()
+        self._sites = []  # a log taken before still reads the list it was numbered against (see calls_later)
 
-    def calls(self, log: FixedAnswerLog, first_seq: int) -> list[tuple]:
-        """``call_record``'s arguments for each call of ``log``, numbered from ``first_seq``."""
+    def calls_later(self, log: FixedAnswerLog, first_seq: int) -> Callable[[], list[tuple]]:
+        """What makes ``call_record``'s arguments for each call of ``log``, numbered from ``first_seq``."""
         sites, describe = self._sites, self._describe
-        return [describe(sites[index], frame, seq, start)
-                for seq, (start, index, *frame) in enumerate(struct.iter_unpack(LOG_ENTRY, log.entries), first_seq)]
+        return lambda: [describe(sites[index], frame, seq, start) for seq, (start, index, *frame)
+                        in enumerate(struct.iter_unpack(LOG_ENTRY, log.entries), first_seq)]
 
     def last_call(self, log: FixedAnswerLog, first_seq: int) -> tuple:
         """``call_record``'s arguments for the last call of ``log``."""

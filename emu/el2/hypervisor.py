@@ -283,7 +283,8 @@ class Hypervisor:
         first = self.trace.take_seqs(log.count)
         self._last_calls[vm.name] = self.fixed_answers.last_call(log, first)
         if self.trace.kept:
-            self.trace.keep_later(lambda: [call_record(*args) for args in self.fixed_answers.calls(log, first)])
+            calls = self.fixed_answers.calls_later(log, first)
+            self.trace.keep_later(lambda: [call_record(*args) for args in calls()])
 
     @staticmethod
     def _fixed_call(site: Site, frame: list[int], seq: int, start: int) -> tuple:

@@ -37,6 +37,7 @@ typedef int (*te_stop_fn)(void *uc);
 typedef void (*te_flush_fn)(void);
 
 #define TE_FAST_SLOTS 1024  /* sites answered here, at most three quarters of them */
+#define TE_LOG_MAX 65536    /* calls logged before Python must take them (10 MiB) */
 
 struct te_fast {
     uint64_t x0, pc;       /* the frame's x0 and the PC past the HVC/SMC */
@@ -144,6 +145,8 @@ static int te_answer(void *uc, uint32_t intno, struct te_state *s)
     struct te_fast *f = te_fast_slot(s->fast, s->regs[0], s->regs[TE_REGS - 1], s->insn, intno);
     if (!f->count)
         return 0;
+    if (s->log_len >= TE_LOG_MAX)
+        return 0;  /* Python takes the log first, then this call: the log's memory stays bounded */
     if (s->log_len == s->log_cap) {
         uint32_t cap = s->log_cap ? s->log_cap * 2 : 1024;
         struct te_log_entry *grown = cap > s->log_cap ? realloc(s->log, (size_t)cap * sizeof(*grown)) : NULL;
