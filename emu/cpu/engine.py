@@ -183,12 +183,13 @@ class Engine:
 
         ``first``: how to start the engine the first time, instead of ``start`` (which starts it again).
         """
-        counter = self.counter
-        counter.stop_when_unmasked = until_unmasked
+        if until_unmasked:  # set only for such a run: the SPMC's run for each forwarded call never is
+            self.counter.stop_when_unmasked = True
         try:
             return self._run(deadline, first)
         finally:
-            counter.stop_when_unmasked = False
+            if until_unmasked:
+                self.counter.stop_when_unmasked = False
             self.trap_entry.flush_log()  # the calls the trap hook answered by itself, before Python goes on
 
     def _run(self, deadline: int, first: Callable[[], int] | None) -> StopKind:

@@ -121,6 +121,13 @@ def fixed_answer(fid: FunctionId, result: CallResult) -> list[int] | None:
     return None if any(written[count:]) else zeros[:count]
 
 
+def _answered(route: _Route, frame: list[int]) -> tuple[list[int], list[int]]:
+    """A fixed answer's frame back (``route.answer`` then the rest of ``frame``) and the arguments the call's
+    record is made of ([x0] when the trace shows none)."""
+    answer = route.answer
+    return answer + frame[len(answer):], smccc.call_args(route.fid, frame) if route.nargs else frame[:1]
+
+
 def _results(route: _Route, out: list[int]) -> tuple[list[int], str | None]:
     """The results a call's record shows of the frame ``out`` it answered, and the error they decode to."""
     if route.answer_results is not None:  # a fixed answer's results (whatever the frame): decoded once
@@ -260,9 +267,7 @@ class Hypervisor:
         charges are all there is to it), the same charges, results and trace as ``_handle`` gives."""
         seq = self.trace.next_seq()
         breakdown = self.account.charge_alone(self._answer_charges)
-        answer = route.answer
-        out = answer + frame[len(answer):]
-        args = smccc.call_args(route.fid, frame) if route.nargs else frame[:1]  # [x0] when the trace shows none
+        out, args = _answered(route, frame)
         self._record(vm, seq, conduit, 0, route, frame, out, start, call_pc, route.handler.result.note, (), args,
                      breakdown)
         return out
@@ -290,9 +295,8 @@ class Hypervisor:
     def _fixed_call(site: Site, frame: list[int], seq: int, start: int) -> tuple:
         """``call_record``'s arguments for a call the trap hook answered at ``site`` (see ``_answer``)."""
         route = site.route
-        answer = route.answer
-        args = smccc.call_args(route.fid, frame) if route.nargs else frame[:1]
-        results, error = _results(route, answer + frame[len(answer):])
+        out, args = _answered(route, frame)
+        results, error = _results(route, out)
         return (seq, site.vm_name, site.conduit, 0, route.fid.raw, route.name, args[1:route.nargs + 1], results,
                 start, start + site.cycles, error, site.name, site.note, site.breakdown.copy())
 
