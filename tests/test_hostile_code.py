@@ -122,11 +122,13 @@ def test_each_kind_of_write_reaches_the_engine(native: bool, how: str) -> None:
     assert rerun(engine)[1] == 12 + 1
 
 
-def test_a_physical_write_under_the_guests_mmu_waits_for_its_cache_maintenance(monkeypatch) -> None:
-    physmem, engine = engine_running([MOV_X0_2, WFI], native=False)
+@pytest.mark.parametrize("native", [pytest.param(True, marks=pytest.mark.skipif(
+    not blockcost.native_available(), reason="native helper not built")), False])
+def test_a_physical_write_under_the_guests_mmu_waits_for_its_cache_maintenance(monkeypatch, native: bool) -> None:
+    physmem, engine = engine_running([MOV_X0_2, WFI], native)
     assert rerun(engine) == (2, 2)
     monkeypatch.setattr(engine.code, "_mmu_on", lambda: True)  # addresses are virtual: the page's are unknown
-    physmem.written(physmem.base, 4)  # over the code
+    physmem.write(physmem.base, UDIV_X0.to_bytes(4, "little"))  # over the code
     assert engine.counter.block_costs == {CODE: [1.0, 1.0]}
     engine.code._on_ic(1, 0)  # the guest's IC IALLU
     assert engine.counter.block_costs == {}
@@ -156,6 +158,48 @@ def test_code_rewritten_through_an_alias_runs_after_ic_maintenance(native: bool,
     engine.run(1 << 40)
     assert engine.fault is None
     assert engine.uc.reg_read(UC_ARM64_REG_X0) == 2
+
+
+def run_at(engine, start: int, regs: dict[int, int]) -> int:
+    """Run from ``start`` to a WFI with ``regs`` set; x0."""
+    from unicorn.arm64_const import UC_ARM64_REG_X0
+
+    engine.reset(start)
+    for reg, value in regs.items():
+        engine.uc.reg_write(reg, value)
+    engine.run(1 << 40)
+    assert engine.fault is None
+    return engine.uc.reg_read(UC_ARM64_REG_X0)
+
+
+@pytest.mark.parametrize("native", [pytest.param(True, marks=pytest.mark.skipif(
+    not blockcost.native_available(), reason="native helper not built")), False])
+@pytest.mark.parametrize("forgotten", [False, True])
+def test_ic_iallu_drops_code_rewritten_behind_a_translation_the_counter_forgot(native: bool, forgotten: bool) -> None:
+    """IC IALLU drops only the blocks whose code changed (BlockCounter.revalidate), which it can tell only
+    while it knows every translation: after a forget that left translations behind (a remap under the
+    guest's MMU does that), every block goes.  The routine, rewritten through an alias after the forget,
+    first runs as translated before (no maintenance yet), then as rewritten."""
+    from unicorn.arm64_const import UC_ARM64_REG_X1, UC_ARM64_REG_X2, UC_ARM64_REG_X4
+
+    program = [STR_W1_X4, 0x9400_003F, WFI,  # make the alias's TLB entry dirty, call the routine
+               STR_W1_X2, 0x9400_003C, IC["iallu"], DSB_ISH, ISB, 0x9400_0038, WFI]  # rewrite, call, IC, call
+    physmem, engine = engine_running(program + [0] * (0x40 - len(program)) + [MOV_X0_1, RET], native)
+    engine.map_physical(ALIAS, physmem.base, 2 << 20)
+    regs = {UC_ARM64_REG_X1: MOV_X0_2, UC_ARM64_REG_X2: ALIAS + 0x100, UC_ARM64_REG_X4: ALIAS + 0x800}
+    assert run_at(engine, CODE, regs) == 1
+    if forgotten:
+        engine.counter.invalidate()
+    assert run_at(engine, CODE + 12, regs) == 2
+
+
+@pytest.mark.parametrize("native", [pytest.param(True, marks=pytest.mark.skipif(
+    not blockcost.native_available(), reason="native helper not built")), False])
+def test_ic_iallu_keeps_the_blocks_whose_code_did_not_change(native: bool) -> None:
+    program = [0x9400_0040, IC["iallu"], DSB_ISH, ISB, WFI]  # call the routine, IC IALLU
+    _physmem, engine = engine_running(program + [0] * (0x40 - len(program)) + [MOV_X0_1, RET], native)
+    assert run_at(engine, CODE, {}) == 1
+    assert CODE + 0x100 in engine.counter.block_costs
 
 
 def test_a_page_unmapped_from_ram_faults_through_the_engines_hook() -> None:

@@ -15,6 +15,14 @@ scheduler's quantum and ``--max-cycles`` stay deterministic.  With
 ``stop_when_unmasked`` it also stops before the first block that runs with
 PSTATE.I clear: an IRQ waiting for the guest to unmask is taken there, with
 no return to Python at every block in between.
+
+Each cached block also keeps the words it was costed from, as they were just
+after Unicorn translated them (hashed, in C).  At the guest's IC IALLU,
+``revalidate`` tells the blocks whose words changed from the others, so that
+only their translations go (``codecache.py``).  That needs every translation
+Unicorn keeps to be a cached block: a block stopped before it ran is cached
+all the same, and a forget that leaves translations behind makes the next
+revalidation answer "cannot tell".
 """
 
 from __future__ import annotations
@@ -29,13 +37,14 @@ from unicorn.unicorn_py3.unicorn import uclib
 from emu.cpu import nativelib
 from emu.cpu.costmodel import BlockClassifier
 from emu.cpu.exceptions import PSTATE_I
-from emu.cpu.vmem import read_virtual
+from emu.cpu.vmem import read_virtual, translate_virtual
 from emu.cpu.wordclass import class_names
 
 NATIVE_LIBRARY = nativelib.LIBRARY
 UNLIMITED = (1 << 64) - 1
 MAX_BLOCK_BYTES = 512 * 4  # a translated block holds at most QEMU's TCG_MAX_INSNS (512) instructions
 FRAC_BITS = 12  # as BC_FRAC_BITS in native/blockcost.c
+REVALIDATE_MAX = 4096  # more changed blocks than this at one IC IALLU: every translation goes instead
 ONE = 1 << FRAC_BITS
 
 
@@ -234,11 +243,14 @@ def _load_native() -> ctypes.CDLL | None:
         if lib is None:
             return None
         lib.bc_create.restype = ctypes.POINTER(_State)
-        lib.bc_create.argtypes = [_MISS, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+        lib.bc_create.argtypes = [_MISS] + [ctypes.c_void_p] * 5
         lib.bc_destroy.argtypes = [ctypes.POINTER(_State)]
-        lib.bc_clear.argtypes = [ctypes.POINTER(_State)]
-        lib.bc_invalidate_range.argtypes = [ctypes.POINTER(_State), ctypes.c_uint64, ctypes.c_uint64]
+        lib.bc_clear.argtypes = [ctypes.POINTER(_State), ctypes.c_int]
+        lib.bc_invalidate_range.argtypes = [ctypes.POINTER(_State), ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int]
         lib.bc_invalidate_range.restype = ctypes.c_uint64
+        lib.bc_revalidate.argtypes = [ctypes.POINTER(_State), ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64),
+                                      ctypes.c_uint64]
+        lib.bc_revalidate.restype = ctypes.c_int64
         lib.bc_block_costs.argtypes = [ctypes.POINTER(_State), ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint32)]
         lib.bc_block_costs.restype = ctypes.c_int64
         lib.bc_blocks.argtypes = [ctypes.POINTER(_State), ctypes.POINTER(ctypes.c_uint64), ctypes.c_uint64]
@@ -265,13 +277,12 @@ class BlockCounter:
             self._miss_cb = _MISS(self._on_miss)  # keep references: C holds the pointers
             self._learn_cb = _LEARN(self._on_learn)
             stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p)
-            # The helper reads a block's words itself, to cost it from words seen before, when costs are per word:
-            # of the words it has not seen, those whose class it cannot tell from their bits come here (_on_learn).
-            read, learn = None, None
-            if classifier.costs_per_word:
-                read = ctypes.cast(uclib.uc_vmem_read, ctypes.c_void_p)
-                learn = ctypes.cast(self._learn_cb, ctypes.c_void_p)
-            self._state = lib.bc_create(self._miss_cb, stop, clock.address, read, learn)
+            # The helper reads a block's words itself, to hash them and, when costs are per word, to cost them from
+            # words seen before: of the words it has not seen, those whose class it cannot tell come here (_on_learn).
+            read = ctypes.cast(uclib.uc_vmem_read, ctypes.c_void_p)
+            translate = ctypes.cast(uclib.uc_vmem_translate, ctypes.c_void_p)
+            learn = ctypes.cast(self._learn_cb, ctypes.c_void_p) if classifier.costs_per_word else None
+            self._state = lib.bc_create(self._miss_cb, stop, clock.address, read, translate, learn)
             if not self._state:
                 raise MemoryError("bc_create failed")
             if classifier.costs_per_word:
@@ -283,6 +294,7 @@ class BlockCounter:
             self._s.pstate_reg = UC_ARM64_REG_PSTATE
             self._s.reg_read = ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p)
             self._costs_buf = (ctypes.c_uint32 * MAX_BLOCK_INSNS)()
+            self._changed_buf = (ctypes.c_uint64 * (2 * REVALIDATE_MAX))()
             handle = ctypes.c_size_t()
             hook = ctypes.cast(lib.bc_hook, ctypes.c_void_p)
             status = uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_BLOCK, hook,
@@ -294,6 +306,9 @@ class BlockCounter:
             self._costs: dict[int, list[int] | list[float]] = {}  # block address -> per-instruction cycles
             self._starts: list[int] = []  # the same addresses, sorted: the blocks a range may hold, by bisect
             self._table: dict[int, tuple[int, int, int]] = {}  # addr -> (size, fixed-point cost, insns)
+            # addr -> (where it was, the code it was costed from and a longer translation's at addr), as in C
+            self._words: dict[int, tuple[int | None, bytes]] = {}
+            self._untracked = False  # translations may stay of blocks not cached: revalidate cannot tell
             uc.hook_add(UC_HOOK_BLOCK, self._py_hook)
 
     def __del__(self) -> None:
@@ -373,30 +388,67 @@ class BlockCounter:
         s.insns -= len(skipped)
         s.last_size = pc - start
 
-    def invalidate(self) -> None:
-        """Forget cached block costs (after code was rewritten or remapped)."""
-        if self.native:
-            self._lib.bc_clear(self._state)
-        else:
-            self._costs.clear()
-            self._starts.clear()
-            self._table.clear()
+    def invalidate(self, translations_dropped: bool = False) -> None:
+        """Forget cached block costs (after code was rewritten or remapped).
 
-    def invalidate_range(self, start: int, end: int) -> None:
-        """Forget the costs of blocks overlapping ``[start, end)`` (block addresses: the PE's own).
-
-        On the Python path every cached block is in ``_costs``, so the candidates are found by bisect.
+        ``translations_dropped``: Unicorn's translated blocks went too; else they stay, untracked.
         """
         if self.native:
-            self._lib.bc_invalidate_range(self._state, start, end)
+            self._lib.bc_clear(self._state, translations_dropped)
+            return
+        self._untracked = not translations_dropped and (self._untracked or bool(self._table))
+        self._costs.clear()
+        self._starts.clear()
+        self._table.clear()
+        self._words.clear()
+
+    def invalidate_range(self, start: int, end: int, translations_dropped: bool) -> None:
+        """Forget the costs of blocks overlapping ``[start, end)`` (block addresses: the PE's own).
+
+        ``translations_dropped`` as for ``invalidate``.  On the Python path every cached block is in ``_costs``,
+        so the candidates are found by bisect.
+        """
+        if self.native:
+            self._lib.bc_invalidate_range(self._state, start, end, translations_dropped)
             return
         lo, hi = bisect_left(self._starts, start - MAX_BLOCK_BYTES), bisect_left(self._starts, end)
         doomed = [a for a in self._starts[lo:hi] if a + 4 * len(self._costs[a]) > start]
-        for addr in doomed:
+        if doomed:
+            self._forget(doomed)
+            self._starts[lo:hi] = [a for a in self._starts[lo:hi] if a in self._costs]
+            self._untracked |= not translations_dropped
+
+    def revalidate(self) -> list[tuple[int, int]] | None:
+        """The guest's IC IALLU: forget the blocks whose code changed since it was costed, and return their
+        ``(address, size)`` for their translations to go; None, forgetting nothing, when that cannot be told
+        (then every translation must go, and ``invalidate(translations_dropped=True)``)."""
+        if self.native:
+            count = self._lib.bc_revalidate(self._state, self._uc._uch, self._changed_buf, REVALIDATE_MAX)
+            if count < 0:
+                return None
+            pairs = self._changed_buf[:2 * count]
+            return list(zip(pairs[::2], pairs[1::2]))
+        if self._untracked:
+            return None
+        changed = []
+        for addr, (pa, words) in self._words.items():
+            if pa is None or translate_virtual(self._uc, addr, execute=True) != pa:
+                return None
+            if read_virtual(self._uc, addr, len(words), execute=True) != words:
+                changed.append((addr, max(self._table[addr][0], len(words))))
+        if len(changed) > REVALIDATE_MAX:
+            return None
+        if changed:
+            self._forget([addr for addr, _size in changed])
+            self._starts = [a for a in self._starts if a in self._costs]
+        return changed
+
+    def _forget(self, addresses: list[int]) -> None:
+        """Drop these blocks (``_starts`` is the caller's to mend)."""
+        for addr in addresses:
             del self._costs[addr]
             del self._table[addr]
-        if doomed:
-            self._starts[lo:hi] = [a for a in self._starts[lo:hi] if a in self._costs]
+            del self._words[addr]
 
     # -- classification ----------------------------------------------------
     def _fixed_costs(self, addr: int) -> list[int] | None:
@@ -408,10 +460,14 @@ class BlockCounter:
         return None if costs is None else fixed(costs)
 
     def _classify(self, addr: int, size: int) -> list[int] | list[float]:
+        code = self._fetch(addr, size)
+        return self._classifier.instruction_costs(addr, code)
+
+    def _fetch(self, addr: int, size: int) -> bytes:
         code = read_virtual(self._uc, addr, size, execute=True)  # addr is virtual once the guest's MMU is on
         if code is None:
             raise RuntimeError(f"block at {addr:#x} ran but cannot be fetched")
-        return self._classifier.instruction_costs(addr, code)
+        return code
 
     def _on_miss(self, addr: int, size: int, costs_out, insns_out) -> None:
         costs = fixed(self._classify(addr, size))
@@ -425,18 +481,13 @@ class BlockCounter:
 
     def _py_hook(self, _uc: Uc, addr: int, size: int, _data: object) -> None:
         s = self._s
+        entry = self._table.get(addr)
+        if entry is None or entry[0] != size:
+            entry = self._cache(addr, size)  # even if it stops: cached as just translated, charged when it runs
         if self._clock.now >= s.stop_at or s.unmask and not self._uc.reg_read(UC_ARM64_REG_PSTATE) & PSTATE_I:
             s.stopped = 1
             self._uc.emu_stop()
             return
-        entry = self._table.get(addr)
-        if entry is None or entry[0] != size:
-            costs = self._classify(addr, size)
-            if addr not in self._costs:
-                insort(self._starts, addr)
-            self._costs[addr] = costs
-            entry = (size, sum(fixed(costs)), len(costs))
-            self._table[addr] = entry
         _size, cost, insns = entry
         whole, s.frac = divmod(s.frac + cost, ONE)
         s.cycles += whole
@@ -444,3 +495,25 @@ class BlockCounter:
         self._clock.advance(whole)
         s.last_addr = addr
         s.last_size = size
+
+    def _cache(self, addr: int, size: int) -> tuple[int, int, int]:
+        """Cost the block at ``addr``, seen for the first time or at a new size, as ``bc_miss`` does in C (a
+        longer translation at ``addr`` whose code is unchanged stays covered by the words kept)."""
+        span = size
+        if addr in self._table:
+            pa, words = self._words[addr]
+            if pa is not None and read_virtual(self._uc, addr, len(words), execute=True) == words:
+                span = max(span, len(words))
+            else:
+                self._untracked = True
+        code = self._fetch(addr, span)
+        pa = translate_virtual(self._uc, addr, execute=True)
+        self._untracked |= pa is None
+        costs = self._classifier.instruction_costs(addr, code[:size])
+        if addr not in self._costs:
+            insort(self._starts, addr)
+        self._costs[addr] = costs
+        self._words[addr] = (pa, code)
+        entry = (size, sum(fixed(costs)), len(costs))
+        self._table[addr] = entry
+        return entry

@@ -207,7 +207,7 @@ class Engine:
                 if status and self.start_error is not None:
                     status = self.start_error(status)
                     if status is None:
-                        self.code.flush_deferred()
+                        self.code.finish_ic_stop()
                         self.counter.cut_short(self.pc)  # what the block did not run before the access runs again
                         continue
                 if status:
@@ -215,7 +215,7 @@ class Engine:
                 if uc._hook_exception is not None:
                     raise uc._hook_exception
             except UcError as exc:
-                self.code.flush_deferred()
+                self.code.finish_ic_stop()
                 if self._ignored_store is not None:  # a write the device drops: go on after the store
                     pc, self._ignored_store = self._ignored_store, None
                     self.counter.cut_short(pc + 4)
@@ -224,8 +224,8 @@ class Engine:
                 if self._pending_error is None:
                     return self._fault_from_error(exc)
                 break
-            if self.code.flush_deferred() and not (self.stop_requested or self.fault or self._pending_error):
-                continue  # stopped only for the flush
+            if self.code.finish_ic_stop() and not (self.stop_requested or self.fault or self._pending_error):
+                continue  # stopped only for the IC maintenance
             break
         if self._pending_error is not None:
             error, self._pending_error = self._pending_error, None

@@ -17,6 +17,8 @@ uclib.uc_vmem_read.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int, c
 uclib.uc_vmem_read.restype = ctypes.c_int
 uclib.uc_vmem_write.argtypes = uclib.uc_vmem_read.argtypes
 uclib.uc_vmem_write.restype = ctypes.c_int
+uclib.uc_vmem_translate.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int, ctypes.POINTER(ctypes.c_uint64)]
+uclib.uc_vmem_translate.restype = ctypes.c_int
 
 
 def read_virtual(uc: Uc, va: int, size: int, execute: bool = False) -> bytes | None:
@@ -25,6 +27,14 @@ def read_virtual(uc: Uc, va: int, size: int, execute: bool = False) -> bytes | N
     if uclib.uc_vmem_read(uc._uch, va, UC_PROT_EXEC if execute else UC_PROT_READ, buf, size):
         return None
     return buf.raw
+
+
+def translate_virtual(uc: Uc, va: int, execute: bool = False) -> int | None:
+    """The physical address the PE would fetch (``execute``) or load ``va`` from; None if not mapped."""
+    pa = ctypes.c_uint64()
+    if uclib.uc_vmem_translate(uc._uch, va, UC_PROT_EXEC if execute else UC_PROT_READ, ctypes.byref(pa)):
+        return None
+    return pa.value
 
 
 class CodeWords:

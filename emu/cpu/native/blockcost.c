@@ -20,6 +20,15 @@
  * bc_set_class_costs); only the other new words go to Python (bc_learn_fn),
  * read here once.
  *
+ * Each cached block also keeps a hash of its words, read as the block first
+ * ran (just after Unicorn translated it).  At the guest's IC IALLU the
+ * blocks whose words changed are told apart from the others (bc_revalidate):
+ * only theirs go, where dropping every translation made a Linux boot
+ * translate some 9,000 blocks again after patching a few of them.  That
+ * holds only while every translation Unicorn keeps is a block cached here,
+ * so a forget that leaves translations behind (`untracked`) makes the next
+ * IC IALLU drop everything, as before.
+ *
  * emu/cpu/blockcost.py holds the identical pure-Python fallback.
  */
 #include <stddef.h>
@@ -42,15 +51,25 @@ typedef void (*bc_learn_fn)(const uint32_t *words, uint32_t n, uint32_t *costs);
 typedef int (*bc_stop_fn)(void *uc);
 typedef int (*bc_read_fn)(void *uc, uint64_t addr, int prot, void *buf, size_t size);  /* uc_vmem_read */
 typedef int (*bc_reg_fn)(void *uc, int regid, void *value);  /* uc_reg_read */
+typedef int (*bc_translate_fn)(void *uc, uint64_t addr, int prot, uint64_t *pa);  /* uc_vmem_translate */
 
 #define BC_PSTATE_I (1u << 7)
 
+/* What the hook reads of a cached block: kept small, as the hook looks one up for every block run. */
 struct bc_entry {
     uint64_t addr;
     uint64_t cost;       /* fixed point, BC_FRAC_BITS fractional bits */
-    uint64_t costs;      /* its per-instruction costs: an offset into the arena */
     uint32_t size;
     uint32_t insns;
+};
+
+/* The rest of a cached block, at the same index of a parallel array. */
+struct bc_cold {
+    uint64_t costs;      /* its per-instruction costs: an offset into the arena */
+    uint64_t hash;       /* bc_words_hash of the words [addr, addr + span) when it first ran */
+    uint64_t pa;         /* where addr was then: its translation is Unicorn's for that address only */
+    uint32_t span;       /* bytes hashed: the block's, or more where a longer translation at addr stays */
+    uint32_t hashed;     /* 0: its words (or where they are) could not be read */
 };
 
 struct bc_word {
@@ -76,10 +95,13 @@ struct bc_state {
     bc_miss_fn miss;
     bc_learn_fn learn;   /* NULL unless costs are per word */
     bc_stop_fn stop;
-    bc_read_fn read;     /* NULL unless costs are per word */
+    bc_read_fn read;     /* NULL: blocks are neither hashed nor costed from their words here */
+    bc_translate_fn translate;
     uint64_t mask;
     uint64_t used;
     struct bc_entry *table;
+    struct bc_cold *cold;
+    uint32_t untracked;  /* translations may stay of blocks not cached here: revalidation cannot tell */
     uint32_t *arena;     /* the cached blocks' per-instruction costs, back to back */
     uint64_t arena_used;
     uint64_t arena_size;
@@ -100,12 +122,21 @@ static uint64_t bc_hash(uint64_t key)
     return (key * 0x9E3779B97F4A7C15ull) >> 20;
 }
 
-static struct bc_entry *bc_slot(struct bc_entry *table, uint64_t mask, uint64_t addr)
+static uint64_t bc_index(const struct bc_entry *table, uint64_t mask, uint64_t addr)
 {
     uint64_t i = bc_hash(addr >> 2) & mask;
     while (table[i].size && table[i].addr != addr)
         i = (i + 1) & mask;
-    return &table[i];
+    return i;
+}
+
+/* FNV-1a over 32-bit words, finished with a shift: tells rewritten code from the code a block was costed from. */
+static uint64_t bc_words_hash(const uint32_t *words, uint32_t n)
+{
+    uint64_t h = 0xCBF29CE484222325ull ^ n;
+    for (uint32_t i = 0; i < n; i++)
+        h = (h ^ words[i]) * 0x100000001B3ull;
+    return h ^ (h >> 29);
 }
 
 static struct bc_word *bc_word_slot(struct bc_word *words, uint64_t mask, uint32_t word)
@@ -116,17 +147,27 @@ static struct bc_word *bc_word_slot(struct bc_word *words, uint64_t mask, uint32
     return &words[i];
 }
 
-static int bc_grow(struct bc_state *s)
+/* The cached blocks moved into fresh arrays of new_mask + 1 slots (open addressing cannot leave holes in a
+ * probe chain, so a table that lost blocks is rebuilt too); -1, and nothing changed, if memory runs out. */
+static int bc_rehash(struct bc_state *s, uint64_t new_mask)
 {
-    uint64_t new_mask = s->mask * 2 + 1;
-    struct bc_entry *fresh = calloc(new_mask + 1, sizeof(*fresh));
-    if (!fresh)
+    struct bc_entry *table = calloc(new_mask + 1, sizeof(*table));
+    struct bc_cold *cold = malloc((new_mask + 1) * sizeof(*cold));
+    if (!table || !cold) {
+        free(table);
+        free(cold);
         return -1;
+    }
     for (uint64_t i = 0; i <= s->mask; i++)
-        if (s->table[i].size)
-            *bc_slot(fresh, new_mask, s->table[i].addr) = s->table[i];
+        if (s->table[i].size) {
+            uint64_t j = bc_index(table, new_mask, s->table[i].addr);
+            table[j] = s->table[i];
+            cold[j] = s->cold[i];
+        }
     free(s->table);
-    s->table = fresh;
+    free(s->cold);
+    s->table = table;
+    s->cold = cold;
     s->mask = new_mask;
     return 0;
 }
@@ -164,8 +205,8 @@ static int bc_compact(struct bc_state *s)
     for (uint64_t i = 0; i <= s->mask; i++) {
         struct bc_entry *e = &s->table[i];
         if (e->size) {
-            memcpy(fresh + used, s->arena + e->costs, e->insns * sizeof(*fresh));
-            e->costs = used;
+            memcpy(fresh + used, s->arena + s->cold[i].costs, e->insns * sizeof(*fresh));
+            s->cold[i].costs = used;
             used += e->insns;
         }
     }
@@ -192,20 +233,24 @@ static uint32_t *bc_arena_reserve(struct bc_state *s, uint64_t n)
     return s->arena + s->arena_used;
 }
 
-/* read and learn: both NULL, or both set when costs are per word. */
-struct bc_state *bc_create(bc_miss_fn miss, bc_stop_fn stop, uint64_t *clock, bc_read_fn read, bc_learn_fn learn)
+/* read and translate: uc_vmem_read and uc_vmem_translate, or both NULL (no revalidation then); learn: set when
+ * costs are per word (read must be too). */
+struct bc_state *bc_create(bc_miss_fn miss, bc_stop_fn stop, uint64_t *clock, bc_read_fn read,
+                           bc_translate_fn translate, bc_learn_fn learn)
 {
     struct bc_state *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
     s->mask = 1023;
     s->table = calloc(s->mask + 1, sizeof(*s->table));
+    s->cold = malloc((s->mask + 1) * sizeof(*s->cold));
     s->arena_size = 8 * BC_MAX_INSNS;
     s->arena = malloc(s->arena_size * sizeof(*s->arena));
-    s->words_mask = read ? 4095 : 0;
-    s->words = read ? calloc(s->words_mask + 1, sizeof(*s->words)) : NULL;
-    if (!s->table || !s->arena || (read && !s->words)) {
+    s->words_mask = learn ? 4095 : 0;
+    s->words = learn ? calloc(s->words_mask + 1, sizeof(*s->words)) : NULL;
+    if (!s->table || !s->cold || !s->arena || (learn && !s->words)) {
         free(s->table);
+        free(s->cold);
         free(s->arena);
         free(s->words);
         free(s);
@@ -215,6 +260,7 @@ struct bc_state *bc_create(bc_miss_fn miss, bc_stop_fn stop, uint64_t *clock, bc
     s->learn = learn;
     s->stop = stop;
     s->read = read;
+    s->translate = translate;
     s->clock = clock;
     s->stop_at = s->gate = UINT64_MAX;
     return s;
@@ -224,6 +270,7 @@ void bc_destroy(struct bc_state *s)
 {
     if (s) {
         free(s->table);
+        free(s->cold);
         free(s->arena);
         free(s->words);
         free(s);
@@ -241,55 +288,96 @@ int bc_set_class_costs(struct bc_state *s, const uint32_t *costs, uint32_t n)
     return 0;
 }
 
-void bc_clear(struct bc_state *s)
+/* Forget every block.  translations_dropped: Unicorn's translations went too; else they stay untracked. */
+void bc_clear(struct bc_state *s, int translations_dropped)
 {
+    s->untracked = translations_dropped ? 0 : s->untracked || s->used;
     for (uint64_t i = 0; i <= s->mask; i++)
         s->table[i].size = 0;
     s->used = 0;
     s->arena_used = s->arena_live = 0;
 }
 
+static void bc_drop(struct bc_state *s, struct bc_entry *e)
+{
+    e->size = 0;
+    s->arena_live -= e->insns;
+    s->used--;
+}
+
+/* After blocks were dropped: the table rebuilt (or, if that cannot be allocated, every block forgotten). */
+static void bc_close_holes(struct bc_state *s)
+{
+    if (bc_rehash(s, s->mask))
+        bc_clear(s, 0);
+}
+
 /*
  * Forget the blocks overlapping [start, end) (their code was rewritten);
- * returns how many.  Open addressing cannot leave holes in a probe chain, so
- * the survivors are rehashed into a fresh table of the same size (or, if
- * that cannot be allocated, every block is forgotten: slower, still right).
+ * returns how many.  translations_dropped: as bc_clear's.
  */
-uint64_t bc_invalidate_range(struct bc_state *s, uint64_t start, uint64_t end)
+uint64_t bc_invalidate_range(struct bc_state *s, uint64_t start, uint64_t end, int translations_dropped)
 {
     uint64_t removed = 0;
     for (uint64_t i = 0; i <= s->mask; i++) {
         struct bc_entry *e = &s->table[i];
         if (e->size && e->addr < end && e->addr + e->size > start) {
-            e->size = 0;
-            s->arena_live -= e->insns;
+            bc_drop(s, e);
             removed++;
         }
     }
-    if (!removed)
-        return 0;
-    struct bc_entry *fresh = calloc(s->mask + 1, sizeof(*fresh));
-    if (!fresh) {
-        bc_clear(s);
-        return removed;
+    if (removed) {
+        s->untracked |= !translations_dropped;
+        bc_close_holes(s);
     }
-    for (uint64_t i = 0; i <= s->mask; i++)
-        if (s->table[i].size)
-            *bc_slot(fresh, s->mask, s->table[i].addr) = s->table[i];
-    free(s->table);
-    s->table = fresh;
-    s->used -= removed;
     return removed;
+}
+
+/*
+ * The guest's IC IALLU: forget the blocks whose words are no longer those
+ * they were costed from, and return how many, their (address, size) pairs
+ * into out (room for max pairs).  Returns -1, and forgets nothing, when that
+ * cannot be told: untracked translations, no reader, more than max blocks,
+ * or a block whose address no longer leads where it did (its translation,
+ * Unicorn's for the old place, cannot be checked or dropped through it).
+ * Then every translation must go, and bc_clear(s, 1).
+ */
+int64_t bc_revalidate(struct bc_state *s, void *uc, uint64_t *out, uint64_t max)
+{
+    if (s->untracked || !s->read || !s->translate)
+        return -1;
+    uint64_t changed = 0;
+    for (uint64_t i = 0; i <= s->mask; i++) {
+        const struct bc_entry *e = &s->table[i];
+        const struct bc_cold *c = &s->cold[i];
+        uint64_t pa;
+        if (!e->size)
+            continue;
+        if (!c->hashed || s->translate(uc, e->addr, BC_PROT_EXEC, &pa) || pa != c->pa)
+            return -1;
+        if (!s->read(uc, e->addr, BC_PROT_EXEC, s->code, c->span) && bc_words_hash(s->code, c->span / 4) == c->hash)
+            continue;
+        if (changed == max)
+            return -1;
+        out[2 * changed] = e->addr;
+        out[2 * changed + 1] = c->span > e->size ? c->span : e->size;
+        changed++;
+    }
+    for (uint64_t k = 0; k < changed; k++)
+        bc_drop(s, &s->table[bc_index(s->table, s->mask, out[2 * k])]);
+    if (changed)
+        bc_close_holes(s);
+    return (int64_t)changed;
 }
 
 /* The cached block at addr: its instruction count, its costs copied to out (room for BC_MAX_INSNS); -1 if none. */
 int64_t bc_block_costs(struct bc_state *s, uint64_t addr, uint32_t *out)
 {
-    struct bc_entry *e = bc_slot(s->table, s->mask, addr);
-    if (!e->size)
+    uint64_t i = bc_index(s->table, s->mask, addr);
+    if (!s->table[i].size)
         return -1;
-    memcpy(out, s->arena + e->costs, e->insns * sizeof(*out));
-    return e->insns;
+    memcpy(out, s->arena + s->cold[i].costs, s->table[i].insns * sizeof(*out));
+    return s->table[i].insns;
 }
 
 /* The cached blocks' addresses, up to max of them into out; returns how many blocks are cached. */
@@ -332,20 +420,43 @@ static void bc_costs_from_words(struct bc_state *s, uint32_t n, uint32_t *costs)
     }
 }
 
-/* Cost the block at addr, seen for the first time (or at a new size), into its entry e: returns the entry. */
-static struct bc_entry *bc_miss(struct bc_state *s, void *uc, struct bc_entry *e, uint64_t addr, uint32_t size)
+/*
+ * Cost the block at addr, seen for the first time (or at a new size), into
+ * slot i: returns its entry.  Its words are hashed as they are now, just
+ * translated.  A block cached at addr with another size stands for a
+ * translation Unicorn keeps: while that block's words are unchanged the hash
+ * spans both, else that translation is stale and no longer tracked.
+ */
+static struct bc_entry *bc_miss(struct bc_state *s, void *uc, uint64_t i, uint64_t addr, uint32_t size)
 {
     uint32_t n = size / 4;
     if (n > BC_MAX_INSNS)
         n = BC_MAX_INSNS;
     uint32_t *costs = bc_arena_reserve(s, n);
     if (!costs) {  /* out of memory: start again from an empty cache */
-        bc_clear(s);
-        e = bc_slot(s->table, s->mask, addr);
+        bc_clear(s, 0);
+        i = bc_index(s->table, s->mask, addr);
         costs = s->arena;
     }
+    struct bc_entry *e = &s->table[i];
+    struct bc_cold *c = &s->cold[i];
+    uint32_t span = n * sizeof(uint32_t);
+    if (e->size) {
+        if (c->hashed && !s->read(uc, addr, BC_PROT_EXEC, s->code, c->span)
+                && bc_words_hash(s->code, c->span / 4) == c->hash) {
+            if (c->span > span)
+                span = c->span;
+        } else {
+            s->untracked = 1;
+        }
+    }
+    uint64_t pa = 0;
+    int read = s->read && !s->read(uc, addr, BC_PROT_EXEC, s->code, span);
+    int hashed = read && !s->translate(uc, addr, BC_PROT_EXEC, &pa);
+    if (!hashed)
+        s->untracked = 1;
     uint32_t insns = n;
-    if (s->read && !s->read(uc, addr, BC_PROT_EXEC, s->code, n * sizeof(uint32_t))) {
+    if (read && s->learn) {
         bc_costs_from_words(s, n, costs);
     } else {
         memset(costs, 0, n * sizeof(*costs));
@@ -355,8 +466,8 @@ static struct bc_entry *bc_miss(struct bc_state *s, void *uc, struct bc_entry *e
             insns = n;
     }
     uint64_t cost = 0;
-    for (uint32_t i = 0; i < insns; i++)
-        cost += costs[i];
+    for (uint32_t k = 0; k < insns; k++)
+        cost += costs[k];
     if (!e->size)
         s->used++;
     else
@@ -365,7 +476,11 @@ static struct bc_entry *bc_miss(struct bc_state *s, void *uc, struct bc_entry *e
     e->size = size;
     e->cost = cost;
     e->insns = insns;
-    e->costs = s->arena_used;
+    c->costs = s->arena_used;
+    c->hash = hashed ? bc_words_hash(s->code, span / 4) : 0;
+    c->pa = pa;
+    c->span = span;
+    c->hashed = hashed;
     s->arena_used += insns;
     s->arena_live += insns;
     return e;
@@ -382,19 +497,31 @@ static inline void bc_charge(struct bc_state *s, const struct bc_entry *e, uint6
     s->last_size = size;
 }
 
-/* A block not in its home slot: found further along, or costed afresh (growing the table first if it is full).
- * Out of the hook's line, so the common case (a cached block in its home slot) stays a few instructions. */
+/* The cached block at addr of this size: found further along than its home slot, or costed afresh (growing
+ * the table first if it is full). */
+static struct bc_entry *bc_lookup(struct bc_state *s, void *uc, uint64_t addr, uint32_t size)
+{
+    uint64_t i = bc_index(s->table, s->mask, addr);
+    if (s->table[i].size == size)
+        return &s->table[i];
+    if (!s->table[i].size && (s->used + 1) * 4 > (s->mask + 1) * 3 && bc_rehash(s, s->mask * 2 + 1) == 0)
+        i = bc_index(s->table, s->mask, addr);
+    return bc_miss(s, uc, i, addr, size);
+}
+
+/* Out of the hook's line, so the common case (a cached block in its home slot) stays a few instructions. */
 static __attribute__((noinline)) void bc_hook_slow(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
 {
-    struct bc_entry *e = bc_slot(s->table, s->mask, addr);
-    if (e->size != size) {
-        if (!e->size && (s->used + 1) * 4 > (s->mask + 1) * 3) {
-            if (bc_grow(s) == 0)
-                e = bc_slot(s->table, s->mask, addr);
-        }
-        e = bc_miss(s, uc, e, addr, size);
-    }
-    bc_charge(s, e, addr, size);
+    bc_charge(s, bc_lookup(s, uc, addr, size), addr, size);
+}
+
+/* The engine stops before this block, which runs, and is charged, when it starts again.  Unicorn has just
+ * translated it: it is cached now, while its words are those translated (revalidation knows every translation). */
+static __attribute__((noinline)) void bc_stop_before(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
+{
+    bc_lookup(s, uc, addr, size);
+    s->stopped = 1;
+    s->stop(uc);
 }
 
 /* Whether the engine stops before this block: out of budget, or (while `unmask`) IRQs no longer masked. */
@@ -409,9 +536,7 @@ static __attribute__((noinline)) int bc_stops(void *uc, struct bc_state *s)
 void bc_hook(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
 {
     if (__builtin_expect(*s->clock >= s->gate, 0) && bc_stops(uc, s)) {
-        /* The block does not run now and is charged when it does. */
-        s->stopped = 1;
-        s->stop(uc);
+        bc_stop_before(uc, addr, size, s);
         return;
     }
     const struct bc_entry *e = &s->table[bc_hash(addr >> 2) & s->mask];
