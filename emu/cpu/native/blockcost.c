@@ -509,23 +509,8 @@ static struct bc_entry *bc_lookup(struct bc_state *s, void *uc, uint64_t addr, u
     return bc_miss(s, uc, i, addr, size);
 }
 
-/* Out of the hook's line, so the common case (a cached block in its home slot) stays a few instructions. */
-static __attribute__((noinline)) void bc_hook_slow(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
-{
-    bc_charge(s, bc_lookup(s, uc, addr, size), addr, size);
-}
-
-/* The engine stops before this block, which runs, and is charged, when it starts again.  Unicorn has just
- * translated it: it is cached now, while its words are those translated (revalidation knows every translation). */
-static __attribute__((noinline)) void bc_stop_before(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
-{
-    bc_lookup(s, uc, addr, size);
-    s->stopped = 1;
-    s->stop(uc);
-}
-
 /* Whether the engine stops before this block: out of budget, or (while `unmask`) IRQs no longer masked. */
-static __attribute__((noinline)) int bc_stops(void *uc, struct bc_state *s)
+static int bc_stops(void *uc, struct bc_state *s)
 {
     if (*s->clock >= s->stop_at)
         return 1;
@@ -533,16 +518,40 @@ static __attribute__((noinline)) int bc_stops(void *uc, struct bc_state *s)
     return s->unmask && s->reg_read(uc, s->pstate_reg, &pstate) == 0 && !(pstate & BC_PSTATE_I);
 }
 
-void bc_hook(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
+/*
+ * Every case but a cached block in its home slot with the clock short of
+ * the gate.  If the engine stops before the block, the block runs, and is
+ * charged, when it starts again; Unicorn has just translated it, so it is
+ * cached now, while its words are those translated (revalidation knows every
+ * translation).  Out of the hook's line, and reached by a tail call, so that
+ * the common case saves no registers.
+ */
+static __attribute__((noinline)) void bc_hook_slow(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
 {
-    if (__builtin_expect(*s->clock >= s->gate, 0) && bc_stops(uc, s)) {
-        bc_stop_before(uc, addr, size, s);
-        return;
-    }
-    const struct bc_entry *e = &s->table[bc_hash(addr >> 2) & s->mask];
-    if (__builtin_expect(e->addr != addr || e->size != size, 0)) {
-        bc_hook_slow(uc, addr, size, s);
+    struct bc_entry *e = bc_lookup(s, uc, addr, size);
+    if (*s->clock >= s->gate && bc_stops(uc, s)) {
+        s->stopped = 1;
+        s->stop(uc);
         return;
     }
     bc_charge(s, e, addr, size);
+}
+
+void bc_hook(void *uc, uint64_t addr, uint32_t size, struct bc_state *s)
+{
+    uint64_t *clock = s->clock;
+    uint64_t now = *clock;
+    const struct bc_entry *e = &s->table[bc_hash(addr >> 2) & s->mask];
+    if (__builtin_expect(now >= s->gate || e->addr != addr || e->size != size, 0)) {
+        bc_hook_slow(uc, addr, size, s);
+        return;
+    }
+    uint64_t owed = s->frac + e->cost;
+    uint64_t whole = owed >> BC_FRAC_BITS;
+    s->frac = owed & BC_FRAC_MASK;
+    s->cycles += whole;
+    s->insns += e->insns;
+    *clock = now + whole;
+    s->last_addr = addr;
+    s->last_size = size;
 }
