@@ -28,8 +28,8 @@ rewrites code, is honoured (seen by a SYS instruction hook): ``ic ivau``
 drops the blocks and costs of its cache line, ``ic iallu``/``ic ialluis``
 the blocks and costs whose code changed since it was translated
 (``BlockCounter.revalidate``), or every block and cost where that cannot be
-told.  (Dropping every block cost a Linux boot some 9,000 blocks translated
-again, at the IC IALLUIS after each patching of its alternatives, 12% of
+told.  (Dropping every block cost a Linux boot some 7,500 blocks translated
+again, at the IC IALLUIS after each patching of its alternatives: 7% of
 its CPU time.)  ``ic ivau`` and ``ic ialluis`` are broadcast to the
 inner shareable domain: the other vCPUs of the VM (``share_domain``), each
 an engine of its own that never sees another's stores, drop them too;

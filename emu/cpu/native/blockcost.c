@@ -24,7 +24,7 @@
  * ran (just after Unicorn translated it).  At the guest's IC IALLU the
  * blocks whose words changed are told apart from the others (bc_revalidate):
  * only theirs go, where dropping every translation made a Linux boot
- * translate some 9,000 blocks again after patching a few of them.  That
+ * translate some 7,500 blocks again after patching a few of them.  That
  * holds only while every translation Unicorn keeps is a block cached here,
  * so a forget that leaves translations behind (`untracked`) makes the next
  * IC IALLU drop everything, as before.
