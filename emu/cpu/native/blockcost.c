@@ -497,13 +497,27 @@ static inline void bc_charge(struct bc_state *s, const struct bc_entry *e, uint6
     s->last_size = size;
 }
 
-/* The cached block at addr of this size: found further along than its home slot, or costed afresh (growing
- * the table first if it is full). */
+/*
+ * The cached block at addr of this size, or costed afresh (growing the table
+ * first if it is full).  A block found further along than its home slot
+ * trades places with the block there, which stays on its own probe path (the
+ * slots between were full): a block run again is then where the hook looks.
+ */
 static struct bc_entry *bc_lookup(struct bc_state *s, void *uc, uint64_t addr, uint32_t size)
 {
     uint64_t i = bc_index(s->table, s->mask, addr);
-    if (s->table[i].size == size)
-        return &s->table[i];
+    if (s->table[i].size == size) {
+        uint64_t home = bc_hash(addr >> 2) & s->mask;
+        if (i != home) {
+            struct bc_entry e = s->table[home];
+            struct bc_cold c = s->cold[home];
+            s->table[home] = s->table[i];
+            s->cold[home] = s->cold[i];
+            s->table[i] = e;
+            s->cold[i] = c;
+        }
+        return &s->table[home];
+    }
     if (!s->table[i].size && (s->used + 1) * 4 > (s->mask + 1) * 3 && bc_rehash(s, s->mask * 2 + 1) == 0)
         i = bc_index(s->table, s->mask, addr);
     return bc_miss(s, uc, i, addr, size);
