@@ -23,6 +23,7 @@ VM = PHYS_BASE + 8 * PAGE_SIZE  # four pages listed and tracked
 STR_X1_X0 = 0xF900_0001  # str x1, [x0]
 STP_X1_X2_X0 = 0xA900_0801  # stp x1, x2, [x0]
 LDR_X1_X0 = 0xF940_0001  # ldr x1, [x0]
+MOVZ_X2 = 0xD280_0002  # movz x2, #0 (the immediate in bits 5-20)
 
 
 class Secure:
@@ -87,6 +88,18 @@ def test_a_commit_withholds_write_again() -> None:
     assert s.tracker.take() == [(VM, PAGE_SIZE)]
     s.journal.rollback()
     assert s.physmem.read(SECURE + 16, 16) == (0x1234).to_bytes(8, "little") + bytes(8)
+
+
+def test_code_stored_to_a_page_runs_and_is_seen_rewritten() -> None:
+    """A page filled without execute (stored to, never fetched from) gets it on its first fetch, and stores to it
+    still reach the code translated from it."""
+    s = Secure()
+    page = SECURE + PAGE_SIZE
+    for value in (1, 2):
+        s.run(STR_X1_X0, page, x1=MOVZ_X2 | value << 5)
+        s.uc.emu_start(page, page + 4)
+        assert s.uc.reg_read(UC_ARM64_REG_X2) == value
+    assert s.journal.written() == [page]
 
 
 def test_an_access_past_pamax_puts_the_engine_back_on_the_write_hooks() -> None:

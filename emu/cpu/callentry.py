@@ -46,18 +46,14 @@ class CallEntry:
         self._state = _State(engine.uc._uch.value, ctypes.cast(uclib.uc_reg_write_batch, ctypes.c_void_p).value,
                              ctypes.addressof(frame.ids), ctypes.addressof(frame.pointers), journal.native_state,
                              engine.emu_start.native_state, stores.native_state if stores is not None else None)
-        self._values = frame.values
         # Function objects of their own, without argtypes (no conversion per call), bound to the state.
         self.enter = partial(lib["ce_enter"], ctypes.byref(self._state))
         self.resume = partial(lib["ce_resume"], ctypes.byref(self._state))
-        self.load = self._load_native
+        self.load = partial(frame.values.__setitem__, slice(None))  # values[:] = request, with no Python frame
 
     def load(self, request: Sequence[int]) -> None:
         """The request ``enter()`` writes to x0-x17."""
         self._request = request
-
-    def _load_native(self, request: Sequence[int]) -> None:
-        self._values[:] = request
 
     def _enter_python(self) -> int:
         self._frame.write(self._request)

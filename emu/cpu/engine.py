@@ -185,61 +185,58 @@ class Engine:
         """
         if until_unmasked:  # set only for such a run: the SPMC's run for each forwarded call never is
             self.counter.stop_when_unmasked = True
-        try:
-            return self._run(deadline, first)
+        try:  # the loop inline, not a function of its own: the SPMC runs once per forwarded call
+            self.counter.stop_at = deadline
+            self.stop_requested = False
+            self.trap_entry.trapped = False
+            uc, start = self.uc, first or self.start
+            while True:
+                try:
+                    # As uc.emu_start(self.pc, NO_UNTIL), without its Python layer: once per run, twice per
+                    # forwarded call (the VM's run and the SPMC's).
+                    uc._hook_exception = None
+                    status = start()
+                    start = self.start
+                    if status and self.start_error is not None:
+                        status = self.start_error(status)
+                        if status is None:
+                            self.code.finish_ic_stop()
+                            self.counter.cut_short(self.pc)  # what the block did not run before the access runs
+                            continue
+                    if status:
+                        raise UcError(status)
+                    if uc._hook_exception is not None:
+                        raise uc._hook_exception
+                except UcError as exc:
+                    self.code.finish_ic_stop()
+                    if self._ignored_store is not None:  # a write the device drops: go on after the store
+                        pc, self._ignored_store = self._ignored_store, None
+                        self.counter.cut_short(pc + 4)
+                        self.pc = pc + 4
+                        continue
+                    if self._pending_error is None:
+                        return self._fault_from_error(exc)
+                    break
+                if self.code.finish_ic_stop() and not (self.stop_requested or self.fault or self._pending_error):
+                    continue  # stopped only for the IC maintenance
+                break
+            if self._pending_error is not None:
+                error, self._pending_error = self._pending_error, None
+                raise error
+            if self.fault is not None:
+                return StopKind.FAULT
+            if self.stop_requested or self.trap_entry.trapped:
+                return StopKind.TRAP_HANDLED
+            if self.counter.budget_exhausted:
+                return StopKind.BUDGET
+            if self.pc == NO_UNTIL:  # a branch to the one address Unicorn stops at silently
+                self.fault = Fault("instruction fetch from unmapped memory", NO_UNTIL, NO_UNTIL)
+                return StopKind.FAULT
+            return StopKind.IDLE
         finally:
             if until_unmasked:
                 self.counter.stop_when_unmasked = False
             self.trap_entry.flush_log()  # the calls the trap hook answered by itself, before Python goes on
-
-    def _run(self, deadline: int, first: Callable[[], int] | None) -> StopKind:
-        self.counter.stop_at = deadline
-        self.stop_requested = False
-        self.trap_entry.trapped = False
-        uc, start = self.uc, first or self.start
-        while True:
-            try:
-                # As uc.emu_start(self.pc, NO_UNTIL), without its Python layer: once per run, twice per forwarded
-                # call (the VM's run and the SPMC's).
-                uc._hook_exception = None
-                status = start()
-                start = self.start
-                if status and self.start_error is not None:
-                    status = self.start_error(status)
-                    if status is None:
-                        self.code.finish_ic_stop()
-                        self.counter.cut_short(self.pc)  # what the block did not run before the access runs again
-                        continue
-                if status:
-                    raise UcError(status)
-                if uc._hook_exception is not None:
-                    raise uc._hook_exception
-            except UcError as exc:
-                self.code.finish_ic_stop()
-                if self._ignored_store is not None:  # a write the device drops: go on after the store
-                    pc, self._ignored_store = self._ignored_store, None
-                    self.counter.cut_short(pc + 4)
-                    self.pc = pc + 4
-                    continue
-                if self._pending_error is None:
-                    return self._fault_from_error(exc)
-                break
-            if self.code.finish_ic_stop() and not (self.stop_requested or self.fault or self._pending_error):
-                continue  # stopped only for the IC maintenance
-            break
-        if self._pending_error is not None:
-            error, self._pending_error = self._pending_error, None
-            raise error
-        if self.fault is not None:
-            return StopKind.FAULT
-        if self.stop_requested or self.trap_entry.trapped:
-            return StopKind.TRAP_HANDLED
-        if self.counter.budget_exhausted:
-            return StopKind.BUDGET
-        if self.pc == NO_UNTIL:  # a branch to the one address Unicorn stops at silently
-            self.fault = Fault("instruction fetch from unmapped memory", NO_UNTIL, NO_UNTIL)
-            return StopKind.FAULT
-        return StopKind.IDLE
 
     def request_stop(self) -> None:
         self.stop_requested = True

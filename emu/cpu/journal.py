@@ -71,6 +71,7 @@ class PageJournal:
         if address % PAGE_SIZE or size % PAGE_SIZE or size <= 0:
             raise ValueError("a journal covers whole pages")
         self.address = address
+        self.pages = size // PAGE_SIZE
         self.keep = keep
         self._physmem = physmem
         lib = _load() if native is not False else None
@@ -84,7 +85,7 @@ class PageJournal:
         self._hooks: list[int] = []
         self._hooked = hooked
         if lib is not None:
-            self._state = lib.pj_create(address, size // PAGE_SIZE, physmem.host_pointer(address), int(keep))
+            self._state = lib.pj_create(address, self.pages, physmem.host_pointer(address), int(keep))
             if not self._state:
                 raise MemoryError("pj_create failed")
             self._s = self._state.contents  # made once: each SPMC call reads the count

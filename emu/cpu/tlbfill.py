@@ -7,6 +7,8 @@ translation is one to one, so Unicorn's virtual TLB mode with a fill hook in
 C gives it, and withholds write on the pages not yet journalled in the call:
 the first store to one fills again, and the hook journals the page then.
 ``settle()`` after the journals commit or roll back withholds write again.
+Execute is withheld too on the pages the PE has not fetched from, or Unicorn
+would keep every store to them on its slow path.
 
 Where only the CPU's own translation is exact (the SPMC turning its MMU on,
 an address at or above PAMax, which faults with the MMU off) the hook
@@ -41,7 +43,8 @@ _ctl = uclib["uc_ctl"]  # without argtypes: variadic
 
 class _State(ctypes.Structure):
     _fields_ = [("limit", ctypes.c_uint64), ("secure", ctypes.c_void_p), ("vm", ctypes.c_void_p),
-                ("tracker", ctypes.c_void_p), ("reg_read", ctypes.c_void_p), ("cp_reg_id", ctypes.c_int),
+                ("tracker", ctypes.c_void_p), ("secure_fetched", ctypes.c_void_p), ("vm_fetched", ctypes.c_void_p),
+                ("reg_read", ctypes.c_void_p), ("cp_reg_id", ctypes.c_int),
                 ("pc_id", ctypes.c_int), ("exit_page", ctypes.c_uint64), ("page_size", ctypes.c_uint64),
                 ("granted", ctypes.c_uint32), ("refused", ctypes.c_uint32), ("exit_fill", ctypes.c_uint32)]
 
@@ -62,8 +65,11 @@ class TlbStoreWatch:
         self._hooked = (secure, vm, tracker)
         reg_read = ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p).value
         page = uc.ctl_get_page_size()
+        # A byte per journalled page: 1 once the PE fetched from it (tlbfill.c grants execute there only).
+        self._fetched = [(ctypes.c_uint8 * journal.pages)() for journal in (secure, vm)]
         self._state = _State(1 << pamax(uc), secure.native_state, vm.native_state, tracker.native_state,
-                             reg_read, UC_ARM64_REG_CP_REG, UC_ARM64_REG_PC, (until - 1) & -page, page)
+                             *map(ctypes.addressof, self._fetched), reg_read, UC_ARM64_REG_CP_REG, UC_ARM64_REG_PC,
+                             (until - 1) & -page, page)
         handle = ctypes.c_size_t()
         status = uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_TLB_FILL,
                                    ctypes.cast(lib.tf_fill, ctypes.c_void_p), ctypes.byref(self._state),

@@ -287,23 +287,24 @@ class Mediator:
         if not self.available:
             return self._unavailable(call)
         self.account.charge_all(self._call_charges)
-        route = self._routes.get(call.fid.value)
+        fid, profile = call.fid, self.profile
+        route = self._routes.get(fid.value)
         if route is None:
-            route = self._routes[call.fid.value] = self._route(call.fid.value)
+            route = self._routes[fid.value] = self._route(fid.value)
         short, disposition, handler, since_minor = route
-        hinted = call.fid.sve_hint and not self.profile.sve_hint_masked
+        hinted = fid.sve_hint and not profile.sve_hint_masked
         if short != "VERSION" or hinted:
             version = call.vm.ffa.version
-            if not version.negotiated and self.profile.before_version_error is not None:
-                return self._reply(call, self.error(self.profile.before_version_error))
-            if self.profile.lock_on_first_other_call and not version.locked:
+            if not version.negotiated and profile.before_version_error is not None:
+                return self._reply(call, self.error(profile.before_version_error))
+            if profile.lock_on_first_other_call and not version.locked:
                 version.locked = True
-                if self.profile.vm_to_vm:
+                if profile.vm_to_vm:
                     self.vm_list.publish(call.vm)
         if hinted:  # Xen compares the whole w0 (ffa.c ffa_handle_call): a hinted ID is no ID it knows
             return self._reply(call, self.error(ffa.NOT_SUPPORTED))
         try:
-            if disposition is Disposition.REFUSE or self.firmware_refuses(call.fid.value):
+            if disposition is Disposition.REFUSE or self.firmware_refuses(fid.value):
                 raise FfaError(ffa.NOT_SUPPORTED)
             if disposition is Disposition.FORWARD:
                 return self._reply(call, self._spmc(call, self._request(call)))

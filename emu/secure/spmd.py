@@ -253,5 +253,4 @@ class SecureWorld:
 
     def _take_response(self) -> None:
         """The SMC (or HVC) that stopped the SPMC: its x0-x17 are the response, its PC where the SPMC goes on."""
-        entry = self.engine.trap_entry
-        self._response, self._response_pc = entry.frame(), entry.pc
+        self._response, self._response_pc, _insn = self.engine.trap_entry.trap()

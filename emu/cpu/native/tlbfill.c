@@ -4,13 +4,19 @@
  * With a UC_HOOK_MEM_WRITE installed Unicorn sends every load and store of
  * the engine down its slow path, and a store the hook sees costs some 1,000
  * host instructions.  The SPMC runs with its MMU off, so its translation is
- * one to one: in Unicorn's virtual TLB mode this fill hook gives it, with
- * every permission but write on the pages a journal or the tracker has not
- * seen written in this call.  The first store to such a page fills again as
- * a store: the hook journals and records the page, then grants write, and
- * later accesses to the page run at full speed.  When the journals forget
- * their pages, the caller flushes the TLB (tlbfill.py) to withhold write
- * again.
+ * one to one: in Unicorn's virtual TLB mode this fill hook gives it, without
+ * write on the pages a journal or the tracker has not seen written in this
+ * call.  The first store to such a page fills again as a store: the hook
+ * journals and records the page, then grants write, and later accesses to the
+ * page run at full speed.  When the journals forget their pages, the caller
+ * flushes the TLB (tlbfill.py) to withhold write again.
+ *
+ * Execute is granted only on the pages the PE has fetched from: Unicorn keeps
+ * every store to a page whose TLB entry allows fetches on its slow path
+ * (notdirty_write in its cputlb.c never lets such an entry go dirty), so a
+ * stack or a buffer filled with execute costs some 500 host instructions a
+ * store.  A page's first fetch fills again as a fetch, and the page keeps
+ * execute from then on.
  *
  * What only the CPU's own translation answers (its MMU on, or an address at
  * or above PAMax, which faults with the MMU off) is refused: the engine stops
@@ -21,6 +27,7 @@
 
 #define TF_PROT_ALL 7      /* UC_PROT_ALL */
 #define TF_PROT_WRITE 2    /* UC_PROT_WRITE */
+#define TF_PROT_EXEC 4     /* UC_PROT_EXEC */
 #define TF_MEM_WRITE 17    /* UC_MEM_WRITE */
 #define TF_MEM_FETCH 18    /* UC_MEM_FETCH */
 #define TF_SCTLR_M 1u
@@ -36,21 +43,25 @@ struct tf_cp_reg {         /* uc_arm64_cp_reg */
     uint64_t val;
 };
 
-/* 1: the page at pa may take stores unseen (journalled, now or before, or eager); 0: not yet; -1: not j's. */
-static int tf_watch(struct tf_state *s, struct pj_state *j, uint64_t pa, bool store)
+/* The permissions of the page at pa if it is j's (else -1): execute once fetched from (``fetched``, a byte per
+ * page of j), write once journalled (now, on its first store, or before, or eager). */
+static int tf_perms(struct tf_state *s, struct pj_state *j, uint8_t *fetched, uint64_t pa, int type)
 {
     if (pa < j->lo || (pa - j->lo) / PJ_PAGE >= j->pages)
         return -1;
     uint64_t page = (pa - j->lo) / PJ_PAGE;
+    if (type == TF_MEM_FETCH)
+        fetched[page] = 1;
+    int perms = fetched[page] ? TF_PROT_ALL : TF_PROT_ALL & ~TF_PROT_EXEC;
     if (j->dirty[page] != PJ_CLEAN)
-        return 1;
-    if (!store)
-        return 0;
+        return perms;
+    if (type != TF_MEM_WRITE)
+        return perms & ~TF_PROT_WRITE;
     pj_touch(j, page);
     s->granted = 1;
     if (j == s->vm)
         wt_record(s->tracker, pa >> WT_PAGE_SHIFT);
-    return 1;
+    return perms;
 }
 
 static bool tf_mmu_on(void *uc, struct tf_state *s)
@@ -89,11 +100,10 @@ bool tf_fill(void *uc, uint64_t vaddr, int type, struct tf_entry *e, struct tf_s
         s->refused = 1;
         return false;
     }
-    bool store = type == TF_MEM_WRITE;
-    int seen = tf_watch(s, s->secure, vaddr, store);
-    if (seen < 0)
-        seen = tf_watch(s, s->vm, vaddr, store);
+    int perms = tf_perms(s, s->secure, s->secure_fetched, vaddr, type);
+    if (perms < 0)
+        perms = tf_perms(s, s->vm, s->vm_fetched, vaddr, type);
     e->paddr = vaddr;
-    e->perms = seen ? TF_PROT_ALL : TF_PROT_ALL & ~TF_PROT_WRITE;
+    e->perms = perms < 0 ? TF_PROT_ALL : perms;
     return true;
 }

@@ -18,6 +18,8 @@ struct tf_state {
     struct pj_state *secure;   /* the keeping journal of secure RAM */
     struct pj_state *vm;       /* the listing journal of VM RAM */
     struct wt_state *tracker;  /* VM RAM pages for the VMs' code caches: the vm journal's range */
+    uint8_t *secure_fetched;   /* a byte per page of the secure journal: 1 once the PE fetched from it */
+    uint8_t *vm_fetched;       /* the same for the vm journal's pages */
     tf_reg_read_fn reg_read;   /* uc_reg_read */
     int cp_reg_id;             /* UC_ARM64_REG_CP_REG */
     int pc_id;                 /* UC_ARM64_REG_PC */
