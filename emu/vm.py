@@ -78,26 +78,27 @@ def scattered_mappings(region: Region, ipa: int) -> list[Mapping]:
     return mappings
 
 
-@dataclass
 class VirtualMachine:
     """A running VM: its vCPU engines, stage-2 tables, RAM, console and run state."""
 
-    spec: VmSpec
-    engine: Engine
-    stage2: Stage2
-    ram: Region
-    console: Console
-    state: str = "running"  # running | off | fault
-    exit_reason: str = ""
-    fault: Fault | None = None
-    ffa: Any = None  # per-VM FF-A state, owned by the mediator
-    exit_status: int | None = None  # the status a semihosting SYS_EXIT gave
-    uart: Pl011 | None = None
-    pflash: Pflash | None = None
-    gic: GicV3 | None = None
-    vcpus: list[InterruptingVcpu] = field(default_factory=list)  # vCPU 0 (``engine``) boots, the others wait
-    running: int = 0  # the vCPU executing now (vCPUs of a VM run one at a time)
-    dtb_address: int = 0
+    def __init__(self, spec: VmSpec, engine: Engine, stage2: Stage2, ram: Region, console: Console,
+                 dtb_address: int = 0) -> None:
+        self.spec = spec
+        self.engine = engine
+        self.stage2 = stage2
+        self.ram = ram
+        self.console = console
+        self.state = "running"  # running | off | fault
+        self.exit_reason = ""
+        self.fault: Fault | None = None
+        self.ffa: Any = None  # per-VM FF-A state, owned by the mediator
+        self.exit_status: int | None = None  # the status a semihosting SYS_EXIT gave
+        self.uart: Pl011 | None = None
+        self.pflash: Pflash | None = None
+        self.gic: GicV3 | None = None
+        self.vcpus: list[InterruptingVcpu] = []  # vCPU 0 (``engine``) boots, the others wait
+        self.running = 0  # the vCPU executing now (vCPUs of a VM run one at a time)
+        self.dtb_address = dtb_address
 
     @property
     def vm_id(self) -> int:
