@@ -130,9 +130,10 @@ class VirtualMachine:
         return b"".join(self.engine.physmem.read(pa, n) for pa, n in self.stage2.translate_range(ipa, size))
 
     def write_ipa(self, ipa: int, data: bytes) -> None:
+        view = memoryview(data)  # a slice of it per chunk copies nothing (an image is megabytes)
         offset = 0
         for pa, n in self.stage2.translate_range(ipa, len(data)):
-            self.engine.physmem.write(pa, data[offset:offset + n])
+            self.engine.physmem.write(pa, view[offset:offset + n])
             offset += n
 
 
@@ -165,8 +166,11 @@ def create_vm(spec: VmSpec, physmem: PhysicalMemory, region: Region, classifier:
         vm.vcpus.append(InterruptingVcpu(engine, vm.gic, index, engine.timer.timer, lambda: clock.now,
                                          clock.advance, [(pl011.INTID, vm.uart.irq_level)], powered=index == 0))
     vm.gic.sample_lines = lambda: [vcpu.sample_lines() for vcpu in vm.vcpus]
-    for seg in spec.image.segments:
-        vm.write_ipa(seg.vaddr, seg.data + bytes(seg.memsz - len(seg.data)))
+    for seg in spec.image.segments:  # written as they are, then the rest (an ELF's .bss) zeroed: no copy joins them
+        if seg.data:
+            vm.write_ipa(seg.vaddr, seg.data)
+        if seg.memsz > len(seg.data):
+            vm.write_ipa(seg.vaddr + len(seg.data), bytes(seg.memsz - len(seg.data)))
     if not plan.dtb_in_flash:
         vm.write_ipa(plan.dtb_addr, plan.dtb)
     if plan.initrd is not None and spec.boot.initrd:
