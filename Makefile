@@ -50,8 +50,9 @@ $(VENV)/.installed: pyproject.toml setup.py
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-$(BYTECODE): $(PACKAGE_SOURCES) $(VENV)/.installed
+$(BYTECODE): $(PACKAGE_SOURCES) $(wildcard emu/data/*.toml) $(VENV)/.installed
 	$(PY) -m compileall -q emu
+	$(PY) -m emu.tomlcache emu/data/*.toml
 	@mkdir -p $(dir $@) && touch $@
 
 $(HEADER): $(ABI_SOURCES) $(VENV)/.installed

@@ -21,7 +21,6 @@ Relative paths are relative to the scenario file.  Every error names the key.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +88,8 @@ def _unknown(table: dict, allowed: set[str], where: str) -> None:
 
 def load_scenario(path: str | Path, **overrides: Any) -> MachineConfig:
     """Read a scenario file into a ``MachineConfig``; ``overrides`` win over the file."""
+    import tomllib  # for --scenario only: a run from images imports no TOML parser
+
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text())

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 _PLAN = re.compile(r"^1\.\.(\d+)")
 _RESULT = re.compile(r"^(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?(.*)$")
 
 
-@dataclass
-class TapResult:
+class TapResult(NamedTuple):
     """One ``ok``/``not ok`` line."""
 
     ok: bool
@@ -18,12 +17,12 @@ class TapResult:
     name: str
 
 
-@dataclass
 class TapReport:
     """A guest's TAP output: the plan and each test line."""
 
-    plan: int | None = None
-    results: list[TapResult] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.plan: int | None = None
+        self.results: list[TapResult] = []
 
     @property
     def failed(self) -> list[TapResult]:

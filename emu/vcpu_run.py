@@ -18,7 +18,6 @@ pending interrupt, and is reported hung when nothing can wake it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from emu.cpu.engine import Engine, StopKind
 from emu.cpu.exceptions import VECTOR_IRQ, irqs_masked, take_exception
@@ -28,21 +27,21 @@ from emu.platform.gicv3 import ICC_REGISTERS, GicV3, icc_read, icc_write
 ISR_I = 1 << 7
 
 
-@dataclass
 class InterruptingVcpu:
     """One vCPU (``cpu`` index into the GIC) whose engine runs under ``run``."""
 
-    engine: Engine
-    gic: GicV3
-    cpu: int
-    timer: GenericTimer
-    clock_now: Callable[[], int]
-    advance_clock: Callable[[int], int]
-    device_lines: list[tuple[int, Callable[[], bool]]] = field(default_factory=list)  # (SPI INTID, its level)
-    powered: bool = True  # PSCI: on, or off (a secondary before CPU_ON, or after CPU_OFF)
-    waiting: bool = False  # in WFI
-
-    def __post_init__(self) -> None:
+    def __init__(self, engine: Engine, gic: GicV3, cpu: int, timer: GenericTimer, clock_now: Callable[[], int],
+                 advance_clock: Callable[[int], int], device_lines: list[tuple[int, Callable[[], bool]]],
+                 powered: bool = True) -> None:
+        self.engine = engine
+        self.gic = gic
+        self.cpu = cpu
+        self.timer = timer
+        self.clock_now = clock_now
+        self.advance_clock = advance_clock
+        self.device_lines = device_lines  # (SPI INTID, its level)
+        self.powered = powered  # PSCI: on, or off (a secondary before CPU_ON, or after CPU_OFF)
+        self.waiting = False  # in WFI
         self.engine.platform_sysreg = self._icc
         self.engine.timer.isr = lambda: ISR_I if self.gic.pending_irq(self.cpu) else 0
         self.timer.changed = self.recheck  # a timer armed while running fires at its cycle, not at the next stop

@@ -78,26 +78,27 @@ def scattered_mappings(region: Region, ipa: int) -> list[Mapping]:
     return mappings
 
 
-@dataclass
 class VirtualMachine:
     """A running VM: its vCPU engines, stage-2 tables, RAM, console and run state."""
 
-    spec: VmSpec
-    engine: Engine
-    stage2: Stage2
-    ram: Region
-    console: Console
-    state: str = "running"  # running | off | fault
-    exit_reason: str = ""
-    fault: Fault | None = None
-    ffa: Any = None  # per-VM FF-A state, owned by the mediator
-    exit_status: int | None = None  # the status a semihosting SYS_EXIT gave
-    uart: Pl011 | None = None
-    pflash: Pflash | None = None
-    gic: GicV3 | None = None
-    vcpus: list[InterruptingVcpu] = field(default_factory=list)  # vCPU 0 (``engine``) boots, the others wait
-    running: int = 0  # the vCPU executing now (vCPUs of a VM run one at a time)
-    dtb_address: int = 0
+    def __init__(self, spec: VmSpec, engine: Engine, stage2: Stage2, ram: Region, console: Console,
+                 dtb_address: int = 0) -> None:
+        self.spec = spec
+        self.engine = engine
+        self.stage2 = stage2
+        self.ram = ram
+        self.console = console
+        self.state = "running"  # running | off | fault
+        self.exit_reason = ""
+        self.fault: Fault | None = None
+        self.ffa: Any = None  # per-VM FF-A state, owned by the mediator
+        self.exit_status: int | None = None  # the status a semihosting SYS_EXIT gave
+        self.uart: Pl011 | None = None
+        self.pflash: Pflash | None = None
+        self.gic: GicV3 | None = None
+        self.vcpus: list[InterruptingVcpu] = []  # vCPU 0 (``engine``) boots, the others wait
+        self.running = 0  # the vCPU executing now (vCPUs of a VM run one at a time)
+        self.dtb_address = dtb_address
 
     @property
     def vm_id(self) -> int:
@@ -129,9 +130,10 @@ class VirtualMachine:
         return b"".join(self.engine.physmem.read(pa, n) for pa, n in self.stage2.translate_range(ipa, size))
 
     def write_ipa(self, ipa: int, data: bytes) -> None:
+        view = memoryview(data)  # a slice of it per chunk copies nothing (an image is megabytes)
         offset = 0
         for pa, n in self.stage2.translate_range(ipa, len(data)):
-            self.engine.physmem.write(pa, data[offset:offset + n])
+            self.engine.physmem.write(pa, view[offset:offset + n])
             offset += n
 
 
@@ -164,8 +166,11 @@ def create_vm(spec: VmSpec, physmem: PhysicalMemory, region: Region, classifier:
         vm.vcpus.append(InterruptingVcpu(engine, vm.gic, index, engine.timer.timer, lambda: clock.now,
                                          clock.advance, [(pl011.INTID, vm.uart.irq_level)], powered=index == 0))
     vm.gic.sample_lines = lambda: [vcpu.sample_lines() for vcpu in vm.vcpus]
-    for seg in spec.image.segments:
-        vm.write_ipa(seg.vaddr, seg.data + bytes(seg.memsz - len(seg.data)))
+    for seg in spec.image.segments:  # written as they are, then the rest (an ELF's .bss) zeroed: no copy joins them
+        if seg.data:
+            vm.write_ipa(seg.vaddr, seg.data)
+        if seg.memsz > len(seg.data):
+            vm.write_ipa(seg.vaddr + len(seg.data), bytes(seg.memsz - len(seg.data)))
     if not plan.dtb_in_flash:
         vm.write_ipa(plan.dtb_addr, plan.dtb)
     if plan.initrd is not None and spec.boot.initrd:

@@ -11,13 +11,13 @@ run whose words the native hook can all tell never loads it.
 from __future__ import annotations
 
 import struct
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from emu import tomlcache
 from emu.cpu.disassembler import lite_disassembler
 from emu.cpu.iclass import INSTRUCTION_CLASSES, classify
 
@@ -84,7 +84,7 @@ def load_cpu_model(cpu: str) -> CostModel:
 
 @cache
 def _packaged(name: str) -> CostModel:
-    return _parse((DATA_DIR / name).read_text(encoding="utf-8"), f"<packaged {name}>")
+    return _model(tomlcache.load(DATA_DIR / name), f"<packaged {name}>")  # parsed once, not at every start
 
 
 def load_cost_model(path: str | Path | None = None) -> CostModel:
@@ -103,10 +103,16 @@ def load_cost_model(path: str | Path | None = None) -> CostModel:
 
 
 def _parse(text: str, source: str) -> CostModel:
+    import tomllib  # a cost model file of the user's: the packaged ones are read through tomlcache
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CostModelError(f"{source}: not valid TOML: {exc}") from None
+    return _model(data, source)
+
+
+def _model(data: dict, source: str) -> CostModel:
     meta = data.get("model", {})
     if not isinstance(meta, dict):
         raise CostModelError(f"{source}: model must be a [model] table")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from unicorn import (
     UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED,
@@ -70,8 +70,7 @@ class StopKind(Enum):
     IDLE = "idle"  # WFI with nothing to wake it
 
 
-@dataclass
-class Fault:
+class Fault(NamedTuple):
     """Why and where a vCPU stopped on an error."""
 
     kind: str  # "read unmapped", "undefined instruction", "stage-2 fault", ...

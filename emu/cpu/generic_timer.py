@@ -13,7 +13,6 @@ cycle on every run.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 CTL_ENABLE, CTL_IMASK, CTL_ISTATUS = 1, 2, 4
 PPI_VIRTUAL, PPI_PHYSICAL = 27, 30
@@ -22,13 +21,13 @@ OP2_TVAL, OP2_CTL, OP2_CVAL = 0, 1, 2
 MASK64 = (1 << 64) - 1
 
 
-@dataclass
 class _Timer:
     """One EL1 timer: its PPI, CTL and compare value."""
 
-    ppi: int
-    ctl: int = 0
-    cval: int = 0
+    def __init__(self, ppi: int) -> None:
+        self.ppi = ppi
+        self.ctl = 0
+        self.cval = 0
 
 
 class GenericTimer:

@@ -9,7 +9,6 @@ the result, charges the transition costs and records the trace.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from typing import NamedTuple
 
@@ -29,7 +28,6 @@ from emu.trace.sites import SiteNamer
 from emu.vm import VirtualMachine
 
 
-@dataclass(slots=True)
 class CallResult:
     """What a service answers: result registers and how to write them.
 
@@ -41,23 +39,29 @@ class CallResult:
     x0-x17 on every return).
     """
 
-    regs: dict[int, int] | list[int]
-    raw: bool = False
-    note: str | None = None
+    __slots__ = ("regs", "raw", "note")
+
+    def __init__(self, regs: dict[int, int] | list[int], raw: bool = False, note: str | None = None) -> None:
+        self.regs = regs
+        self.raw = raw
+        self.note = note
 
 
-@dataclass(slots=True)
 class Call:
     """One trapped call, as a service sees it."""
 
-    vm: VirtualMachine
-    fid: FunctionId
-    frame: list[int]  # x0-x17 as the guest left them
-    args: list[int]  # what the convention lets the callee see (w0-w7 or x0-x17)
-    conduit: str
-    seq: int
-    hops: list[TraceRecord] = field(default_factory=list)
-    note: str | None = None  # what the handler wants shown beside the result in the trace
+    __slots__ = ("vm", "fid", "frame", "args", "conduit", "seq", "hops", "note")
+
+    def __init__(self, vm: VirtualMachine, fid: FunctionId, frame: list[int], args: list[int], conduit: str,
+                 seq: int) -> None:
+        self.vm = vm
+        self.fid = fid
+        self.frame = frame  # x0-x17 as the guest left them
+        self.args = args  # what the convention lets the callee see (w0-w7 or x0-x17)
+        self.conduit = conduit
+        self.seq = seq
+        self.hops: list[TraceRecord] = []
+        self.note: str | None = None  # what the handler wants shown beside the result in the trace
 
 
 Handler = Callable[[Call], CallResult]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from bisect import bisect_right, insort
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from emu.ffa.descriptors import PAGE, Transaction
 
@@ -22,17 +21,18 @@ class OwnershipError(Exception):
     """Pages that are already in a transaction."""
 
 
-@dataclass
 class Share:
     """A memory transaction the mediator tracks by handle, from send to reclaim."""
 
-    handle: int
-    vm_name: str
-    kind: str  # "share" | "lend" | "donate"
-    ipa_ranges: list[tuple[int, int]]  # (ipa, size) as the VM named them
-    pa_ranges: list[tuple[int, int]]  # (pa, size) backing them, in descriptor order
-    receivers: list[int]
-    transaction: Transaction
+    def __init__(self, handle: int, vm_name: str, kind: str, ipa_ranges: list[tuple[int, int]],
+                 pa_ranges: list[tuple[int, int]], receivers: list[int], transaction: Transaction) -> None:
+        self.handle = handle
+        self.vm_name = vm_name
+        self.kind = kind  # "share" | "lend" | "donate"
+        self.ipa_ranges = ipa_ranges  # (ipa, size) as the VM named them
+        self.pa_ranges = pa_ranges  # (pa, size) backing them, in descriptor order
+        self.receivers = receivers
+        self.transaction = transaction
 
     @property
     def pa_pages(self) -> list[int]:
@@ -45,15 +45,15 @@ class Share:
         return self.kind in ("lend", "donate")
 
 
-@dataclass
 class PendingTransaction:
     """A fragmented MEM_SHARE/LEND/DONATE still being sent by a VM."""
 
-    kind: str
-    smc64: bool
-    total: int
-    data: bytearray = field(default_factory=bytearray)
-    fragments: int = 1  # received so far
+    def __init__(self, kind: str, smc64: bool, total: int, data: bytearray) -> None:
+        self.kind = kind
+        self.smc64 = smc64
+        self.total = total
+        self.data = data
+        self.fragments = 1  # received so far
 
 
 class Ledger:

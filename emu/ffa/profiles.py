@@ -34,12 +34,12 @@ HAFNIUM_MAX_FRAGMENTS = 20
 PKVM_DESCRIPTOR_BUFFER = -(-(48 + 16 + 16 + 2048 * 16) // 4096) * 4096
 
 
-@dataclass
 class VersionState:
     """Where one endpoint (or, for pKVM, the whole host) stands in negotiation."""
 
-    requested: int | None = None  # version recorded from the caller, None before any FFA_VERSION
-    locked: bool = False
+    def __init__(self, requested: int | None = None, locked: bool = False) -> None:
+        self.requested = requested  # version recorded from the caller, None before any FFA_VERSION
+        self.locked = locked
 
     @property
     def negotiated(self) -> bool:
@@ -170,7 +170,7 @@ _XEN_NOTIFICATION_FEATURES = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: its tables and hook are not values to compare
 class Profile:
     """How one mediator (the spec's reading, pKVM, Xen, at a release) answers FF-A calls."""
 

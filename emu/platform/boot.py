@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from emu.platform.fdt import FdtError, parse_dtb, to_dtb
 from emu.platform.image import GuestImage, ImageError
@@ -47,8 +48,7 @@ class BootOptions:
     pflash: list[Path] = field(default_factory=list)
 
 
-@dataclass
-class BootPlan:
+class BootPlan(NamedTuple):
     """Where the boot put the device tree (and the initrd) in the guest."""
 
     dtb_addr: int

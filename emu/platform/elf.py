@@ -108,4 +108,4 @@ def _symbols(raw: bytes) -> Symbols:
                     entries.append((value, sym_size, text))
     except struct.error:
         return Symbols()
-    return Symbols.from_entries(entries)
+    return Symbols(entries)

@@ -16,7 +16,6 @@ deliverable to a vCPU (``pending_irq``), which one does an acknowledge take
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from itertools import chain
 
 GICD_BASE, GICD_SIZE = 0x0800_0000, 0x1_0000
@@ -43,39 +42,39 @@ IIDR_VALUE = 0x43B  # implementer Arm, as QEMU's GICD_IIDR and GICR_IIDR read
 GICR_IIDR, GICR_TYPER = 0x0004, 0x0008  # the redistributor's layout differs from the distributor's
 
 
-@dataclass
 class _Irq:
     """One interrupt's state (an SPI, or a CPU's banked SGI or PPI)."""
 
-    enabled: bool = False
-    pending: bool = False  # latched (edge, or written through ISPENDR)
-    level: bool = False  # the input line of a level-sensitive interrupt
-    active: bool = False
-    priority: int = 0
-    group1: bool = False
-    edge: bool = False
-    route: int = 0  # IROUTER affinity of an SPI
+    def __init__(self, edge: bool = False) -> None:
+        self.enabled = False
+        self.pending = False  # latched (edge, or written through ISPENDR)
+        self.level = False  # the input line of a level-sensitive interrupt
+        self.active = False
+        self.priority = 0
+        self.group1 = False
+        self.edge = edge
+        self.route = 0  # IROUTER affinity of an SPI
 
     @property
     def asserted(self) -> bool:
         return self.pending or (self.level and not self.edge)
 
 
-@dataclass
 class CpuInterface:
     """One vCPU's ICC_* state and its redistributor's SGIs and PPIs."""
 
-    index: int
-    affinity: int
-    banked: list[_Irq] = field(default_factory=lambda: [_Irq(edge=i < 16) for i in range(32)])
-    waker: int = GICR_WAKER_PROCESSOR_SLEEP | GICR_WAKER_CHILDREN_ASLEEP
-    pmr: int = 0
-    bpr1: int = 3  # the minimum with 5 priority bits (8 - PRIbits), QEMU's reset value
-    ctlr: int = 0
-    sre: int = 0x7  # SRE, DFB, DIB: the system register interface is always on (as QEMU)
-    igrpen0: bool = False
-    igrpen1: bool = False
-    active_stack: list[tuple[int, int]] = field(default_factory=list)  # (intid, priority), preemption order
+    def __init__(self, index: int, affinity: int) -> None:
+        self.index = index
+        self.affinity = affinity
+        self.banked = [_Irq(edge=i < 16) for i in range(32)]
+        self.waker = GICR_WAKER_PROCESSOR_SLEEP | GICR_WAKER_CHILDREN_ASLEEP
+        self.pmr = 0
+        self.bpr1 = 3  # the minimum with 5 priority bits (8 - PRIbits), QEMU's reset value
+        self.ctlr = 0
+        self.sre = 0x7  # SRE, DFB, DIB: the system register interface is always on (as QEMU)
+        self.igrpen0 = False
+        self.igrpen1 = False
+        self.active_stack: list[tuple[int, int]] = []  # (intid, priority), preemption order
 
     @property
     def running_priority(self) -> int:

@@ -10,8 +10,7 @@ file must never see a traceback.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
@@ -34,17 +33,12 @@ class Segment(NamedTuple):
         return self.vaddr + self.memsz
 
 
-@dataclass
 class Symbols:
     """Function and object symbols, for naming code addresses."""
 
-    starts: list[int] = field(default_factory=list)
-    entries: list[tuple[int, int, str]] = field(default_factory=list)  # (addr, size, name), sorted
-
-    @classmethod
-    def from_entries(cls, entries: list[tuple[int, int, str]]) -> Symbols:
-        entries = sorted(entries)
-        return cls([e[0] for e in entries], entries)
+    def __init__(self, entries: Iterable[tuple[int, int, str]] = ()) -> None:
+        self.entries = sorted(entries)  # (addr, size, name)
+        self.starts = [e[0] for e in self.entries]
 
     def lookup(self, addr: int) -> str | None:
         """``name+0xoff`` for an address inside (or just after) a known symbol."""
@@ -65,17 +59,20 @@ class Symbols:
         return None
 
 
-@dataclass
 class LineInfo:
     """DWARF source positions: the line table, and the calls the compiler inlined."""
 
-    rows: list[tuple[int, str, int]] = field(default_factory=list)  # (addr, file, line), sorted
-    # (low, high, file, line): code from low to high belongs to a call inlined at file:line (the outermost
-    # such call, the one in a real function's body); sorted, disjoint
-    inlined: list[tuple[int, int, str, int]] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, str, int]] = []  # (addr, file, line), sorted
+        # (low, high, file, line): code from low to high belongs to a call inlined at file:line (the outermost
+        # such call, the one in a real function's body); sorted, disjoint
+        self.inlined: list[tuple[int, int, str, int]] = []
 
 
-@dataclass
+def _no_lines(_addr: int) -> LineInfo:
+    return LineInfo()
+
+
 class GuestImage:
     """An image ready to load: segments at guest addresses, an entry point, lazily parsed debug info.
 
@@ -85,13 +82,16 @@ class GuestImage:
     file whose debug sections are broken still runs.
     """
 
-    path: Path
-    entry: int
-    segments: list[Segment]
-    kind: str = "elf"
-    load_symbols: Callable[[], Symbols] = field(default=Symbols, repr=False)
-    # the DWARF positions of the compile unit holding an address (parsed as needed, once per unit)
-    lines_at: Callable[[int], LineInfo] = field(default=lambda _addr: LineInfo(), repr=False)
+    def __init__(self, path: Path, entry: int, segments: list[Segment], kind: str = "elf",
+                 load_symbols: Callable[[], Symbols] = Symbols, lines_at: Callable[[int], LineInfo] = _no_lines
+                 ) -> None:
+        self.path = path
+        self.entry = entry
+        self.segments = segments
+        self.kind = kind
+        self.load_symbols = load_symbols
+        # the DWARF positions of the compile unit holding an address (parsed as needed, once per unit)
+        self.lines_at = lines_at
 
     @cached_property
     def symbols(self) -> Symbols:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 SYS_OPEN, SYS_CLOSE, SYS_WRITEC, SYS_WRITE0, SYS_WRITE, SYS_READ, SYS_READC = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07
 SYS_ISERROR, SYS_ISTTY, SYS_SEEK, SYS_FLEN = 0x08, 0x09, 0x0A, 0x0C
@@ -32,27 +32,28 @@ class SemihostingError(Exception):
     """A call whose parameter block or buffer is not guest memory the call may use."""
 
 
-@dataclass
-class SemihostingExit:
+class SemihostingExit(NamedTuple):
     """A guest's SYS_EXIT(_EXTENDED): its status and reason code."""
 
     status: int
     reason: int
 
 
-@dataclass
 class Semihosting:
     """One VM's semihosting service; ``call(op, x1)`` returns the value for x0."""
 
-    read: Callable[[int, int], bytes]  # (guest virtual address, size) -> bytes; SemihostingError if unmapped
-    write: Callable[[int, bytes], None]  # SemihostingError if not writable
-    putc: Callable[[int], None]
-    getc: Callable[[], int | None]  # the next console input byte, or None
-    now_ticks: Callable[[], int]  # emulated time, in ticks of tick_hz
-    tick_hz: int
-    cmdline: bytes = b""
-    exit: SemihostingExit | None = None
-    errno: int = 0
+    def __init__(self, read: Callable[[int, int], bytes], write: Callable[[int, bytes], None],
+                 putc: Callable[[int], None], getc: Callable[[], int | None], now_ticks: Callable[[], int],
+                 tick_hz: int) -> None:
+        self.read = read  # (guest virtual address, size) -> bytes; SemihostingError if unmapped
+        self.write = write  # SemihostingError if not writable
+        self.putc = putc
+        self.getc = getc  # the next console input byte, or None
+        self.now_ticks = now_ticks  # emulated time, in ticks of tick_hz
+        self.tick_hz = tick_hz
+        self.cmdline = b""
+        self.exit: SemihostingExit | None = None
+        self.errno = 0
 
     def call(self, op: int, x1: int) -> int:
         handler = _HANDLERS.get(op)

@@ -22,7 +22,6 @@ they would on hardware; each exchange lists the VM RAM pages the SPMC wrote.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from unicorn import UcError
 from unicorn.unicorn_py3.unicorn import uclib
@@ -55,17 +54,21 @@ class SpmcError(Exception):
     """The secure world did not boot (no readiness message, a fault or a hang during its init)."""
 
 
-@dataclass(slots=True)
 class SpmcExchange:
     """One forwarded call: what went in and what came out, with cycle stamps."""
 
-    request: list[int]
-    response: list[int]
-    entered: int  # clock when the request reached the SPMC
-    left: int  # clock when the response left the SPMC
-    aborted: str | None = None  # why the call was rolled back (the response is then FFA_ERROR(ABORTED))
-    vm_pages_written: tuple[int, ...] = ()  # VM RAM pages the SPMC stored to during the call, first-write order
-    sgis: tuple[int, ...] = ()  # SGIs the SPMC sent to the normal world during the call (INTIDs, in order)
+    __slots__ = ("request", "response", "entered", "left", "aborted", "vm_pages_written", "sgis")
+
+    def __init__(self, request: list[int], response: list[int], entered: int, left: int,
+                 aborted: str | None = None, vm_pages_written: tuple[int, ...] = (), sgis: tuple[int, ...] = ()
+                 ) -> None:
+        self.request = request
+        self.response = response
+        self.entered = entered  # clock when the request reached the SPMC
+        self.left = left  # clock when the response left the SPMC
+        self.aborted = aborted  # why the call was rolled back (the response is then FFA_ERROR(ABORTED))
+        self.vm_pages_written = vm_pages_written  # VM RAM pages the SPMC stored to in the call, first-write order
+        self.sgis = sgis  # SGIs the SPMC sent to the normal world during the call (INTIDs, in order)
 
 
 def aborted_response() -> list[int]:

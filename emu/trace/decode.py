@@ -8,7 +8,7 @@ versions as major.minor, endpoint pairs).  Unknown calls print as hex.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from emu.el2 import psci
 from emu.secure import rmm_abi as rmm
@@ -21,8 +21,9 @@ ArgFormatter = Callable[[Sequence[int]], str]
 ResultFormatter = Callable[[Sequence[int]], str]
 
 
-@dataclass(frozen=True)
-class Signature:
+class Signature(NamedTuple):
+    """How a known function ID is named and its registers printed."""
+
     name: str
     nargs: int  # argument registers after x0 that the call defines
     fmt_args: ArgFormatter
@@ -264,8 +265,7 @@ def describe(fid: FunctionId, args: Sequence[int], results: Sequence[int] | None
     return name, _args_text(plan, args), _result_text(plan, results) if results else ""
 
 
-@dataclass(frozen=True, slots=True)
-class _TextPlan:
+class _TextPlan(NamedTuple):
     """How a function ID's texts are made: the formatter and how many registers it is given, for the
     arguments (x0 first; no formatter: no text) and for the results."""
 

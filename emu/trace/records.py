@@ -25,6 +25,8 @@ BOOT_VM = "el2"  # the ``vm`` of the mediator's own traffic with the SPMC (at bo
 
 @dataclass(slots=True)
 class TraceRecord:
+    """One hop of a trapped call: who called what, with which registers, and the cycle stamps."""
+
     seq: int
     vm: str
     hop: str
