@@ -120,3 +120,39 @@ def test_native_text_is_the_python_text_for_every_kind() -> None:
                 encode([rec])
         else:
             assert encode([rec]) == python([rec]) == line, rec
+
+
+def _forwarded_calls() -> list[list[TraceRecord]]:
+    """Pending records of forwarded calls as the mediator makes them: the call's arguments are the el2->spmc
+    hop's and its results the spmc->el2 hop's (equal lists, not the same ones), as many results or fewer (a
+    32-bit call's text shows 8 of the 18 a DIRECT_RESP2 has, the hop's all); some with a hop of another function
+    ID, some after a text longer than the output buffer starts with."""
+    rng = random.Random(53)
+    calls = []
+    for n, fid in enumerate(sorted(decode._SIGNATURES)):
+        name = decode.fid_name(fid)
+        args = [rng.choice((0, 1 << 31, rng.getrandbits(64), 0x18001)) for _ in range(rng.randrange(18))]
+        x0 = ffa.FFA_FN64_MSG_SEND_DIRECT_RESP2 if n % 2 else rng.choice((*ffa.NAMES, fid))
+        results = [x0, *(rng.getrandbits(rng.choice((16, 64))) for _ in range(17))]
+        hop_fid = fid if n % 5 else ffa.FFA_FN64_MSG_SEND_DIRECT_REQ2
+        call = [call_record(n, "vm1", "hvc", 0, fid, name, args, results[:(8, 18)[n % 3 > 0]], n, n + 9, None, None,
+                            None, {"el2.handler": 7}),
+                hop_record(n, "vm1", HOP_TO_SPMC, hop_fid, name, list(args), [], n + 1, n + 2, None, None),
+                hop_record(n, "vm1", HOP_FROM_SPMC, hop_fid, name, [], results[:(8, 18)[n % 3 < 2]], n + 3, n + 4,
+                           decode.error_of(results), None)]
+        if n % 7 == 0:
+            call.insert(0, _record(args=list(args), args_text="x" * 70000))
+        calls.append(call)
+    return calls
+
+
+@native
+def test_native_lines_of_repeated_registers_are_the_python_lines() -> None:
+    """A call's records whose registers repeat an earlier record's (whose lines the C encoder copies) are
+    written as each alone would be."""
+    encode = line_encoder(native=True)
+    for call in _forwarded_calls():
+        expected = [_expected_line(rec) for rec in call]
+        if None in expected:
+            continue
+        assert encode(call) == "".join(expected)

@@ -21,6 +21,11 @@
  * emu/trace/decode.py formats those registers (see tj_layout), which needs no
  * escaping.  A TJ_VERBATIM record is a whole line already, in its head.
  *
+ * A forwarded call's records repeat its registers (the call's arguments are
+ * the el2->spmc hop's, its results the spmc->el2 hop's): a register list
+ * equal to the batch's latest one of its side (arguments or results), and a
+ * text of the same layout over them, is copied from where it was written.
+ *
  * emu/trace/jsonl.py holds the identical pure-Python encoder.
  */
 #include <stddef.h>
@@ -34,6 +39,7 @@
 #define TJ_VERBATIM 4u
 
 struct tj_out {
+    char *start;
     char *at;
     char *end;
     size_t needed;  /* bytes the whole output takes, written or not */
@@ -139,6 +145,22 @@ static void tj_hex(struct tj_out *o, uint64_t v) {
         tj_put(o, digits, (size_t)(2 + count));
 }
 
+/* A register list of the batch as written: its words (x0 first), where its JSON and its text are in the output
+ * (which holds them if it holds what comes after: once a part does not fit, nothing more is written) and the
+ * layout of that text (NULL: none yet). */
+struct tj_seen {
+    const uint8_t *words;
+    uint64_t count;
+    size_t json_at, json_size;
+    const uint8_t *layout;
+    uint64_t layout_size;
+    size_t text_at, text_size;
+};
+
+static int tj_same_words(const struct tj_seen *seen, const uint8_t *words, uint64_t count) {
+    return seen->count == count && memcmp(seen->words, words, 8 * count) == 0;
+}
+
 static void tj_registers(struct tj_out *o, const uint8_t *regs, uint64_t count) {
     tj_put(o, "[", 1);
     for (uint64_t i = 0; i < count; i++) {
@@ -216,14 +238,18 @@ static void tj_string(struct tj_out *o, const uint8_t *s, uint64_t n) {
     tj_put(o, "\"", 1);
 }
 
+/* How many of count registers a layout's formatter is given. */
+static uint64_t tj_given(const uint8_t *layout, uint64_t count) {
+    return count < layout[0] ? count : layout[0];
+}
+
 /* A decoded text from its layout (emu/trace/decode.py's layouts): the number of registers the formatter is
  * given, then steps over them: 'L' n and n bytes (written as they are), 'X' i (register i as %#x), 'E' i
  * (register i's endpoint pair, %#x->%#x), 'H' i (registers i... as %#x, ", " between), 'N' i j (the nonzero
  * ones of registers i..j-1 as 'H'), 'W' i j (as 'N', each as w<k>=%#x). */
 static void tj_layout(struct tj_out *o, const uint8_t *layout, uint64_t size, const uint8_t *regs, uint64_t count) {
     const uint8_t *end = layout + size;
-    if (count > layout[0])
-        count = layout[0];
+    count = tj_given(layout, count);
     tj_put(o, "\"", 1);
     for (const uint8_t *step = layout + 1; step < end;) {
         uint8_t op = step[0], i = step[1];
@@ -272,6 +298,40 @@ static void tj_layout(struct tj_out *o, const uint8_t *layout, uint64_t size, co
     tj_put(o, "\"", 1);
 }
 
+/* The JSON of a register list (from its word skip on), copied when the batch's latest list of its side has the
+ * same words; else written, and the list becomes that latest one. */
+static void tj_side_registers(struct tj_out *o, struct tj_seen *seen, const uint8_t *words, uint64_t count,
+                              uint64_t skip) {
+    if (count > skip && tj_same_words(seen, words, count)) {
+        tj_put(o, o->start + seen->json_at, seen->json_size);
+        return;
+    }
+    const size_t at = o->needed;
+    tj_registers(o, words + 8 * skip, count - skip);
+    if (count > skip)
+        *seen = (struct tj_seen){words, count, at, o->needed - at, NULL, 0, 0, 0};
+}
+
+/* The text of a layout over a register list (tj_layout), copied when the batch's latest list of its side has the
+ * same words and its text the same steps over as many of them. */
+static void tj_side_layout(struct tj_out *o, struct tj_seen *seen, const uint8_t *layout, uint64_t size,
+                           const uint8_t *words, uint64_t count) {
+    const int same = seen->words == words || tj_same_words(seen, words, count);
+    if (same && seen->layout && seen->layout_size == size && tj_given(seen->layout, count) == tj_given(layout, count)
+        && memcmp(seen->layout + 1, layout + 1, size - 1) == 0) {
+        tj_put(o, o->start + seen->text_at, seen->text_size);
+        return;
+    }
+    const size_t at = o->needed;
+    tj_layout(o, layout, size, words, count);
+    if (same) {
+        seen->layout = layout;
+        seen->layout_size = size;
+        seen->text_at = at;
+        seen->text_size = o->needed - at;
+    }
+}
+
 /* The tail: its text, each NUL replaced by the next of numbers. */
 static void tj_tail(struct tj_out *o, const char *tail, uint64_t n, const uint8_t *numbers) {
     const char *end = tail + n;
@@ -289,7 +349,7 @@ static void tj_tail(struct tj_out *o, const char *tail, uint64_t n, const uint8_
 }
 
 /* One record's line; returns where the next record starts. */
-static const uint8_t *tj_line(struct tj_out *o, const uint8_t *in) {
+static const uint8_t *tj_line(struct tj_out *o, struct tj_seen seen[2], const uint8_t *in) {
     uint64_t h[TJ_HEADER];
     memcpy(h, in, sizeof h);
     const uint64_t nargs = h[3], nresults = h[4], head_size = h[6], args_size = h[7], result_size = h[8];
@@ -310,23 +370,23 @@ static const uint8_t *tj_line(struct tj_out *o, const uint8_t *in) {
     tj_decimal(o, h[0]);
     tj_put(o, head, head_size);
     tj_put(o, "\"args\":", 7);
-    tj_registers(o, args + 8, nargs - 1);
+    tj_side_registers(o, &seen[0], args, nargs, 1);
     tj_put(o, ",\"results\":", 11);
-    tj_registers(o, results, nresults);
+    tj_side_registers(o, &seen[1], results, nresults, 0);
     tj_put(o, ",\"cycle_start\":", 15);
     tj_decimal(o, h[1]);
     tj_put(o, ",\"cycle_end\":", 13);
     tj_decimal(o, h[2]);
     tj_put(o, ",\"args_text\":", 13);
     if (h[10] & TJ_ARGS_LAYOUT)
-        tj_layout(o, args_text, args_size, args, nargs);
+        tj_side_layout(o, &seen[0], args_text, args_size, args, nargs);
     else
         tj_string(o, args_text, args_size);
     tj_put(o, ",\"result_text\":", 15);
     if (!(h[10] & TJ_RESULT_LAYOUT))
         tj_string(o, result_text, result_size);
     else if (nresults)
-        tj_layout(o, result_text, result_size, results, nresults);
+        tj_side_layout(o, &seen[1], result_text, result_size, results, nresults);
     else
         tj_put(o, "\"\"", 2);
     tj_tail(o, tail, h[9], tail_numbers);
@@ -341,9 +401,10 @@ uint64_t tj_records(const uint8_t *in) {
     uint64_t batch[TJ_BATCH];
     memcpy(batch, in, sizeof batch);
     char *out = (char *)(uintptr_t)batch[1];
-    struct tj_out o = {out, out + batch[2], 0, 0};
+    struct tj_out o = {out, out, out + batch[2], 0, 0};
+    struct tj_seen seen[2] = {{0}, {0}};  /* the latest arguments and results */
     in += sizeof batch;
     for (uint64_t n = 0; n < batch[0]; n++)
-        in = tj_line(&o, in);
+        in = tj_line(&o, seen, in);
     return o.bad ? UINT64_MAX : o.needed;
 }
