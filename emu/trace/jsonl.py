@@ -125,7 +125,7 @@ def _python_lines(records: Sequence) -> str:
 
 
 _BATCH = 3  # as TJ_BATCH in native/tracejson.c
-_HEADER = 11  # as TJ_HEADER
+_HEADER = 7  # as TJ_HEADER
 _ARGS_LAYOUT, _RESULT_LAYOUT, _VERBATIM = 1, 2, 4  # as TJ_ARGS_LAYOUT, TJ_RESULT_LAYOUT, TJ_VERBATIM
 # A word tj_records reads: a host-order uint64, packed as unsigned long where that is 64 bits (CPython converts an
 # int to an unsigned long four times sooner than to an unsigned long long).
@@ -138,18 +138,32 @@ def _words(count: int) -> Callable[..., bytes]:
 
 _batch = _words(_BATCH)
 _verbatim = _words(_HEADER)
+_size = _words(1)
+
+
+def _sized(data: bytes) -> bytes:
+    """A byte string as tj_records reads it: its length, then its bytes."""
+    return _size(len(data)) + data
+
+
+def _sized_text(text: str) -> bytes:
+    return _sized(text.encode("utf-8", "surrogatepass"))
+
+
+_EMPTY = _sized(b"")
 
 
 class _Kind:
     """What the records of one kind (vm, hop, conduit, imm, fid, name) share: their head's JSON, their argument
-    text's layout and their result texts' layouts by x0 (None: no layout, the text is made in Python)."""
+    text's layout and their result texts' layouts by x0 (None: no layout, the text is made in Python), each
+    packed as tj_records reads it."""
 
-    __slots__ = ("head", "args_layout", "head_and_args", "hop", "fid", "result_layouts")
+    __slots__ = ("head", "head_and_args", "hop", "fid", "result_layouts")
 
     def __init__(self, rec) -> None:
-        self.head = _head(rec).encode()
-        self.args_layout = args_layout(rec.hop, rec.fid)
-        self.head_and_args = self.head + (self.args_layout or b"")  # as a record with layouts starts its bytes
+        self.head = _sized(_head(rec).encode())
+        layout = args_layout(rec.hop, rec.fid)
+        self.head_and_args = None if layout is None else self.head + _sized(layout)  # as a pending record starts
         self.hop, self.fid = rec.hop, rec.fid
         self.result_layouts: dict[int, bytes | None] = {}
 
@@ -159,7 +173,8 @@ class _Kind:
         if x0 not in layouts:
             if len(layouts) >= 64:
                 layouts.clear()
-            layouts[x0] = result_layout(self.hop, self.fid, x0)
+            layout = result_layout(self.hop, self.fid, x0)
+            layouts[x0] = None if layout is None else _sized(layout)
         return layouts[x0]
 
 
@@ -174,7 +189,7 @@ class _NativeLines:
         self._records.restype = ctypes.c_uint64
         self._packers: dict[int, Callable[..., bytes]] = {}  # how many numbers -> struct.pack of them
         self._kinds: dict[tuple, _Kind] = {}
-        self._cycles_by: dict[tuple, bytes | None] = {}  # its keys -> ',"cycles_by":{"key":\0,...}' (None: not all str)
+        self._tails: dict[tuple, bytes | None] = {}  # (error, site, note, cycles_by's keys) -> _made_tail
         self._size(1 << 16)
 
     def _size(self, capacity: int) -> None:
@@ -183,13 +198,33 @@ class _NativeLines:
         self._address = ctypes.addressof(self._out)
         self._view = memoryview(self._out)
 
-    def _cycles_by_template(self, keys: tuple) -> bytes | None:
-        """``cycles_by``'s JSON with a NUL for each value (tj_records writes them), or None if a key is no str."""
-        template = None
-        if all(type(key) is str for key in keys):
-            template = (',"cycles_by":{' + ",".join(f"{_json_str(key)}:\0" for key in keys) + "}").encode()
-        self._cycles_by[keys] = template
-        return template
+    def _tail(self, rec) -> bytes | None:
+        """The record's tail as tj_records reads it (``_made_tail``), found once for records without ``disasm``."""
+        cycles_by = rec.cycles_by
+        key = (rec.error, rec.site, rec.note, None if cycles_by is None else tuple(cycles_by))
+        try:
+            tail = self._tails.get(key, _UNKNOWN) if rec.disasm is None else _UNKNOWN
+        except TypeError:  # a field that is no str (a record read back from a file): not kept
+            return self._made_tail(rec)
+        if tail is _UNKNOWN:
+            tail = self._made_tail(rec)
+            if rec.disasm is None:
+                if len(self._tails) >= 4096:
+                    self._tails.clear()
+                self._tails[key] = tail
+        return tail
+
+    @staticmethod
+    def _made_tail(rec) -> bytes | None:
+        """The tail's JSON, with a NUL for each of ``cycles_by``'s values (tj_records writes them), packed; None
+        if a key of ``cycles_by`` is no str."""
+        tail = _tail(rec)
+        cycles_by = rec.cycles_by
+        if cycles_by is not None:
+            if not all(type(name) is str for name in cycles_by):
+                return None
+            tail += ',"cycles_by":{' + ",".join(f"{_json_str(name)}:\0" for name in cycles_by) + "}"
+        return _sized(tail.encode())
 
     def _pack(self, rec) -> bytes:
         """The record as tj_records reads it (a verbatim line when it cannot be packed)."""
@@ -200,46 +235,37 @@ class _NativeLines:
         if rec.text_pending:
             if rec.site_pending is not None:
                 rec.site, rec.site_pending = rec.site_pending(), None
-            result_text = kind.result_layouts.get(results[0], _UNKNOWN) if results else b"\0"
+            result_text = kind.result_layouts.get(results[0], _UNKNOWN) if results else _EMPTY
             if result_text is _UNKNOWN:
                 result_text = kind.result_layout(results[0])
-            if result_text is None or kind.args_layout is None:
+            if result_text is None or kind.head_and_args is None:
                 fill_text(rec)
         if rec.text_pending:
-            flags, head, args_text = _ARGS_LAYOUT | _RESULT_LAYOUT, kind.head_and_args, kind.args_layout
+            flags, texts = _ARGS_LAYOUT | _RESULT_LAYOUT, kind.head_and_args + result_text
         else:
-            args_text = rec.args_text.encode("utf-8", "surrogatepass")
-            flags, head = 0, kind.head + args_text
-            result_text = rec.result_text.encode("utf-8", "surrogatepass")
-        tail = b"" if rec.error is rec.site is rec.note is rec.disasm is None else _tail(rec).encode()
-        numbers = ()
-        cycles_by = rec.cycles_by
-        if cycles_by is not None:
-            keys = tuple(cycles_by)
-            template = self._cycles_by.get(keys, _UNKNOWN)
-            if template is _UNKNOWN:
-                template = self._cycles_by_template(keys)
-            if template is None:
+            flags, texts = 0, kind.head + _sized_text(rec.args_text) + _sized_text(rec.result_text)
+        if rec.error is rec.site is rec.note is rec.disasm is rec.cycles_by is None:
+            tail, numbers = _EMPTY, ()
+        else:
+            tail = self._tail(rec)
+            if tail is None:
                 return self._verbatim_line(rec)
-            tail += template
-            numbers = cycles_by.values()
+            numbers = () if rec.cycles_by is None else rec.cycles_by.values()
         args = rec.args
         count = _HEADER + len(numbers) + 1 + len(args) + len(results)
         pack = self._packers.get(count)
         if pack is None:
             pack = self._packers[count] = _words(count)
         try:
-            packed = pack(rec.seq, rec.cycle_start, rec.cycle_end, len(args) + 1, len(results), len(numbers),
-                          len(kind.head), len(args_text), len(result_text), len(tail), flags,
+            packed = pack(rec.seq, rec.cycle_start, rec.cycle_end, len(args) + 1, len(results), len(numbers), flags,
                           *numbers, rec.fid, *args, *results)
         except struct.error:
             return self._verbatim_line(rec)
-        return b"".join((packed, head, result_text, tail))
+        return b"".join((packed, texts, tail))
 
     @staticmethod
     def _verbatim_line(rec) -> bytes:
-        line = _python_line(rec).encode()
-        return _verbatim(0, 0, 0, 0, 0, 0, len(line), 0, 0, 0, _VERBATIM) + line
+        return _verbatim(0, 0, 0, 0, 0, 0, _VERBATIM) + _sized(_python_line(rec).encode()) + _EMPTY * 3
 
     def __call__(self, records: Sequence) -> str:
         packed = b"".join([self._pack(rec) for rec in records])

@@ -7,11 +7,11 @@
  * tj_records takes the records of one call at once: TJ_BATCH host-order
  * uint64 words (how many records, the output's address and its capacity), then
  * each record: TJ_HEADER words (seq, cycle_start, cycle_end, how many argument
- * registers, result registers and numbers of the tail, the byte lengths of the
- * head, the argument text, the result text and the tail, and TJ_* flags), the
+ * registers, result registers and numbers of the tail, and TJ_* flags), the
  * tail's numbers, the argument registers (x0 first: the function ID), the
- * result registers, then the four byte strings back to back.  Nothing is
- * aligned: words are read with memcpy.
+ * result registers, then four byte strings, each as its length (a word) and
+ * its bytes: the head, the argument text, the result text and the tail.
+ * Nothing is aligned: words are read with memcpy.
  *
  * The head (',"vm":...,"name":...,') and the tail (the optional fields) come
  * as JSON already, but for the numbers of the tail: each NUL byte of it stands
@@ -33,7 +33,7 @@
 #include <string.h>
 
 #define TJ_BATCH 3
-#define TJ_HEADER 11
+#define TJ_HEADER 7
 #define TJ_ARGS_LAYOUT 1u
 #define TJ_RESULT_LAYOUT 2u
 #define TJ_VERBATIM 4u
@@ -348,27 +348,35 @@ static void tj_tail(struct tj_out *o, const char *tail, uint64_t n, const uint8_
     }
 }
 
+/* A byte string as packed: its length, then its bytes; returns where the next part starts. */
+static const uint8_t *tj_bytes(const uint8_t *in, const uint8_t **bytes, uint64_t *size) {
+    *size = tj_word(in);
+    *bytes = in + 8;
+    return *bytes + *size;
+}
+
 /* One record's line; returns where the next record starts. */
 static const uint8_t *tj_line(struct tj_out *o, struct tj_seen seen[2], const uint8_t *in) {
     uint64_t h[TJ_HEADER];
     memcpy(h, in, sizeof h);
-    const uint64_t nargs = h[3], nresults = h[4], head_size = h[6], args_size = h[7], result_size = h[8];
+    const uint64_t nargs = h[3], nresults = h[4], flags = h[6];
     const uint8_t *tail_numbers = in + sizeof h;
     const uint8_t *args = tail_numbers + 8 * h[5];
     const uint8_t *results = args + 8 * nargs;
-    const char *head = (const char *)(results + 8 * nresults);
-    const uint8_t *args_text = (const uint8_t *)head + head_size;
-    const uint8_t *result_text = args_text + args_size;
-    const char *tail = (const char *)result_text + result_size;
-    const uint8_t *next = (const uint8_t *)tail + h[9];
+    uint64_t head_size, args_size, result_size, tail_size;
+    const uint8_t *head, *args_text, *result_text, *tail;
+    const uint8_t *next = tj_bytes(results + 8 * nresults, &head, &head_size);
+    next = tj_bytes(next, &args_text, &args_size);
+    next = tj_bytes(next, &result_text, &result_size);
+    next = tj_bytes(next, &tail, &tail_size);
 
-    if (h[10] & TJ_VERBATIM) {
-        tj_put(o, head, head_size);
+    if (flags & TJ_VERBATIM) {
+        tj_put(o, (const char *)head, head_size);
         return next;
     }
     tj_put(o, "{\"seq\":", 7);
     tj_decimal(o, h[0]);
-    tj_put(o, head, head_size);
+    tj_put(o, (const char *)head, head_size);
     tj_put(o, "\"args\":", 7);
     tj_side_registers(o, &seen[0], args, nargs, 1);
     tj_put(o, ",\"results\":", 11);
@@ -378,18 +386,18 @@ static const uint8_t *tj_line(struct tj_out *o, struct tj_seen seen[2], const ui
     tj_put(o, ",\"cycle_end\":", 13);
     tj_decimal(o, h[2]);
     tj_put(o, ",\"args_text\":", 13);
-    if (h[10] & TJ_ARGS_LAYOUT)
+    if (flags & TJ_ARGS_LAYOUT)
         tj_side_layout(o, &seen[0], args_text, args_size, args, nargs);
     else
         tj_string(o, args_text, args_size);
     tj_put(o, ",\"result_text\":", 15);
-    if (!(h[10] & TJ_RESULT_LAYOUT))
+    if (!(flags & TJ_RESULT_LAYOUT))
         tj_string(o, result_text, result_size);
     else if (nresults)
         tj_side_layout(o, &seen[1], result_text, result_size, results, nresults);
     else
         tj_put(o, "\"\"", 2);
-    tj_tail(o, tail, h[9], tail_numbers);
+    tj_tail(o, (const char *)tail, tail_size, tail_numbers);
     tj_put(o, "}\n", 2);
     return next;
 }
