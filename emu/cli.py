@@ -42,7 +42,8 @@ from emu.scenario import ScenarioError, load_scenario, parse_size, parse_spmc_ve
 from emu.ffa.profile_loader import ProfileError, load_profile
 from emu.ffa.profiles import PROFILES
 from emu.ffa.stub_partitions import SPMC_FLAVOURS
-from emu.trace.records import TRACE_FORMATS, TraceFileError, TraceRecord, read_jsonl, render_text
+from emu.trace.records import TRACE_FORMATS, TraceFileError, TraceRecord, read_jsonl
+from emu.trace.text import render_text
 from emu.stops import EXIT_OK, EXIT_TAP_FAILED, describe_stop, exit_code
 from emu.vm import MAX_CPUS, VmSpec
 
