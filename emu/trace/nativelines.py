@@ -77,11 +77,12 @@ class _Kind:
     argument text's layout and their result texts' layouts by x0 (None: no layout, the text is made in Python),
     each packed as tj_records reads it."""
 
-    __slots__ = ("head", "flags", "head_and_args", "hop", "fid", "result_layouts")
+    __slots__ = ("head", "flags", "pending_flags", "head_and_args", "hop", "fid", "result_layouts")
 
     def __init__(self, rec, head: bytes, flags: int) -> None:
         self.head = _sized(head)
         self.flags = flags
+        self.pending_flags = flags | ARGS_LAYOUT | RESULT_LAYOUT  # a pending record's: its texts from layouts
         layout = args_layout(rec.hop, rec.fid)
         self.head_and_args = None if layout is None else self.head + _sized(layout)  # as a pending record starts
         self.hop, self.fid = rec.hop, rec.fid
@@ -169,7 +170,7 @@ class NativeLines:
             if result_text is None or kind.head_and_args is None:
                 fill_text(rec)
         if rec.text_pending:
-            flags, texts = kind.flags | ARGS_LAYOUT | RESULT_LAYOUT, kind.head_and_args + result_text
+            flags, texts = kind.pending_flags, kind.head_and_args + result_text
         else:
             flags, texts = kind.flags, kind.head + _sized_text(rec.args_text) + _sized_text(rec.result_text)
         numbers = ()
@@ -182,13 +183,14 @@ class NativeLines:
             if self.NUMBERS and rec.cycles_by is not None:
                 numbers = rec.cycles_by.values()
         args = rec.args
-        count = _HEADER + len(numbers) + 1 + len(args) + len(results)
+        nargs, nresults, nnumbers = len(args) + 1, len(results), len(numbers)
+        count = _HEADER + nnumbers + nargs + nresults
         pack = self._packers.get(count)
         if pack is None:
             pack = self._packers[count] = _words(count)
         try:
-            packed = pack(rec.seq, rec.cycle_start, rec.cycle_end, len(args) + 1, len(results), len(numbers), flags,
-                          *numbers, rec.fid, *args, *results)
+            packed = pack(rec.seq, rec.cycle_start, rec.cycle_end, nargs, nresults, nnumbers, flags, *numbers, rec.fid,
+                          *args, *results)
         except struct.error:
             return self._verbatim_line(rec)
         return b"".join((packed, texts, tail))
