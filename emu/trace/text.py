@@ -9,9 +9,13 @@ is built.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from emu.trace.hops import HOP_CALL
 from emu.trace.nativelines import SPAN, TEXT, NativeLines, PythonLines, library
+
+if TYPE_CHECKING:
+    from emu.trace.records import TraceRecord
 
 
 def _head(rec) -> str:
@@ -34,7 +38,7 @@ def _tail(rec) -> str:
     return line
 
 
-def render_text(rec, cycles: bool = True) -> str:
+def render_text(rec: TraceRecord, cycles: bool = True) -> str:
     """strace-like: ``[   1234] vm1 hvc FFA_VERSION(1.2) = 1.2 <+312>``.
 
     ``cycles=False`` leaves out the stamp and the duration (for golden
