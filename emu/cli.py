@@ -42,7 +42,8 @@ from emu.scenario import ScenarioError, load_scenario, parse_size, parse_spmc_ve
 from emu.ffa.profile_loader import ProfileError, load_profile
 from emu.ffa.profiles import PROFILES
 from emu.ffa.stub_partitions import SPMC_FLAVOURS
-from emu.trace.records import TRACE_FORMATS, TraceFileError, TraceRecord, read_jsonl, render_text
+from emu.trace.records import TRACE_FORMATS, TraceFileError, TraceRecord, read_jsonl
+from emu.trace.text import render_text
 from emu.stops import EXIT_OK, EXIT_TAP_FAILED, describe_stop, exit_code
 from emu.vm import MAX_CPUS, VmSpec
 
@@ -51,6 +52,9 @@ EXIT_INTERNAL = 4  # a bug in the emulator itself (a Python exception no input s
 EXIT_VIOLATION = 5  # run --check: an invariant of the mediator was violated (emu.invariants)
 EXIT_DIFFERENT = 1  # ffa-emu diff: the profiles answered differently
 _PROFILE_CHOICES = ", ".join(PROFILES) + " or a .py file defining PROFILE"
+# A trace file's buffer: a forwarded call's records are some 5 KB of jsonl, and writing them out every 8 KB (the
+# default) costs a system call per call or two, more than making them.
+_OUTPUT_BUFFER = 1 << 20
 EXIT_NO_MATCH = 1  # ffa-emu trace: the filters matched no call
 
 
@@ -439,7 +443,7 @@ def _open_output(target: str | None, stack: ExitStack, what: str) -> IO[str]:
     if target is None:
         return sys.stdout
     try:
-        return stack.enter_context(open(target, "w", encoding="utf-8"))
+        return stack.enter_context(open(target, "w", encoding="utf-8", buffering=_OUTPUT_BUFFER))
     except OSError as exc:
         raise UsageError(f"cannot write {what} {target}: {exc.strerror}") from None
 

@@ -16,7 +16,7 @@ from emu.harness import Harness
 from emu.machine import MachineConfig
 from emu.platform.elf import load_elf
 from emu.scenario import ScenarioError, load_scenario
-from emu.trace.records import render_text
+from emu.trace.text import render_text
 from emu.trace.stats import function_stats, render_stats
 from emu.vm import VmSpec
 from tests.mem_harness import BASE, LEND, RAM, SHARE, tx

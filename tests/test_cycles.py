@@ -15,7 +15,7 @@ from emu.cpu.costmodel import (
 )
 from emu.platform.elf import load_elf
 from emu.machine import Machine, MachineConfig
-from emu.trace.records import render_text
+from emu.trace.text import render_text
 from emu.vm import VmSpec
 
 needs_native = pytest.mark.skipif(

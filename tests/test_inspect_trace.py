@@ -9,7 +9,8 @@ from statistics import median_low
 import pytest
 
 from emu.cli import main
-from emu.trace.records import HOP_CALL, HOP_FROM_SPMC, HOP_TO_SPMC, TraceRecord, group_calls, read_jsonl, render_text
+from emu.trace.records import HOP_CALL, HOP_FROM_SPMC, HOP_TO_SPMC, TraceRecord, group_calls, read_jsonl
+from emu.trace.text import render_text
 from emu.trace.perfetto import trace_events
 from emu.trace.stats import function_stats, spmc_cycles
 

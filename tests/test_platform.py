@@ -15,7 +15,8 @@ from emu.cpu.blockcost import Clock
 from emu.cpu.costmodel import BlockClassifier, load_cost_model
 from emu.cpu.engine import Engine, StopKind
 from emu.platform.physmem import PhysicalMemory
-from emu.trace.records import HOP_CALL, render_text
+from emu.trace.records import HOP_CALL
+from emu.trace.text import render_text
 
 HELLO_CONSOLE = "Hello from an AArch64 guest at EL1\nSMCCC version 1.2\nPSCI version 1.1\n"
 UNMAPPED_IPA = 0x2000_0000  # guests/fault/main.c

@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from emu.trace.records import BOOT_VM, TraceRecord, render_text
+from emu.trace.records import BOOT_VM, TraceRecord
+from emu.trace.text import render_text
 
 MAX_HUNKS = 3
 MAX_DIFF_LINES = 60

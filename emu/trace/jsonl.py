@@ -12,13 +12,11 @@ decoder's layouts).  It takes a call's records at once: one C call for them.
 
 from __future__ import annotations
 
-import ctypes
 import json
-import struct
 from collections.abc import Callable, Sequence
 
-from emu.cpu import nativelib
-from emu.trace.decode import RecentTexts, args_layout, fill_text, result_layout
+from emu.trace.decode import RecentTexts
+from emu.trace.nativelines import NativeLines, PythonLines, library
 
 _json_str = json.encoder.encode_basestring_ascii  # what json.dumps uses for a str (C when available)
 _NOT_VERBATIM = bytes(range(0x20)) + b'"\\\x7f'  # the ASCII characters _json_str escapes
@@ -115,153 +113,35 @@ def to_json(rec) -> str:
     return line + "}"
 
 
-def _python_line(rec) -> str:
-    fill_text(rec)
-    return to_json(rec) + "\n"
+_python_lines = PythonLines(to_json)
 
 
-def _python_lines(records: Sequence) -> str:
-    return "".join([_python_line(rec) for rec in records])
+class _JsonLines(NativeLines):
+    """``to_json(rec) + "\\n"`` of each record, its text filled, made in C."""
 
-
-_BATCH = 3  # as TJ_BATCH in native/tracejson.c
-_HEADER = 11  # as TJ_HEADER
-_ARGS_LAYOUT, _RESULT_LAYOUT, _VERBATIM = 1, 2, 4  # as TJ_ARGS_LAYOUT, TJ_RESULT_LAYOUT, TJ_VERBATIM
-# A word tj_records reads: a host-order uint64, packed as unsigned long where that is 64 bits (CPython converts an
-# int to an unsigned long four times sooner than to an unsigned long long).
-_WORD = "L" if struct.calcsize("@L") == 8 else "Q"
-
-
-def _words(count: int) -> Callable[..., bytes]:
-    return struct.Struct(f"@{count}{_WORD}").pack
-
-
-_batch = _words(_BATCH)
-_verbatim = _words(_HEADER)
-
-
-class _Kind:
-    """What the records of one kind (vm, hop, conduit, imm, fid, name) share: their head's JSON, their argument
-    text's layout and their result texts' layouts by x0 (None: no layout, the text is made in Python)."""
-
-    __slots__ = ("head", "args_layout", "head_and_args", "hop", "fid", "result_layouts")
-
-    def __init__(self, rec) -> None:
-        self.head = _head(rec).encode()
-        self.args_layout = args_layout(rec.hop, rec.fid)
-        self.head_and_args = self.head + (self.args_layout or b"")  # as a record with layouts starts its bytes
-        self.hop, self.fid = rec.hop, rec.fid
-        self.result_layouts: dict[int, bytes | None] = {}
-
-    def result_layout(self, x0: int) -> bytes | None:
-        """The layout of the result text of this kind's records whose x0 is ``x0``, found once."""
-        layouts = self.result_layouts
-        if x0 not in layouts:
-            if len(layouts) >= 64:
-                layouts.clear()
-            layouts[x0] = result_layout(self.hop, self.fid, x0)
-        return layouts[x0]
-
-
-class _NativeLines:
-    """``to_json(rec) + "\\n"`` of each record (its text filled), made by one ``tj_records`` call for the records
-    of a call; a pending record's texts are made there too when the decoder has their layouts.  A record it
-    cannot take (a number that is no 64-bit unsigned int, a ``cycles_by`` key that is no str) goes to
-    ``to_json``."""
-
-    def __init__(self, lib: ctypes.CDLL) -> None:
-        self._records = lib.tj_records  # no argtypes: the packed bytes go as a pointer to their first byte
-        self._records.restype = ctypes.c_uint64
-        self._packers: dict[int, Callable[..., bytes]] = {}  # how many numbers -> struct.pack of them
-        self._kinds: dict[tuple, _Kind] = {}
-        self._cycles_by: dict[tuple, bytes | None] = {}  # its keys -> ',"cycles_by":{"key":\0,...}' (None: not all str)
-        self._size(1 << 16)
-
-    def _size(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._out = ctypes.create_string_buffer(capacity)
-        self._address = ctypes.addressof(self._out)
-        self._view = memoryview(self._out)
-
-    def _cycles_by_template(self, keys: tuple) -> bytes | None:
-        """``cycles_by``'s JSON with a NUL for each value (tj_records writes them), or None if a key is no str."""
-        template = None
-        if all(type(key) is str for key in keys):
-            template = (',"cycles_by":{' + ",".join(f"{_json_str(key)}:\0" for key in keys) + "}").encode()
-        self._cycles_by[keys] = template
-        return template
-
-    def _pack(self, rec) -> bytes:
-        """The record as tj_records reads it (a verbatim line when it cannot be packed)."""
-        kind = self._kinds.get((rec.vm, rec.hop, rec.conduit, rec.imm, rec.fid, rec.name))
-        if kind is None:
-            kind = self._kinds[(rec.vm, rec.hop, rec.conduit, rec.imm, rec.fid, rec.name)] = _Kind(rec)
-        results = rec.results
-        if rec.text_pending:
-            if rec.site_pending is not None:
-                rec.site, rec.site_pending = rec.site_pending(), None
-            result_text = kind.result_layouts.get(results[0], _UNKNOWN) if results else b"\0"
-            if result_text is _UNKNOWN:
-                result_text = kind.result_layout(results[0])
-            if result_text is None or kind.args_layout is None:
-                fill_text(rec)
-        if rec.text_pending:
-            flags, head, args_text = _ARGS_LAYOUT | _RESULT_LAYOUT, kind.head_and_args, kind.args_layout
-        else:
-            args_text = rec.args_text.encode("utf-8", "surrogatepass")
-            flags, head = 0, kind.head + args_text
-            result_text = rec.result_text.encode("utf-8", "surrogatepass")
-        tail = b"" if rec.error is rec.site is rec.note is rec.disasm is None else _tail(rec).encode()
-        numbers = ()
-        cycles_by = rec.cycles_by
-        if cycles_by is not None:
-            keys = tuple(cycles_by)
-            template = self._cycles_by.get(keys, _UNKNOWN)
-            if template is _UNKNOWN:
-                template = self._cycles_by_template(keys)
-            if template is None:
-                return self._verbatim_line(rec)
-            tail += template
-            numbers = cycles_by.values()
-        args = rec.args
-        count = _HEADER + len(numbers) + 1 + len(args) + len(results)
-        pack = self._packers.get(count)
-        if pack is None:
-            pack = self._packers[count] = _words(count)
-        try:
-            packed = pack(rec.seq, rec.cycle_start, rec.cycle_end, len(args) + 1, len(results), len(numbers),
-                          len(kind.head), len(args_text), len(result_text), len(tail), flags,
-                          *numbers, rec.fid, *args, *results)
-        except struct.error:
-            return self._verbatim_line(rec)
-        return b"".join((packed, head, result_text, tail))
+    NUMBERS = True
 
     @staticmethod
-    def _verbatim_line(rec) -> bytes:
-        line = _python_line(rec).encode()
-        return _verbatim(0, 0, 0, 0, 0, 0, len(line), 0, 0, 0, _VERBATIM) + line
+    def head(rec) -> bytes:
+        return _head(rec).encode()
 
-    def __call__(self, records: Sequence) -> str:
-        packed = b"".join([self._pack(rec) for rec in records])
-        while True:
-            size = self._records(_batch(len(records), self._address, self._capacity) + packed)
-            if size <= self._capacity:
-                return str(self._view[:size], "ascii")
-            if size == _NO_REGISTER:
-                return _python_lines(records)
-            self._size(size)
+    @staticmethod
+    def made_tail(rec) -> bytes | None:
+        """The optional fields' JSON, with a NUL for each of ``cycles_by``'s values (tj_records writes them); None
+        if a key of ``cycles_by`` is no str."""
+        tail = _tail(rec)
+        cycles_by = rec.cycles_by
+        if cycles_by is not None:
+            if not all(type(name) is str for name in cycles_by):
+                return None
+            tail += ',"cycles_by":{' + ",".join(f"{_json_str(name)}:\0" for name in cycles_by) + "}"
+        return tail.encode()
 
-
-_UNKNOWN = object()  # not in a cache yet
-_NO_REGISTER = (1 << 64) - 1  # what tj_records gives when a layout named a register a record does not have
+    python = _python_lines
 
 
 def line_encoder(native: bool | None = None) -> Callable[[Sequence], str]:
     """What makes records' lines, newlines included, their texts filled: in C when the helper library loads
     (``native=False``: in Python; ``native=True``: in C or an error)."""
-    lib = nativelib.load() if native is not False else None
-    if lib is None:
-        if native:
-            raise RuntimeError(f"native helper library not built ({nativelib.LIBRARY})")
-        return _python_lines
-    return _NativeLines(lib)
+    lib = library(native)
+    return _python_lines if lib is None else _JsonLines(lib)

@@ -15,11 +15,10 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import IO, NamedTuple
 
 from emu.trace.decode import fill_text
+from emu.trace.hops import HOP_CALL, HOP_FROM_SPMC, HOP_TO_SPMC
 from emu.trace.jsonl import line_encoder, to_json
+from emu.trace.text import text_encoder
 
-HOP_CALL = "call"
-HOP_TO_SPMC = "el2->spmc"
-HOP_FROM_SPMC = "spmc->el2"
 BOOT_VM = "el2"  # the ``vm`` of the mediator's own traffic with the SPMC (at boot, no guest call)
 
 
@@ -85,34 +84,6 @@ def hop_record(seq: int, vm: str, hop: str, fid: int, name: str, args: list[int]
 assert [f.name for f in fields(TraceRecord)] == [
     "seq", "vm", "hop", "conduit", "imm", "fid", "name", "args", "results", "cycle_start", "cycle_end",
     "args_text", "result_text", "error", "site", "note", "disasm", "cycles_by", "text_pending", "site_pending"]
-def render_text(rec: TraceRecord, cycles: bool = True) -> str:
-    """strace-like: ``[   1234] vm1 hvc FFA_VERSION(1.2) = 1.2 <+312>``.
-
-    ``cycles=False`` leaves out the stamp and the duration (for golden
-    traces that must survive a cost-model change).  A record with ``disasm``
-    gets its trapping block on the following lines, indented.
-    """
-    conduit = rec.conduit if rec.imm == 0 else f"{rec.conduit}#{rec.imm}"
-    line = f"[{rec.cycle_start:>10}] " if cycles else ""
-    if rec.hop == HOP_CALL:
-        line += f"{rec.vm} {conduit} {rec.name}({rec.args_text})"
-        if rec.result_text:
-            line += f" = {rec.result_text}"
-        if cycles:
-            line += f" <+{rec.cycle_end - rec.cycle_start}>"
-    else:
-        line += f"{rec.vm}   \\_ {rec.hop} {rec.name}({rec.args_text})"
-        if rec.result_text:
-            line += f" = {rec.result_text}"
-    if rec.note:
-        line += f"  ({rec.note})"
-    if rec.site:
-        line += f"  @ {rec.site}"
-    for insn in rec.disasm or ():
-        line += f"\n{'':14}| {insn}"
-    return line
-
-
 TRACE_FORMATS = ("text", "jsonl")
 
 
@@ -188,16 +159,10 @@ class Trace:
     def add_sink(self, stream: IO[str], fmt: str) -> None:
         if fmt not in TRACE_FORMATS:
             raise ValueError(f"unknown trace format {fmt!r}")
-        if fmt == "text":
-            def sink(records: tuple[TraceRecord, ...]) -> None:
-                for rec in records:
-                    fill_text(rec)
-                stream.write("".join([render_text(rec) + "\n" for rec in records]))
-        else:
-            lines = line_encoder()
+        lines = text_encoder() if fmt == "text" else line_encoder()
 
-            def sink(records: tuple[TraceRecord, ...]) -> None:
-                stream.write(lines(records))
+        def sink(records: tuple[TraceRecord, ...]) -> None:
+            stream.write(lines(records))
 
         self._sinks.append(sink)
         self.listened = True

@@ -1,39 +1,50 @@
 /*
- * Trace records as lines of JSON (--trace-format jsonl), from their numbers and
- * texts packed by emu/trace/jsonl.py: the registers' decimal digits, the texts'
- * escaping and the decoded texts themselves are what a record's line costs,
- * and here they cost next to nothing.
+ * Trace records as lines of JSON (--trace-format jsonl) or, with TJ_TEXT, of
+ * text (--trace), from their numbers and texts packed by
+ * emu/trace/nativelines.py: the registers' decimal digits, the texts' escaping
+ * and the decoded texts themselves are what a record's line costs, and here
+ * they cost next to nothing.
  *
  * tj_records takes the records of one call at once: TJ_BATCH host-order
  * uint64 words (how many records, the output's address and its capacity), then
  * each record: TJ_HEADER words (seq, cycle_start, cycle_end, how many argument
- * registers, result registers and numbers of the tail, the byte lengths of the
- * head, the argument text, the result text and the tail, and TJ_* flags), the
+ * registers, result registers and numbers of the tail, and TJ_* flags), the
  * tail's numbers, the argument registers (x0 first: the function ID), the
- * result registers, then the four byte strings back to back.  Nothing is
- * aligned: words are read with memcpy.
+ * result registers, then four byte strings, each as its length (a word) and
+ * its bytes: the head, the argument text, the result text and the tail.
+ * Nothing is aligned: words are read with memcpy.
  *
  * The head (',"vm":...,"name":...,') and the tail (the optional fields) come
  * as JSON already, but for the numbers of the tail: each NUL byte of it stands
- * for the next one (JSON text never holds a raw NUL).  A text comes as UTF-8
+ * for the next one (JSON text never holds a raw NUL).  A text line's head and
+ * tail come as UTF-8 text, written as they are, and so are its texts.  A text comes as UTF-8
  * (lone surrogates as their 3-byte forms), escaped here as json.dumps does by
  * default (ensure_ascii), or with its TJ_*_LAYOUT flag as a layout: how
  * emu/trace/decode.py formats those registers (see tj_layout), which needs no
  * escaping.  A TJ_VERBATIM record is a whole line already, in its head.
  *
- * emu/trace/jsonl.py holds the identical pure-Python encoder.
+ * A forwarded call's records repeat its registers (the call's arguments are
+ * the el2->spmc hop's, its results the spmc->el2 hop's): a register list
+ * equal to the batch's latest one of its side (arguments or results), and a
+ * text of the same layout over them, is copied from where it was written.
+ *
+ * emu/trace/jsonl.py and emu/trace/text.py hold the identical pure-Python
+ * encoders.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #define TJ_BATCH 3
-#define TJ_HEADER 11
+#define TJ_HEADER 7
 #define TJ_ARGS_LAYOUT 1u
 #define TJ_RESULT_LAYOUT 2u
 #define TJ_VERBATIM 4u
+#define TJ_TEXT 8u  /* a line of text (emu.trace.text.render_text), not of JSON */
+#define TJ_SPAN 16u  /* with TJ_TEXT: the span, " <+cycles>", after the result */
 
 struct tj_out {
+    char *start;
     char *at;
     char *end;
     size_t needed;  /* bytes the whole output takes, written or not */
@@ -139,6 +150,33 @@ static void tj_hex(struct tj_out *o, uint64_t v) {
         tj_put(o, digits, (size_t)(2 + count));
 }
 
+/* The batch's latest register list of a side (arguments or results): its words (x0 first), where its JSON and
+ * its text are in the output (which holds them if it holds what comes after: once a part does not fit, nothing
+ * more is written; size 0: not written yet) and the layout of that text. */
+struct tj_seen {
+    const uint8_t *words;
+    uint64_t count;
+    size_t json_at, json_size;
+    const uint8_t *layout;
+    uint64_t layout_size;
+    size_t text_at, text_size;
+};
+
+/* Makes a record's register list its side's latest: kept as it is, with what was written of it, when equal. */
+static void tj_track(struct tj_seen *seen, const uint8_t *words, uint64_t count) {
+    if (seen->count != count || memcmp(seen->words, words, 8 * count) != 0)
+        *seen = (struct tj_seen){words, count, 0, 0, NULL, 0, 0, 0};
+}
+
+/* A record as tj_line reads it: its header words, its numbers, registers and byte strings, and whether its
+ * register lists are tracked as their sides' latest (tj_track: not when empty). */
+struct tj_record {
+    uint64_t h[TJ_HEADER];
+    const uint8_t *tail_numbers, *args, *results, *head, *args_text, *result_text, *tail;
+    uint64_t head_size, args_size, result_size, tail_size;
+    int latest_args, latest_results;
+};
+
 static void tj_registers(struct tj_out *o, const uint8_t *regs, uint64_t count) {
     tj_put(o, "[", 1);
     for (uint64_t i = 0; i < count; i++) {
@@ -216,15 +254,18 @@ static void tj_string(struct tj_out *o, const uint8_t *s, uint64_t n) {
     tj_put(o, "\"", 1);
 }
 
-/* A decoded text from its layout (emu/trace/decode.py's layouts): the number of registers the formatter is
+/* How many of count registers a layout's formatter is given. */
+static uint64_t tj_given(const uint8_t *layout, uint64_t count) {
+    return count < layout[0] ? count : layout[0];
+}
+
+/* A decoded text from its layout (emu/trace/decode.py's layouts; no quotes): the number of registers the formatter is
  * given, then steps over them: 'L' n and n bytes (written as they are), 'X' i (register i as %#x), 'E' i
  * (register i's endpoint pair, %#x->%#x), 'H' i (registers i... as %#x, ", " between), 'N' i j (the nonzero
  * ones of registers i..j-1 as 'H'), 'W' i j (as 'N', each as w<k>=%#x). */
 static void tj_layout(struct tj_out *o, const uint8_t *layout, uint64_t size, const uint8_t *regs, uint64_t count) {
     const uint8_t *end = layout + size;
-    if (count > layout[0])
-        count = layout[0];
-    tj_put(o, "\"", 1);
+    count = tj_given(layout, count);
     for (const uint8_t *step = layout + 1; step < end;) {
         uint8_t op = step[0], i = step[1];
         if (op == 'L') {
@@ -269,7 +310,41 @@ static void tj_layout(struct tj_out *o, const uint8_t *layout, uint64_t size, co
         }
         step += 2;
     }
-    tj_put(o, "\"", 1);
+}
+
+/* The JSON of a record's register list (from its word skip on), copied when it is its side's latest (tj_track)
+ * and was written so before. */
+static void tj_side_registers(struct tj_out *o, struct tj_seen *seen, int latest, const uint8_t *words,
+                              uint64_t count, uint64_t skip) {
+    if (latest && seen->json_size) {
+        tj_put(o, o->start + seen->json_at, seen->json_size);
+        return;
+    }
+    const size_t at = o->needed;
+    tj_registers(o, words + 8 * skip, count - skip);
+    if (latest) {
+        seen->json_at = at;
+        seen->json_size = o->needed - at;
+    }
+}
+
+/* The text of a layout over a record's register list (tj_layout), copied when the list is its side's latest
+ * (tj_track) and its text was written before with the same steps over as many of its registers. */
+static void tj_side_layout(struct tj_out *o, struct tj_seen *seen, int latest, const uint8_t *layout,
+                           uint64_t size, const uint8_t *words, uint64_t count) {
+    if (latest && seen->layout && seen->layout_size == size && tj_given(seen->layout, count) == tj_given(layout, count)
+        && memcmp(seen->layout + 1, layout + 1, size - 1) == 0) {
+        tj_put(o, o->start + seen->text_at, seen->text_size);
+        return;
+    }
+    const size_t at = o->needed;
+    tj_layout(o, layout, size, words, count);
+    if (latest) {
+        seen->layout = layout;
+        seen->layout_size = size;
+        seen->text_at = at;
+        seen->text_size = o->needed - at;
+    }
 }
 
 /* The tail: its text, each NUL replaced by the next of numbers. */
@@ -288,49 +363,120 @@ static void tj_tail(struct tj_out *o, const char *tail, uint64_t n, const uint8_
     }
 }
 
-/* One record's line; returns where the next record starts. */
-static const uint8_t *tj_line(struct tj_out *o, const uint8_t *in) {
-    uint64_t h[TJ_HEADER];
-    memcpy(h, in, sizeof h);
-    const uint64_t nargs = h[3], nresults = h[4], head_size = h[6], args_size = h[7], result_size = h[8];
-    const uint8_t *tail_numbers = in + sizeof h;
-    const uint8_t *args = tail_numbers + 8 * h[5];
-    const uint8_t *results = args + 8 * nargs;
-    const char *head = (const char *)(results + 8 * nresults);
-    const uint8_t *args_text = (const uint8_t *)head + head_size;
-    const uint8_t *result_text = args_text + args_size;
-    const char *tail = (const char *)result_text + result_size;
-    const uint8_t *next = (const uint8_t *)tail + h[9];
+/* A byte string as packed: its length, then its bytes; returns where the next part starts. */
+static const uint8_t *tj_bytes(const uint8_t *in, const uint8_t **bytes, uint64_t *size) {
+    *size = tj_word(in);
+    *bytes = in + 8;
+    return *bytes + *size;
+}
 
-    if (h[10] & TJ_VERBATIM) {
-        tj_put(o, head, head_size);
+/* A right-aligned decimal number, as Python's format(v, ">10") for width 10. */
+static void tj_padded(struct tj_out *o, uint64_t v, size_t width) {
+    static const char spaces[] = "                    ";
+    const size_t n = tj_decimal_size(v);
+    if (n < width)
+        tj_put(o, spaces, width - n);
+    tj_decimal(o, v);
+}
+
+/* A record's text (args_text or result_text): from its layout, or as it came. */
+static void tj_text(struct tj_out *o, struct tj_seen *seen, int latest, int layout, const uint8_t *text,
+                    uint64_t size, const uint8_t *words, uint64_t count) {
+    if (layout)
+        tj_side_layout(o, seen, latest, text, size, words, count);
+    else
+        tj_put(o, (const char *)text, size);
+}
+
+/* A record's line as emu.trace.text.render_text writes it: the head is its start up to the argument text
+ * ("vm1 hvc NAME(" or "vm1   \\_ el2->spmc NAME("), the tail its end from the note on. */
+static void tj_text_line(struct tj_out *o, struct tj_seen seen[2], const struct tj_record *r) {
+    tj_put(o, "[", 1);
+    tj_padded(o, r->h[1], 10);
+    tj_put(o, "] ", 2);
+    tj_put(o, (const char *)r->head, r->head_size);
+    tj_text(o, &seen[0], r->latest_args, r->h[6] & TJ_ARGS_LAYOUT, r->args_text, r->args_size, r->args,
+            r->h[3]);
+    tj_put(o, ")", 1);
+    if (r->h[4] || !(r->h[6] & TJ_RESULT_LAYOUT)) {
+        const size_t mark = o->needed;
+        tj_put(o, " = ", 3);
+        tj_text(o, &seen[1], r->latest_results, r->h[6] & TJ_RESULT_LAYOUT, r->result_text, r->result_size,
+                r->results, r->h[4]);
+        if (o->needed == mark + 3 && (size_t)(o->at - o->start) == o->needed) {  /* no result text: no " = " */
+            o->needed = mark;
+            o->at -= 3;
+        }
+    }
+    if (r->h[6] & TJ_SPAN) {
+        const uint64_t start = r->h[1], end = r->h[2];
+        tj_put(o, end >= start ? " <+" : " <+-", end >= start ? 3 : 4);
+        tj_decimal(o, end >= start ? end - start : start - end);
+        tj_put(o, ">", 1);
+    }
+    tj_put(o, (const char *)r->tail, r->tail_size);
+    tj_put(o, "\n", 1);
+}
+
+/* A record's line of JSON. */
+static void tj_json_line(struct tj_out *o, struct tj_seen seen[2], const struct tj_record *r) {
+    tj_put(o, "{\"seq\":", 7);
+    tj_decimal(o, r->h[0]);
+    tj_put(o, (const char *)r->head, r->head_size);
+    tj_put(o, "\"args\":", 7);
+    tj_side_registers(o, &seen[0], r->latest_args, r->args, r->h[3], 1);
+    tj_put(o, ",\"results\":", 11);
+    tj_side_registers(o, &seen[1], r->latest_results, r->results, r->h[4], 0);
+    tj_put(o, ",\"cycle_start\":", 15);
+    tj_decimal(o, r->h[1]);
+    tj_put(o, ",\"cycle_end\":", 13);
+    tj_decimal(o, r->h[2]);
+    tj_put(o, ",\"args_text\":", 13);
+    if (r->h[6] & TJ_ARGS_LAYOUT) {
+        tj_put(o, "\"", 1);
+        tj_side_layout(o, &seen[0], r->latest_args, r->args_text, r->args_size, r->args, r->h[3]);
+        tj_put(o, "\"", 1);
+    } else {
+        tj_string(o, r->args_text, r->args_size);
+    }
+    tj_put(o, ",\"result_text\":", 15);
+    if (r->h[6] & TJ_RESULT_LAYOUT) {
+        tj_put(o, "\"", 1);
+        if (r->h[4])
+            tj_side_layout(o, &seen[1], r->latest_results, r->result_text, r->result_size, r->results, r->h[4]);
+        tj_put(o, "\"", 1);
+    } else {
+        tj_string(o, r->result_text, r->result_size);
+    }
+    tj_tail(o, (const char *)r->tail, r->tail_size, r->tail_numbers);
+    tj_put(o, "}\n", 2);
+}
+
+/* One record's line; returns where the next record starts. */
+static const uint8_t *tj_line(struct tj_out *o, struct tj_seen seen[2], const uint8_t *in) {
+    struct tj_record r;
+    memcpy(r.h, in, sizeof r.h);
+    r.tail_numbers = in + sizeof r.h;
+    r.args = r.tail_numbers + 8 * r.h[5];
+    r.results = r.args + 8 * r.h[3];
+    const uint8_t *next = tj_bytes(r.results + 8 * r.h[4], &r.head, &r.head_size);
+    next = tj_bytes(next, &r.args_text, &r.args_size);
+    next = tj_bytes(next, &r.result_text, &r.result_size);
+    next = tj_bytes(next, &r.tail, &r.tail_size);
+    if (r.h[6] & TJ_VERBATIM) {
+        tj_put(o, (const char *)r.head, r.head_size);
         return next;
     }
-    tj_put(o, "{\"seq\":", 7);
-    tj_decimal(o, h[0]);
-    tj_put(o, head, head_size);
-    tj_put(o, "\"args\":", 7);
-    tj_registers(o, args + 8, nargs - 1);
-    tj_put(o, ",\"results\":", 11);
-    tj_registers(o, results, nresults);
-    tj_put(o, ",\"cycle_start\":", 15);
-    tj_decimal(o, h[1]);
-    tj_put(o, ",\"cycle_end\":", 13);
-    tj_decimal(o, h[2]);
-    tj_put(o, ",\"args_text\":", 13);
-    if (h[10] & TJ_ARGS_LAYOUT)
-        tj_layout(o, args_text, args_size, args, nargs);
+    r.latest_args = r.h[3] > 1;
+    r.latest_results = r.h[4] > 0;
+    if (r.latest_args)
+        tj_track(&seen[0], r.args, r.h[3]);
+    if (r.latest_results)
+        tj_track(&seen[1], r.results, r.h[4]);
+    if (r.h[6] & TJ_TEXT)
+        tj_text_line(o, seen, &r);
     else
-        tj_string(o, args_text, args_size);
-    tj_put(o, ",\"result_text\":", 15);
-    if (!(h[10] & TJ_RESULT_LAYOUT))
-        tj_string(o, result_text, result_size);
-    else if (nresults)
-        tj_layout(o, result_text, result_size, results, nresults);
-    else
-        tj_put(o, "\"\"", 2);
-    tj_tail(o, tail, h[9], tail_numbers);
-    tj_put(o, "}\n", 2);
+        tj_json_line(o, seen, &r);
     return next;
 }
 
@@ -341,9 +487,10 @@ uint64_t tj_records(const uint8_t *in) {
     uint64_t batch[TJ_BATCH];
     memcpy(batch, in, sizeof batch);
     char *out = (char *)(uintptr_t)batch[1];
-    struct tj_out o = {out, out + batch[2], 0, 0};
+    struct tj_out o = {out, out, out + batch[2], 0, 0};
+    struct tj_seen seen[2] = {{0}, {0}};  /* the latest arguments and results */
     in += sizeof batch;
     for (uint64_t n = 0; n < batch[0]; n++)
-        in = tj_line(&o, in);
+        in = tj_line(&o, seen, in);
     return o.bad ? UINT64_MAX : o.needed;
 }
