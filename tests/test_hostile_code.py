@@ -202,6 +202,20 @@ def test_ic_iallu_keeps_the_blocks_whose_code_did_not_change(native: bool) -> No
     assert CODE + 0x100 in engine.counter.block_costs
 
 
+def test_a_guest_running_ever_new_blocks_keeps_the_cache_bounded(monkeypatch) -> None:
+    """A chain of one-instruction blocks, more than the cache may hold: it starts again from empty (as
+    native/blockcost.c does at its BC_MAX_SLOTS), and every block is charged all the same."""
+    branch_next = 0x1400_0001  # b .+4: each instruction a block of its own
+    _physmem, engine = engine_running([branch_next] * 12 + [WFI], native=False)
+    assert rerun(engine)[1] == 12 + 1
+    unbounded = dict(engine.counter.block_costs)
+    assert len(unbounded) == 13
+    monkeypatch.setattr(blockcost, "MAX_CACHED_BLOCKS", 5)
+    engine.counter.invalidate(translations_dropped=False)
+    assert rerun(engine)[1] == 12 + 1
+    assert len(engine.counter.block_costs) <= 5
+
+
 def test_a_page_unmapped_from_ram_faults_through_the_engines_hook() -> None:
     """The invalid-access hook stays off mapped RAM, but covers a page taken out of it (as a lend does)."""
     from unicorn.arm64_const import UC_ARM64_REG_X2

@@ -45,6 +45,7 @@ UNLIMITED = (1 << 64) - 1
 MAX_BLOCK_BYTES = 512 * 4  # a translated block holds at most QEMU's TCG_MAX_INSNS (512) instructions
 FRAC_BITS = 12  # as BC_FRAC_BITS in native/blockcost.c
 REVALIDATE_MAX = 4096  # more changed blocks than this at one IC IALLU: every translation goes instead
+MAX_CACHED_BLOCKS = 3 << 17  # as native/blockcost.c's bound (3/4 of BC_MAX_SLOTS): then the cache starts again
 ONE = 1 << FRAC_BITS
 
 
@@ -499,6 +500,8 @@ class BlockCounter:
     def _cache(self, addr: int, size: int) -> tuple[int, int, int]:
         """Cost the block at ``addr``, seen for the first time or at a new size, as ``bc_miss`` does in C (a
         longer translation at ``addr`` whose code is unchanged stays covered by the words kept)."""
+        if len(self._table) >= MAX_CACHED_BLOCKS and addr not in self._table:
+            self.invalidate()  # a guest running ever new blocks: start again from an empty cache
         span = size
         if addr in self._table:
             pa, words = self._words[addr]

@@ -43,6 +43,10 @@
 #define BC_MAX_INSNS 512  /* QEMU's TCG_MAX_INSNS: the most instructions a block holds */
 #define BC_PROT_EXEC 4    /* UC_PROT_EXEC: read as the PE fetches */
 #define BC_CLASSES 32     /* room for wordclass.c's classes (wc_class_count) */
+/* Bounds on what a guest running ever new blocks makes the cache hold (then it starts again, empty): slots of
+ * the table (64 bytes each, hot and cold), and per-instruction costs of the cached blocks. */
+#define BC_MAX_SLOTS (1ull << 19)
+#define BC_MAX_COSTS (1ull << 22)
 
 /* Python's classifier: the block's per-instruction costs, fixed point, into costs[size / 4] and their count. */
 typedef void (*bc_miss_fn)(uint64_t addr, uint32_t size, uint32_t *costs, uint32_t *insns);
@@ -220,6 +224,8 @@ static int bc_compact(struct bc_state *s)
 /* Room for n more costs at the arena's end, or NULL when memory runs out. */
 static uint32_t *bc_arena_reserve(struct bc_state *s, uint64_t n)
 {
+    if (s->arena_live + n > BC_MAX_COSTS)
+        return NULL;
     if (s->arena_used + n <= s->arena_size)
         return s->arena + s->arena_used;
     if (s->arena_used > 2 * s->arena_live + BC_MAX_INSNS && bc_compact(s) == 0 && s->arena_used + n <= s->arena_size)
@@ -433,7 +439,7 @@ static struct bc_entry *bc_miss(struct bc_state *s, void *uc, uint64_t i, uint64
     if (n > BC_MAX_INSNS)
         n = BC_MAX_INSNS;
     uint32_t *costs = bc_arena_reserve(s, n);
-    if (!costs) {  /* out of memory: start again from an empty cache */
+    if (!costs) {  /* out of memory, or at BC_MAX_COSTS: start again from an empty cache */
         bc_clear(s, 0);
         i = bc_index(s->table, s->mask, addr);
         costs = s->arena;
@@ -518,8 +524,13 @@ static struct bc_entry *bc_lookup(struct bc_state *s, void *uc, uint64_t addr, u
         }
         return &s->table[home];
     }
-    if (!s->table[i].size && (s->used + 1) * 4 > (s->mask + 1) * 3 && bc_rehash(s, s->mask * 2 + 1) == 0)
+    if (!s->table[i].size && (s->used + 1) * 4 > (s->mask + 1) * 3) {
+        if (s->mask + 1 >= BC_MAX_SLOTS)
+            bc_clear(s, 0);  /* at its bound: start again from an empty cache */
+        else
+            bc_rehash(s, s->mask * 2 + 1);
         i = bc_index(s->table, s->mask, addr);
+    }
     return bc_miss(s, uc, i, addr, size);
 }
 
