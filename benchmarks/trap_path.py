@@ -15,6 +15,7 @@ import tempfile
 import time
 
 from benchmarks.common import PSCI_CALLS, Report, guest, machine, process_cpu_seconds, qemu_trap_costs, spmc
+from emu.cli import TRACE_FILE_BUFFER
 
 SMCCC_CALLS = 100_000  # benchmarks/guests/bench_smccc/main.c
 DIRECT_REQ2_CALLS = 20_000  # benchmarks/guests/bench_direct_req2/main.c
@@ -27,7 +28,7 @@ def cpu_per_call(name: str, calls: int, trace_file: bool = False, **options) -> 
     best = float("inf")
     for _ in range(3):
         m = machine(guest(name), **options)
-        with tempfile.TemporaryFile("w") as sink:
+        with tempfile.TemporaryFile("w", buffering=TRACE_FILE_BUFFER) as sink:  # as --trace FILE writes
             if trace_file:
                 m.trace.add_sink(sink, "jsonl")
             started = time.process_time()

@@ -54,7 +54,7 @@ EXIT_DIFFERENT = 1  # ffa-emu diff: the profiles answered differently
 _PROFILE_CHOICES = ", ".join(PROFILES) + " or a .py file defining PROFILE"
 # A trace file's buffer: a forwarded call's records are some 5 KB of jsonl, and writing them out every 8 KB (the
 # default) costs a system call per call or two, more than making them.
-_OUTPUT_BUFFER = 1 << 20
+TRACE_FILE_BUFFER = 1 << 20
 EXIT_NO_MATCH = 1  # ffa-emu trace: the filters matched no call
 
 
@@ -443,7 +443,7 @@ def _open_output(target: str | None, stack: ExitStack, what: str) -> IO[str]:
     if target is None:
         return sys.stdout
     try:
-        return stack.enter_context(open(target, "w", encoding="utf-8", buffering=_OUTPUT_BUFFER))
+        return stack.enter_context(open(target, "w", encoding="utf-8", buffering=TRACE_FILE_BUFFER))
     except OSError as exc:
         raise UsageError(f"cannot write {what} {target}: {exc.strerror}") from None
 
