@@ -134,6 +134,21 @@ def test_a_physical_write_under_the_guests_mmu_waits_for_its_cache_maintenance(m
     assert engine.counter.block_costs == {}
 
 
+@pytest.mark.parametrize("native", [pytest.param(True, marks=pytest.mark.skipif(
+    not blockcost.native_available(), reason="native helper not built")), False])
+def test_ic_iallu_drops_every_rewritten_block_of_a_crowded_cache(monkeypatch, native: bool) -> None:
+    """Hundreds of one-instruction blocks, all rewritten behind the engine's back: IC IALLU drops each of them,
+    blocks sharing a probe path in the native table included, and keeps the one left as it was."""
+    count = 600
+    branch_next, link_next = 0x1400_0001, 0x9400_0001  # b .+4, bl .+4: each instruction a block of its own
+    physmem, engine = engine_running([branch_next] * count + [WFI], native)
+    assert rerun(engine)[1] == count + 1
+    monkeypatch.setattr(engine.code, "_mmu_on", lambda: True)  # addresses are virtual: the page's are unknown
+    physmem.write(physmem.base, link_next.to_bytes(4, "little") * count)
+    engine.code._on_ic(1, 0)  # the guest's IC IALLU
+    assert list(engine.counter.block_costs) == [CODE + 4 * count]
+
+
 # -- code rewritten through another mapping of its memory --------------------------------------
 ALIAS = 0x5000_0000
 STR_W1_X4, STR_W1_X2, RET, DSB_ISH, ISB = 0xB900_0081, 0xB900_0041, 0xD65F_03C0, 0xD503_3B9F, 0xD503_3FDF

@@ -366,11 +366,15 @@ int64_t bc_revalidate(struct bc_state *s, void *uc, uint64_t *out, uint64_t max)
         if (changed == max)
             return -1;
         out[2 * changed] = e->addr;
-        out[2 * changed + 1] = c->span > e->size ? c->span : e->size;
+        out[2 * changed + 1] = i;  /* its slot, until it is dropped: a lookup would stop at the holes drops leave */
         changed++;
     }
-    for (uint64_t k = 0; k < changed; k++)
-        bc_drop(s, &s->table[bc_index(s->table, s->mask, out[2 * k])]);
+    for (uint64_t k = 0; k < changed; k++) {
+        struct bc_entry *e = &s->table[out[2 * k + 1]];
+        uint32_t span = s->cold[out[2 * k + 1]].span;
+        out[2 * k + 1] = span > e->size ? span : e->size;
+        bc_drop(s, e);
+    }
     if (changed)
         bc_close_holes(s);
     return (int64_t)changed;
