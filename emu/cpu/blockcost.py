@@ -75,7 +75,7 @@ class Clock:
         return ctypes.addressof(self.cell)
 
 
-LEDGERS_CACHED = 4096  # charge sequences whose breakdown Account remembers (fragmented calls vary in length)
+LEDGERS_CACHED = 4096  # charge sequences whose breakdown CallLedger remembers (fragmented calls vary in length)
 
 
 class Charges:
@@ -83,65 +83,122 @@ class Charges:
     world switch's legs, the mediator's per-call work), built once from the cost model.
 
     Precomputed: the group's ``total`` (what the clock and the account move by, in one addition), and its
-    identity, which lets an account remember the breakdown of a call made only of such groups (see
-    ``Account.close_call``).
+    identity, which lets a ledger remember the breakdown of a call made only of such groups (see
+    ``CallLedger``).  ``account`` is the account that charges it.
     """
 
-    __slots__ = ("pairs", "total")
+    __slots__ = ("account", "pairs", "total")
 
-    def __init__(self, *pairs: tuple[int, str]) -> None:
+    def __init__(self, account: Account, *pairs: tuple[int, str]) -> None:
+        self.account = account
         self.pairs = pairs
         self.total = sum(cycles for cycles, _kind in pairs)
+
+
+class CallLedger:
+    """The groups a trapped call charges, in order, across every account its cycles are attributed to.
+
+    ``open`` starts a call; ``close`` ends it and returns its sequence of groups, of which ``breakdown`` gives
+    the cycles by kind (``"el2.handler"``, ``"el3.smc"``, ..., then ``"spmc"``: all else the call's span
+    holds).  A forwarded call charges the same groups every time (EL2 entry, the mediator's work, the SPMD's
+    entry and exit, EL2's return), so a sequence made only of fixed groups is worked out once; and as the
+    trace needs a call's breakdown only when it makes the call's record, the trap path keeps the sequence and
+    the breakdown is looked up then, if ever.
+    """
+
+    def __init__(self) -> None:
+        self.accounts: list[Account] = []  # in the order a breakdown shows them
+        self.groups: list[Charges] | None = None  # the open call's groups (None: no call open)
+        self.ad_hoc = False  # whether the open call made a one-off charge (a sequence never seen again)
+        self._named: set[tuple[Charges, ...]] = set()  # sequences of fixed groups whose kinds are named
+        self._breakdowns: dict[tuple[Charges, ...], tuple[dict[str, int], int]] = {}  # with their sum
+
+    def attribute(self, account: Account) -> None:
+        """Show ``account``'s charges in each call's breakdown, after those of the accounts before it."""
+        self.accounts.append(account)
+        account.ledger = self
+
+    def open(self) -> None:
+        self.groups = []
+        self.ad_hoc = False
+
+    def close(self) -> tuple[Charges, ...]:
+        """The open call's groups, in order; each account names the kinds it sees first here (a breakdown
+        lists an account's kinds in the order they were first charged)."""
+        sequence = tuple(self.groups)
+        self.groups = None
+        if sequence not in self._named:
+            for charges in sequence:
+                charges.account.name_kinds(charges)
+            if not self.ad_hoc and len(self._named) < LEDGERS_CACHED:
+                self._named.add(sequence)
+        return sequence
+
+    def breakdown(self, sequence: tuple[Charges, ...], start: int, end: int) -> dict[str, int]:
+        """Where the cycles of a call spanning ``start`` to ``end`` went, ``sequence`` being its groups."""
+        found = self._breakdowns.get(sequence)
+        if found is None:
+            found = self._work_out(sequence)
+            if sequence in self._named:  # fixed groups only: the same breakdown every time
+                self._breakdowns[sequence] = found
+        charged, total = found
+        out = charged.copy()
+        spmc = end - start - total
+        if spmc:
+            out["spmc"] = spmc
+        return out
+
+    def _work_out(self, sequence: tuple[Charges, ...]) -> tuple[dict[str, int], int]:
+        out: dict[str, int] = {}
+        for account in self.accounts:
+            out.update(account.breakdown_of([charges for charges in sequence if charges.account is account]))
+        return out, sum(out.values())
 
 
 class Account:
     """Cycles spent outside any engine's instructions (EL2 and EL3 work), in total and by kind.
 
-    While a call is open (``open_call``), the account keeps the list of charge groups (``Charges``) the call
-    made, in order; ``close_call`` turns it into a breakdown by kind.  A forwarded call charges the same
-    groups every time (EL2 entry, the mediator's work, the SPMD's entry and exit, EL2's return), so the
-    breakdown of a sequence made only of fixed groups is worked out once and looked up by the sequence: the
-    trap path then costs one append per group and one lookup per account, not a dictionary update per kind.
+    While a call is open in its ledger (``CallLedger``), each group charged goes to the ledger, which makes
+    the call's breakdown by kind.  An account charged outside any call names the kinds it sees at once.
     """
 
     def __init__(self, name: str, clock: Clock) -> None:
         self.name = name
         self.cycles = 0
-        self.call: list[Charges] | None = None  # the groups charged since open_call() (the call in progress)
-        self._ad_hoc = False  # whether the open call made a charge() of its own (no fixed group)
+        self.ledger = CallLedger()  # its own until a hypervisor attributes it to the calls' (attribute())
         # Every kind charged so far, in the order first charged, with its trace key ("el2.handler").
         self._keys: dict[str, str] = {}
-        self._seen: set[Charges] = set()  # fixed groups charged at least once (their kinds are in _keys)
-        self._ledgers: dict[tuple[Charges, ...], dict[str, int]] = {}  # close_call's breakdowns, by sequence
+        self._seen: set[Charges] = set()  # groups whose kinds are in _keys
         self._alone: dict[Charges, dict[str, int]] = {}  # charge_alone's breakdowns
         self._clock = clock
 
+    def group(self, *pairs: tuple[int, str]) -> Charges:
+        """A fixed group this account charges (``charge_all``)."""
+        return Charges(self, *pairs)
+
     def charge(self, cycles: int, kind: str = "other") -> None:
         """Charge a one-off amount (a copy's size-dependent cost, ...): a group of its own, never looked up."""
-        charges = Charges((cycles, kind))
-        self.cycles += cycles
-        call = self.call
-        if call is not None:
-            call.append(charges)
-            self._ad_hoc = True
-        if kind not in self._keys:
-            self._name(charges)
-        self._clock.cell.value += cycles
+        ledger = self.ledger
+        if ledger.groups is not None:
+            ledger.ad_hoc = True
+        self.charge_all(Charges(self, (cycles, kind)))
 
     def charge_all(self, charges: Charges) -> None:
-        """Charge a fixed group (each of its pairs in turn, as ``charge`` would), the clock moved once."""
+        """Charge a group (each of its pairs in turn, as ``charge`` would), the clock moved once."""
         total = charges.total
         self.cycles += total
-        call = self.call
-        if call is not None:
-            call.append(charges)
-        if charges not in self._seen:
-            self._seen.add(charges)
-            self._name(charges)
+        groups = self.ledger.groups
+        if groups is not None:
+            groups.append(charges)
+        elif charges not in self._seen:
+            self.name_kinds(charges)
         self._clock.cell.value += total
 
-    def _name(self, charges: Charges) -> None:
+    def name_kinds(self, charges: Charges) -> None:
         """Give each new kind of ``charges`` its trace key (``"el2.handler"``), in the order kinds are first charged."""
+        if charges in self._seen:
+            return
+        self._seen.add(charges)
         keys = self._keys
         for _cycles, kind in charges.pairs:
             if kind not in keys:
@@ -149,19 +206,15 @@ class Account:
 
     def charge_alone(self, charges: Charges) -> dict[str, int]:
         """``charge_all`` for the whole of a call that no other account sees and that runs no instructions, with
-        no call open: returns the breakdown ``open_call`` ... ``close_call`` would have given.
+        no call open: returns the breakdown the call's ledger would have given.
 
         That breakdown is the same every time once the charges' kinds have been seen (kinds charged
         later are ordered after them), so it is worked out once per ``charges``.
         """
+        self.charge_all(charges)
         breakdown = self._alone.get(charges)
         if breakdown is None:
-            self.open_call()
-            self.charge_all(charges)
-            breakdown = self._alone[charges] = {}
-            self.close_call(breakdown)
-        else:
-            self.charge_all(charges)
+            breakdown = self._alone[charges] = self.breakdown_of([charges])
         return breakdown.copy()
 
     def breakdown_alone(self, charges: Charges) -> dict[str, int]:
@@ -172,37 +225,11 @@ class Account:
         """``cycles`` of fixed groups charged before, which a native hook has put on the clock since."""
         self.cycles += cycles
 
-    def open_call(self) -> None:
-        """Start counting a call's charges (``close_call`` hands them over)."""
-        self.call = []
-        self._ad_hoc = False
-
-    def close_call(self, into: dict[str, int]) -> None:
-        """Add the call's charges to ``into`` by trace key, in the order kinds were first charged in this account.
-
-        A sequence of fixed groups gives the same breakdown every time: its kinds are all in ``_keys`` by now,
-        and kinds charged later are ordered after them.  So it is worked out once (``_breakdown_of``) and
-        remembered by the sequence; a call with a one-off charge is worked out afresh.
-        """
-        call, self.call = self.call, None
-        if not call:
-            return
-        if self._ad_hoc:
-            into.update(self._breakdown_of(call))
-            return
-        key = tuple(call)
-        breakdown = self._ledgers.get(key)
-        if breakdown is None:
-            breakdown = self._breakdown_of(call)
-            if len(self._ledgers) < LEDGERS_CACHED:
-                self._ledgers[key] = breakdown
-        into.update(breakdown)
-
-    def _breakdown_of(self, call: list[Charges]) -> dict[str, int]:
-        """The charges of ``call`` summed by kind, keyed and ordered as ``close_call`` gives them (kinds that
-        came to nothing left out)."""
+    def breakdown_of(self, groups: list[Charges]) -> dict[str, int]:
+        """The charges of ``groups`` (all named) summed by kind, keyed and ordered as a breakdown shows them
+        (kinds that came to nothing left out)."""
         totals: dict[str, int] = {}
-        for charges in call:
+        for charges in groups:
             for cycles, kind in charges.pairs:
                 totals[kind] = totals.get(kind, 0) + cycles
         return {key: totals[kind] for kind, key in self._keys.items() if totals.get(kind)}
@@ -333,7 +360,7 @@ class BlockCounter:
     @stop_at.setter
     def stop_at(self, value: int) -> None:
         s = self._s
-        s.stop_at = min(value, UNLIMITED)
+        s.stop_at = value if value < UNLIMITED else UNLIMITED  # min() costs a call: once per SPMC call
         s.gate = 0 if s.unmask else s.stop_at
         s.stopped = 0
 

@@ -41,7 +41,8 @@ class Site(NamedTuple):
     cycles: int
 
 
-# call_record's arguments for one call: (site, frame as the guest left it, sequence number, clock at entry)
+# What a call's record is made of (the hypervisor's), from: (site, frame as the guest left it, sequence number,
+# clock at entry)
 Describe = Callable[[Site, list[int], int, int], tuple]
 
 
@@ -81,12 +82,12 @@ class FixedAnswers:
         self._sites = []  # a log taken before still reads the list it was numbered against (see calls_later)
 
     def calls_later(self, log: FixedAnswerLog, first_seq: int) -> Callable[[], list[tuple]]:
-        """What makes ``call_record``'s arguments for each call of ``log``, numbered from ``first_seq``."""
+        """What makes the record's arguments (``Describe``) for each call of ``log``, numbered from ``first_seq``."""
         sites, describe = self._sites, self._describe
         return lambda: [describe(sites[index], frame, seq, start) for seq, (start, index, *frame)
                         in enumerate(struct.iter_unpack(LOG_ENTRY, log.entries), first_seq)]
 
     def last_call(self, log: FixedAnswerLog, first_seq: int) -> tuple:
-        """``call_record``'s arguments for the last call of ``log``."""
+        """The record's arguments (``Describe``) for the last call of ``log``."""
         start, index, *frame = struct.unpack_from(LOG_ENTRY, log.entries, (log.count - 1) * _ENTRY_SIZE)
         return self._describe(self._sites[index], frame, first_seq + log.count - 1, start)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from emu.trace import decode
 from emu.el2 import psci
 from emu.el2 import smccc
-from emu.cpu.blockcost import Account, Charges, Clock
+from emu.cpu.blockcost import Account, CallLedger, Charges, Clock
 from emu.cpu.costmodel import CostModel
 from emu.cpu.engine import EXCP_HVC, Engine
 from emu.cpu.exceptions import EC_UNKNOWN, ESR_IL
@@ -155,17 +155,19 @@ class Hypervisor:
         # from the same site (while no one must see each call as it happens).
         self.fixed_answers = FixedAnswers(clock.address, self._fixed_call)
         trace.on_streaming(self.fixed_answers.forget)
-        self._accounts = [self.account]  # where a call's cycles are attributed (see attribute())
+        self._ledger = CallLedger()  # the groups each call charges, in the accounts it is attributed to
+        self._ledger.attribute(self.account)
         transitions = cost.transition
         # EL2's charges, fixed groups built once from the cost model (a forwarded call's breakdown is then looked
         # up, not summed: see Account): the entry, the return (handler and exit), and the two as one for a
         # constant call; an UNDEF injection's exit alone.
         entry = (transitions["el1_to_el2"], "entry_exit")
         exit_ = (transitions["el2_to_el1"], "entry_exit")
-        self._entry_charges = Charges(entry)
-        self._exit_charges = Charges(exit_)
-        self._return_charges = Charges((transitions["el2_handler"], "handler"), exit_)
-        self._answer_charges = Charges(entry, *self._return_charges.pairs)  # a whole constant call
+        group = self.account.group
+        self._entry_charges = group(entry)
+        self._exit_charges = group(exit_)
+        self._return_charges = group((transitions["el2_handler"], "handler"), exit_)
+        self._answer_charges = group(entry, *self._return_charges.pairs)  # a whole constant call
         self._sites: dict[str, SiteNamer] = {}  # VM name -> its calling-site namer
         # VM name -> its latest call: the record, or while the trace needs none, what call_record makes it of
         self._last_calls: dict[str, TraceRecord | tuple] = {}
@@ -219,7 +221,7 @@ class Hypervisor:
 
     def attribute(self, account: Account) -> None:
         """Show ``account``'s charges (e.g. EL3's) in each call's breakdown; the rest of a call is the SPMC's."""
-        self._accounts.append(account)
+        self._ledger.attribute(account)
 
     def attach(self, vm: VirtualMachine) -> None:
         for engine in vm.engines:
@@ -242,14 +244,14 @@ class Hypervisor:
             if entry.answers_calls and self._checker is None and not self.trace.streaming:
                 self._teach(vm, entry, intno, conduit, route, frame[0], pc, insn, call_pc)
         else:
-            self._open_ledger()
+            self._ledger.open()
             self.account.charge_all(self._entry_charges)
             if imm != 0:
                 # Xen's behaviour: SMCCC uses immediate 0 only; anything else is UNDEFINED.
                 engine.inject_sync(EC_UNKNOWN << 26 | ESR_IL, call_pc, f"{conduit} #{imm}")
                 self.account.charge_all(self._exit_charges)
                 self._record(vm, self.trace.next_seq(), conduit, imm, route, frame, None, start, call_pc,
-                             "UNDEF injected", [], smccc.call_args(route.fid, frame), self._breakdown(start))
+                             "UNDEF injected", [], smccc.call_args(route.fid, frame), self._ledger.close())
                 return
             out = self._handle(vm, conduit, route, frame, self.trace.next_seq(), start, call_pc)
         if out != frame:
@@ -262,7 +264,7 @@ class Hypervisor:
         arbitrary frames; it is traced like a trapped call, without a site.
         """
         start = self.clock.cell.value
-        self._open_ledger()
+        self._ledger.open()
         return self._handle(vm, conduit, self._route(frame[0], conduit), frame, self.trace.next_seq(), start, None)
 
     def _answer(self, vm: VirtualMachine, conduit: str, route: _Route, frame: list[int], start: int,
@@ -293,16 +295,15 @@ class Hypervisor:
         self._last_calls[vm.name] = self.fixed_answers.last_call(log, first)
         if self.trace.kept:
             calls = self.fixed_answers.calls_later(log, first)
-            self.trace.keep_later(lambda: [call_record(*args) for args in calls()])
+            self.trace.keep_later(lambda: [self._call_record(*args) for args in calls()])
 
     @staticmethod
     def _fixed_call(site: Site, frame: list[int], seq: int, start: int) -> tuple:
-        """``call_record``'s arguments for a call the trap hook answered at ``site`` (see ``_answer``)."""
+        """``_call_record``'s arguments for a call the trap hook answered at ``site`` (see ``_answer``)."""
         route = site.route
         out, args = _answered(route, frame)
-        results, error = _results(route, out)
-        return (seq, site.vm_name, site.conduit, 0, route.fid.raw, route.name, args[1:route.nargs + 1], results,
-                start, start + site.cycles, error, site.name, site.note, site.breakdown.copy())
+        return (seq, site.vm_name, site.conduit, 0, route, args, out, start, start + site.cycles, site.name,
+                site.note, site.breakdown.copy())
 
     def _handle(self, vm: VirtualMachine, conduit: str, route: _Route, frame: list[int], seq: int, start: int,
                 call_pc: int | None) -> list[int]:
@@ -316,7 +317,7 @@ class Hypervisor:
         self.account.charge_all(self._return_charges)
         out = smccc.apply_results(fid, frame, result.regs, result.raw)
         self._record(vm, seq, conduit, 0, route, frame, out, start, call_pc, result.note, hops, args,
-                     self._breakdown(start))
+                     self._ledger.close())
         return out
 
     def _route(self, x0: int, conduit: str) -> _Route:
@@ -351,39 +352,23 @@ class Hypervisor:
             return _unknown
         return handler
 
-    def _open_ledger(self) -> None:
-        for account in self._accounts:
-            account.open_call()
-
-    def _breakdown(self, start: int) -> dict[str, int]:
-        """Where the call's cycles went, up to now: each account's kinds ("el2.handler", "el3.smc", ...), and the
-        SPMC's instructions ("spmc"), which is all else that ran during the call."""
-        out: dict[str, int] = {}
-        for account in self._accounts:
-            account.close_call(out)
-        spmc = self.clock.cell.value - start - sum(out.values())
-        if spmc:
-            out["spmc"] = spmc
-        return out
-
     def _record(self, vm: VirtualMachine, seq: int, conduit: str, imm: int, route: _Route, frame: list[int],
                 out: list[int] | None, start: int, call_pc: int | None, note: str | None,
-                hops: Sequence[TraceRecord], args: list[int], breakdown: dict[str, int]) -> None:
+                hops: Sequence[TraceRecord], args: list[int],
+                breakdown: dict[str, int] | tuple[Charges, ...]) -> None:
         """Trace a call (``out``: what it answered; None when it was not answered) and let the invariant checker
-        see an answered one."""
-        results, error = ([], None) if out is None else _results(route, out)
-        site = self._site(vm, call_pc)
-        shown, end, trace = args[1:route.nargs + 1], self.clock.cell.value, self.trace
+        see an answered one.  ``breakdown``: the call's, or the sequence its ledger closed with."""
+        site, end, trace = self._site(vm, call_pc), self.clock.cell.value, self.trace
         if trace.listened:
-            rec = self._last_calls[vm.name] = call_record(seq, vm.name, conduit, imm, route.fid.raw, route.name,
-                                                          shown, results, start, end, error, site, note, breakdown)
+            rec = self._last_calls[vm.name] = self._call_record(seq, vm.name, conduit, imm, route, args, out, start,
+                                                                end, site, note, breakdown)
             if hops:
                 trace.emit(rec, *hops)
             else:  # a positional call costs less than one that unpacks
                 trace.emit(rec)
-        else:  # call_record's arguments: the record is made if last_call() asks for it
-            self._last_calls[vm.name] = (seq, vm.name, conduit, imm, route.fid.raw, route.name, shown, results,
-                                         start, end, error, site, note, breakdown)
+        else:  # _call_record's arguments: the record is made if last_call() asks for it
+            self._last_calls[vm.name] = (seq, vm.name, conduit, imm, route, args, out, start, end, site, note,
+                                         breakdown)
         if out is not None and self._checker is not None:
             self._checker.after_call(vm, route.fid, frame, out, seq, conduit)
 
@@ -398,8 +383,19 @@ class Hypervisor:
         """The record of the latest call VM ``vm_name`` made, None before its first."""
         last = self._last_calls.get(vm_name)
         if type(last) is tuple:
-            last = self._last_calls[vm_name] = call_record(*last)
+            last = self._last_calls[vm_name] = self._call_record(*last)
         return last
+
+    def _call_record(self, seq: int, vm_name: str, conduit: str, imm: int, route: _Route, args: list[int],
+                     out: list[int] | None, start: int, end: int, site: Callable[[], str | None] | None,
+                     note: str | None, breakdown: dict[str, int] | tuple[Charges, ...]) -> TraceRecord:
+        """The ``call`` record of a call (``out``: what it answered, None when it was not answered), made when
+        the trace or ``last_call`` needs it; ``breakdown`` may be the sequence the call's ledger closed with."""
+        results, error = ([], None) if out is None else _results(route, out)
+        if type(breakdown) is tuple:
+            breakdown = self._ledger.breakdown(breakdown, start, end)
+        return call_record(seq, vm_name, conduit, imm, route.fid.raw, route.name, args[1:route.nargs + 1], results,
+                           start, end, error, site, note, breakdown)
 
     def site_namer(self, vm: VirtualMachine) -> SiteNamer:
         """Names code addresses of ``vm`` (``function+0xoff (file:line)``), relocated code too."""

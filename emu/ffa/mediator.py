@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from emu.trace import decode
-from emu.cpu.blockcost import Account, Charges
+from emu.cpu.blockcost import Account
 from emu.cpu.costmodel import CostModel
 from emu.el2.hypervisor import UNKNOWN, Call, CallResult
 from emu.ffa import constants as ffa
@@ -100,7 +100,7 @@ class Mediator:
         self.physmem = physmem
         self.cost = cost
         self.account = account
-        self._call_charges = Charges((cost.work_cost("ffa_call"), "ffa_call"))  # charged on every call: a fixed group
+        self._call_charges = account.group((cost.work_cost("ffa_call"), "ffa_call"))  # on every call: a fixed group
         self.trace = trace
         self.own_version = profile.own_version
         self.version = self.own_version  # what it runs at with the firmware: min(firmware, own)
@@ -168,6 +168,7 @@ class Mediator:
             self.available = False
             return
         self.firmware_abis = frozenset(fid for fid in self.profile.firmware_probe if self._firmware_supports(fid))
+        self._routes.clear()  # a route's disposition holds the firmware's gates
         answer = self._boot_call([ffa.FFA_FN64_RXTX_MAP, self.tx_pa, self.rx_pa, 1])
         if answer[0] != ffa.FFA_SUCCESS:
             raise SpmcError(f"SPMC refused the mediator's RXTX_MAP ({decode.error_of(answer) or hex(answer[0])})")
@@ -268,7 +269,7 @@ class Mediator:
     def vm_version(self, vm: VirtualMachine) -> int:
         requested = vm.ffa.version.requested
         offered = self.offered_version()
-        return offered if requested is None else min(requested, offered)
+        return offered if requested is None or requested > offered else requested
 
     def firmware_refuses(self, fid: int) -> bool:
         """The profile gates ``fid`` on an ID the SPMC did not report in FFA_FEATURES at boot."""
@@ -304,7 +305,7 @@ class Mediator:
         if hinted:  # Xen compares the whole w0 (ffa.c ffa_handle_call): a hinted ID is no ID it knows
             return self._reply(call, self.error(ffa.NOT_SUPPORTED))
         try:
-            if disposition is Disposition.REFUSE or self.firmware_refuses(fid.value):
+            if disposition is Disposition.REFUSE:
                 raise FfaError(ffa.NOT_SUPPORTED)
             if disposition is Disposition.FORWARD:
                 return self._reply(call, self._spmc(call, self._request(call)))
@@ -318,9 +319,10 @@ class Mediator:
 
     def _route(self, fid: int) -> tuple[str | None, Disposition, Callable[[Call], list[int]] | None, int]:
         """(ABI short name, disposition, handler, FF-A minor version it appeared in) of a function ID; an ID
-        outside our ABI table has no name and is refused or forwarded as the profile says."""
+        outside our ABI table has no name and is refused or forwarded as the profile says.  An ID the profile
+        gates on one the firmware did not report is refused."""
         name = ffa.NAMES.get(fid)
-        disposition = self.profile.fid_disposition(fid)
+        disposition = Disposition.REFUSE if self.firmware_refuses(fid) else self.profile.fid_disposition(fid)
         if name is None:
             return None, disposition, None, 0
         short = ffa.abi_short(name)
@@ -645,8 +647,7 @@ class Mediator:
         return self._spmc(call, self._request(call))
 
     def _direct_req2(self, call: Call) -> list[int]:
-        if self.vm_version(call.vm) < ffa.VERSION_1_2:
-            raise FfaError(ffa.NOT_SUPPORTED)
+        # A caller at a version before 1.2 was refused NOT_SUPPORTED by handle() (the ABI's since_minor).
         self._check_endpoints(call)
         return self._spmc(call, self._request(call))
 

@@ -27,7 +27,7 @@ from unicorn import UcError
 from unicorn.unicorn_py3.unicorn import uclib
 
 from emu.cpu import nativelib
-from emu.cpu.blockcost import UNLIMITED, Account, Charges, Clock
+from emu.cpu.blockcost import UNLIMITED, Account, Clock
 from emu.cpu.callentry import CallEntry
 from emu.cpu.costmodel import BlockClassifier, CostModel
 from emu.cpu.engine import NO_UNTIL, Engine, StopKind
@@ -107,8 +107,8 @@ class SecureWorld:
         # Into the SPMC (EL2 -> EL3, then the world switch) and back out, in the order they happen: fixed groups,
         # built once, so a forwarded call's EL3 breakdown is looked up (see Account).
         switch = (transitions["el3_world_switch"], "world_switch")
-        self._entry_charges = Charges((transitions["el2_to_el3"], "smc"), switch)
-        self._exit_charges = Charges(switch, (transitions["el3_to_el2"], "smc"))
+        self._entry_charges = self.account.group((transitions["el2_to_el3"], "smc"), switch)
+        self._exit_charges = self.account.group(switch, (transitions["el3_to_el2"], "smc"))
         self.engine = Engine("spmc", physmem, classifier, clock, secure=True, native=native)
         self.engine.map_physical(physmem.base, physmem.base, physmem.size)
         # What the secure world writes into VM RAM (a partition filling a share) must reach the VMs' code.
@@ -199,7 +199,8 @@ class SecureWorld:
     def _run(self, enter: Callable[[], int] | None = None) -> StopKind:
         self._response = None
         try:
-            kind = self.engine.run(min(self.clock.cell.value + self.budget, self.limit), first=enter)
+            deadline = self.clock.cell.value + self.budget
+            kind = self.engine.run(deadline if deadline < self.limit else self.limit, first=enter)
         finally:
             for pa, size in self._writes.take():  # what reached VM RAM must reach the VMs' code caches
                 self._physmem.written(pa, size)
