@@ -360,8 +360,9 @@ class BlockCounter:
     @stop_at.setter
     def stop_at(self, value: int) -> None:
         s = self._s
-        s.stop_at = value if value < UNLIMITED else UNLIMITED  # min() costs a call: once per SPMC call
-        s.gate = 0 if s.unmask else s.stop_at
+        stop_at = value if value < UNLIMITED else UNLIMITED  # min() costs a call: once per SPMC call
+        s.stop_at = stop_at
+        s.gate = 0 if s.unmask else stop_at
         s.stopped = 0
 
     @property

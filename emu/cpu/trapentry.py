@@ -170,8 +170,10 @@ class NativeTrapEntry(_TrapRegisters):
 
     def flush_log(self) -> None:
         """Hand the calls answered in C since the last time to ``on_log``."""
+        if self._flush is None:  # never taught a site: no log (the SPMC's entry, once per forwarded call)
+            return
         state = self._state
-        count = state.log_len if self._flush is not None else 0
+        count = state.log_len
         if count:
             log = FixedAnswerLog(ctypes.string_at(state.log, count * _LOG_ENTRY_SIZE), count, state.log_cycles)
             self._lib.te_log_reset(ctypes.byref(state))

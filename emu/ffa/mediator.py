@@ -413,14 +413,14 @@ class Mediator:
         """Write a response frame back per the profile's register rules."""
         profile = self.profile
         if profile.write_all_registers:
-            return CallResult(response, raw=True, note=call.note)
+            return CallResult(response, True, call.note)  # by position: once per call
         if call.fid.smc64:
             regs = response[:FRAME if response[0] in _WIDE_RESPONSES else SMC32_REGS]
         else:
             regs = [value & MASK32 for value in response[:SMC32_REGS]]
         if profile.zero_x8_x17_from_1_2 and call.vm.ffa.version.locked and self.vm_version(call.vm) >= ffa.VERSION_1_2:
-            return CallResult(regs + [0] * (FRAME - len(regs)), raw=True, note=call.note)
-        return CallResult(regs, note=call.note)
+            return CallResult(regs + [0] * (FRAME - len(regs)), True, call.note)
+        return CallResult(regs, False, call.note)
 
     # -- handlers: each returns the response frame or raises FfaError ---------------------
     def _version(self, call: Call) -> list[int]:
