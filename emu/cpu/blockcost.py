@@ -110,8 +110,8 @@ class CallLedger:
         self.accounts: list[Account] = []  # in the order a breakdown shows them
         self.groups: list[Charges] | None = None  # the open call's groups (None: no call open)
         self.ad_hoc = False  # whether the open call made a one-off charge (a sequence never seen again)
-        self._named: set[tuple[Charges, ...]] = set()  # sequences of fixed groups whose kinds are named
-        self._breakdowns: dict[tuple[Charges, ...], tuple[dict[str, int], int]] = {}  # with their sum
+        # Sequences of fixed groups whose kinds are named -> their breakdown and its sum, once worked out (else None)
+        self._known: dict[tuple[Charges, ...], tuple[dict[str, int], int] | None] = {}
 
     def attribute(self, account: Account) -> None:
         """Show ``account``'s charges in each call's breakdown, after those of the accounts before it."""
@@ -127,20 +127,20 @@ class CallLedger:
         lists an account's kinds in the order they were first charged)."""
         sequence = tuple(self.groups)
         self.groups = None
-        if sequence not in self._named:
+        if sequence not in self._known:
             for charges in sequence:
                 charges.account.name_kinds(charges)
-            if not self.ad_hoc and len(self._named) < LEDGERS_CACHED:
-                self._named.add(sequence)
+            if not self.ad_hoc and len(self._known) < LEDGERS_CACHED:
+                self._known[sequence] = None
         return sequence
 
     def breakdown(self, sequence: tuple[Charges, ...], start: int, end: int) -> dict[str, int]:
         """Where the cycles of a call spanning ``start`` to ``end`` went, ``sequence`` being its groups."""
-        found = self._breakdowns.get(sequence)
+        found = self._known.get(sequence)
         if found is None:
             found = self._work_out(sequence)
-            if sequence in self._named:  # fixed groups only: the same breakdown every time
-                self._breakdowns[sequence] = found
+            if sequence in self._known:  # fixed groups only: the same breakdown every time
+                self._known[sequence] = found
         charged, total = found
         out = charged.copy()
         spmc = end - start - total

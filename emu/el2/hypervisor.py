@@ -159,7 +159,7 @@ class Hypervisor:
         self._ledger.attribute(self.account)
         transitions = cost.transition
         # EL2's charges, fixed groups built once from the cost model (a forwarded call's breakdown is then looked
-        # up, not summed: see Account): the entry, the return (handler and exit), and the two as one for a
+        # up, not summed: see CallLedger): the entry, the return (handler and exit), and the two as one for a
         # constant call; an UNDEF injection's exit alone.
         entry = (transitions["el1_to_el2"], "entry_exit")
         exit_ = (transitions["el2_to_el1"], "entry_exit")
